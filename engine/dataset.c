@@ -1,0 +1,814 @@
+/*
+ * dataset.c: measure-record files -> tasks (workload key x hardware) with
+ * compact records.
+ *
+ * Design.  Files are streamed line by line through a fixed buffer, so a file
+ * of any size loads in bounded memory apart from what we keep.  What we keep
+ * per record is small (tlp_rec, ~56 bytes) plus one 32-bit token id per kept
+ * step: each distinct cropped step vector is stored once per feature mode in
+ * a vocabulary (real data has a few thousand), so the features of a record are
+ * L row copies.  The full record (for the token view) is re-read from its file
+ * at (file, byte offset) on demand.  Strings (key, target, hardware) are kept
+ * once per task.
+ *
+ * Hardware name: the user's NAME=PATH override, else the target's -model=,
+ * else the name of the directory holding the file (TenSet lays files out as
+ * measure_records/<platform>/NAME.json).
+ */
+#include "tlp.h"
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_LINE (16u << 20) /* longer lines are skipped, not loaded */
+#define MAX_DIAGS 10000
+#define MIN_COST_INIT 1e6    /* TLP starts its per-file min at 1e6 (spec §3) */
+
+typedef struct {
+    char *key, *hardware, *target, *summary;
+    tlp_mode mode;
+    uint32_t hw;            /* index into the hardware table */
+    uint32_t *idx;          /* its records, after finish */
+    uint32_t n_idx;
+    tlp_task pub;
+} task_t;
+
+typedef struct {
+    char *key;
+    double weight;
+} weight_t;
+
+typedef struct {
+    size_t file;
+    long line;
+    tlp_status reason;
+    char *msg;
+} diag_t;
+
+typedef struct {
+    float *rows;            /* [n][F] */
+    size_t n, cap;
+    tlp__hmap index;
+} vocab_t;
+
+struct tlp_dataset {
+    char **files;
+    size_t n_files, cap_files;
+    task_t *tasks;
+    size_t n_tasks, cap_tasks;
+    tlp__hmap task_index;
+    tlp_rec *recs;
+    size_t n_recs, cap_recs;
+    uint32_t *toks;
+    size_t n_toks, cap_toks;
+    vocab_t vocab[TLP_MODE_COUNT];
+    tlp_hw_stats *hws;
+    char **hw_names;
+    size_t n_hws, cap_hws;
+    tlp__hmap hw_index;
+    weight_t *weights;
+    size_t n_weights, cap_weights;
+    tlp__hmap weight_index;
+    diag_t *diags;
+    size_t n_diags, cap_diags;
+    uint64_t skipped[TLP_STATUS_COUNT];
+    uint64_t n_skipped, n_comments, bytes_read;
+    int printed;
+    tlp_record scratch;
+    char *line;             /* line buffer */
+    size_t line_cap;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+tlp_dataset *tlp_dataset_new(void)
+{
+    tlp_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds) return NULL;
+    tlp_record_init(&ds->scratch);
+    return ds;
+}
+
+void tlp_dataset_free(tlp_dataset *ds)
+{
+    if (!ds) return;
+    for (size_t i = 0; i < ds->n_files; i++) free(ds->files[i]);
+    free(ds->files);
+    for (size_t i = 0; i < ds->n_tasks; i++) {
+        task_t *t = &ds->tasks[i];
+        free(t->key);
+        free(t->target);
+        free(t->summary);
+        free(t->idx);
+    }
+    free(ds->tasks);
+    tlp__hmap_free(&ds->task_index);
+    free(ds->recs);
+    free(ds->toks);
+    for (int m = 0; m < TLP_MODE_COUNT; m++) {
+        free(ds->vocab[m].rows);
+        tlp__hmap_free(&ds->vocab[m].index);
+    }
+    for (size_t i = 0; i < ds->n_hws; i++) free(ds->hw_names[i]);
+    free(ds->hw_names);
+    free(ds->hws);
+    tlp__hmap_free(&ds->hw_index);
+    for (size_t i = 0; i < ds->n_weights; i++) free(ds->weights[i].key);
+    free(ds->weights);
+    tlp__hmap_free(&ds->weight_index);
+    for (size_t i = 0; i < ds->n_diags; i++) free(ds->diags[i].msg);
+    free(ds->diags);
+    tlp_record_free(&ds->scratch);
+    free(ds->line);
+    free(ds);
+}
+
+/* ------------------------------------------------------------ lookups */
+
+/* Hardware is keyed by (name, mode): a directory of mixed cpu and gpu files
+ * with no -model= in their targets gives two hardware entries. */
+typedef struct {
+    const char *name;
+    tlp_mode mode;
+} hw_key;
+
+static int eq_hw(const void *ctx, uint32_t i, const void *key)
+{
+    const tlp_dataset *ds = ctx;
+    const hw_key *k = key;
+    return ds->hws[i].mode == k->mode && strcmp(ds->hw_names[i], k->name) == 0;
+}
+
+static long hw_get(tlp_dataset *ds, const char *name, tlp_mode mode)
+{
+    hw_key k = {name, mode};
+    uint32_t h = tlp__hash(name, strlen(name)) + (uint32_t)mode;
+    long i = tlp__hmap_find(&ds->hw_index, h, eq_hw, ds, &k);
+    if (i >= 0) return i;
+    size_t c1 = ds->cap_hws, c2 = ds->cap_hws;
+    if (grow((void **)&ds->hws, &c1, ds->n_hws + 1, sizeof *ds->hws) ||
+        grow((void **)&ds->hw_names, &c2, ds->n_hws + 1, sizeof *ds->hw_names))
+        return -1;
+    ds->cap_hws = c1 < c2 ? c1 : c2;
+    char *copy = strdup(name);
+    if (!copy) return -1;
+    i = (long)ds->n_hws;
+    ds->hw_names[i] = copy;
+    memset(&ds->hws[i], 0, sizeof ds->hws[i]);
+    ds->hws[i].mode = mode;
+    if (tlp__hmap_add(&ds->hw_index, h, (uint32_t)i)) {
+        free(copy);
+        return -1;
+    }
+    ds->n_hws++;
+    return i;
+}
+
+typedef struct {
+    const char *key, *hardware;
+    tlp_mode mode;
+} task_key;
+
+static int eq_task(const void *ctx, uint32_t i, const void *key)
+{
+    const tlp_dataset *ds = ctx;
+    const task_key *k = key;
+    return ds->tasks[i].mode == k->mode && strcmp(ds->tasks[i].key, k->key) == 0 &&
+           strcmp(ds->tasks[i].hardware, k->hardware) == 0;
+}
+
+static uint32_t task_hash(const char *key, const char *hw)
+{
+    return tlp__hash(key, strlen(key)) ^ (tlp__hash(hw, strlen(hw)) * 0x9e3779b1u);
+}
+
+static long task_get(tlp_dataset *ds, const tlp_record *r, const char *hardware)
+{
+    tlp_mode mode = tlp_mode_of_target(r->target);
+    task_key k = {r->workload_key, hardware, mode};
+    uint32_t h = task_hash(r->workload_key, hardware) + (uint32_t)mode;
+    long i = tlp__hmap_find(&ds->task_index, h, eq_task, ds, &k);
+    if (i >= 0) return i;
+    long hw = hw_get(ds, hardware, mode);
+    if (hw < 0) return -1;
+    if (grow((void **)&ds->tasks, &ds->cap_tasks, ds->n_tasks + 1, sizeof *ds->tasks)) return -1;
+    task_t *t = &ds->tasks[ds->n_tasks];
+    memset(t, 0, sizeof *t);
+    t->key = strdup(r->workload_key);
+    t->target = strdup(r->target);
+    t->summary = tlp_workload_summary(r->workload_key);
+    t->hardware = ds->hw_names[hw];
+    t->hw = (uint32_t)hw;
+    t->mode = mode;
+    if (!t->key || !t->target || !t->summary) {
+        free(t->key);
+        free(t->target);
+        free(t->summary);
+        return -1;
+    }
+    i = (long)ds->n_tasks;
+    if (tlp__hmap_add(&ds->task_index, h, (uint32_t)i)) return -1;
+    ds->n_tasks++;
+    ds->hws[hw].n_tasks++;
+    return i;
+}
+
+typedef struct {
+    const vocab_t *v;
+    int F;
+} vocab_ctx;
+
+static int eq_row(const void *ctx, uint32_t i, const void *key)
+{
+    const vocab_ctx *c = ctx;
+    return memcmp(c->v->rows + (size_t)i * (size_t)c->F, key, sizeof(float) * (size_t)c->F) == 0;
+}
+
+static long vocab_get(vocab_t *v, int F, const float *row)
+{
+    vocab_ctx c = {v, F};
+    uint32_t h = tlp__hash(row, sizeof(float) * (size_t)F);
+    long i = tlp__hmap_find(&v->index, h, eq_row, &c, row);
+    if (i >= 0) return i;
+    if (v->n >= UINT32_MAX - 1) return -1;
+    if (grow((void **)&v->rows, &v->cap, v->n + 1, sizeof(float) * (size_t)F)) return -1;
+    memcpy(v->rows + v->n * (size_t)F, row, sizeof(float) * (size_t)F);
+    if (tlp__hmap_add(&v->index, h, (uint32_t)v->n)) return -1;
+    return (long)v->n++;
+}
+
+/* ------------------------------------------------------------ diagnostics */
+
+static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
+                 const tlp_load_opts *o)
+{
+    ds->n_skipped++;
+    ds->skipped[reason]++;
+    int max_print = o && o->max_printed ? o->max_printed : 20;
+    if (!(o && o->quiet) && ds->printed < max_print) {
+        fprintf(stderr, "%s:%ld: %s\n", ds->files[file], line, msg);
+        ds->printed++;
+    }
+    if (ds->n_diags >= MAX_DIAGS) return;
+    if (grow((void **)&ds->diags, &ds->cap_diags, ds->n_diags + 1, sizeof *ds->diags)) return;
+    diag_t *d = &ds->diags[ds->n_diags];
+    d->msg = strdup(msg);
+    if (!d->msg) return;
+    d->file = file;
+    d->line = line;
+    d->reason = reason;
+    ds->n_diags++;
+}
+
+/* ------------------------------------------------------------ records */
+
+static const char *model_of(const char *target, char *buf, size_t cap)
+{
+    const char *p = strstr(target, "-model=");
+    if (!p) return NULL;
+    p += 7;
+    size_t n = strcspn(p, " ");
+    if (n == 0) return NULL;
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return buf;
+}
+
+static void dir_name_of(const char *path, char *buf, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(buf, cap, ".");
+        return;
+    }
+    const char *end = slash;
+    while (end > path && end[-1] == '/') end--;
+    const char *start = end;
+    while (start > path && start[-1] != '/') start--;
+    size_t n = (size_t)(end - start);
+    if (n == 0) {
+        snprintf(buf, cap, "/");
+        return;
+    }
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, start, n);
+    buf[n] = 0;
+}
+
+static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, long line,
+                             uint64_t off, const char *hardware, tlp_error *err)
+{
+    char buf[128];
+    const char *hw = hardware;
+    if (!hw) hw = model_of(r->target, buf, sizeof buf);
+    if (!hw) {
+        dir_name_of(ds->files[file], buf, sizeof buf);
+        hw = buf;
+    }
+    long t = task_get(ds, r, hw);
+    if (t < 0) return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
+    task_t *task = &ds->tasks[t];
+    tlp_mode m = task->mode;
+    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    tlp_hw_stats *st = &ds->hws[task->hw];
+
+    if (grow((void **)&ds->recs, &ds->cap_recs, ds->n_recs + 1, sizeof *ds->recs) ||
+        grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + (size_t)L, sizeof *ds->toks))
+        return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
+
+    tlp_rec *rec = &ds->recs[ds->n_recs];
+    memset(rec, 0, sizeof *rec);
+    rec->cost = tlp_mean(r->costs, r->n_costs);
+    double lo = r->costs[0], hi = r->costs[0];
+    for (size_t i = 1; i < r->n_costs; i++) {
+        if (r->costs[i] < lo) lo = r->costs[i];
+        if (r->costs[i] > hi) hi = r->costs[i];
+    }
+    rec->cost_lo = (float)lo;
+    rec->cost_hi = (float)hi;
+    rec->byte_off = off;
+    rec->tok_off = ds->n_toks;
+    rec->line = (uint32_t)line;
+    rec->file = (uint32_t)file;
+    rec->task = (uint32_t)t;
+    rec->n_steps = (uint16_t)(r->n_steps > 65535 ? 65535 : r->n_steps);
+    rec->error_no = (uint8_t)r->error_no;
+    rec->n_costs = (uint8_t)r->n_costs;
+
+    float row[TLP_MAX_FEA];
+    for (size_t i = 0; i < r->n_steps; i++) {
+        tlp_step_info info;
+        int keep = i < (size_t)L;
+        memset(row, 0, sizeof row);
+        tlp_step_vector(m, r, i, row, F, &info);
+        st->kind_count[r->steps[i].kind]++;
+        int nargs = info.n_full - TLP_ONEHOT;
+        st->arg_count[nargs < TLP_HIST ? nargs : TLP_HIST - 1]++;
+        if (info.kind_absent) st->kind_absent++;
+        if (info.unknown_str) st->unknown_str++;
+        if (info.kind_absent || info.unknown_str) rec->flags |= TLP_REC_UNKNOWN;
+        if (!keep) continue;
+        if (info.n_full > F) rec->flags |= TLP_REC_LOST_ARGS;
+        long id = vocab_get(&ds->vocab[m], F, row);
+        if (id < 0) return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
+        ds->toks[ds->n_toks++] = (uint32_t)id;
+        rec->n_tok++;
+    }
+    if (r->n_steps > (size_t)L) {
+        rec->flags |= TLP_REC_LOST_STEPS;
+        st->lost_steps++;
+        st->steps_cropped += r->n_steps - (size_t)L;
+    }
+    if (rec->flags & TLP_REC_LOST_ARGS) st->lost_args++;
+    st->seq_len[r->n_steps < TLP_HIST ? r->n_steps : TLP_HIST - 1]++;
+    st->n_records++;
+    if (r->error_no == 0) st->n_valid++;
+    st->error_no[r->error_no < 15 ? r->error_no : 15]++;
+    ds->n_recs++;
+    return TLP_OK;
+}
+
+/* ------------------------------------------------------------ files */
+
+/* A line reader over fread chunks: lines are found with memchr, so NUL bytes
+ * and CR are data like any other; a line inside the chunk is returned in
+ * place, one that spans chunks is gathered in ds->line, up to MAX_LINE. */
+typedef struct {
+    FILE *f;
+    char *buf;
+    size_t pos, end;
+    int eof, error;
+} reader;
+
+#define CHUNK (1u << 20)
+
+/* Returns the line length (without '\n') and sets *out, -1 at the end, -2 for
+ * a line over MAX_LINE (consumed), -3 on a read error.  *consumed gets the
+ * bytes taken from the file, newline included. */
+static long next_line(tlp_dataset *ds, reader *rd, const char **out, uint64_t *consumed)
+{
+    size_t acc = 0;
+    int too_long = 0;
+    *consumed = 0;
+    for (;;) {
+        if (rd->pos == rd->end) {
+            if (rd->eof) break;
+            size_t n = fread(rd->buf, 1, CHUNK, rd->f);
+            if (n < CHUNK) {
+                if (ferror(rd->f)) return -3;
+                rd->eof = 1;
+            }
+            rd->pos = 0;
+            rd->end = n;
+            if (n == 0) break;
+        }
+        char *start = rd->buf + rd->pos;
+        size_t avail = rd->end - rd->pos;
+        char *nl = memchr(start, '\n', avail);
+        size_t take = nl ? (size_t)(nl - start) : avail;
+        *consumed += take + (nl ? 1 : 0);
+        rd->pos += take + (nl ? 1 : 0);
+        if (nl && acc == 0 && !too_long) {
+            *out = start;
+            return (long)take;
+        }
+        if (!too_long) {
+            if (acc + take > MAX_LINE) {
+                too_long = 1;
+            } else {
+                size_t cap = ds->line_cap;
+                if (grow((void **)&ds->line, &cap, acc + take + 1, 1)) return -3;
+                ds->line_cap = cap;
+                memcpy(ds->line + acc, start, take);
+                acc += take;
+            }
+        }
+        if (nl) break;
+    }
+    if (*consumed == 0) return -1;
+    if (too_long) return -2;
+    *out = ds->line;
+    return (long)acc;
+}
+
+static tlp_status add_file(tlp_dataset *ds, const char *path, const char *hardware,
+                           const tlp_load_opts *o, tlp_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
+    if (grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
+        fclose(f);
+        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    }
+    char *name = strdup(path);
+    if (!name) {
+        fclose(f);
+        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    }
+    size_t file = ds->n_files++;
+    ds->files[file] = name;
+    reader rd = {f, malloc(CHUNK), 0, 0, 0, 0};
+    if (!rd.buf) {
+        fclose(f);
+        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    }
+    uint64_t off = 0;
+    long lineno = 0;
+    tlp_status status = TLP_OK;
+    for (;;) {
+        uint64_t consumed;
+        const char *s = NULL;
+        long n = next_line(ds, &rd, &s, &consumed);
+        if (n == -1) break;
+        lineno++;
+        uint64_t here = off;
+        off += consumed;
+        ds->bytes_read += consumed;
+        if (n == -3) {
+            status = tlp_error_set(err, TLP_IO, path, lineno, "read error: %s", strerror(errno));
+            break;
+        }
+        if (n == -2) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "line longer than %u bytes", MAX_LINE);
+            diag(ds, file, lineno, TLP_TOO_LONG, msg, o);
+            continue;
+        }
+        size_t len = (size_t)n;
+        while (len && s[len - 1] == '\r') len--;
+        size_t lead = 0;
+        while (lead < len && (s[lead] == ' ' || s[lead] == '\t')) lead++;
+        if (lead == len) continue;                  /* blank */
+        if (s[0] == '#' || s[0] == ' ') {           /* TVM's reader skips these */
+            ds->n_comments++;
+            continue;
+        }
+        tlp_error e = {0};
+        tlp_status ps = tlp_record_parse(&ds->scratch, s, len, &e);
+        if (ps == TLP_NOMEM) {
+            status = tlp_error_set(err, TLP_NOMEM, path, lineno, "out of memory");
+            break;
+        }
+        if (ps) {
+            diag(ds, file, lineno, ps, e.msg, o);
+            continue;
+        }
+        status = add_record(ds, &ds->scratch, file, lineno, here, hardware, err);
+        if (status) break;
+    }
+    free(rd.buf);
+    fclose(f);
+    return status;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static tlp_status add_dir(tlp_dataset *ds, const char *path, const char *hardware,
+                          const tlp_load_opts *o, tlp_error *err, int depth)
+{
+    if (depth > 32) return tlp_error_set(err, TLP_IO, path, 0, "directories nested too deep");
+    DIR *d = opendir(path);
+    if (!d) return tlp_error_set(err, TLP_IO, path, 0, "cannot open directory: %s", strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    tlp_status s = TLP_OK;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (grow((void **)&names, &cap, n + 1, sizeof *names)) {
+            s = TLP_NOMEM;
+            break;
+        }
+        size_t len = strlen(path) + strlen(e->d_name) + 2;
+        names[n] = malloc(len);
+        if (!names[n]) {
+            s = TLP_NOMEM;
+            break;
+        }
+        snprintf(names[n], len, "%s%s%s", path, has_suffix(path, "/") ? "" : "/", e->d_name);
+        n++;
+    }
+    closedir(d);
+    if (s == TLP_OK) {
+        qsort(names, n, sizeof *names, cmp_str); /* a stable order whatever the file system */
+        for (size_t i = 0; i < n && s == TLP_OK; i++) {
+            struct stat sb;
+            if (stat(names[i], &sb) != 0) continue;
+            if (S_ISDIR(sb.st_mode)) s = add_dir(ds, names[i], hardware, o, err, depth + 1);
+            else if (S_ISREG(sb.st_mode) && (has_suffix(names[i], ".json") || has_suffix(names[i], ".log")))
+                s = add_file(ds, names[i], hardware, o, err);
+        }
+    } else
+        tlp_error_set(err, s, path, 0, "out of memory");
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return s;
+}
+
+tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *hardware,
+                                const tlp_load_opts *opts, tlp_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return tlp_error_set(err, TLP_NOT_FOUND, path, 0, "%s", strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return add_dir(ds, path, hardware, opts, err, 0);
+    return add_file(ds, path, hardware, opts, err);
+}
+
+/* ------------------------------------------------------------ finishing */
+
+static int eq_weight(const void *ctx, uint32_t i, const void *key)
+{
+    const tlp_dataset *ds = ctx;
+    return strcmp(ds->weights[i].key, key) == 0;
+}
+
+static double weight_of(const tlp_dataset *ds, const char *key)
+{
+    long i = tlp__hmap_find(&ds->weight_index, tlp__hash(key, strlen(key)), eq_weight, ds, key);
+    return i >= 0 ? ds->weights[i].weight : 1.0;
+}
+
+tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
+{
+    for (size_t t = 0; t < ds->n_tasks; t++) {
+        task_t *task = &ds->tasks[t];
+        task->n_idx = 0;
+        task->pub.min_cost = MIN_COST_INIT;
+        task->pub.best_valid = INFINITY;
+        task->pub.n_valid = 0;
+    }
+    for (size_t i = 0; i < ds->n_recs; i++) ds->tasks[ds->recs[i].task].n_idx++;
+    for (size_t t = 0; t < ds->n_tasks; t++) {
+        task_t *task = &ds->tasks[t];
+        free(task->idx);
+        task->idx = malloc(sizeof *task->idx * (task->n_idx ? task->n_idx : 1));
+        if (!task->idx) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        task->n_idx = 0;
+    }
+    for (size_t i = 0; i < ds->n_recs; i++) {
+        const tlp_rec *r = &ds->recs[i];
+        task_t *task = &ds->tasks[r->task];
+        task->idx[task->n_idx++] = (uint32_t)i;
+        if (r->cost < task->pub.min_cost) task->pub.min_cost = r->cost;
+        if (r->error_no == 0) {
+            task->pub.n_valid++;
+            if (r->cost < task->pub.best_valid) task->pub.best_valid = r->cost;
+        }
+    }
+    for (size_t t = 0; t < ds->n_tasks; t++) {
+        task_t *task = &ds->tasks[t];
+        task->pub.workload_key = task->key;
+        task->pub.hardware = task->hardware;
+        task->pub.target = task->target;
+        task->pub.summary = task->summary;
+        task->pub.mode = task->mode;
+        task->pub.n_records = task->n_idx;
+        task->pub.records = task->idx;
+        task->pub.weight = weight_of(ds, task->key);
+    }
+    return TLP_OK;
+}
+
+tlp_status tlp_dataset_load_weights(tlp_dataset *ds, const char *path, tlp_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return tlp_error_set(err, TLP_NOT_FOUND, path, 0, "cannot open: %s", strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    int key_col = 0, w_col = 1;
+    tlp_status s = TLP_OK;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (n == 0 || line[0] == '#') continue;
+        char *cols[64];
+        int nc = 0;
+        for (char *p = line; nc < 64;) {
+            cols[nc++] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab) break;
+            *tab = 0;
+            p = tab + 1;
+        }
+        if (lineno == 1) {
+            int kc = -1, wc = -1;
+            for (int i = 0; i < nc; i++) {
+                if (strcmp(cols[i], "workload_key") == 0) kc = i;
+                if (strcmp(cols[i], "weight") == 0) wc = i;
+            }
+            if (kc >= 0 && wc >= 0) {
+                key_col = kc;
+                w_col = wc;
+                continue;
+            }
+        }
+        int need = key_col > w_col ? key_col : w_col;
+        if (nc <= need) {
+            s = tlp_error_set(err, TLP_LAYOUT, path, lineno, "expected at least %d tab-separated columns", need + 1);
+            break;
+        }
+        char *end;
+        errno = 0;
+        double w = strtod(cols[w_col], &end);
+        if (end == cols[w_col] || *end || errno || !isfinite(w) || w < 0 || w > 1e9) {
+            s = tlp_error_set(err, TLP_NUMBER, path, lineno, "weight \"%.40s\" is not a number in 0..1e9",
+                              cols[w_col]);
+            break;
+        }
+        const char *key = cols[key_col];
+        uint32_t h = tlp__hash(key, strlen(key));
+        long i = tlp__hmap_find(&ds->weight_index, h, eq_weight, ds, key);
+        if (i >= 0) {
+            ds->weights[i].weight += w;
+            continue;
+        }
+        if (grow((void **)&ds->weights, &ds->cap_weights, ds->n_weights + 1, sizeof *ds->weights)) {
+            s = tlp_error_set(err, TLP_NOMEM, path, lineno, "out of memory");
+            break;
+        }
+        ds->weights[ds->n_weights].key = strdup(key);
+        ds->weights[ds->n_weights].weight = w;
+        if (!ds->weights[ds->n_weights].key || tlp__hmap_add(&ds->weight_index, h, (uint32_t)ds->n_weights)) {
+            s = tlp_error_set(err, TLP_NOMEM, path, lineno, "out of memory");
+            break;
+        }
+        ds->n_weights++;
+    }
+    free(line);
+    fclose(f);
+    if (s == TLP_OK)
+        for (size_t t = 0; t < ds->n_tasks; t++) ds->tasks[t].pub.weight = weight_of(ds, ds->tasks[t].key);
+    return s;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t tlp_dataset_n_tasks(const tlp_dataset *ds) { return ds->n_tasks; }
+size_t tlp_dataset_n_records(const tlp_dataset *ds) { return ds->n_recs; }
+size_t tlp_dataset_n_files(const tlp_dataset *ds) { return ds->n_files; }
+const char *tlp_dataset_file(const tlp_dataset *ds, size_t i) { return i < ds->n_files ? ds->files[i] : NULL; }
+const tlp_task *tlp_dataset_task(const tlp_dataset *ds, size_t i) { return i < ds->n_tasks ? &ds->tasks[i].pub : NULL; }
+const tlp_rec *tlp_dataset_rec(const tlp_dataset *ds, size_t i) { return i < ds->n_recs ? &ds->recs[i] : NULL; }
+size_t tlp_dataset_n_hw(const tlp_dataset *ds) { return ds->n_hws; }
+
+const tlp_hw_stats *tlp_dataset_hw(const tlp_dataset *ds, size_t i)
+{
+    if (i >= ds->n_hws) return NULL;
+    ds->hws[i].hardware = ds->hw_names[i];
+    return &ds->hws[i];
+}
+
+long tlp_dataset_find_task(const tlp_dataset *ds, const char *key)
+{
+    for (size_t t = 0; t < ds->n_tasks; t++)
+        if (strcmp(ds->tasks[t].key, key) == 0 || strcmp(ds->tasks[t].summary, key) == 0) return (long)t;
+    return -1;
+}
+
+double tlp_dataset_label(const tlp_dataset *ds, size_t i)
+{
+    const tlp_rec *r = &ds->recs[i];
+    return ds->tasks[r->task].pub.min_cost / r->cost;
+}
+
+void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out)
+{
+    const tlp_rec *r = &ds->recs[i];
+    tlp_mode m = ds->tasks[r->task].mode;
+    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    const vocab_t *v = &ds->vocab[m];
+    size_t k = 0;
+    for (; k < r->n_tok; k++)
+        memcpy(out + k * (size_t)F, v->rows + (size_t)ds->toks[r->tok_off + k] * (size_t)F, sizeof(float) * (size_t)F);
+    memset(out + k * (size_t)F, 0, sizeof(float) * (size_t)F * ((size_t)L - k));
+}
+
+tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *r, tlp_error *err)
+{
+    if (i >= ds->n_recs) return tlp_error_set(err, TLP_ARG, NULL, 0, "no record %zu", i);
+    const tlp_rec *rec = &ds->recs[i];
+    const char *path = ds->files[rec->file];
+    FILE *f = fopen(path, "rb");
+    if (!f) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot reopen: %s", strerror(errno));
+    tlp_status s = TLP_OK;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    if (fseeko(f, (off_t)rec->byte_off, SEEK_SET) != 0 || (n = getline(&line, &cap, f)) < 0) {
+        s = tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the line again (file changed?)");
+    } else {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        tlp_error e = {0};
+        s = tlp_record_parse(r, line, (size_t)n, &e);
+        if (s) s = tlp_error_set(err, s, path, rec->line, "%s (file changed since loading?)", e.msg);
+    }
+    free(line);
+    fclose(f);
+    return s;
+}
+
+uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds) { return ds->n_skipped; }
+uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status r) { return (unsigned)r < TLP_STATUS_COUNT ? ds->skipped[r] : 0; }
+uint64_t tlp_dataset_n_comments(const tlp_dataset *ds) { return ds->n_comments; }
+size_t tlp_dataset_n_diags(const tlp_dataset *ds) { return ds->n_diags; }
+
+tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i)
+{
+    tlp_diag d = {0};
+    if (i >= ds->n_diags) return d;
+    d.file = ds->files[ds->diags[i].file];
+    d.line = ds->diags[i].line;
+    d.reason = ds->diags[i].reason;
+    d.msg = ds->diags[i].msg;
+    return d;
+}
+
+uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds) { return ds->bytes_read; }
+
+size_t tlp_dataset_bytes(const tlp_dataset *ds)
+{
+    size_t b = sizeof *ds;
+    b += ds->cap_recs * sizeof *ds->recs + ds->cap_toks * sizeof *ds->toks;
+    b += ds->cap_tasks * sizeof *ds->tasks + tlp__hmap_bytes(&ds->task_index);
+    for (size_t t = 0; t < ds->n_tasks; t++) {
+        const task_t *task = &ds->tasks[t];
+        b += strlen(task->key) + strlen(task->target) + strlen(task->summary) + 3;
+        b += (task->n_idx ? task->n_idx : 1) * sizeof(uint32_t);
+    }
+    for (int m = 0; m < TLP_MODE_COUNT; m++)
+        b += ds->vocab[m].cap * sizeof(float) * (size_t)tlp_mode_fea((tlp_mode)m) + tlp__hmap_bytes(&ds->vocab[m].index);
+    b += ds->cap_files * sizeof(char *);
+    for (size_t i = 0; i < ds->n_files; i++) b += strlen(ds->files[i]) + 1;
+    b += ds->cap_hws * (sizeof *ds->hws + sizeof(char *)) + tlp__hmap_bytes(&ds->hw_index);
+    b += ds->cap_diags * sizeof *ds->diags;
+    for (size_t i = 0; i < ds->n_diags; i++) b += strlen(ds->diags[i].msg) + 1;
+    b += ds->cap_weights * sizeof *ds->weights + tlp__hmap_bytes(&ds->weight_index);
+    return b;
+}

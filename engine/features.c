@@ -1,0 +1,213 @@
+/*
+ * features.c: TLP's "tensor language" tokens (spec §2).
+ *
+ * A step becomes one vector: an 11-slot one-hot of its kind (in the mode's
+ * dictionary), then its values in serialised order with lists flattened in
+ * place and strings mapped to small integers.  The record's matrix is these
+ * vectors, each zero-padded and cropped to F, the sequence zero-padded and
+ * cropped to L.  Nothing is normalised.  This is TLP's training-data path
+ * (tlp_make_dataset.py) with its two assertion failures made total: a kind the
+ * dictionary lacks gets 11 zero slots (its arguments stay where they are) and
+ * an unknown pragma or scope string becomes 0; both are reported.
+ */
+#include "tlp.h"
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int KIND_INDEX[TLP_MODE_COUNT][TLP_STEP_COUNT] = {
+    {
+#define X(tag, verb, fields, cpu, gpu) cpu,
+#include "steps.def"
+#undef X
+    },
+    {
+#define X(tag, verb, fields, cpu, gpu) gpu,
+#include "steps.def"
+#undef X
+    },
+};
+
+const char *tlp_mode_name(tlp_mode m) { return m == TLP_MODE_CPU ? "cpu" : "gpu"; }
+int tlp_mode_seq(tlp_mode m) { return m == TLP_MODE_CPU ? 25 : 40; }
+int tlp_mode_fea(tlp_mode m) { return m == TLP_MODE_CPU ? 22 : 20; }
+
+int tlp_mode_kind_index(tlp_mode m, tlp_step_kind k)
+{
+    if ((unsigned)m >= TLP_MODE_COUNT || (unsigned)k >= TLP_STEP_COUNT) return 0;
+    return KIND_INDEX[m][k];
+}
+
+tlp_mode tlp_mode_of_target(const char *target)
+{
+    const char *p = target;
+    while (*p == ' ') p++;
+    size_t n = strcspn(p, " ");
+    if ((n == 4 && strncmp(p, "llvm", 4) == 0) || (n == 1 && p[0] == 'c')) return TLP_MODE_CPU;
+    /* a target given by its keys only, e.g. "-keys=cpu" */
+    const char *keys = strstr(target, "-keys=");
+    if (n == 0 && keys && strncmp(keys + 6, "cpu", 3) == 0) return TLP_MODE_CPU;
+    return TLP_MODE_GPU;
+}
+
+/* Pragma strings (spec §2.1). */
+static const char *const PRAGMA_CPU[] = {"auto_unroll_max_step$16", "auto_unroll_max_step$0",
+                                         "auto_unroll_max_step$512", "auto_unroll_max_step$64"};
+static const char *const PRAGMA_GPU[] = {"auto_unroll_max_step$0", "auto_unroll_max_step$16",
+                                         "auto_unroll_max_step$64", "auto_unroll_max_step$1024",
+                                         "auto_unroll_max_step$512"};
+
+int tlp_pragma_code(tlp_mode m, const char *s)
+{
+    const char *const *t = m == TLP_MODE_CPU ? PRAGMA_CPU : PRAGMA_GPU;
+    int n = m == TLP_MODE_CPU ? 4 : 5;
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i], s) == 0) return i + 1;
+    return 0;
+}
+
+int tlp_scope_code(tlp_step_kind k, const char *s)
+{
+    if (k == TLP_STEP_CHR) return strcmp(s, "shared") == 0 ? 1 : 0;
+    if (strcmp(s, "local") == 0) return 1;
+    if (strcmp(s, "shared") == 0) return 2;
+    if (strcmp(s, "global") == 0) return 3;
+    return 0;
+}
+
+int tlp_step_vector(tlp_mode m, const tlp_record *r, size_t i, float *out, int cap, tlp_step_info *info)
+{
+    const tlp_step *st = &r->steps[i];
+    tlp_step_kind k = (tlp_step_kind)st->kind;
+    int idx = KIND_INDEX[m][k];
+    int n = 0;
+    tlp_step_info inf = {0, idx == 0, 0};
+#define PUT(x)                            \
+    do {                                  \
+        if (n < cap) out[n] = (float)(x); \
+        n++;                              \
+    } while (0)
+    for (int j = 1; j <= TLP_ONEHOT; j++) PUT(j == idx ? 1 : 0);
+    char types[8];
+    const char *names[8];
+    int nf = tlp__kind_fields(k, types, names, 8);
+    const int64_t *v = r->vals + st->val_off;
+    for (int f = 0; f < nf; f++) {
+        if (types[f] == 'i') PUT(*v++);
+        else if (types[f] == 'L') {
+            for (int e = 0; e < st->list_len; e++) PUT(*v++);
+        } else {
+            const char *s = st->str >= 0 ? r->strs + st->str : "";
+            int code = k == TLP_STEP_PR ? tlp_pragma_code(m, s) : tlp_scope_code(k, s);
+            if (code == 0) inf.unknown_str = 1;
+            PUT(code);
+        }
+    }
+#undef PUT
+    inf.n_full = n;
+    if (info) *info = inf;
+    return n;
+}
+
+void tlp_record_features(tlp_mode m, const tlp_record *r, float *out)
+{
+    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    memset(out, 0, sizeof(float) * (size_t)L * (size_t)F);
+    for (size_t i = 0; i < r->n_steps && i < (size_t)L; i++)
+        tlp_step_vector(m, r, i, out + i * (size_t)F, F, NULL);
+}
+
+void tlp_slot_label(const tlp_record *r, size_t i, int j, char *buf, size_t cap)
+{
+    if (j < TLP_ONEHOT) {
+        snprintf(buf, cap, "kind");
+        return;
+    }
+    if (i >= r->n_steps) {
+        snprintf(buf, cap, "-");
+        return;
+    }
+    const tlp_step *st = &r->steps[i];
+    char types[8];
+    const char *names[8];
+    int nf = tlp__kind_fields((tlp_step_kind)st->kind, types, names, 8);
+    int pos = TLP_ONEHOT;
+    for (int f = 0; f < nf; f++) {
+        int w = types[f] == 'L' ? st->list_len : 1;
+        if (j < pos + w) {
+            char fn[32];
+            tlp__field_name((tlp_step_kind)st->kind, f, fn, sizeof fn);
+            if (types[f] == 'L') snprintf(buf, cap, "%s[%d]", fn, j - pos);
+            else snprintf(buf, cap, "%s", fn);
+            return;
+        }
+        pos += w;
+    }
+    snprintf(buf, cap, "-");
+}
+
+/* ------------------------------------------------------------ workload keys */
+
+char *tlp_workload_summary(const char *key)
+{
+    /* A key is a JSON list: ["name-or-hash", args...].  We keep its text and only
+     * reshape it: the name, then the args without the outer brackets. */
+    size_t n = strlen(key);
+    char *out = malloc(n + 16);
+    if (!out) return NULL;
+    const char *p = key;
+    while (*p == ' ') p++;
+    if (*p != '[') {
+        memcpy(out, key, n + 1);
+        return out;
+    }
+    p++;
+    while (*p == ' ') p++;
+    const char *name = p, *name_end = p;
+    if (*p == '"') {
+        name = ++p;
+        while (*p && *p != '"') p++;
+        name_end = p;
+        if (*p) p++;
+    } else {
+        while (*p && *p != ',' && *p != ']') p++;
+        name_end = p;
+    }
+    size_t nl = (size_t)(name_end - name);
+    int hashed = nl == 32;
+    for (size_t i = 0; hashed && i < nl; i++) hashed = isxdigit((unsigned char)name[i]) != 0;
+    while (*p == ',' || *p == ' ') p++;
+    /* args: up to the final ']' */
+    const char *args = p, *args_end = key + n;
+    while (args_end > args && (args_end[-1] == ']' || args_end[-1] == ' ')) {
+        if (args_end[-1] == ']') {
+            args_end--;
+            break;
+        }
+        args_end--;
+    }
+    size_t w = 0;
+    if (hashed) {
+        out[w++] = '#';
+        memcpy(out + w, name, 8);
+        w += 8;
+        out[w++] = ' ';
+    } else {
+        memcpy(out + w, name, nl);
+        w += nl;
+        out[w++] = '(';
+    }
+    for (const char *q = args; q < args_end; q++) {
+        if (hashed && *q == ' ') continue; /* "[1024,128,96] [..]" reads better packed */
+        if (hashed && *q == ',' && q > args && q[-1] == ']') {
+            out[w++] = ' ';
+            continue;
+        }
+        out[w++] = *q;
+    }
+    if (!hashed) out[w++] = ')';
+    out[w] = 0;
+    return out;
+}

@@ -1,0 +1,69 @@
+/* hash.c: one small open-addressing index used for tasks, hardware names and
+ * the token vocabularies.  The items live in the caller's arrays; the index
+ * only stores their positions and a 32-bit hash to skip most comparisons. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+uint32_t tlp__hash(const void *p, size_t n)
+{
+    /* FNV-1a, then a final avalanche so low bits are usable as a slot. */
+    const unsigned char *s = p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 16777619u;
+    }
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    return h;
+}
+
+long tlp__hmap_find(const tlp__hmap *m, uint32_t h, tlp__eq_fn eq, const void *ctx, const void *key)
+{
+    if (!m->n_slots) return -1;
+    size_t mask = m->n_slots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t s = m->slots[i];
+        if (!s) return -1;
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t idx = (uint32_t)s - 1;
+            if (eq(ctx, idx, key)) return idx;
+        }
+    }
+}
+
+static void put(uint64_t *slots, size_t n, uint64_t s)
+{
+    size_t mask = n - 1;
+    size_t i = (uint32_t)(s >> 32) & mask;
+    while (slots[i]) i = (i + 1) & mask;
+    slots[i] = s;
+}
+
+int tlp__hmap_add(tlp__hmap *m, uint32_t h, uint32_t index)
+{
+    if ((m->count + 1) * 2 > m->n_slots) {
+        size_t n = m->n_slots ? m->n_slots * 2 : 64;
+        uint64_t *slots = calloc(n, sizeof *slots);
+        if (!slots) return -1;
+        for (size_t i = 0; i < m->n_slots; i++)
+            if (m->slots[i]) put(slots, n, m->slots[i]);
+        free(m->slots);
+        m->slots = slots;
+        m->n_slots = n;
+    }
+    put(m->slots, m->n_slots, ((uint64_t)h << 32) | ((uint64_t)index + 1));
+    m->count++;
+    return 0;
+}
+
+void tlp__hmap_free(tlp__hmap *m)
+{
+    free(m->slots);
+    m->slots = NULL;
+    m->n_slots = m->count = 0;
+}
+
+size_t tlp__hmap_bytes(const tlp__hmap *m) { return m->n_slots * sizeof *m->slots; }

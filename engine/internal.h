@@ -1,0 +1,31 @@
+/* internal.h: helpers shared between engine files; not part of the API. */
+#ifndef TLP_INTERNAL_H
+#define TLP_INTERNAL_H
+
+#include "tlp.h"
+
+/* Field types ('i', 'L', 's') and names ("stage:i ...") of a step kind;
+ * types is NUL-terminated.  Returns the number of fields. */
+int tlp__kind_fields(tlp_step_kind k, char *types, const char **names, int cap);
+/* Name of field f of kind k ("lengths"). */
+void tlp__field_name(tlp_step_kind k, int f, char *buf, size_t cap);
+
+/* An open-addressing hash index: maps a key's hash to the indices of items
+ * kept by the caller, who compares keys through eq(ctx, index, key). */
+typedef struct {
+    uint64_t *slots; /* (hash32 << 32) | (index + 1); 0 = empty */
+    size_t n_slots;  /* a power of two */
+    size_t count;
+} tlp__hmap;
+
+typedef int (*tlp__eq_fn)(const void *ctx, uint32_t index, const void *key);
+
+uint32_t tlp__hash(const void *p, size_t n);
+/* Index of the item equal to key, or -1. */
+long tlp__hmap_find(const tlp__hmap *m, uint32_t h, tlp__eq_fn eq, const void *ctx, const void *key);
+/* Add index under hash h.  -1 when out of memory. */
+int tlp__hmap_add(tlp__hmap *m, uint32_t h, uint32_t index);
+void tlp__hmap_free(tlp__hmap *m);
+size_t tlp__hmap_bytes(const tlp__hmap *m);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * record.c: one Ansor measure record <-> one JSON line (spec §1).
+ *
+ * The parser is strict: every field is checked for its type, every step for
+ * its exact arity (from steps.def), every number for being a finite integer
+ * in range.  A bad line returns a status and a message; nothing it does can
+ * crash on any input (cJSON bounds the nesting depth, we bound the rest).
+ *
+ * A tlp_record is reused across lines: its arrays only grow, so parsing a file
+ * allocates nothing per line once warm, apart from cJSON's own tree, which is
+ * deleted here, in the function that parsed it.
+ */
+#include "tlp.h"
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Largest integer we accept anywhere in a step or header; TVM's own are int32. */
+#define MAX_INT 2147483647.0
+
+typedef struct {
+    const char *fields; /* "stage:i iter:i ..." */
+} kind_spec;
+
+static const kind_spec SPECS[TLP_STEP_COUNT] = {
+#define X(tag, verb, fields, cpu, gpu) {fields},
+#include "steps.def"
+#undef X
+};
+
+static const char *const TAGS[TLP_STEP_COUNT] = {
+#define X(tag, verb, fields, cpu, gpu) #tag,
+#include "steps.def"
+#undef X
+};
+
+static const char *const VERBS[TLP_STEP_COUNT] = {
+#define X(tag, verb, fields, cpu, gpu) verb,
+#include "steps.def"
+#undef X
+};
+
+const char *tlp_step_tag(tlp_step_kind k) { return (unsigned)k < TLP_STEP_COUNT ? TAGS[k] : "?"; }
+const char *tlp_step_verb(tlp_step_kind k) { return (unsigned)k < TLP_STEP_COUNT ? VERBS[k] : "?"; }
+
+int tlp_step_kind_of(const char *tag)
+{
+    for (int k = 0; k < TLP_STEP_COUNT; k++)
+        if (strcmp(TAGS[k], tag) == 0) return k;
+    return -1;
+}
+
+/* The field types of a kind as a string of 'i', 'L', 's' and the field names. */
+int tlp__kind_fields(tlp_step_kind k, char *types, const char **names, int cap)
+{
+    const char *p = SPECS[k].fields;
+    int n = 0;
+    while (*p && n < cap) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        names[n] = p;
+        const char *colon = strchr(p, ':');
+        types[n] = colon[1];
+        p = colon + 2;
+        n++;
+    }
+    types[n] = 0;
+    return n;
+}
+
+/* Name of field f (0-based) of kind k, copied into buf. */
+void tlp__field_name(tlp_step_kind k, int f, char *buf, size_t cap)
+{
+    char types[8];
+    const char *names[8];
+    int n = tlp__kind_fields(k, types, names, 8);
+    if (f < 0 || f >= n) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    size_t len = (size_t)(strchr(names[f], ':') - names[f]);
+    if (len >= cap) len = cap - 1;
+    memcpy(buf, names[f], len);
+    buf[len] = 0;
+}
+
+static const char *const ANNOTATIONS[] = {
+    "none", "unroll", "vectorize", "parallel", "vthread", "blockIdx.x",
+    "threadIdx.x", "blockIdx.y", "threadIdx.y", "blockIdx.z", "threadIdx.z", "tensorize",
+};
+
+const char *tlp_annotation_name(long v)
+{
+    return v >= 0 && v < (long)(sizeof ANNOTATIONS / sizeof *ANNOTATIONS) ? ANNOTATIONS[v] : "?";
+}
+
+static const char *const ERROR_NAMES[] = {
+    "NO_ERROR", "INSTANTIATION_ERROR", "COMPILE_HOST", "COMPILE_DEVICE", "RUNTIME_DEVICE",
+    "WRONG_ANSWER", "BUILD_TIMEOUT", "RUN_TIMEOUT", "UNKNOWN_ERROR",
+};
+
+const char *tlp_error_no_name(int e)
+{
+    static _Thread_local char buf[24];
+    if (e >= 0 && e < (int)(sizeof ERROR_NAMES / sizeof *ERROR_NAMES)) return ERROR_NAMES[e];
+    snprintf(buf, sizeof buf, "ERROR_%d", e);
+    return buf;
+}
+
+/* ------------------------------------------------------------ storage */
+
+void tlp_record_init(tlp_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->n_task_inputs = -1;
+}
+
+void tlp_record_free(tlp_record *r)
+{
+    if (!r) return;
+    free(r->workload_key);
+    free(r->target);
+    free(r->target_host);
+    for (size_t i = 0; i < r->cap_inputs; i++) free(r->task_inputs[i]);
+    free(r->task_inputs);
+    free(r->steps);
+    free(r->vals);
+    free(r->strs);
+    free(r->costs);
+    tlp_record_init(r);
+}
+
+static int set_str(char **dst, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = realloc(*dst, n);
+    if (!p) return -1;
+    memcpy(p, s, n);
+    *dst = p;
+    return 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+typedef struct {
+    tlp_error *err;
+} pctx;
+
+#define FAIL(st, ...) return tlp_error_set(err, st, NULL, 0, __VA_ARGS__)
+
+/* An integer-valued JSON number in [lo, MAX_INT]. */
+static tlp_status get_int(const cJSON *j, double lo, int64_t *out, const char *what,
+                          tlp_error *err)
+{
+    if (!cJSON_IsNumber(j)) {
+        if (cJSON_IsBool(j)) FAIL(TLP_STEP, "%s: expected an integer, got a boolean", what);
+        FAIL(TLP_STEP, "%s: expected an integer", what);
+    }
+    double v = j->valuedouble;
+    if (!isfinite(v) || v != floor(v)) FAIL(TLP_NUMBER, "%s: %g is not an integer", what, v);
+    if (v < lo || v > MAX_INT) FAIL(TLP_NUMBER, "%s: %.0f is out of range", what, v);
+    *out = (int64_t)v;
+    return TLP_OK;
+}
+
+static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_error *err)
+{
+    if (!cJSON_IsArray(js)) FAIL(TLP_STEP, "step %zu: not an array", idx);
+    const cJSON *tag = js->child;
+    if (!cJSON_IsString(tag)) FAIL(TLP_STEP, "step %zu: first element is not a kind tag", idx);
+    int k = tlp_step_kind_of(tag->valuestring);
+    if (k < 0) {
+        char t[16];
+        snprintf(t, sizeof t, "%s", tag->valuestring);
+        FAIL(TLP_UNKNOWN_STEP, "step %zu: unknown step kind \"%s\"", idx, t);
+    }
+    char types[8];
+    const char *names[8];
+    int nf = tlp__kind_fields((tlp_step_kind)k, types, names, 8);
+    int have = cJSON_GetArraySize(js) - 1;
+    if (have != nf)
+        FAIL(TLP_STEP, "step %zu (%s): expected %d fields, got %d", idx, TAGS[k], nf, have);
+
+    tlp_step *st = &r->steps[idx];
+    st->kind = (uint8_t)k;
+    st->n_vals = 0;
+    st->list_len = 0;
+    st->str = -1;
+    st->val_off = 0;
+    size_t nv = 0;
+    /* count values first so vals is grown once */
+    const cJSON *f = tag->next;
+    for (int i = 0; i < nf; i++, f = f->next) {
+        if (types[i] == 'i') nv++;
+        else if (types[i] == 'L') {
+            if (!cJSON_IsArray(f)) {
+                char fn[32];
+                tlp__field_name((tlp_step_kind)k, i, fn, sizeof fn);
+                FAIL(TLP_STEP, "step %zu (%s): %s must be a list", idx, TAGS[k], fn);
+            }
+            nv += (size_t)cJSON_GetArraySize(f);
+        }
+    }
+    if (nv > 4096) FAIL(TLP_NUMBER, "step %zu (%s): %zu values", idx, TAGS[k], nv);
+    size_t off = r->n_vals;
+    if (grow((void **)&r->vals, &r->cap_vals, off + nv, sizeof *r->vals)) FAIL(TLP_NOMEM, "out of memory");
+    st->val_off = (uint32_t)off;
+
+    f = tag->next;
+    size_t w = off;
+    for (int i = 0; i < nf; i++, f = f->next) {
+        char fn[32];
+        tlp__field_name((tlp_step_kind)k, i, fn, sizeof fn);
+        char what[64];
+        snprintf(what, sizeof what, "step %zu (%s) %s", idx, TAGS[k], fn);
+        if (types[i] == 'i') {
+            tlp_status s = get_int(f, 0, &r->vals[w++], what, err);
+            if (s) return s;
+        } else if (types[i] == 'L') {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, f)
+            {
+                tlp_status s = get_int(e, 0, &r->vals[w++], what, err);
+                if (s) return s;
+            }
+            st->list_len = (uint16_t)cJSON_GetArraySize(f);
+        } else { /* 's' */
+            if (!cJSON_IsString(f)) FAIL(TLP_STEP, "%s: expected a string", what);
+            size_t n = strlen(f->valuestring);
+            if (n > 256) FAIL(TLP_STEP, "%s: string of %zu bytes", what, n);
+            if (grow((void **)&r->strs, &r->cap_strs, r->len_strs + n + 1, 1)) FAIL(TLP_NOMEM, "out of memory");
+            memcpy(r->strs + r->len_strs, f->valuestring, n + 1);
+            st->str = (int32_t)r->len_strs;
+            r->len_strs += n + 1;
+        }
+    }
+    st->n_vals = (uint16_t)nv;
+    r->n_vals = w;
+    return TLP_OK;
+}
+
+static tlp_status parse_task(tlp_record *r, const cJSON *t, tlp_error *err)
+{
+    if (!cJSON_IsArray(t)) FAIL(TLP_LAYOUT, "i[0] (the task) is not an array");
+    int n = cJSON_GetArraySize(t);
+    if (n < 2 || n > 6) FAIL(TLP_LAYOUT, "the task has %d fields, expected 2 to 6", n);
+    r->n_task_fields = n;
+    const cJSON *f = t->child;
+    if (!cJSON_IsString(f)) FAIL(TLP_LAYOUT, "workload key is not a string");
+    if (strlen(f->valuestring) > 65536) FAIL(TLP_LAYOUT, "workload key too long");
+    if (set_str(&r->workload_key, f->valuestring)) FAIL(TLP_NOMEM, "out of memory");
+    f = f->next;
+    if (!cJSON_IsString(f)) FAIL(TLP_LAYOUT, "target is not a string");
+    if (strlen(f->valuestring) > 4096) FAIL(TLP_LAYOUT, "target string too long");
+    if (set_str(&r->target, f->valuestring)) FAIL(TLP_NOMEM, "out of memory");
+    f = f->next;
+    r->n_hw = 0;
+    if (f) {
+        if (!cJSON_IsArray(f)) FAIL(TLP_LAYOUT, "hardware params are not a list");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, f)
+        {
+            if (r->n_hw >= 16) FAIL(TLP_LAYOUT, "more than 16 hardware params");
+            if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) ||
+                e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 9.2e18)
+                FAIL(TLP_LAYOUT, "hardware param %d is not an integer", r->n_hw);
+            r->hw[r->n_hw++] = (int64_t)e->valuedouble;
+        }
+        f = f->next;
+    }
+    if (set_str(&r->target_host, "")) FAIL(TLP_NOMEM, "out of memory");
+    if (f) {
+        if (!cJSON_IsString(f)) FAIL(TLP_LAYOUT, "target host is not a string");
+        if (set_str(&r->target_host, f->valuestring)) FAIL(TLP_NOMEM, "out of memory");
+        f = f->next;
+    }
+    r->layout_rewrite = 0;
+    if (f) {
+        if (!cJSON_IsNumber(f) || f->valuedouble != floor(f->valuedouble) || fabs(f->valuedouble) > 1e9)
+            FAIL(TLP_LAYOUT, "layout rewrite option is not an integer");
+        r->layout_rewrite = (int64_t)f->valuedouble;
+        f = f->next;
+    }
+    r->n_task_inputs = -1;
+    if (f) {
+        if (!cJSON_IsArray(f)) FAIL(TLP_LAYOUT, "task input names are not a list");
+        int m = cJSON_GetArraySize(f);
+        if (m > 1024) FAIL(TLP_LAYOUT, "%d task inputs", m);
+        size_t old = r->cap_inputs;
+        if (grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m, sizeof(char *))) FAIL(TLP_NOMEM, "out of memory");
+        for (size_t i = old; i < r->cap_inputs; i++) r->task_inputs[i] = NULL;
+        const cJSON *e;
+        int i = 0;
+        cJSON_ArrayForEach(e, f)
+        {
+            if (!cJSON_IsString(e)) FAIL(TLP_LAYOUT, "task input %d is not a string", i);
+            if (set_str(&r->task_inputs[i], e->valuestring)) FAIL(TLP_NOMEM, "out of memory");
+            i++;
+        }
+        r->n_task_inputs = m;
+    }
+    return TLP_OK;
+}
+
+static tlp_status parse_result(tlp_record *r, const cJSON *res, tlp_error *err)
+{
+    if (!cJSON_IsArray(res)) FAIL(TLP_LAYOUT, "\"r\" (the result) is not an array");
+    if (cJSON_GetArraySize(res) != 4)
+        FAIL(TLP_LAYOUT, "the result has %d fields, expected 4", cJSON_GetArraySize(res));
+    const cJSON *c = res->child;
+    if (!cJSON_IsArray(c)) FAIL(TLP_COST, "costs are not a list");
+    int n = cJSON_GetArraySize(c);
+    if (n == 0) FAIL(TLP_COST, "empty cost list");
+    if (n > 255) FAIL(TLP_COST, "%d costs", n);
+    if (grow((void **)&r->costs, &r->cap_costs, (size_t)n, sizeof *r->costs)) FAIL(TLP_NOMEM, "out of memory");
+    const cJSON *e;
+    int i = 0;
+    cJSON_ArrayForEach(e, c)
+    {
+        if (!cJSON_IsNumber(e)) FAIL(TLP_COST, "cost %d is not a number", i);
+        double v = e->valuedouble;
+        if (!isfinite(v)) FAIL(TLP_COST, "cost %d is not finite", i);
+        if (v <= 0) FAIL(TLP_COST, "cost %d is %g (must be positive)", i, v);
+        if (v > 1e10) FAIL(TLP_COST, "cost %d is %g s (above TVM's 1e10 failure cost)", i, v);
+        r->costs[i++] = v;
+    }
+    r->n_costs = (size_t)n;
+    const cJSON *en = c->next;
+    if (!cJSON_IsNumber(en) || en->valuedouble != floor(en->valuedouble) || en->valuedouble < 0 ||
+        en->valuedouble > 255)
+        FAIL(TLP_LAYOUT, "error_no is not an integer in 0..255");
+    r->error_no = (int)en->valuedouble;
+    const cJSON *ac = en->next;
+    if (!cJSON_IsNumber(ac) || !isfinite(ac->valuedouble))
+        FAIL(TLP_LAYOUT, "all_cost is not a finite number");
+    r->all_cost = ac->valuedouble;
+    const cJSON *ts = ac->next;
+    if (!cJSON_IsNumber(ts) || ts->valuedouble != floor(ts->valuedouble) || fabs(ts->valuedouble) > 9e15)
+        FAIL(TLP_LAYOUT, "timestamp is not an integer");
+    r->timestamp = (int64_t)ts->valuedouble;
+    return TLP_OK;
+}
+
+static tlp_status parse_tree(tlp_record *r, const cJSON *root, tlp_error *err)
+{
+    if (!cJSON_IsObject(root)) FAIL(TLP_LAYOUT, "not a JSON object");
+    const cJSON *in = NULL, *res = NULL, *ver = NULL, *e;
+    cJSON_ArrayForEach(e, root)
+    {
+        if (strcmp(e->string, "i") == 0 && !in) in = e;
+        else if (strcmp(e->string, "r") == 0 && !res) res = e;
+        else if (strcmp(e->string, "v") == 0 && !ver) ver = e;
+        else {
+            char k[24];
+            snprintf(k, sizeof k, "%s", e->string);
+            FAIL(TLP_LAYOUT, "unexpected key \"%s\"", k);
+        }
+    }
+    if (!in) FAIL(TLP_LAYOUT, "no \"i\" (input) key");
+    if (!res) FAIL(TLP_LAYOUT, "no \"r\" (result) key");
+    r->version[0] = 0;
+    if (ver) {
+        if (!cJSON_IsString(ver) || strlen(ver->valuestring) >= sizeof r->version)
+            FAIL(TLP_LAYOUT, "\"v\" is not a short version string");
+        strcpy(r->version, ver->valuestring);
+    }
+    if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) != 2)
+        FAIL(TLP_LAYOUT, "\"i\" is not [task, state]");
+    tlp_status s = parse_task(r, in->child, err);
+    if (s) return s;
+    const cJSON *state = in->child->next;
+    if (!cJSON_IsArray(state) || cJSON_GetArraySize(state) != 2 || !cJSON_IsArray(state->child) ||
+        !cJSON_IsArray(state->child->next))
+        FAIL(TLP_LAYOUT, "i[1] is not [[], [steps]]");
+    const cJSON *steps = state->child->next;
+    int ns = cJSON_GetArraySize(steps);
+    if (ns > 4096) FAIL(TLP_NUMBER, "%d steps", ns);
+    if (grow((void **)&r->steps, &r->cap_steps, (size_t)ns, sizeof *r->steps)) FAIL(TLP_NOMEM, "out of memory");
+    r->n_vals = 0;
+    r->len_strs = 0;
+    size_t i = 0;
+    cJSON_ArrayForEach(e, steps)
+    {
+        s = parse_step(r, e, i, err);
+        if (s) return s;
+        i++;
+    }
+    r->n_steps = (size_t)ns;
+    return parse_result(r, res, err);
+}
+
+tlp_status tlp_record_parse(tlp_record *r, const char *line, size_t len, tlp_error *err)
+{
+    if (memchr(line, 0, len)) FAIL(TLP_NUL, "NUL byte in line");
+    r->n_steps = 0;
+    r->n_costs = 0;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (!root) {
+        size_t at = end && end >= line ? (size_t)(end - line) : 0;
+        if (at > len) at = len;
+        FAIL(TLP_JSON, "broken JSON at column %zu", at + 1);
+    }
+    /* trailing garbage after the object */
+    if (end) {
+        size_t rest = len - (size_t)(end - line);
+        for (size_t i = 0; i < rest; i++)
+            if (end[i] != ' ' && end[i] != '\t' && end[i] != '\r' && end[i] != '\n') {
+                cJSON_Delete(root);
+                FAIL(TLP_JSON, "text after the record at column %zu", (size_t)(end - line) + i + 1);
+            }
+    }
+    tlp_status s = parse_tree(r, root, err);
+    cJSON_Delete(root);
+    if (s) {
+        r->n_steps = 0;
+        r->n_costs = 0;
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------ numbers */
+
+/* numpy's pairwise summation (umath loops_utils), so the mean is bit-exact. */
+static double pairwise_sum(const double *a, size_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (size_t i = 0; i < n; i++) res += a[i];
+        return res;
+    } else if (n <= 128) {
+        double r[8];
+        for (int j = 0; j < 8; j++) r[j] = a[j];
+        size_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++) r[j] += a[i + j];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += a[i];
+        return res;
+    } else {
+        size_t n2 = n / 2;
+        n2 -= n2 % 8;
+        return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+    }
+}
+
+double tlp_mean(const double *x, size_t n)
+{
+    if (n == 0) return NAN;
+    return pairwise_sum(x, n) / (double)n;
+}
+
+/* ------------------------------------------------------------ writing */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap : 256;
+        while (c < b->len + n + 1) c *= 2;
+        char *q = realloc(b->p, c);
+        if (!q) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_fmt(sbuf *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A JSON string literal with the escapes JSON requires. */
+static void sb_json_str(sbuf *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        default:
+            if (*p < 0x20) sb_fmt(b, "\\u%04x", *p);
+            else sb_put(b, (const char *)p, 1);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+/* Shortest %g form that reads back to the same double. */
+static void sb_double(sbuf *b, double v)
+{
+    char tmp[40];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v) break;
+    }
+    sb_str(b, tmp);
+}
+
+static void sb_int_list(sbuf *b, const int64_t *v, size_t n)
+{
+    sb_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) sb_fmt(b, i ? ", %lld" : "%lld", (long long)v[i]);
+    sb_put(b, "]", 1);
+}
+
+char *tlp_record_to_json(const tlp_record *r)
+{
+    sbuf b = {0};
+    sb_str(&b, "{\"i\": [[");
+    sb_json_str(&b, r->workload_key ? r->workload_key : "");
+    sb_str(&b, ", ");
+    sb_json_str(&b, r->target ? r->target : "");
+    if (r->n_task_fields >= 3) {
+        sb_str(&b, ", ");
+        sb_int_list(&b, r->hw, (size_t)r->n_hw);
+    }
+    if (r->n_task_fields >= 4) {
+        sb_str(&b, ", ");
+        sb_json_str(&b, r->target_host ? r->target_host : "");
+    }
+    if (r->n_task_fields >= 5) sb_fmt(&b, ", %lld", (long long)r->layout_rewrite);
+    if (r->n_task_fields >= 6) {
+        sb_str(&b, ", [");
+        for (int i = 0; i < r->n_task_inputs; i++) {
+            if (i) sb_str(&b, ", ");
+            sb_json_str(&b, r->task_inputs[i]);
+        }
+        sb_str(&b, "]");
+    }
+    sb_str(&b, "], [[], [");
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const tlp_step *st = &r->steps[i];
+        char types[8];
+        const char *names[8];
+        int nf = tlp__kind_fields((tlp_step_kind)st->kind, types, names, 8);
+        if (i) sb_str(&b, ", ");
+        sb_str(&b, "[");
+        sb_json_str(&b, TAGS[st->kind]);
+        const int64_t *v = r->vals + st->val_off;
+        for (int f = 0; f < nf; f++) {
+            sb_str(&b, ", ");
+            if (types[f] == 'i') sb_fmt(&b, "%lld", (long long)*v++);
+            else if (types[f] == 'L') {
+                sb_int_list(&b, v, st->list_len);
+                v += st->list_len;
+            } else
+                sb_json_str(&b, st->str >= 0 ? r->strs + st->str : "");
+        }
+        sb_str(&b, "]");
+    }
+    sb_str(&b, "]]], \"r\": [[");
+    for (size_t i = 0; i < r->n_costs; i++) {
+        if (i) sb_str(&b, ", ");
+        sb_double(&b, r->costs[i]);
+    }
+    sb_fmt(&b, "], %d, ", r->error_no);
+    sb_double(&b, r->all_cost);
+    sb_fmt(&b, ", %lld]", (long long)r->timestamp);
+    if (r->version[0]) {
+        sb_str(&b, ", \"v\": ");
+        sb_json_str(&b, r->version);
+    }
+    sb_str(&b, "}");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* ------------------------------------------------------------ describing */
+
+int tlp_step_describe(const tlp_record *r, size_t i, char *buf, size_t cap)
+{
+    if (i >= r->n_steps) return snprintf(buf, cap, "?");
+    const tlp_step *st = &r->steps[i];
+    const int64_t *v = r->vals + st->val_off;
+    const char *s = st->str >= 0 ? r->strs + st->str : "";
+    char list[512];
+    size_t ll = 0;
+    /* the list field, if any, sits at a fixed position per kind */
+    int list_at = -1;
+    {
+        char types[8];
+        const char *names[8];
+        int nf = tlp__kind_fields((tlp_step_kind)st->kind, types, names, 8), pos = 0;
+        for (int f = 0; f < nf; f++) {
+            if (types[f] == 'L') list_at = pos;
+            if (types[f] != 's') pos += types[f] == 'L' ? 0 : 1;
+        }
+    }
+    list[0] = 0;
+    if (list_at >= 0) {
+        ll += (size_t)snprintf(list, sizeof list, "[");
+        for (int k = 0; k < st->list_len && ll < sizeof list - 16; k++)
+            ll += (size_t)snprintf(list + ll, sizeof list - ll, k ? ",%lld" : "%lld",
+                                   (long long)v[list_at + k]);
+        if (ll >= sizeof list - 16) ll += (size_t)snprintf(list + ll, sizeof list - ll, ",...");
+        snprintf(list + ll, sizeof list - ll, "]");
+    }
+    long long a = st->n_vals > 0 ? (long long)v[0] : 0, b = st->n_vals > 1 ? (long long)v[1] : 0;
+    switch ((tlp_step_kind)st->kind) {
+    case TLP_STEP_AN:
+        return snprintf(buf, cap, "annotate stage %lld iter %lld: %s", a, b, tlp_annotation_name((long)v[2]));
+    case TLP_STEP_FU: return snprintf(buf, cap, "fuse stage %lld iters %s", a, list);
+    case TLP_STEP_PR: return snprintf(buf, cap, "pragma stage %lld iter %lld: %s", a, b, s);
+    case TLP_STEP_RE: return snprintf(buf, cap, "reorder stage %lld: %s", a, list);
+    case TLP_STEP_SP: {
+        long long ext = (long long)v[2], io = (long long)v[3 + st->list_len];
+        char e[24];
+        if (ext) snprintf(e, sizeof e, "%lld", ext);
+        else snprintf(e, sizeof e, "?");
+        return snprintf(buf, cap, "split stage %lld iter %lld: %s -> %s%s", a, b, e, list,
+                        io ? "" : " (outer to inner)");
+    }
+    case TLP_STEP_FSP:
+        return snprintf(buf, cap, "follow_split stage %lld iter %lld: like step %lld, %lld parts", a, b,
+                        (long long)v[2], (long long)v[3]);
+    case TLP_STEP_FFSP:
+        return snprintf(buf, cap, "follow_fused_split stage %lld iter %lld: steps %s level %lld %s", a, b,
+                        list, (long long)v[2 + st->list_len],
+                        v[3 + st->list_len] ? "factor" : "nparts");
+    case TLP_STEP_SA:
+        return snprintf(buf, cap, "storage_align stage %lld iter %lld: factor %lld offset %lld", a, b,
+                        (long long)v[2], (long long)v[3]);
+    case TLP_STEP_CA:
+        return snprintf(buf, cap, "compute_at stage %lld -> stage %lld iter %lld", a, b, (long long)v[2]);
+    case TLP_STEP_CI: return snprintf(buf, cap, "compute_inline stage %lld", a);
+    case TLP_STEP_CR: return snprintf(buf, cap, "compute_root stage %lld", a);
+    case TLP_STEP_CHR: return snprintf(buf, cap, "cache_read stage %lld \"%s\" readers %s", a, s, list);
+    case TLP_STEP_CHW: return snprintf(buf, cap, "cache_write stage %lld \"%s\"", a, s);
+    case TLP_STEP_RF:
+        return snprintf(buf, cap, "rfactor stage %lld iter %lld factor_iter %lld", a, b, (long long)v[2]);
+    default: return snprintf(buf, cap, "?");
+    }
+}

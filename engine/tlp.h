@@ -1,0 +1,339 @@
+/*
+ * tlp.h: the one public header of the tlpx engine.
+ *
+ * The engine reads Ansor/TenSet measure records, groups them into tasks
+ * (workload key x hardware), and turns each schedule into the feature tokens of
+ * TLP (ASPLOS'23).  It knows nothing of terminals: the explorer (tui/) and the
+ * subcommands are clients of this header only.
+ *
+ * Conventions
+ *   - Functions that can fail return tlp_status and fill a tlp_error when one is
+ *     given (it may be NULL).  Only main() exits.
+ *   - Ownership is stated at each declaration.  Every *_free accepts NULL.
+ *   - Handles are opaque except for the small value types below.
+ */
+#ifndef TLP_H
+#define TLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+#define TLP_STATUS_LIST(X)                                   \
+    X(OK, "ok")                                              \
+    X(IO, "I/O error")                                       \
+    X(NOMEM, "out of memory")                                \
+    X(ARG, "bad argument")                                   \
+    X(JSON, "broken JSON")                                   \
+    X(LAYOUT, "wrong record layout")                         \
+    X(STEP, "bad step")                                      \
+    X(UNKNOWN_STEP, "unknown step kind")                     \
+    X(NUMBER, "absurd number")                               \
+    X(COST, "bad cost")                                      \
+    X(TOO_LONG, "line too long")                             \
+    X(NUL, "NUL byte in line")                               \
+    X(NOT_FOUND, "not found")                                \
+    X(EMPTY, "no records")
+
+typedef enum {
+#define X(name, text) TLP_##name,
+    TLP_STATUS_LIST(X)
+#undef X
+    TLP_STATUS_COUNT
+} tlp_status;
+
+/* A short English name for a status ("broken JSON").  Static storage. */
+const char *tlp_status_name(tlp_status s);
+/* The identifier of a status ("JSON"), for machine-readable output. */
+const char *tlp_status_id(tlp_status s);
+
+/* Where and why something failed.  file may be empty, line 0 when unknown. */
+typedef struct {
+    tlp_status status;
+    char file[512];
+    long line;
+    char msg[256];
+} tlp_error;
+
+/* Fill err (if not NULL) and return s.  printf-style message. */
+tlp_status tlp_error_set(tlp_error *err, tlp_status s, const char *file, long line,
+                         const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* ---------------------------------------------------------------- steps */
+
+typedef enum {
+#define X(tag, verb, fields, cpu, gpu) TLP_STEP_##tag,
+#include "steps.def"
+#undef X
+    TLP_STEP_COUNT
+} tlp_step_kind;
+
+const char *tlp_step_tag(tlp_step_kind k);  /* "SP" */
+const char *tlp_step_verb(tlp_step_kind k); /* "split" */
+/* Kind of a tag, or -1 when the tag is not one of the 14. */
+int tlp_step_kind_of(const char *tag);
+
+/* Ansor annotation enum names: 0 "none" ... 11 "tensorize"; "?" otherwise. */
+const char *tlp_annotation_name(long v);
+/* TVM MeasureErrorNo names: 0 "NO_ERROR" ... 8 "UNKNOWN_ERROR"; "ERROR_<n>" past that
+ * in a static buffer that the next call may overwrite. */
+const char *tlp_error_no_name(int e);
+
+/* ---------------------------------------------------------------- records */
+
+/* One step as parsed: its kind, its integer values in serialised order with
+ * the list (if any) flattened in place, and its string (if any). */
+typedef struct {
+    uint8_t kind;      /* tlp_step_kind */
+    uint16_t n_vals;   /* number of integer values */
+    uint16_t list_len; /* length of the kind's list field (0 if it has none) */
+    uint32_t val_off;  /* index of the first value in tlp_record.vals */
+    int32_t str;       /* offset of the string in tlp_record.strs, -1 if none */
+} tlp_step;
+
+/* A whole measure record.  Reused across lines by the parser: init once,
+ * parse many times, free once.  All pointers are owned by the record. */
+typedef struct {
+    /* task header: i[0] */
+    char *workload_key;
+    char *target;
+    int n_task_fields;   /* how many of the 6 task fields were present (>= 2) */
+    int n_hw;            /* hardware params present (0..16) */
+    int64_t hw[16];
+    char *target_host;   /* "" when absent */
+    int64_t layout_rewrite;
+    int n_task_inputs;   /* -1 when the field is absent */
+    char **task_inputs;
+    /* state: i[1] */
+    size_t n_steps;
+    tlp_step *steps;
+    int64_t *vals;
+    size_t n_vals;       /* values of all steps */
+    char *strs;          /* NUL-separated strings of the steps */
+    /* result: r */
+    size_t n_costs;
+    double *costs;
+    int error_no;
+    double all_cost;
+    int64_t timestamp;
+    char version[16];    /* "" when absent */
+    /* capacities (private) */
+    size_t cap_steps, cap_vals, cap_strs, len_strs, cap_costs, cap_inputs;
+} tlp_record;
+
+void tlp_record_init(tlp_record *r);
+void tlp_record_free(tlp_record *r);
+
+/* Parse one JSON line (len bytes, need not be NUL-terminated) into r.
+ * On failure r holds garbage and err says why (err->line is left 0; the
+ * caller knows the line).  Never crashes on any input. */
+tlp_status tlp_record_parse(tlp_record *r, const char *line, size_t len, tlp_error *err);
+
+/* Write r as one JSON line (no trailing newline) in TVM's layout.  Returns a
+ * malloc'd string the caller frees, or NULL when out of memory. */
+char *tlp_record_to_json(const tlp_record *r);
+
+/* Mean of the costs exactly as numpy's np.mean (pairwise summation). */
+double tlp_mean(const double *x, size_t n);
+
+/* Readable form of step i of r ("split stage 5 iter 0: 256 -> [1,4,4,16]").
+ * Writes at most cap bytes (NUL included); returns the length it wanted. */
+int tlp_step_describe(const tlp_record *r, size_t i, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- features */
+
+typedef enum { TLP_MODE_CPU = 0, TLP_MODE_GPU = 1, TLP_MODE_COUNT } tlp_mode;
+
+#define TLP_ONEHOT 11
+#define TLP_MAX_FEA 22  /* the larger of the two modes' F */
+#define TLP_MAX_SEQ 40  /* the larger of the two modes' L */
+
+const char *tlp_mode_name(tlp_mode m); /* "cpu" / "gpu" */
+int tlp_mode_seq(tlp_mode m);          /* L: 25 cpu, 40 gpu */
+int tlp_mode_fea(tlp_mode m);          /* F: 22 cpu, 20 gpu */
+/* The feature mode of a target string: llvm/c (or -keys=cpu) is CPU, any other
+ * kind (cuda, rocm, opencl, vulkan, metal, ...) GPU. */
+tlp_mode tlp_mode_of_target(const char *target);
+/* 1-based one-hot index of a kind in a mode's dictionary, 0 when absent. */
+int tlp_mode_kind_index(tlp_mode m, tlp_step_kind k);
+
+/* What happened while making one step's row. */
+typedef struct {
+    int n_full;      /* length of the uncropped vector: 11 + values */
+    int kind_absent; /* the mode's dictionary lacks this kind: one-hot left zero */
+    int unknown_str; /* an unknown pragma or scope string was encoded as 0 */
+} tlp_step_info;
+
+/* The uncropped TLP vector of step i of r: 11 one-hot slots then the values
+ * with strings mapped (spec §2.2).  Writes min(n_full, cap) floats to out;
+ * info (may be NULL) says what happened.  Returns n_full. */
+int tlp_step_vector(tlp_mode m, const tlp_record *r, size_t i, float *out, int cap,
+                    tlp_step_info *info);
+
+/* The full [L][F] float32 matrix of a record (zero padded, cropped). */
+void tlp_record_features(tlp_mode m, const tlp_record *r, float *out);
+
+/* Label of slot j (0-based) of step i's row for display: "kind", "stage",
+ * "lengths[2]", ...; "-" for padding.  Writes into buf (cap bytes). */
+void tlp_slot_label(const tlp_record *r, size_t i, int j, char *buf, size_t cap);
+
+/* The code a pragma or scope string gets in a mode (spec §2.1); 0 if unknown. */
+int tlp_pragma_code(tlp_mode m, const char *s);
+int tlp_scope_code(tlp_step_kind k, const char *s);
+
+/* ---------------------------------------------------------------- dataset */
+
+typedef struct tlp_dataset tlp_dataset;
+
+/* A compact record: its tokens live in the dataset; the full record can be
+ * re-read from (file, byte_off) with tlp_dataset_read_record. */
+typedef struct {
+    double cost;      /* mean of the costs (s); 1e10 for failed measurements */
+    float cost_lo;    /* smallest and largest repeat, for the spread */
+    float cost_hi;
+    uint64_t byte_off;
+    uint64_t tok_off; /* first token id in the dataset's token arena */
+    uint32_t line;    /* 1-based */
+    uint32_t file;    /* index into the file table */
+    uint32_t task;
+    uint16_t n_steps; /* steps in the record, uncropped */
+    uint8_t n_tok;    /* stored tokens: min(n_steps, L) */
+    uint8_t error_no;
+    uint8_t n_costs;
+    uint8_t flags;    /* TLP_REC_* */
+} tlp_rec;
+
+enum {
+    TLP_REC_LOST_STEPS = 1, /* more steps than L */
+    TLP_REC_LOST_ARGS = 2,  /* a kept step longer than F */
+    TLP_REC_UNKNOWN = 4,    /* a kind absent from the dictionary or an unknown string */
+};
+
+typedef struct {
+    const char *workload_key; /* borrowed from the dataset */
+    const char *hardware;
+    const char *target;
+    const char *summary;      /* "conv2d_layer(128, 1008, 42, 42, ...)" */
+    tlp_mode mode;
+    uint32_t n_records;
+    uint32_t n_valid;         /* error_no == 0 */
+    double min_cost;          /* spec §3: min over all records, started at 1e6 */
+    double best_valid;        /* min cost of the valid records, INFINITY if none */
+    double weight;            /* from the weights file, else 1 */
+    const uint32_t *records;  /* indices of its records, in load order */
+} tlp_task;
+
+/* Per-hardware figures gathered while loading (for `tlpx stats`). */
+#define TLP_HIST 128
+typedef struct {
+    const char *hardware;
+    tlp_mode mode;
+    uint32_t n_tasks;
+    uint64_t n_records, n_valid;
+    uint64_t error_no[16];          /* index 15 collects >= 15 */
+    uint64_t kind_count[TLP_STEP_COUNT];
+    uint64_t seq_len[TLP_HIST];     /* records by step count (last bucket = more) */
+    uint64_t arg_count[TLP_HIST];   /* steps by number of values */
+    uint64_t lost_steps, lost_args; /* records that lose steps / arguments to the crop */
+    uint64_t steps_cropped;         /* steps beyond L */
+    uint64_t kind_absent;           /* steps whose kind the dictionary lacks */
+    uint64_t unknown_str;           /* unknown pragma/scope strings */
+} tlp_hw_stats;
+
+/* Load options.  hardware may be NULL (use -model= or the file's directory). */
+typedef struct {
+    int quiet;          /* do not print diagnostics to stderr as they happen */
+    int max_printed;    /* diagnostics printed to stderr at most (0 = default 20) */
+} tlp_load_opts;
+
+tlp_dataset *tlp_dataset_new(void); /* NULL when out of memory; free with tlp_dataset_free */
+void tlp_dataset_free(tlp_dataset *ds);
+
+/* Add a file or a directory (read recursively: *.json and *.log).  hardware
+ * overrides the hardware name of every record under path when not NULL.
+ * Bad lines are skipped and recorded as diagnostics; only an unreadable path
+ * fails.  Tasks and their indices are valid after tlp_dataset_finish. */
+tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *hardware,
+                                const tlp_load_opts *opts, tlp_error *err);
+/* Compute per-task statistics and labels.  Call after the last add_path;
+ * calling add_path again afterwards is allowed and needs another finish. */
+tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err);
+
+/* Read a TSV of task weights: either `workload_key<TAB>weight`, or a table
+ * with a header naming `workload_key` and `weight` columns (TenSet network
+ * table).  Weights of a key listed several times add up. */
+tlp_status tlp_dataset_load_weights(tlp_dataset *ds, const char *path, tlp_error *err);
+
+size_t tlp_dataset_n_tasks(const tlp_dataset *ds);
+size_t tlp_dataset_n_records(const tlp_dataset *ds);
+size_t tlp_dataset_n_files(const tlp_dataset *ds);
+const char *tlp_dataset_file(const tlp_dataset *ds, size_t i);
+/* Borrowed views, valid until the dataset changes. */
+const tlp_task *tlp_dataset_task(const tlp_dataset *ds, size_t i);
+const tlp_rec *tlp_dataset_rec(const tlp_dataset *ds, size_t i);
+/* Index of the task whose workload key (or summary) equals key, or -1. */
+long tlp_dataset_find_task(const tlp_dataset *ds, const char *key);
+
+/* Label of record i (spec §3): task min_cost / cost. */
+double tlp_dataset_label(const tlp_dataset *ds, size_t i);
+/* The [L][F] features of record i in its task's mode. */
+void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out);
+
+/* Re-read and parse record i from its file into r (for the token view). */
+tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *r,
+                                   tlp_error *err);
+
+size_t tlp_dataset_n_hw(const tlp_dataset *ds);
+const tlp_hw_stats *tlp_dataset_hw(const tlp_dataset *ds, size_t i);
+
+/* Skipped lines. */
+typedef struct {
+    const char *file; /* borrowed */
+    long line;
+    tlp_status reason;
+    const char *msg;  /* borrowed */
+} tlp_diag;
+uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds);
+uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status reason);
+uint64_t tlp_dataset_n_comments(const tlp_dataset *ds);
+/* Kept diagnostics (the first 10000 at most). */
+size_t tlp_dataset_n_diags(const tlp_dataset *ds);
+tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i);
+
+/* Memory held by the dataset, in bytes (for the bytes-per-record figure). */
+size_t tlp_dataset_bytes(const tlp_dataset *ds);
+/* Bytes of JSON read so far. */
+uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds);
+
+/* ---------------------------------------------------------------- export */
+
+/* Write the features, labels, costs and index of every record of mode m as
+ * PREFIX.features.npy (float32 [N,L,F]), PREFIX.labels.npy (float32 [N]),
+ * PREFIX.costs.npy (float64 [N]) and PREFIX.index.tsv.  Each file is written
+ * atomically.  *n_out (may be NULL) gets N. */
+tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix,
+                          size_t *n_out, tlp_error *err);
+
+/* Write a file atomically: fn writes the contents to f; the file appears
+ * under path only if fn returns TLP_OK and every write and fsync succeeded. */
+typedef tlp_status (*tlp_write_fn)(FILE *f, void *ctx, tlp_error *err);
+tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err);
+
+/* Readable summary of a workload key: `conv2d_layer(128, 1008, 42, ...)`, or
+ * for a hashed key `#bc348570 [1024,128,96] ...`.  Caller frees. */
+char *tlp_workload_summary(const char *workload_key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,35 @@
+/* cli.h: the command-line subcommands, clients of engine/tlp.h. */
+#ifndef TLPX_CLI_H
+#define TLPX_CLI_H
+
+#include "tlp.h"
+
+/* Exit statuses: 0 success, 1 failure (bad data, I/O), 2 usage error. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+int cmd_stats(int argc, char **argv);
+int cmd_tokens(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+/* Options every data-reading subcommand takes. */
+typedef struct {
+    const char **paths; /* DATA arguments, each PATH or NAME=PATH */
+    int n_paths;
+    const char *weights;
+    int quiet;
+} cli_data_opts;
+
+/* Load every DATA argument into a new dataset and finish it.  Prints the
+ * first bad lines and a summary of skipped lines to stderr.  Returns NULL
+ * (after printing why) when a path cannot be read or nothing loads. */
+tlp_dataset *cli_load(const cli_data_opts *o);
+/* Print "N lines skipped: 3 broken JSON, 1 bad step" to f (nothing if none). */
+void cli_print_skipped(FILE *f, const tlp_dataset *ds);
+/* Seconds as "12.3 us", "4.56 ms", "1.23 s", or "failed" at 1e10. */
+void cli_fmt_seconds(double s, char *buf, size_t cap);
+/* Is arg an option the common parser takes?  Consumes its value. */
+int cli_common_opt(cli_data_opts *o, int argc, char **argv, int *i);
+/* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
+long cli_find_task(const tlp_dataset *ds, const char *spec);
+
+#endif

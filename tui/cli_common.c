@@ -1,0 +1,142 @@
+/* cli_common.c: what the data-reading subcommands share: DATA arguments
+ * (PATH or NAME=PATH), loading with diagnostics, formatting. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int cli_common_opt(cli_data_opts *o, int argc, char **argv, int *i)
+{
+    if (strcmp(argv[*i], "--weights") == 0) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "tlpx: --weights needs a file\n");
+            return -1;
+        }
+        o->weights = argv[++*i];
+        return 1;
+    }
+    if (strcmp(argv[*i], "--quiet") == 0 || strcmp(argv[*i], "-q") == 0) {
+        o->quiet = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* NAME=PATH, when the text before '=' looks like a name and PATH is not an
+ * existing file called "NAME=PATH" itself. */
+static void split_data_arg(const char *arg, char *name, size_t cap, const char **path)
+{
+    const char *eq = strchr(arg, '=');
+    struct stat sb;
+    *path = arg;
+    name[0] = 0;
+    if (!eq || eq == arg || (size_t)(eq - arg) >= cap || memchr(arg, '/', (size_t)(eq - arg))) return;
+    if (stat(arg, &sb) == 0) return;
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = 0;
+    *path = eq + 1;
+}
+
+void cli_print_skipped(FILE *f, const tlp_dataset *ds)
+{
+    uint64_t n = tlp_dataset_n_skipped(ds);
+    if (!n) return;
+    fprintf(f, "%llu line%s skipped:", (unsigned long long)n, n == 1 ? "" : "s");
+    const char *sep = " ";
+    for (int s = 0; s < TLP_STATUS_COUNT; s++) {
+        uint64_t k = tlp_dataset_skipped_by(ds, (tlp_status)s);
+        if (!k) continue;
+        fprintf(f, "%s%llu %s", sep, (unsigned long long)k, tlp_status_name((tlp_status)s));
+        sep = ", ";
+    }
+    fputc('\n', f);
+}
+
+tlp_dataset *cli_load(const cli_data_opts *o)
+{
+    if (o->n_paths == 0) {
+        fprintf(stderr, "tlpx: no DATA given (record files or directories)\n");
+        return NULL;
+    }
+    tlp_dataset *ds = tlp_dataset_new();
+    if (!ds) {
+        fprintf(stderr, "tlpx: out of memory\n");
+        return NULL;
+    }
+    tlp_load_opts lo = {o->quiet, 0};
+    for (int i = 0; i < o->n_paths; i++) {
+        char name[128];
+        const char *path;
+        split_data_arg(o->paths[i], name, sizeof name, &path);
+        tlp_error err = {0};
+        if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &err) != TLP_OK) {
+            if (err.line) fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
+            else fprintf(stderr, "tlpx: %s: %s\n", err.file[0] ? err.file : path, err.msg);
+            tlp_dataset_free(ds);
+            return NULL;
+        }
+    }
+    tlp_error err = {0};
+    if (tlp_dataset_finish(ds, &err) != TLP_OK) {
+        fprintf(stderr, "tlpx: %s\n", err.msg);
+        tlp_dataset_free(ds);
+        return NULL;
+    }
+    if (o->weights && tlp_dataset_load_weights(ds, o->weights, &err) != TLP_OK) {
+        fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
+        tlp_dataset_free(ds);
+        return NULL;
+    }
+    uint64_t shown = tlp_dataset_n_skipped(ds);
+    if (!o->quiet && shown > 20) fprintf(stderr, "tlpx: ... %llu more bad lines not shown\n", (unsigned long long)(shown - 20));
+    if (!o->quiet) cli_print_skipped(stderr, ds);
+    if (tlp_dataset_n_records(ds) == 0) {
+        fprintf(stderr, "tlpx: no records found in the DATA given (%zu file%s read)\n", tlp_dataset_n_files(ds),
+                tlp_dataset_n_files(ds) == 1 ? "" : "s");
+        tlp_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+void cli_fmt_seconds(double s, char *buf, size_t cap)
+{
+    if (s >= 1e9) snprintf(buf, cap, "failed");
+    else if (s < 1e-3) snprintf(buf, cap, "%.1f us", s * 1e6);
+    else if (s < 1) snprintf(buf, cap, "%.3f ms", s * 1e3);
+    else snprintf(buf, cap, "%.3f s", s);
+}
+
+long cli_find_task(const tlp_dataset *ds, const char *spec)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(spec, &end, 10);
+    if (*spec && !*end && !errno) {
+        if (n < 0 || (size_t)n >= tlp_dataset_n_tasks(ds)) {
+            fprintf(stderr, "tlpx: no task %ld (there are %zu, numbered from 0)\n", n, tlp_dataset_n_tasks(ds));
+            return -1;
+        }
+        return n;
+    }
+    long t = tlp_dataset_find_task(ds, spec);
+    if (t < 0) {
+        /* a unique substring of a summary is enough */
+        size_t hits = 0;
+        for (size_t i = 0; i < tlp_dataset_n_tasks(ds); i++) {
+            const tlp_task *tk = tlp_dataset_task(ds, i);
+            if (strstr(tk->summary, spec) || strstr(tk->workload_key, spec)) {
+                if (!hits) t = (long)i;
+                hits++;
+            }
+        }
+        if (hits > 1) {
+            fprintf(stderr, "tlpx: \"%s\" matches %zu tasks; give more of the key or the task number\n", spec, hits);
+            return -1;
+        }
+    }
+    if (t < 0) fprintf(stderr, "tlpx: no task matches \"%s\"\n", spec);
+    return t;
+}

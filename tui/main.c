@@ -1,0 +1,51 @@
+/* main.c: `tlpx [SUBCOMMAND] ...`.  Subcommands are table-driven: one list
+ * gives the name, the function and the one-line help. */
+#include "cli.h"
+
+#include <string.h>
+
+#define COMMANDS(X)                                                                  \
+    X("stats", cmd_stats, "per-hardware counts: tasks, records, failures, steps, crop")  \
+    X("tokens", cmd_tokens, "one schedule's primitives beside its TLP feature tokens")   \
+    X("features", cmd_features, "write features/labels/costs as .npy and an index .tsv")
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} CMDS[] = {
+#define X(n, f, h) {n, f, h},
+    COMMANDS(X)
+#undef X
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tlpx SUBCOMMAND [ARGS...]\n\n"
+               "Explore Ansor/TenSet measure records through the TLP cost model.\n\nsubcommands:\n");
+    for (size_t i = 0; i < sizeof CMDS / sizeof *CMDS; i++) fprintf(f, "  %-10s %s\n", CMDS[i].name, CMDS[i].help);
+    fprintf(f, "\n`tlpx SUBCOMMAND --help` tells more.  DATA arguments are record files or\n"
+               "directories (read recursively); NAME=PATH names the hardware of PATH.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "tlpx: the explorer is not built yet; use a subcommand.\n\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tlpx %s\n", PACKAGE_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof CMDS / sizeof *CMDS; i++)
+        if (strcmp(argv[1], CMDS[i].name) == 0) return CMDS[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "tlpx: unknown subcommand \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
