@@ -593,8 +593,23 @@ static double weight_of(const tlp_dataset *ds, const char *key)
     return i >= 0 ? ds->weights[i].weight : 1.0;
 }
 
+/* Give back what doubling over-allocated; the arrays grow again if more
+ * paths are added. */
+static void shrink(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n == 0 || n == *cap) return;
+    void *q = realloc(*p, n * elem);
+    if (!q) return;
+    *p = q;
+    *cap = n;
+}
+
 tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
 {
+    shrink((void **)&ds->recs, &ds->cap_recs, ds->n_recs, sizeof *ds->recs);
+    shrink((void **)&ds->toks, &ds->cap_toks, ds->n_toks, sizeof *ds->toks);
+    for (int m = 0; m < TLP_MODE_COUNT; m++)
+        shrink((void **)&ds->vocab[m].rows, &ds->vocab[m].cap, ds->vocab[m].n, sizeof(float) * (size_t)tlp_mode_fea((tlp_mode)m));
     for (size_t t = 0; t < ds->n_tasks; t++) {
         task_t *task = &ds->tasks[t];
         task->n_idx = 0;

@@ -1,2 +1,85 @@
 #!/bin/sh
-echo 1..0
+# cli.sh: drive the real tlpx binary: help, exit statuses, and the output of
+# stats, tokens and features on the hand-written fixtures.
+: "${top_srcdir:=.}" "${TLPX:=./tlpx}"
+FX="$top_srcdir/tests/fixtures"
+T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+n=0 failed=0
+check() { # check "what" command...  (passes when the command succeeds)
+    what=$1; shift
+    n=$((n + 1))
+    if "$@" >/dev/null 2>&1; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi
+}
+status() { # status WANT cmd... : exit status equals WANT
+    want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"; got=$?
+    [ "$got" = "$want" ] || { echo "# exit $got, want $want: $*"; sed 's/^/# /' "$T/err" | head -5; return 1; }
+}
+
+check "--help exits 0" status 0 "$TLPX" --help
+check "no arguments is a usage error" status 2 "$TLPX"
+check "unknown subcommand is a usage error" status 2 "$TLPX" frobnicate
+for c in stats tokens features; do
+    check "$c --help exits 0" status 0 "$TLPX" $c --help
+    check "$c --help shows usage" grep -q "usage: tlpx $c" "$T/out"
+    check "$c with no DATA is a usage error" status 2 "$TLPX" $c
+    check "$c with an unknown option is a usage error" status 2 "$TLPX" $c --bogus "$FX/records"
+done
+
+# stats
+check "stats on the fixtures" status 0 "$TLPX" stats "$FX/records"
+cp "$T/out" "$T/stats"
+check "stats: totals" grep -q "^3 files, 3 tasks, 9 records" "$T/stats"
+check "stats: hardware from -model=" grep -q "^hardware testcpu (cpu features: 25 steps x 22 slots)" "$T/stats"
+check "stats: hardware from the directory" grep -q "^hardware gpu-x (gpu features: 40 steps x 20 slots)" "$T/stats"
+check "stats: failures by name" grep -q "failures: BUILD_TIMEOUT 1" "$T/stats"
+check "stats: crop" grep -q "1 records lose steps (more than 40; 5 steps dropped)" "$T/stats"
+check "stats: dictionary misses" grep -q "3 steps of kinds the gpu dictionary lacks, 3 unknown" "$T/stats"
+check "stats: NAME=PATH" status 0 "$TLPX" stats "K80=$FX/records/gpu-x"
+check "stats: NAME=PATH names the hardware" grep -q "^hardware K80 " "$T/out"
+
+# bad input
+check "missing path fails" status 1 "$TLPX" stats /nonexistent/tlpx
+check "missing path is named" grep -q "/nonexistent/tlpx" "$T/err"
+check "bad lines are skipped, good ones load" status 0 "$TLPX" stats "$FX/malformed"
+check "bad line diagnostic names file:line: reason" grep -q "bad.json:4: step 0: unknown step kind \"ZZ\"" "$T/err"
+check "skip summary" grep -q "10 lines skipped" "$T/err"
+mkdir "$T/empty"
+check "a directory with no records fails" status 1 "$TLPX" stats "$T/empty"
+check "and says so" grep -q "no records found" "$T/err"
+check "missing weights file fails" status 1 "$TLPX" stats --weights /nonexistent/w.tsv "$FX/records"
+
+# tokens
+check "tokens lists tasks" status 0 "$TLPX" tokens "$FX/records"
+check "task list has the summary" grep -q "matmul_tlpx_test(256, 256, 256)" "$T/out"
+check "tokens of a task by substring" status 0 "$TLPX" tokens "$FX/records" --task dense_layer --record 0
+check "readable primitive" grep -q "split stage 3 iter 0: 64 -> \[2,2,2,2\]" "$T/out"
+check "labelled slots" grep -q "kind SP=onehot\[6\] 11:stage=3 12:iter=0 13:extent=64 14:lengths\[0\]=2" "$T/out"
+check "steps beyond the crop are marked" grep -q "beyond the 40-step crop" "$T/out"
+check "tokens of a task by number, default best record" status 0 "$TLPX" tokens "$FX/records" --task 1
+check "the best record is shown by default" grep -q "^record 0 of 3 " "$T/out"
+check "cropped slots are marked" grep -q "| cropped: 20:order\[8\]=2 " "$T/out"
+check "absent kind is shown" status 0 "$TLPX" tokens "$FX/records" --task 1 --record 1
+check "absent kind is labelled" grep -q "kind SA=absent(11 zeros) 11:stage=2" "$T/out"
+check "unknown string is flagged" grep -q "(unknown string -> 0)" "$T/out"
+check "--matrix prints the matrix" status 0 "$TLPX" tokens "$FX/records" --task 0 --matrix
+check "matrix header" grep -q "^matrix \[25 x 22\]:" "$T/out"
+check "no such task fails" status 1 "$TLPX" tokens "$FX/records" --task 99
+check "no such record fails" status 1 "$TLPX" tokens "$FX/records" --task 0 --record 99
+check "a bad --record is a usage error" status 2 "$TLPX" tokens "$FX/records" --task 0 --record x
+
+# features
+check "features writes npy" status 0 "$TLPX" features "$FX/records" --out "$T/f"
+for m in cpu gpu; do
+    for s in features.npy labels.npy costs.npy index.tsv; do check "mixed modes: $m.$s" test -s "$T/f.$m.$s"; done
+done
+check "features on one mode uses PREFIX.*" status 0 "$TLPX" features "$FX/records/gpu-x" --out "$T/g"
+check "one mode: features.npy" test -s "$T/g.features.npy"
+check "one mode: index rows" test "$(wc -l < "$T/g.index.tsv")" -eq 6
+check "features needs --out" status 2 "$TLPX" features "$FX/records"
+check "features to an unwritable place fails" status 1 "$TLPX" features "$FX/records/gpu-x" --out /nonexistent/dir/x
+check "and names it" grep -q "/nonexistent/dir/x" "$T/err"
+
+echo "1..$n"
+[ "$failed" = 0 ]
