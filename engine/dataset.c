@@ -555,7 +555,7 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const char *hardwar
     }
     closedir(d);
     if (s == TLP_OK) {
-        qsort(names, n, sizeof *names, cmp_str); /* a stable order whatever the file system */
+        if (n) qsort(names, n, sizeof *names, cmp_str); /* a stable order whatever the file system */
         for (size_t i = 0; i < n && s == TLP_OK; i++) {
             struct stat sb;
             if (stat(names[i], &sb) != 0) continue;
