@@ -242,7 +242,10 @@ static int eq_row(const void *ctx, uint32_t i, const void *key)
 static long vocab_get(vocab_t *v, int F, const float *row)
 {
     vocab_ctx c = {v, F};
-    uint32_t h = tlp__hash(row, sizeof(float) * (size_t)F);
+    /* rows end in zero padding: hash up to the last non-zero slot */
+    int used = F;
+    while (used > 0 && row[used - 1] == 0) used--;
+    uint32_t h = tlp__hash(row, sizeof(float) * (size_t)used);
     long i = tlp__hmap_find(&v->index, h, eq_row, &c, row);
     if (i >= 0) return i;
     if (v->n >= UINT32_MAX - 1) return -1;

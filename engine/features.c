@@ -19,12 +19,12 @@
 
 static const int KIND_INDEX[TLP_MODE_COUNT][TLP_STEP_COUNT] = {
     {
-#define X(tag, verb, fields, cpu, gpu) cpu,
+#define X(tag, verb, types, names, cpu, gpu) cpu,
 #include "steps.def"
 #undef X
     },
     {
-#define X(tag, verb, fields, cpu, gpu) gpu,
+#define X(tag, verb, types, names, cpu, gpu) gpu,
 #include "steps.def"
 #undef X
     },
@@ -90,9 +90,8 @@ int tlp_step_vector(tlp_mode m, const tlp_record *r, size_t i, float *out, int c
         n++;                              \
     } while (0)
     for (int j = 1; j <= TLP_ONEHOT; j++) PUT(j == idx ? 1 : 0);
-    char types[8];
-    const char *names[8];
-    int nf = tlp__kind_fields(k, types, names, 8);
+    const char *types = tlp__kind_types(k);
+    int nf = (int)strlen(types);
     const int64_t *v = r->vals + st->val_off;
     for (int f = 0; f < nf; f++) {
         if (types[f] == 'i') PUT(*v++);
@@ -130,9 +129,8 @@ void tlp_slot_label(const tlp_record *r, size_t i, int j, char *buf, size_t cap)
         return;
     }
     const tlp_step *st = &r->steps[i];
-    char types[8];
-    const char *names[8];
-    int nf = tlp__kind_fields((tlp_step_kind)st->kind, types, names, 8);
+    const char *types = tlp__kind_types((tlp_step_kind)st->kind);
+    int nf = (int)strlen(types);
     int pos = TLP_ONEHOT;
     for (int f = 0; f < nf; f++) {
         int w = types[f] == 'L' ? st->list_len : 1;

@@ -4,20 +4,28 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 uint32_t tlp__hash(const void *p, size_t n)
 {
-    /* FNV-1a, then a final avalanche so low bits are usable as a slot. */
+    /* 8 bytes at a time (keys are mostly float rows), then a final avalanche
+     * so the low bits are usable as a slot. */
     const unsigned char *s = p;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 16777619u;
+    uint64_t h = 0x9e3779b97f4a7c15u ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
     }
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    return h;
+    uint64_t t = 0;
+    for (size_t k = 0; i < n; i++, k++) t |= (uint64_t)s[i] << (8 * k);
+    h = (h ^ t) * 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 29;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 32;
+    return (uint32_t)h;
 }
 
 long tlp__hmap_find(const tlp__hmap *m, uint32_t h, tlp__eq_fn eq, const void *ctx, const void *key)

@@ -4,9 +4,8 @@
 
 #include "tlp.h"
 
-/* Field types ('i', 'L', 's') and names ("stage:i ...") of a step kind;
- * types is NUL-terminated.  Returns the number of fields. */
-int tlp__kind_fields(tlp_step_kind k, char *types, const char **names, int cap);
+/* Field types of a step kind, one letter a field: i int, L list, s string. */
+const char *tlp__kind_types(tlp_step_kind k);
 /* Name of field f of kind k ("lengths"). */
 void tlp__field_name(tlp_step_kind k, int f, char *buf, size_t cap);
 
@@ -27,5 +26,11 @@ long tlp__hmap_find(const tlp__hmap *m, uint32_t h, tlp__eq_fn eq, const void *c
 int tlp__hmap_add(tlp__hmap *m, uint32_t h, uint32_t index);
 void tlp__hmap_free(tlp__hmap *m);
 size_t tlp__hmap_bytes(const tlp__hmap *m);
+
+/* The two paths of tlp_record_parse, apart, for the differential tests: the
+ * fast scanner (1 = accepted, 0 = declined: r is then garbage) and the cJSON
+ * tree path, which decides and explains everything the scanner declines. */
+int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len);
+tlp_status tlp__record_parse_tree(tlp_record *r, const char *line, size_t len, tlp_error *err);
 
 #endif

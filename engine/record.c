@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,24 +23,26 @@
 /* Largest integer we accept anywhere in a step or header; TVM's own are int32. */
 #define MAX_INT 2147483647.0
 
-typedef struct {
-    const char *fields; /* "stage:i iter:i ..." */
-} kind_spec;
+static const char *const TYPES[TLP_STEP_COUNT] = {
+#define X(tag, verb, types, names, cpu, gpu) types,
+#include "steps.def"
+#undef X
+};
 
-static const kind_spec SPECS[TLP_STEP_COUNT] = {
-#define X(tag, verb, fields, cpu, gpu) {fields},
+static const char *const NAMES[TLP_STEP_COUNT] = {
+#define X(tag, verb, types, names, cpu, gpu) names,
 #include "steps.def"
 #undef X
 };
 
 static const char *const TAGS[TLP_STEP_COUNT] = {
-#define X(tag, verb, fields, cpu, gpu) #tag,
+#define X(tag, verb, types, names, cpu, gpu) #tag,
 #include "steps.def"
 #undef X
 };
 
 static const char *const VERBS[TLP_STEP_COUNT] = {
-#define X(tag, verb, fields, cpu, gpu) verb,
+#define X(tag, verb, types, names, cpu, gpu) verb,
 #include "steps.def"
 #undef X
 };
@@ -47,44 +50,49 @@ static const char *const VERBS[TLP_STEP_COUNT] = {
 const char *tlp_step_tag(tlp_step_kind k) { return (unsigned)k < TLP_STEP_COUNT ? TAGS[k] : "?"; }
 const char *tlp_step_verb(tlp_step_kind k) { return (unsigned)k < TLP_STEP_COUNT ? VERBS[k] : "?"; }
 
+/* Tags are 2-4 letters: pack them into a word and compare words. */
+static uint32_t pack_tag(const char *t)
+{
+    uint32_t w = 0;
+    for (int i = 0; i < 5; i++) {
+        if (!t[i]) return w;
+        if (i == 4) return 0;
+        w |= (uint32_t)(unsigned char)t[i] << (8 * i);
+    }
+    return w;
+}
+
 int tlp_step_kind_of(const char *tag)
 {
+    static const uint32_t packed[TLP_STEP_COUNT] = {
+#define P(s) ((uint32_t)(unsigned char)(s)[0] | (sizeof(s) > 2 ? (uint32_t)(unsigned char)(s)[1] << 8 : 0) | \
+              (sizeof(s) > 3 ? (uint32_t)(unsigned char)(s)[2] << 16 : 0) |                              \
+              (sizeof(s) > 4 ? (uint32_t)(unsigned char)(s)[3] << 24 : 0))
+#define X(tag, verb, types, names, cpu, gpu) P(#tag),
+#include "steps.def"
+#undef X
+#undef P
+    };
+    uint32_t w = pack_tag(tag);
+    if (!w) return -1;
     for (int k = 0; k < TLP_STEP_COUNT; k++)
-        if (strcmp(TAGS[k], tag) == 0) return k;
+        if (packed[k] == w) return k;
     return -1;
 }
 
-/* The field types of a kind as a string of 'i', 'L', 's' and the field names. */
-int tlp__kind_fields(tlp_step_kind k, char *types, const char **names, int cap)
-{
-    const char *p = SPECS[k].fields;
-    int n = 0;
-    while (*p && n < cap) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        names[n] = p;
-        const char *colon = strchr(p, ':');
-        types[n] = colon[1];
-        p = colon + 2;
-        n++;
-    }
-    types[n] = 0;
-    return n;
-}
+const char *tlp__kind_types(tlp_step_kind k) { return TYPES[k]; }
 
-/* Name of field f (0-based) of kind k, copied into buf. */
 void tlp__field_name(tlp_step_kind k, int f, char *buf, size_t cap)
 {
-    char types[8];
-    const char *names[8];
-    int n = tlp__kind_fields(k, types, names, 8);
-    if (f < 0 || f >= n) {
+    const char *p = NAMES[k];
+    if (f < 0 || f >= (int)strlen(TYPES[k])) {
         snprintf(buf, cap, "?");
         return;
     }
-    size_t len = (size_t)(strchr(names[f], ':') - names[f]);
+    for (int i = 0; i < f; i++) p = strchr(p, ' ') + 1;
+    size_t len = strcspn(p, " ");
     if (len >= cap) len = cap - 1;
-    memcpy(buf, names[f], len);
+    memcpy(buf, p, len);
     buf[len] = 0;
 }
 
@@ -131,6 +139,7 @@ void tlp_record_free(tlp_record *r)
     free(r->vals);
     free(r->strs);
     free(r->costs);
+    free(r->tmp);
     tlp_record_init(r);
 }
 
@@ -158,25 +167,73 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* ------------------------------------------------------------ parsing */
 
+/* cJSON allocates one node per value; a GPU record has ~300.  While a line is
+ * parsed, the thread's arena serves them and frees nothing; the whole arena
+ * is reset after the tree is deleted.  Outside a parse (or past the arena's
+ * end) the hooks are plain malloc/free, so other cJSON users are unaffected. */
+typedef struct {
+    char *base;
+    size_t used, cap;
+} arena;
+
+static _Thread_local arena *cur_arena;
+
+static void *arena_malloc(size_t n)
+{
+    arena *a = cur_arena;
+    if (a) {
+        n = (n + 15) & ~(size_t)15;
+        if (n <= a->cap - a->used) {
+            void *p = a->base + a->used;
+            a->used += n;
+            return p;
+        }
+    }
+    return malloc(n);
+}
+
+static void arena_free(void *p)
+{
+    arena *a = cur_arena;
+    if (a && (char *)p >= a->base && (char *)p < a->base + a->cap) return;
+    free(p);
+}
+
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void install_hooks(void)
+{
+    cJSON_Hooks h = {arena_malloc, arena_free};
+    cJSON_InitHooks(&h);
+}
+
 typedef struct {
     tlp_error *err;
 } pctx;
 
 #define FAIL(st, ...) return tlp_error_set(err, st, NULL, 0, __VA_ARGS__)
 
-/* An integer-valued JSON number in [lo, MAX_INT]. */
-static tlp_status get_int(const cJSON *j, double lo, int64_t *out, const char *what,
-                          tlp_error *err)
+/* An integer-valued JSON number in [0, MAX_INT]: TLP_OK, else the status. */
+static tlp_status get_int(const cJSON *j, int64_t *out)
 {
-    if (!cJSON_IsNumber(j)) {
-        if (cJSON_IsBool(j)) FAIL(TLP_STEP, "%s: expected an integer, got a boolean", what);
-        FAIL(TLP_STEP, "%s: expected an integer", what);
-    }
+    if (!cJSON_IsNumber(j)) return TLP_STEP;
     double v = j->valuedouble;
-    if (!isfinite(v) || v != floor(v)) FAIL(TLP_NUMBER, "%s: %g is not an integer", what, v);
-    if (v < lo || v > MAX_INT) FAIL(TLP_NUMBER, "%s: %.0f is out of range", what, v);
+    if (!(v >= 0 && v <= MAX_INT) || v != floor(v)) return TLP_NUMBER;
     *out = (int64_t)v;
     return TLP_OK;
+}
+
+/* The message for a bad value in field f of step idx, built only on failure. */
+static tlp_status bad_value(tlp_error *err, tlp_status s, size_t idx, int k, int f, const cJSON *j)
+{
+    char fn[32];
+    tlp__field_name((tlp_step_kind)k, f, fn, sizeof fn);
+    if (s == TLP_NUMBER)
+        FAIL(s, "step %zu (%s) %s: %.17g is not an integer in 0..2^31-1", idx, TAGS[k], fn, j->valuedouble);
+    if (cJSON_IsBool(j)) FAIL(s, "step %zu (%s) %s: expected an integer, got a boolean", idx, TAGS[k], fn);
+    if (TYPES[k][f] == 's') FAIL(s, "step %zu (%s) %s: expected a string", idx, TAGS[k], fn);
+    if (TYPES[k][f] == 'L' && !cJSON_IsArray(j)) FAIL(s, "step %zu (%s) %s must be a list", idx, TAGS[k], fn);
+    FAIL(s, "step %zu (%s) %s: expected an integer", idx, TAGS[k], fn);
 }
 
 static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_error *err)
@@ -185,65 +242,45 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
     const cJSON *tag = js->child;
     if (!cJSON_IsString(tag)) FAIL(TLP_STEP, "step %zu: first element is not a kind tag", idx);
     int k = tlp_step_kind_of(tag->valuestring);
-    if (k < 0) {
-        char t[16];
-        snprintf(t, sizeof t, "%s", tag->valuestring);
-        FAIL(TLP_UNKNOWN_STEP, "step %zu: unknown step kind \"%s\"", idx, t);
-    }
-    char types[8];
-    const char *names[8];
-    int nf = tlp__kind_fields((tlp_step_kind)k, types, names, 8);
-    int have = cJSON_GetArraySize(js) - 1;
-    if (have != nf)
-        FAIL(TLP_STEP, "step %zu (%s): expected %d fields, got %d", idx, TAGS[k], nf, have);
-
-    tlp_step *st = &r->steps[idx];
-    st->kind = (uint8_t)k;
-    st->n_vals = 0;
-    st->list_len = 0;
-    st->str = -1;
-    st->val_off = 0;
+    if (k < 0) FAIL(TLP_UNKNOWN_STEP, "step %zu: unknown step kind \"%.16s\"", idx, tag->valuestring);
+    const char *types = TYPES[k];
+    int nf = (int)strlen(types);
+    /* count the fields and the values in one walk */
     size_t nv = 0;
-    /* count values first so vals is grown once */
-    const cJSON *f = tag->next;
-    for (int i = 0; i < nf; i++, f = f->next) {
-        if (types[i] == 'i') nv++;
-        else if (types[i] == 'L') {
-            if (!cJSON_IsArray(f)) {
-                char fn[32];
-                tlp__field_name((tlp_step_kind)k, i, fn, sizeof fn);
-                FAIL(TLP_STEP, "step %zu (%s): %s must be a list", idx, TAGS[k], fn);
-            }
-            nv += (size_t)cJSON_GetArraySize(f);
+    int have = 0;
+    for (const cJSON *f = tag->next; f; f = f->next, have++) {
+        if (have >= nf) continue;
+        if (types[have] == 'i') nv++;
+        else if (types[have] == 'L') {
+            if (!cJSON_IsArray(f)) return bad_value(err, TLP_STEP, idx, k, have, f);
+            for (const cJSON *e = f->child; e; e = e->next) nv++;
         }
     }
+    if (have != nf) FAIL(TLP_STEP, "step %zu (%s): expected %d fields, got %d", idx, TAGS[k], nf, have);
     if (nv > 4096) FAIL(TLP_NUMBER, "step %zu (%s): %zu values", idx, TAGS[k], nv);
     size_t off = r->n_vals;
     if (grow((void **)&r->vals, &r->cap_vals, off + nv, sizeof *r->vals)) FAIL(TLP_NOMEM, "out of memory");
-    st->val_off = (uint32_t)off;
 
-    f = tag->next;
-    size_t w = off;
+    tlp_step *st = &r->steps[idx];
+    st->kind = (uint8_t)k;
+    st->list_len = 0;
+    st->str = -1;
+    st->val_off = (uint32_t)off;
+    int64_t *w = r->vals + off;
+    const cJSON *f = tag->next;
     for (int i = 0; i < nf; i++, f = f->next) {
-        char fn[32];
-        tlp__field_name((tlp_step_kind)k, i, fn, sizeof fn);
-        char what[64];
-        snprintf(what, sizeof what, "step %zu (%s) %s", idx, TAGS[k], fn);
+        tlp_status s;
         if (types[i] == 'i') {
-            tlp_status s = get_int(f, 0, &r->vals[w++], what, err);
-            if (s) return s;
+            if ((s = get_int(f, w++))) return bad_value(err, s, idx, k, i, f);
         } else if (types[i] == 'L') {
-            const cJSON *e;
-            cJSON_ArrayForEach(e, f)
-            {
-                tlp_status s = get_int(e, 0, &r->vals[w++], what, err);
-                if (s) return s;
-            }
-            st->list_len = (uint16_t)cJSON_GetArraySize(f);
+            uint16_t n = 0;
+            for (const cJSON *e = f->child; e; e = e->next, n++)
+                if ((s = get_int(e, w++))) return bad_value(err, s, idx, k, i, e);
+            st->list_len = n;
         } else { /* 's' */
-            if (!cJSON_IsString(f)) FAIL(TLP_STEP, "%s: expected a string", what);
+            if (!cJSON_IsString(f)) return bad_value(err, TLP_STEP, idx, k, i, f);
             size_t n = strlen(f->valuestring);
-            if (n > 256) FAIL(TLP_STEP, "%s: string of %zu bytes", what, n);
+            if (n > 256) FAIL(TLP_STEP, "step %zu (%s): a string of %zu bytes", idx, TAGS[k], n);
             if (grow((void **)&r->strs, &r->cap_strs, r->len_strs + n + 1, 1)) FAIL(TLP_NOMEM, "out of memory");
             memcpy(r->strs + r->len_strs, f->valuestring, n + 1);
             st->str = (int32_t)r->len_strs;
@@ -251,7 +288,7 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
         }
     }
     st->n_vals = (uint16_t)nv;
-    r->n_vals = w;
+    r->n_vals = off + nv;
     return TLP_OK;
 }
 
@@ -278,8 +315,8 @@ static tlp_status parse_task(tlp_record *r, const cJSON *t, tlp_error *err)
         {
             if (r->n_hw >= 16) FAIL(TLP_LAYOUT, "more than 16 hardware params");
             if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) ||
-                e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 9.2e18)
-                FAIL(TLP_LAYOUT, "hardware param %d is not an integer", r->n_hw);
+                e->valuedouble != floor(e->valuedouble) || fabs(e->valuedouble) > 9007199254740992.0)
+                FAIL(TLP_LAYOUT, "hardware param %d is not an integer within 2^53", r->n_hw);
             r->hw[r->n_hw++] = (int64_t)e->valuedouble;
         }
         f = f->next;
@@ -405,13 +442,324 @@ static tlp_status parse_tree(tlp_record *r, const cJSON *root, tlp_error *err)
     return parse_result(r, res, err);
 }
 
+/* ------------------------------------------------------------ fast path
+ *
+ * cJSON builds a tree of ~300 nodes for a GPU record, and checks each value
+ * for null/true/false with strncmp and each number with localeconv+strtod;
+ * that caps a load at ~50 MB/s.  Real files are all in TVM's own layout, so
+ * a direct scanner for exactly that layout fills the record in one pass.  It
+ * accepts a line only when every field is where TVM writes it and passes the
+ * same checks as the tree path; anything else (another key order, \u
+ * escapes, a sign, an exponent, a bad value) falls back to the cJSON path,
+ * which also writes every diagnostic.  Both paths must agree on every line
+ * the fast one accepts: tests/fuzz_record.c checks that on every input. */
+
+typedef struct {
+    const char *p, *end;
+} scan;
+
+#define HOT static inline __attribute__((always_inline))
+
+HOT void ws(scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+}
+
+HOT int lit(scan *s, char c)
+{
+    if (s->p < s->end && *s->p == c) { /* the common case: no space before */
+        s->p++;
+        return 1;
+    }
+    ws(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Unsigned decimal integer without sign, fraction or exponent, <= max,
+ * starting exactly at s->p. */
+HOT int digits(scan *s, uint64_t max, int64_t *out)
+{
+    const char *p = s->p;
+    uint64_t v = 0;
+    int n = 0;
+    while (p < s->end && *p >= '0' && *p <= '9' && n < 19) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+        n++;
+    }
+    if (!n || v > max) return 0;
+    if (p < s->end && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))) return 0;
+    s->p = p;
+    *out = (int64_t)v;
+    return 1;
+}
+
+HOT int uint_(scan *s, uint64_t max, int64_t *out)
+{
+    ws(s);
+    return digits(s, max, out);
+}
+
+/* Integer with an optional '-' (directly before the digits), |v| <= max. */
+static int int_(scan *s, uint64_t max, int64_t *out)
+{
+    ws(s);
+    int neg = s->p < s->end && *s->p == '-';
+    if (neg) s->p++;
+    if (!digits(s, max, out)) return 0;
+    if (neg) *out = -*out;
+    return 1;
+}
+
+/* A JSON number as cJSON reads it (strtod on the number's text). */
+static int num(scan *s, double *out)
+{
+    ws(s);
+    /* JSON (and cJSON) start a number with a digit or '-' */
+    const char *q = s->p < s->end && *s->p == '-' ? s->p + 1 : s->p;
+    if (q >= s->end || *q < '0' || *q > '9') return 0;
+    char buf[64];
+    size_t n = 0;
+    while (s->p + n < s->end && n < sizeof buf - 1 &&
+           ((s->p[n] >= '0' && s->p[n] <= '9') || s->p[n] == '.' || s->p[n] == 'e' || s->p[n] == 'E' ||
+            s->p[n] == '+' || s->p[n] == '-'))
+        n++;
+    if (!n || n == sizeof buf - 1) return 0;
+    memcpy(buf, s->p, n);
+    buf[n] = 0;
+    char *e;
+    double v = strtod(buf, &e);
+    if ((size_t)(e - buf) != n) return 0;
+    *out = v;
+    s->p += n;
+    return 1;
+}
+
+/* A string with simple escapes, decoded into *buf (grown as needed). */
+static int str_(scan *s, char **buf, size_t *cap, size_t *len)
+{
+    if (!lit(s, '"')) return 0;
+    /* most strings have no escape: find the closing quote and copy once */
+    const char *q = s->p;
+    while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+    if (q >= s->end) return 0;
+    size_t n = (size_t)(q - s->p);
+    if (grow((void **)buf, cap, n + 1, 1)) return 0;
+    memcpy(*buf, s->p, n);
+    s->p = q;
+    for (;;) {
+        if (s->p >= s->end) return 0;
+        unsigned char c = (unsigned char)*s->p++;
+        if (c == '"') break;
+        if (c < 0x20) return 0;
+        if (c == '\\') {
+            if (s->p >= s->end) return 0;
+            switch (*s->p++) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case '/': c = '/'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            default: return 0; /* \u and anything odd: the tree path decides */
+            }
+        }
+        if (n + 2 > *cap && grow((void **)buf, cap, n + 2, 1)) return 0;
+        (*buf)[n++] = (char)c;
+    }
+    (*buf)[n] = 0;
+    *len = n;
+    return 1;
+}
+
+static int take_str(scan *s, tlp_record *r, char **dst, size_t max)
+{
+    size_t n;
+    if (!str_(s, &r->tmp, &r->cap_tmp, &n) || n > max || memchr(r->tmp, 0, n)) return 0;
+    if (*dst && strcmp(*dst, r->tmp) == 0) return 1; /* the same task as the last line */
+    return set_str(dst, r->tmp) == 0;
+}
+
+static int fast_task(scan *s, tlp_record *r)
+{
+    if (!lit(s, '[') || !take_str(s, r, &r->workload_key, 65536) || !lit(s, ',') ||
+        !take_str(s, r, &r->target, 4096))
+        return 0;
+    r->n_task_fields = 2;
+    r->n_hw = 0;
+    r->layout_rewrite = 0;
+    r->n_task_inputs = -1;
+    if (set_str(&r->target_host, "")) return 0;
+    if (lit(s, ']')) return 1;
+    if (!lit(s, ',') || !lit(s, '[')) return 0;
+    if (!lit(s, ']')) {
+        do {
+            if (r->n_hw >= 16 || !int_(s, 9007199254740992u, &r->hw[r->n_hw])) return 0; /* 2^53, as exact doubles */
+            r->n_hw++;
+        } while (lit(s, ','));
+        if (!lit(s, ']')) return 0;
+    }
+    r->n_task_fields = 3;
+    if (lit(s, ']')) return 1;
+    if (!lit(s, ',') || !take_str(s, r, &r->target_host, SIZE_MAX)) return 0;
+    r->n_task_fields = 4;
+    if (lit(s, ']')) return 1;
+    if (!lit(s, ',') || !int_(s, 1000000000, &r->layout_rewrite)) return 0;
+    r->n_task_fields = 5;
+    if (lit(s, ']')) return 1;
+    if (!lit(s, ',') || !lit(s, '[')) return 0;
+    int m = 0;
+    if (!lit(s, ']')) {
+        do {
+            if (m >= 1024) return 0;
+            size_t old = r->cap_inputs;
+            if (grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m + 1, sizeof(char *))) return 0;
+            for (size_t i = old; i < r->cap_inputs; i++) r->task_inputs[i] = NULL;
+            if (!take_str(s, r, &r->task_inputs[m], SIZE_MAX)) return 0;
+            m++;
+        } while (lit(s, ','));
+        if (!lit(s, ']')) return 0;
+    }
+    r->n_task_inputs = m;
+    r->n_task_fields = 6;
+    return lit(s, ']');
+}
+
+static int fast_step(scan *s, tlp_record *r, size_t idx)
+{
+    char tag[8];
+    size_t n;
+    if (!lit(s, '[') || !str_(s, &r->tmp, &r->cap_tmp, &n) || n > 4) return 0;
+    memcpy(tag, r->tmp, n + 1);
+    int k = tlp_step_kind_of(tag);
+    if (k < 0) return 0;
+    const char *types = TYPES[k];
+    tlp_step *st = &r->steps[idx];
+    st->kind = (uint8_t)k;
+    st->list_len = 0;
+    st->str = -1;
+    st->val_off = (uint32_t)r->n_vals;
+    size_t nv = 0;
+    for (const char *t = types; *t; t++) {
+        if (!lit(s, ',')) return 0;
+        if (*t == 's') {
+            size_t sl;
+            if (!str_(s, &r->tmp, &r->cap_tmp, &sl) || sl > 256 || memchr(r->tmp, 0, sl)) return 0;
+            if (grow((void **)&r->strs, &r->cap_strs, r->len_strs + sl + 1, 1)) return 0;
+            memcpy(r->strs + r->len_strs, r->tmp, sl + 1);
+            st->str = (int32_t)r->len_strs;
+            r->len_strs += sl + 1;
+            continue;
+        }
+        int list = *t == 'L';
+        if (list && !lit(s, '[')) return 0;
+        if (list && lit(s, ']')) continue;
+        do {
+            if (nv >= 4096 || grow((void **)&r->vals, &r->cap_vals, r->n_vals + nv + 1, sizeof *r->vals) ||
+                !uint_(s, 2147483647u, &r->vals[r->n_vals + nv]))
+                return 0;
+            nv++;
+            if (list) st->list_len++;
+        } while (list && lit(s, ','));
+        if (list && !lit(s, ']')) return 0;
+    }
+    if (!lit(s, ']')) return 0;
+    st->n_vals = (uint16_t)nv;
+    r->n_vals += nv;
+    return 1;
+}
+
+static int fast_key(scan *s, char k)
+{
+    return lit(s, '"') && s->p + 2 <= s->end && s->p[0] == k && s->p[1] == '"' && (s->p += 2) && lit(s, ':');
+}
+
+/* 1 when the line was read completely, 0 to fall back to the tree path. */
+int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
+{
+    scan s = {line, line + len};
+    r->n_steps = r->n_vals = r->len_strs = r->n_costs = 0;
+    if (!lit(&s, '{') || !fast_key(&s, 'i') || !lit(&s, '[') || !fast_task(&s, r) || !lit(&s, ',') ||
+        !lit(&s, '[') || !lit(&s, '[') || !lit(&s, ']') || !lit(&s, ',') || !lit(&s, '['))
+        return 0;
+    if (!lit(&s, ']')) {
+        do {
+            if (r->n_steps >= 4096 || grow((void **)&r->steps, &r->cap_steps, r->n_steps + 1, sizeof *r->steps) ||
+                !fast_step(&s, r, r->n_steps))
+                return 0;
+            r->n_steps++;
+        } while (lit(&s, ','));
+        if (!lit(&s, ']')) return 0;
+    }
+    if (!lit(&s, ']') || !lit(&s, ']') || !lit(&s, ',') || !fast_key(&s, 'r') || !lit(&s, '[') || !lit(&s, '['))
+        return 0;
+    do {
+        double v;
+        if (r->n_costs >= 255 || !num(&s, &v) || !isfinite(v) || v <= 0 || v > 1e10 ||
+            grow((void **)&r->costs, &r->cap_costs, r->n_costs + 1, sizeof *r->costs))
+            return 0;
+        r->costs[r->n_costs++] = v;
+    } while (lit(&s, ','));
+    int64_t e, ts;
+    double ac;
+    if (!lit(&s, ']') || !lit(&s, ',') || !uint_(&s, 255, &e) || !lit(&s, ',') || !num(&s, &ac) ||
+        !isfinite(ac) || !lit(&s, ',') || !int_(&s, 9000000000000000u, &ts) || !lit(&s, ']'))
+        return 0;
+    r->error_no = (int)e;
+    r->all_cost = ac;
+    r->timestamp = ts;
+    r->version[0] = 0;
+    if (lit(&s, ',')) {
+        size_t n;
+        if (!fast_key(&s, 'v') || !str_(&s, &r->tmp, &r->cap_tmp, &n) || n >= sizeof r->version ||
+            memchr(r->tmp, 0, n))
+            return 0;
+        memcpy(r->version, r->tmp, n + 1);
+    }
+    if (!lit(&s, '}')) return 0;
+    ws(&s);
+    return s.p == s.end;
+}
+
+static tlp_status parse_checked(tlp_record *r, const cJSON *root, const char *line, size_t len, const char *end,
+                                tlp_error *err);
+
 tlp_status tlp_record_parse(tlp_record *r, const char *line, size_t len, tlp_error *err)
 {
     if (memchr(line, 0, len)) FAIL(TLP_NUL, "NUL byte in line");
+    if (tlp__record_parse_fast(r, line, len)) return TLP_OK;
+    return tlp__record_parse_tree(r, line, len, err);
+}
+
+tlp_status tlp__record_parse_tree(tlp_record *r, const char *line, size_t len, tlp_error *err)
+{
     r->n_steps = 0;
     r->n_costs = 0;
+    pthread_once(&hooks_once, install_hooks);
+    static _Thread_local char arena_mem[256 * 1024] __attribute__((aligned(16)));
+    arena a = {arena_mem, 0, sizeof arena_mem};
+    cur_arena = &a;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    tlp_status s = parse_checked(r, root, line, len, end, err);
+    cJSON_Delete(root);
+    cur_arena = NULL;
+    if (s) {
+        r->n_steps = 0;
+        r->n_costs = 0;
+    }
+    return s;
+}
+
+static tlp_status parse_checked(tlp_record *r, const cJSON *root, const char *line, size_t len, const char *end,
+                                tlp_error *err)
+{
     if (!root) {
         size_t at = end && end >= line ? (size_t)(end - line) : 0;
         if (at > len) at = len;
@@ -421,18 +769,10 @@ tlp_status tlp_record_parse(tlp_record *r, const char *line, size_t len, tlp_err
     if (end) {
         size_t rest = len - (size_t)(end - line);
         for (size_t i = 0; i < rest; i++)
-            if (end[i] != ' ' && end[i] != '\t' && end[i] != '\r' && end[i] != '\n') {
-                cJSON_Delete(root);
+            if (end[i] != ' ' && end[i] != '\t' && end[i] != '\r' && end[i] != '\n')
                 FAIL(TLP_JSON, "text after the record at column %zu", (size_t)(end - line) + i + 1);
-            }
     }
-    tlp_status s = parse_tree(r, root, err);
-    cJSON_Delete(root);
-    if (s) {
-        r->n_steps = 0;
-        r->n_costs = 0;
-    }
-    return s;
+    return parse_tree(r, root, err);
 }
 
 /* ------------------------------------------------------------ numbers */
@@ -569,9 +909,8 @@ char *tlp_record_to_json(const tlp_record *r)
     sb_str(&b, "], [[], [");
     for (size_t i = 0; i < r->n_steps; i++) {
         const tlp_step *st = &r->steps[i];
-        char types[8];
-        const char *names[8];
-        int nf = tlp__kind_fields((tlp_step_kind)st->kind, types, names, 8);
+        const char *types = TYPES[st->kind];
+        int nf = (int)strlen(types);
         if (i) sb_str(&b, ", ");
         sb_str(&b, "[");
         sb_json_str(&b, TAGS[st->kind]);
@@ -620,9 +959,8 @@ int tlp_step_describe(const tlp_record *r, size_t i, char *buf, size_t cap)
     /* the list field, if any, sits at a fixed position per kind */
     int list_at = -1;
     {
-        char types[8];
-        const char *names[8];
-        int nf = tlp__kind_fields((tlp_step_kind)st->kind, types, names, 8), pos = 0;
+        const char *types = TYPES[st->kind];
+        int nf = (int)strlen(types), pos = 0;
         for (int f = 0; f < nf; f++) {
             if (types[f] == 'L') list_at = pos;
             if (types[f] != 's') pos += types[f] == 'L' ? 0 : 1;

@@ -72,7 +72,7 @@ tlp_status tlp_error_set(tlp_error *err, tlp_status s, const char *file, long li
 /* ---------------------------------------------------------------- steps */
 
 typedef enum {
-#define X(tag, verb, fields, cpu, gpu) TLP_STEP_##tag,
+#define X(tag, verb, types, names, cpu, gpu) TLP_STEP_##tag,
 #include "steps.def"
 #undef X
     TLP_STEP_COUNT
@@ -128,7 +128,8 @@ typedef struct {
     int64_t timestamp;
     char version[16];    /* "" when absent */
     /* capacities (private) */
-    size_t cap_steps, cap_vals, cap_strs, len_strs, cap_costs, cap_inputs;
+    size_t cap_steps, cap_vals, cap_strs, len_strs, cap_costs, cap_inputs, cap_tmp;
+    char *tmp;
 } tlp_record;
 
 void tlp_record_init(tlp_record *r);
