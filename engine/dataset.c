@@ -54,6 +54,10 @@ typedef struct {
     float *rows;            /* [n][F] */
     size_t n, cap;
     tlp__hmap index;
+    /* the id last seen at each step position: consecutive records of a task
+     * share most steps, so a row compare often saves the hash lookup */
+    uint32_t last[TLP_MAX_SEQ];
+    int have_last[TLP_MAX_SEQ];
 } vocab_t;
 
 struct tlp_dataset {
@@ -368,7 +372,17 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
         if (info.kind_absent || info.unknown_str) rec->flags |= TLP_REC_UNKNOWN;
         if (!keep) continue;
         if (info.n_full > F) rec->flags |= TLP_REC_LOST_ARGS;
-        long id = vocab_get(&ds->vocab[m], F, row);
+        vocab_t *v = &ds->vocab[m];
+        long id;
+        if (v->have_last[i] && memcmp(v->rows + (size_t)v->last[i] * (size_t)F, row, sizeof(float) * (size_t)F) == 0)
+            id = v->last[i];
+        else {
+            id = vocab_get(v, F, row);
+            if (id >= 0) {
+                v->last[i] = (uint32_t)id;
+                v->have_last[i] = 1;
+            }
+        }
         if (id < 0) return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
         ds->toks[ds->n_toks++] = (uint32_t)id;
         rec->n_tok++;
