@@ -764,6 +764,13 @@ long tlp_dataset_find_task(const tlp_dataset *ds, const char *key)
     return -1;
 }
 
+const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n)
+{
+    const tlp_rec *r = &ds->recs[i];
+    *n = r->n_tok;
+    return ds->toks + r->tok_off;
+}
+
 double tlp_dataset_label(const tlp_dataset *ds, size_t i)
 {
     const tlp_rec *r = &ds->recs[i];

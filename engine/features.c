@@ -59,6 +59,14 @@ static const char *const PRAGMA_GPU[] = {"auto_unroll_max_step$0", "auto_unroll_
                                          "auto_unroll_max_step$64", "auto_unroll_max_step$1024",
                                          "auto_unroll_max_step$512"};
 
+const char *tlp_mode_pragma(tlp_mode m, int c)
+{
+    int n = m == TLP_MODE_CPU ? 4 : 5;
+    if (c < 1 || c > n) return NULL;
+    const char *const *t = m == TLP_MODE_CPU ? PRAGMA_CPU : PRAGMA_GPU;
+    return t[c - 1];
+}
+
 int tlp_pragma_code(tlp_mode m, const char *s)
 {
     const char *const *t = m == TLP_MODE_CPU ? PRAGMA_CPU : PRAGMA_GPU;

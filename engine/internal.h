@@ -33,4 +33,8 @@ size_t tlp__hmap_bytes(const tlp__hmap *m);
 int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len);
 tlp_status tlp__record_parse_tree(tlp_record *r, const char *line, size_t len, tlp_error *err);
 
+/* The token ids of record i (its cropped steps in the mode's vocabulary):
+ * equal ids in one mode mean equal feature matrices. */
+const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n);
+
 #endif

@@ -39,7 +39,8 @@ extern "C" {
     X(TOO_LONG, "line too long")                             \
     X(NUL, "NUL byte in line")                               \
     X(NOT_FOUND, "not found")                                \
-    X(EMPTY, "no records")
+    X(EMPTY, "no records")                                   \
+    X(FORMAT, "bad model file")
 
 typedef enum {
 #define X(name, text) TLP_##name,
@@ -188,6 +189,8 @@ void tlp_record_features(tlp_mode m, const tlp_record *r, float *out);
  * "lengths[2]", ...; "-" for padding.  Writes into buf (cap bytes). */
 void tlp_slot_label(const tlp_record *r, size_t i, int j, char *buf, size_t cap);
 
+/* The pragma string with code c (1-based) in mode m, NULL past the last. */
+const char *tlp_mode_pragma(tlp_mode m, int c);
 /* The code a pragma or scope string gets in a mode (spec §2.1); 0 if unknown. */
 int tlp_pragma_code(tlp_mode m, const char *s);
 int tlp_scope_code(tlp_step_kind k, const char *s);
@@ -315,6 +318,231 @@ tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i);
 size_t tlp_dataset_bytes(const tlp_dataset *ds);
 /* Bytes of JSON read so far. */
 uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds);
+
+/* ---------------------------------------------------------------- BLAS */
+
+/* C[M,N] = alpha * op(A) op(B) + beta * C, row-major, through cblas_sgemm.
+ * ta/tb: 0 = as stored, 1 = transposed.  The one door to BLAS. */
+void tlp_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
+/* The same with plain loops, for tests. */
+void tlp_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc);
+/* Threads OpenBLAS may use (1 for determinism in tests). */
+void tlp_set_threads(int n);
+int tlp_get_threads(void);
+
+/* ---------------------------------------------------------------- RNG */
+
+/* A seeded generator (xoshiro256**): never rand(). */
+typedef struct {
+    uint64_t s[4];
+} tlp_rng;
+void tlp_rng_seed(tlp_rng *r, uint64_t seed);
+uint64_t tlp_rng_next(tlp_rng *r);
+double tlp_rng_uniform(tlp_rng *r);            /* [0, 1) */
+uint64_t tlp_rng_below(tlp_rng *r, uint64_t n); /* [0, n), unbiased */
+void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
+
+/* ---------------------------------------------------------------- model */
+
+#define TLP_MAX_HEADS 16
+#define TLP_HEAD_NAME 64
+
+/* The network of spec §4.1; n_heads > 1 is MTL-TLP (§5): one shared trunk
+ * (encoder, attention, residual blocks), one decoder per head. */
+typedef struct {
+    tlp_mode mode;   /* L and F follow: 25x22 cpu, 40x20 gpu */
+    int n_heads;     /* 1..TLP_MAX_HEADS */
+    char heads[TLP_MAX_HEADS][TLP_HEAD_NAME]; /* hardware name of each head */
+} tlp_model_config;
+
+typedef struct tlp_model tlp_model;
+
+/* A new model with PyTorch's default initialisation drawn from seed.
+ * NULL when out of memory or the config is bad (err says which). */
+tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *err);
+void tlp_model_free(tlp_model *m);
+/* A deep copy of the parameters and config (no activations, no optimiser). */
+tlp_model *tlp_model_clone(const tlp_model *m);
+const tlp_model_config *tlp_model_config_of(const tlp_model *m);
+int tlp_model_head(const tlp_model *m, const char *name); /* index or -1 */
+
+/* All parameters in one block, in PyTorch state_dict order (see model.c).
+ * tlp_model_param_info names the i-th tensor and its shape. */
+size_t tlp_model_n_params(const tlp_model *m);
+float *tlp_model_params(tlp_model *m);
+const float *tlp_model_params_const(const tlp_model *m);
+float *tlp_model_grads(tlp_model *m);
+size_t tlp_model_n_tensors(const tlp_model *m);
+/* name "encoder.0.weight", rows, cols (cols 1 for a bias), offset into params. */
+void tlp_model_tensor(const tlp_model *m, size_t i, const char **name, int *rows, int *cols, size_t *offset);
+
+/* Make room for batches of up to B samples (activations for backward when
+ * train is set).  Forward and backward never allocate after this. */
+tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err);
+/* Forward x [B][L][F]: out[h * B + b] for every head h (head < 0), or out[b]
+ * for one head.  B must be within the reserve (grows it otherwise). */
+tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, float *out);
+/* Backward of the last forward (which must have used head < 0 and a train
+ * reserve): dout[h * B + b]; adds into the gradients. */
+void tlp_model_backward(tlp_model *m, const float *dout);
+void tlp_model_zero_grads(tlp_model *m);
+
+/* ---------------------------------------------------------------- losses */
+
+/* LambdaRank exactly as spec §4.3 over n scores (sum over pairs); grad[i]
+ * gets dLoss/dpred[i].  Returns the loss.  mask (may be NULL) keeps only
+ * entries with mask[i] != 0 (MTL heads with missing labels). */
+double tlp_loss_lambdarank(const float *pred, const float *label, const uint8_t *mask, int n, float *grad);
+/* Mean squared error over the kept entries. */
+double tlp_loss_mse(const float *pred, const float *label, const uint8_t *mask, int n, float *grad);
+
+/* ---------------------------------------------------------------- optimiser */
+
+/* Adam as torch.optim.Adam (weight decay added to the gradient, bias
+ * corrected), over n parameters.  m and v are owned. */
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay;
+    uint64_t t;
+    size_t n;
+    float *m, *v;
+} tlp_adam;
+
+tlp_status tlp_adam_init(tlp_adam *a, size_t n, float lr, float weight_decay);
+void tlp_adam_free(tlp_adam *a);
+void tlp_adam_step(tlp_adam *a, float *params, float *grads);
+/* torch.nn.utils.clip_grad_norm_: scale g so its L2 norm is at most max_norm.
+ * Returns the norm before clipping. */
+double tlp_clip_grad_norm(float *g, size_t n, double max_norm);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* One task's figures for a predicted order: costs (seconds, failed records
+ * at their measured 1e10) and scores (higher = predicted faster). */
+typedef struct {
+    double best;      /* min cost of the task */
+    double lat_k[8];  /* min cost among the top k_list[i] predicted */
+    double pair_acc;  /* fraction of ordered pairs (distinct costs) ranked right */
+    double tau;       /* Kendall's tau-b between -score and cost */
+} tlp_task_eval;
+
+/* ks: 1 to 8 values of k, each >= 1.  TLP_ARG for n <= 0 or bad ks. */
+tlp_status tlp_eval_task(const double *cost, const float *score, int n, const int *ks, int n_k,
+                         tlp_task_eval *out);
+
+/* ---------------------------------------------------------------- training */
+
+/* Training settings and state saved with a model. */
+typedef struct {
+    char loss[16];       /* "rank" or "mse" */
+    char pairs[16];      /* "batch" or "task" */
+    char split[16];      /* "task" or "record" */
+    float lr, weight_decay, clip;
+    int batch;
+    int epochs;          /* epochs asked for */
+    int epochs_done;
+    uint64_t seed;
+    uint64_t step;       /* optimiser steps taken (Adam's t) */
+    double best_val;     /* best validation loss so far */
+} tlp_train_meta;
+
+typedef enum { TLP_LOSS_RANK = 0, TLP_LOSS_MSE = 1 } tlp_loss_kind;
+typedef enum { TLP_PAIRS_BATCH = 0, TLP_PAIRS_TASK = 1 } tlp_pairs_kind;
+typedef enum { TLP_SPLIT_TASK = 0, TLP_SPLIT_RECORD = 1 } tlp_split_kind;
+
+typedef struct {
+    tlp_mode mode;          /* which records: cpu or gpu */
+    int n_heads;            /* 0 = every hardware of that mode in the data */
+    char heads[TLP_MAX_HEADS][TLP_HEAD_NAME];
+    int epochs;             /* default 50 */
+    int batch;              /* default 1024 */
+    float lr, weight_decay, clip;   /* 7e-4, 1e-6, 0.5 */
+    tlp_loss_kind loss;
+    tlp_pairs_kind pairs;
+    tlp_split_kind split;
+    double val_frac;        /* default 0.1 */
+    uint64_t seed;
+    int threads;            /* BLAS threads, default 1 */
+} tlp_train_opts;
+
+/* Fill o with TLP's defaults (spec §4.2) for mode m. */
+void tlp_train_defaults(tlp_train_opts *o, tlp_mode m);
+
+/* The samples a training sees: one per (task, schedule) with a label for
+ * each head whose hardware measured it (MTL, spec §5).  Built from a
+ * dataset; the dataset must outlive it. */
+typedef struct tlp_samples tlp_samples;
+tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err);
+void tlp_samples_free(tlp_samples *s);
+size_t tlp_samples_count(const tlp_samples *s);
+int tlp_samples_n_heads(const tlp_samples *s);
+const char *tlp_samples_head(const tlp_samples *s, int h);
+/* How many samples carry a label for head h, and how many carry 2 or more. */
+size_t tlp_samples_labelled(const tlp_samples *s, int h);
+size_t tlp_samples_multi(const tlp_samples *s);
+
+/* Progress of a training, as a snapshot the caller polls. */
+typedef enum { TLP_JOB_RUNNING, TLP_JOB_DONE, TLP_JOB_CANCELLED, TLP_JOB_FAILED } tlp_job_state;
+#define TLP_LOSS_HISTORY 512
+typedef struct {
+    tlp_job_state state;
+    int epoch, epochs;          /* epoch is 1-based while running */
+    long step, steps_per_epoch;
+    double loss;                /* mean training loss per batch, this epoch so far */
+    double val_loss, best_val;  /* last and best validation loss (NAN before the first) */
+    int best_epoch;
+    double samples_per_s, eta_s, elapsed_s;
+    int n_hist;                 /* training loss per epoch so far (and val) */
+    float hist_train[TLP_LOSS_HISTORY], hist_val[TLP_LOSS_HISTORY];
+    char msg[256];              /* why it failed, when it did */
+} tlp_progress;
+
+typedef struct tlp_job tlp_job;
+
+/* Start training on a worker thread.  init (may be NULL: a new model from
+ * o->seed) is copied, never touched; samples and the dataset are borrowed
+ * until tlp_job_finish.  resume_m / resume_v (may be NULL) restore Adam. */
+tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tlp_model *init,
+                         const tlp_train_meta *resume_meta, const float *resume_m, const float *resume_v,
+                         tlp_error *err);
+void tlp_job_progress(tlp_job *j, tlp_progress *out);
+/* A file descriptor that becomes readable when the progress changes (read
+ * and discard its bytes), for a poll loop. */
+int tlp_job_fd(const tlp_job *j);
+/* Ask the worker to stop between two steps. */
+void tlp_job_cancel(tlp_job *j);
+/* Wait for the worker and take the result: the best-validation model (NULL
+ * when cancelled or failed before any epoch ended), its meta and Adam state
+ * (each may be NULL).  Frees the job. */
+tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, float **adam_m, float **adam_v,
+                          tlp_error *err);
+
+/* Scores of every record of the dataset in the model's mode on one head:
+ * scores[i] for record i (NAN for records of the other mode).  progress
+ * (may be NULL) is called now and then with the fraction done. */
+tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
+                       void (*progress)(void *ctx, double frac), void *ctx, tlp_error *err);
+
+/* A task's workload key with known spelling differences removed, so the
+ * same task measured on several hardware meets (conv2d_layer's padding
+ * "SAME"/"VALID" becomes (KH-1)/2 / 0).  Caller frees. */
+char *tlp_workload_canonical(const char *workload_key);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+
+/* Write model (config, dictionaries, weights), meta and, when adam_m and
+ * adam_v are not NULL, the Adam moments (n_params floats each) to path,
+ * atomically.  A failed save leaves any previous file untouched. */
+tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_train_meta *meta,
+                               const float *adam_m, const float *adam_v, tlp_error *err);
+/* Read a checkpoint.  Returns the model (caller frees) or NULL with err
+ * naming the file and the reason (truncated, corrupt, foreign, another
+ * version, another dictionary).  meta may be NULL; *adam_m / *adam_v (may be
+ * NULL) get malloc'd moments or NULL when the file has none. */
+tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **adam_m, float **adam_v,
+                               tlp_error *err);
 
 /* ---------------------------------------------------------------- export */
 

@@ -10,6 +10,9 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 int cmd_stats(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Options every data-reading subcommand takes. */
 typedef struct {

@@ -7,7 +7,10 @@
 #define COMMANDS(X)                                                                  \
     X("stats", cmd_stats, "per-hardware counts: tasks, records, failures, steps, crop")  \
     X("tokens", cmd_tokens, "one schedule's primitives beside its TLP feature tokens")   \
-    X("features", cmd_features, "write features/labels/costs as .npy and an index .tsv")
+    X("features", cmd_features, "write features/labels/costs as .npy and an index .tsv")                 \
+    X("train", cmd_train, "train TLP / MTL-TLP on records; write the best model")                       \
+    X("eval", cmd_eval, "top-k scores, pairwise accuracy and Kendall's tau of a model")                 \
+    X("predict", cmd_predict, "a TSV of predicted scores and ranks for every record")
 
 static const struct {
     const char *name;

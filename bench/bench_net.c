@@ -1,0 +1,122 @@
+/* bench_net.c: the network's speed, as tlp_torch.py --bench measures
+ * PyTorch's: inference samples/s at batch 512 and training samples/s at batch
+ * 1024 (forward + LambdaRank + backward + clip + Adam) for 25x22 and 40x20
+ * inputs, and the machine's sgemm peak, so the network's share of it shows.
+ * usage: bench_net THREADS SECONDS   (prints one line per figure) */
+#include "tlp.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Like the peer's _fake_batch: one-hot of 11 then small ints. */
+static void fake(tlp_rng *r, float *x, int B, int L, int F)
+{
+    for (int i = 0; i < B * L; i++) {
+        float *row = x + (size_t)i * F;
+        memset(row, 0, sizeof(float) * (size_t)F);
+        row[tlp_rng_below(r, 11)] = 1;
+        for (int j = 11; j < F; j++) row[j] = (float)tlp_rng_below(r, 64);
+    }
+}
+
+/* Forward-pass floating point operations per sample (multiply-adds x 2). */
+static double flops_per_sample(int L, int F)
+{
+    double mac = (double)F * 64 + 64 * 128 + 128 * 256 + 256 * 256 + 256 * 768 + 256 * 256 + 2 * 256 * 256 +
+                 256 * 256 + 256 * 128 + 128 * 64 + 64 + 2.0 * L * 256;
+    return 2 * mac * L;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    double secs = argc > 2 ? atof(argv[2]) : 3;
+    tlp_set_threads(threads);
+    tlp_rng r;
+    tlp_rng_seed(&r, 0);
+    /* sgemm peak: square 1024 products */
+    {
+        int n = 1024;
+        float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+        for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)tlp_rng_uniform(&r);
+        tlp_gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+        int k = 0;
+        double t0 = now();
+        while (now() - t0 < secs / 2 || k < 3) {
+            tlp_gemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+            k++;
+        }
+        double gf = 2.0 * n * n * n * k / (now() - t0) / 1e9;
+        printf("sgemm_peak_gflops=%.1f (threads=%d)\n", gf, threads);
+        fflush(stdout);
+        free(a), free(b), free(c);
+        setenv("TLPX_PEAK", "", 0);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.3f", gf);
+        setenv("TLPX_PEAK", buf, 1);
+    }
+    double peak = atof(getenv("TLPX_PEAK"));
+    static const int shapes[2][2] = {{25, 22}, {40, 20}};
+    for (int s = 0; s < 2; s++) {
+        int L = shapes[s][0], F = shapes[s][1], B = 512;
+        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}};
+        tlp_model *m = tlp_model_new(&c, 0, NULL);
+        float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B);
+        fake(&r, x, B, L, F);
+        tlp_model_reserve(m, B, 0, NULL);
+        tlp_model_forward(m, x, B, 0, out);
+        int k = 0;
+        double t0 = now();
+        while (now() - t0 < secs || k < 3) {
+            tlp_model_forward(m, x, B, 0, out);
+            k++;
+        }
+        double sps = (double)B * k / (now() - t0);
+        printf("infer_cpu_%dx%d_b512 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F, sps,
+               sps * flops_per_sample(L, F) / 1e9, sps * flops_per_sample(L, F) / 1e9 / peak, threads);
+        fflush(stdout);
+        free(x), free(out);
+        tlp_model_free(m);
+    }
+    for (int s = 0; s < 2; s++) {
+        int L = shapes[s][0], F = shapes[s][1], B = 1024;
+        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}};
+        tlp_model *m = tlp_model_new(&c, 0, NULL);
+        float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B),
+              *y = malloc(sizeof(float) * B), *g = malloc(sizeof(float) * B);
+        fake(&r, x, B, L, F);
+        for (int i = 0; i < B; i++) y[i] = (float)tlp_rng_uniform(&r);
+        tlp_adam adam;
+        tlp_adam_init(&adam, tlp_model_n_params(m), 7e-4f, 1e-6f);
+        tlp_model_reserve(m, B, 1, NULL);
+        int k = 0;
+        double t0 = 0;
+        for (;;) {
+            if (k == 1) t0 = now(); /* the first step warms up */
+            tlp_model_forward(m, x, B, -1, out);
+            tlp_loss_lambdarank(out, y, NULL, B, g);
+            tlp_model_zero_grads(m);
+            tlp_model_backward(m, g);
+            tlp_clip_grad_norm(tlp_model_grads(m), tlp_model_n_params(m), 0.5);
+            tlp_adam_step(&adam, tlp_model_params(m), tlp_model_grads(m));
+            k++;
+            if (k > 3 && now() - t0 >= secs) break;
+        }
+        double sps = (double)B * (k - 1) / (now() - t0);
+        printf("train_cpu_%dx%d_b1024 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F, sps,
+               sps * 3 * flops_per_sample(L, F) / 1e9, sps * 3 * flops_per_sample(L, F) / 1e9 / peak, threads);
+        fflush(stdout);
+        tlp_adam_free(&adam);
+        free(x), free(out), free(y), free(g);
+        tlp_model_free(m);
+    }
+    return 0;
+}

@@ -1,0 +1,471 @@
+/*
+ * model.c: the TLP network (spec §4.1) and MTL-TLP's per-hardware decoders
+ * (§5), forward and backward by hand, all matrix work through tlp_gemm.
+ *
+ * Shapes (B samples, L steps, F features, N = B*L rows, E = 256, 8 heads of 32):
+ *   x   [N][F]                     input, borrowed for the backward
+ *   h1  [N][64]  h2 [N][128]  h3 [N][256]  h4 [N][256]   encoder, ReLU after each
+ *   qkv [N][768]                   h4 W_in^T + b_in (rows q | k | v)
+ *   p   [B][8][L][L]               softmax(q k^T / sqrt(32)) per sample and head
+ *   o   [N][256]                   p v, heads side by side
+ *   h5  [N][256]                   o W_out^T + b_out + h4          (residual)
+ *   r1, h6 = r1 + h5, r2, h7 = r2 + h6                 two residual Linear+ReLU blocks
+ *   per head: d1 [N][256]  d2 [N][128]  d3 [N][64]  d4 [N][1];  out[b] = sum_l d4[b*L+l]
+ *
+ * Parameters, gradients and activations are each one block; views are
+ * offsets.  Nothing is allocated inside forward or backward once
+ * tlp_model_reserve has sized the workspace.  Inference runs in chunks of
+ * CHUNK samples through a small workspace, so the working set stays in cache.
+ */
+#include "tlp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define E 256
+#define NH 8
+#define HD 32
+#define CHUNK 64
+
+typedef struct {
+    int in, out;
+    size_t w, b; /* offsets into params/grads */
+} lin_t;
+
+typedef struct {
+    char name[48];
+    int rows, cols;
+    size_t off;
+} tensor_t;
+
+enum { ENC = 4, DEC = 4 };
+static const int ENC_DIMS[ENC + 1] = {0, 64, 128, 256, 256}; /* [0] is F */
+static const int DEC_DIMS[DEC + 1] = {256, 256, 128, 64, 1};
+
+/* Activation pointers for n samples. */
+typedef struct {
+    int n;
+    float *h[ENC + 1]; /* h[1..4] */
+    float *qkv, *p, *o, *h5, *r1, *h6, *r2, *h7;
+    float *d[TLP_MAX_HEADS][DEC + 1]; /* d[h][1..4] */
+} acts_t;
+
+struct tlp_model {
+    tlp_model_config cfg;
+    int L, F;
+    size_t n_params;
+    float *params, *grads;
+    tensor_t tensors[16 + 8 * TLP_MAX_HEADS];
+    size_t n_tensors;
+    lin_t enc[ENC], in_proj, out_proj, res[2], dec[TLP_MAX_HEADS][DEC];
+    /* training workspace */
+    int cap_B, cap_train;
+    float *ws;
+    acts_t a;
+    float *g_qkv, *g_a, *g_b, *g_c, *g_d, *g_p;
+    /* inference workspace (CHUNK samples) */
+    float *ws_inf;
+    acts_t ai;
+    /* the last training forward */
+    const float *last_x;
+    int last_B;
+};
+
+/* ------------------------------------------------------------ layout */
+
+static size_t add_tensor(tlp_model *m, const char *name, int rows, int cols)
+{
+    tensor_t *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->rows = rows;
+    t->cols = cols;
+    t->off = m->n_params;
+    m->n_params += (size_t)rows * (size_t)cols;
+    return t->off;
+}
+
+static lin_t add_linear(tlp_model *m, const char *prefix, int in, int out)
+{
+    char n[48];
+    lin_t l = {in, out, 0, 0};
+    snprintf(n, sizeof n, "%s.weight", prefix);
+    l.w = add_tensor(m, n, out, in);
+    snprintf(n, sizeof n, "%s.bias", prefix);
+    l.b = add_tensor(m, n, out, 1);
+    return l;
+}
+
+/* PyTorch state_dict order and names (TLP's AttentionModule / tlp_torch.py). */
+static void layout(tlp_model *m)
+{
+    char n[48];
+    for (int i = 0; i < ENC; i++) {
+        snprintf(n, sizeof n, "encoder.%d", 2 * i);
+        m->enc[i] = add_linear(m, n, i == 0 ? m->F : ENC_DIMS[i], ENC_DIMS[i + 1]);
+    }
+    m->in_proj.in = E;
+    m->in_proj.out = 3 * E;
+    m->in_proj.w = add_tensor(m, "attention.in_proj_weight", 3 * E, E);
+    m->in_proj.b = add_tensor(m, "attention.in_proj_bias", 3 * E, 1);
+    m->out_proj = add_linear(m, "attention.out_proj", E, E);
+    for (int i = 0; i < 2; i++) {
+        snprintf(n, sizeof n, "l_list.%d.0", i);
+        m->res[i] = add_linear(m, n, E, E);
+    }
+    for (int h = 0; h < m->cfg.n_heads; h++)
+        for (int i = 0; i < DEC; i++) {
+            if (m->cfg.n_heads == 1) snprintf(n, sizeof n, "decoder.%d", 2 * i);
+            else snprintf(n, sizeof n, "mtl_heads.%d.%d", h, 2 * i);
+            m->dec[h][i] = add_linear(m, n, DEC_DIMS[i], DEC_DIMS[i + 1]);
+        }
+}
+
+static void fill_uniform(tlp_rng *r, float *p, size_t n, double bound)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (float)((2 * tlp_rng_uniform(r) - 1) * bound);
+}
+
+static void init_linear(tlp_rng *r, float *P, const lin_t *l)
+{
+    double bound = 1 / sqrt((double)l->in);
+    fill_uniform(r, P + l->w, (size_t)l->in * (size_t)l->out, bound);
+    fill_uniform(r, P + l->b, (size_t)l->out, bound);
+}
+
+tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
+{
+    if (!cfg || cfg->n_heads < 1 || cfg->n_heads > TLP_MAX_HEADS || (unsigned)cfg->mode >= TLP_MODE_COUNT) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "a model needs a feature mode and 1..%d heads", TLP_MAX_HEADS);
+        return NULL;
+    }
+    tlp_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    for (int h = 0; h < cfg->n_heads; h++) m->cfg.heads[h][TLP_HEAD_NAME - 1] = 0;
+    m->L = tlp_mode_seq(cfg->mode);
+    m->F = tlp_mode_fea(cfg->mode);
+    layout(m);
+    m->params = calloc(m->n_params, sizeof(float));
+    m->grads = calloc(m->n_params, sizeof(float));
+    if (!m->params || !m->grads) {
+        tlp_model_free(m);
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    tlp_rng r;
+    tlp_rng_seed(&r, seed);
+    for (int i = 0; i < ENC; i++) init_linear(&r, m->params, &m->enc[i]);
+    /* nn.MultiheadAttention: xavier-uniform in-projection, zero biases,
+     * out-projection weight like a Linear */
+    fill_uniform(&r, m->params + m->in_proj.w, (size_t)3 * E * E, sqrt(6.0 / (E + 3 * E)));
+    init_linear(&r, m->params, &m->out_proj);
+    memset(m->params + m->out_proj.b, 0, sizeof(float) * E);
+    for (int i = 0; i < 2; i++) init_linear(&r, m->params, &m->res[i]);
+    for (int h = 0; h < cfg->n_heads; h++)
+        for (int i = 0; i < DEC; i++) init_linear(&r, m->params, &m->dec[h][i]);
+    return m;
+}
+
+void tlp_model_free(tlp_model *m)
+{
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->ws);
+    free(m->ws_inf);
+    free(m);
+}
+
+tlp_model *tlp_model_clone(const tlp_model *src)
+{
+    tlp_model *m = tlp_model_new(&src->cfg, 0, NULL);
+    if (!m) return NULL;
+    memcpy(m->params, src->params, sizeof(float) * m->n_params);
+    return m;
+}
+
+const tlp_model_config *tlp_model_config_of(const tlp_model *m) { return &m->cfg; }
+
+int tlp_model_head(const tlp_model *m, const char *name)
+{
+    for (int h = 0; h < m->cfg.n_heads; h++)
+        if (strcmp(m->cfg.heads[h], name) == 0) return h;
+    return -1;
+}
+
+size_t tlp_model_n_params(const tlp_model *m) { return m->n_params; }
+float *tlp_model_params(tlp_model *m) { return m->params; }
+const float *tlp_model_params_const(const tlp_model *m) { return m->params; }
+float *tlp_model_grads(tlp_model *m) { return m->grads; }
+size_t tlp_model_n_tensors(const tlp_model *m) { return m->n_tensors; }
+void tlp_model_zero_grads(tlp_model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
+
+void tlp_model_tensor(const tlp_model *m, size_t i, const char **name, int *rows, int *cols, size_t *offset)
+{
+    const tensor_t *t = &m->tensors[i < m->n_tensors ? i : 0];
+    if (name) *name = t->name;
+    if (rows) *rows = t->rows;
+    if (cols) *cols = t->cols;
+    if (offset) *offset = t->off;
+}
+
+/* ------------------------------------------------------------ workspace */
+
+/* Carve activations for n samples out of base (NULL: just count floats). */
+static size_t carve(const tlp_model *m, acts_t *a, float *base, int n, int heads)
+{
+    size_t N = (size_t)n * (size_t)m->L, off = 0;
+#define TAKE(ptr, width)                          \
+    do {                                          \
+        if (base) (ptr) = base + off;             \
+        off += N * (size_t)(width);               \
+    } while (0)
+    for (int i = 1; i <= ENC; i++) TAKE(a->h[i], ENC_DIMS[i]);
+    TAKE(a->qkv, 3 * E);
+    if (base) a->p = base + off;
+    off += (size_t)n * NH * (size_t)m->L * (size_t)m->L;
+    TAKE(a->o, E);
+    TAKE(a->h5, E);
+    TAKE(a->r1, E);
+    TAKE(a->h6, E);
+    TAKE(a->r2, E);
+    TAKE(a->h7, E);
+    for (int h = 0; h < heads; h++)
+        for (int i = 1; i <= DEC; i++) TAKE(a->d[h][i], DEC_DIMS[i]);
+#undef TAKE
+    a->n = n;
+    return off;
+}
+
+tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
+{
+    if (B < 1) return tlp_error_set(err, TLP_ARG, NULL, 0, "batch size %d", B);
+    if (!m->ws_inf) {
+        size_t n = carve(m, &m->ai, NULL, CHUNK, 1);
+        m->ws_inf = malloc(sizeof(float) * n);
+        if (!m->ws_inf) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        carve(m, &m->ai, m->ws_inf, CHUNK, 1);
+    }
+    if (!train || (m->cap_train && B <= m->cap_B)) return TLP_OK;
+    size_t N = (size_t)B * (size_t)m->L;
+    size_t n = carve(m, &m->a, NULL, B, m->cfg.n_heads);
+    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)m->L * (size_t)m->L;
+    float *ws = malloc(sizeof(float) * (n + grads));
+    if (!ws) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
+    free(m->ws);
+    m->ws = ws;
+    carve(m, &m->a, ws, B, m->cfg.n_heads);
+    float *g = ws + n;
+    m->g_qkv = g;
+    g += N * 3 * E;
+    m->g_a = g;
+    g += N * E;
+    m->g_b = g;
+    g += N * E;
+    m->g_c = g;
+    g += N * E;
+    m->g_d = g;
+    g += N * E;
+    m->g_p = g; /* [N] for d4 grads, then [L][L] */
+    m->cap_B = B;
+    m->cap_train = 1;
+    return TLP_OK;
+}
+
+/* ------------------------------------------------------------ layers */
+
+/* Y[N][out] = X[N][in] W^T + b, then ReLU when relu. */
+static void linear_fwd(const float *P, const lin_t *l, const float *X, size_t N, float *Y, int relu)
+{
+    const float *b = P + l->b;
+    for (size_t i = 0; i < N; i++) memcpy(Y + i * (size_t)l->out, b, sizeof(float) * (size_t)l->out);
+    tlp_gemm(0, 1, (int)N, l->out, l->in, 1, X, l->in, P + l->w, l->in, 1, Y, l->out);
+    if (relu)
+        for (size_t i = 0; i < N * (size_t)l->out; i++) Y[i] = Y[i] > 0 ? Y[i] : 0;
+}
+
+/* Given dY (already through the ReLU mask), add dW, db; dX = dY W when dX. */
+static void linear_bwd(const float *P, float *G, const lin_t *l, const float *X, size_t N, const float *dY,
+                       float *dX, float beta_dx)
+{
+    tlp_gemm(1, 0, l->out, l->in, (int)N, 1, dY, l->out, X, l->in, 1, G + l->w, l->in);
+    float *db = G + l->b;
+    for (size_t i = 0; i < N; i++) {
+        const float *r = dY + i * (size_t)l->out;
+        for (int j = 0; j < l->out; j++) db[j] += r[j];
+    }
+    if (dX) tlp_gemm(0, 0, (int)N, l->in, l->out, 1, dY, l->out, P + l->w, l->in, beta_dx, dX, l->in);
+}
+
+static void relu_mask(float *dY, const float *Y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(Y[i] > 0)) dY[i] = 0;
+}
+
+static void softmax_rows(float *S, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++) {
+        float *r = S + (size_t)i * (size_t)cols, mx = r[0];
+        for (int j = 1; j < cols; j++) mx = r[j] > mx ? r[j] : mx;
+        float sum = 0;
+        for (int j = 0; j < cols; j++) {
+            r[j] = expf(r[j] - mx);
+            sum += r[j];
+        }
+        float inv = 1 / sum;
+        for (int j = 0; j < cols; j++) r[j] *= inv;
+    }
+}
+
+/* The trunk and the decoders of the heads in [h0, h1) for a.n samples;
+ * out[(h - h0) * out_stride + b]. */
+static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, int h1, float *out, int out_stride)
+{
+    const float *P = m->params;
+    int L = m->L;
+    size_t N = (size_t)a->n * (size_t)L;
+    const float *in = x;
+    for (int i = 0; i < ENC; i++) {
+        linear_fwd(P, &m->enc[i], in, N, a->h[i + 1], 1);
+        in = a->h[i + 1];
+    }
+    const float *h4 = a->h[ENC];
+    linear_fwd(P, &m->in_proj, h4, N, a->qkv, 0);
+    const float scale = 1 / sqrtf((float)HD);
+    for (int b = 0; b < a->n; b++)
+        for (int h = 0; h < NH; h++) {
+            const float *q = a->qkv + (size_t)b * L * 3 * E + h * HD;
+            float *p = a->p + ((size_t)b * NH + (size_t)h) * (size_t)L * (size_t)L;
+            tlp_gemm(0, 1, L, L, HD, scale, q, 3 * E, q + E, 3 * E, 0, p, L);
+            softmax_rows(p, L, L);
+            tlp_gemm(0, 0, L, HD, L, 1, p, L, q + 2 * E, 3 * E, 0, a->o + (size_t)b * L * E + h * HD, E);
+        }
+    /* h5 = o W_out^T + b_out + h4 */
+    memcpy(a->h5, h4, sizeof(float) * N * E);
+    const float *bo = P + m->out_proj.b;
+    for (size_t i = 0; i < N; i++)
+        for (int j = 0; j < E; j++) a->h5[i * E + j] += bo[j];
+    tlp_gemm(0, 1, (int)N, E, E, 1, a->o, E, P + m->out_proj.w, E, 1, a->h5, E);
+    /* residual blocks */
+    const float *hin = a->h5;
+    float *rs[2] = {a->r1, a->r2}, *hs[2] = {a->h6, a->h7};
+    for (int k = 0; k < 2; k++) {
+        linear_fwd(P, &m->res[k], hin, N, rs[k], 1);
+        for (size_t i = 0; i < N * E; i++) hs[k][i] = rs[k][i] + hin[i];
+        hin = hs[k];
+    }
+    /* decoders, summed over the steps */
+    for (int h = h0; h < h1; h++) {
+        int slot = a == &m->ai ? 0 : h;
+        const float *din = a->h7;
+        for (int i = 0; i < DEC; i++) {
+            linear_fwd(P, &m->dec[h][i], din, N, a->d[slot][i + 1], i < DEC - 1);
+            din = a->d[slot][i + 1];
+        }
+        const float *d4 = a->d[slot][DEC];
+        for (int b = 0; b < a->n; b++) {
+            double s = 0;
+            for (int l = 0; l < L; l++) s += d4[(size_t)b * L + l];
+            out[(size_t)(h - h0) * (size_t)out_stride + (size_t)b] = (float)s;
+        }
+    }
+}
+
+tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, float *out)
+{
+    if (head >= m->cfg.n_heads) return TLP_ARG;
+    tlp_status s = tlp_model_reserve(m, B, head < 0, NULL);
+    if (s) return s;
+    if (head < 0) { /* training: keep every activation for the backward */
+        m->a.n = B;
+        forward_acts(m, x, &m->a, 0, m->cfg.n_heads, out, B);
+        m->last_x = x;
+        m->last_B = B;
+        return TLP_OK;
+    }
+    size_t row = (size_t)m->L * (size_t)m->F;
+    for (int b0 = 0; b0 < B; b0 += CHUNK) {
+        m->ai.n = B - b0 < CHUNK ? B - b0 : CHUNK;
+        forward_acts(m, x + (size_t)b0 * row, &m->ai, head, head + 1, out + b0, m->ai.n);
+    }
+    return TLP_OK;
+}
+
+void tlp_model_backward(tlp_model *m, const float *dout)
+{
+    const float *P = m->params;
+    float *G = m->grads;
+    acts_t *a = &m->a;
+    int L = m->L, B = m->last_B;
+    size_t N = (size_t)B * (size_t)L;
+    float *dh7 = m->g_a;
+    memset(dh7, 0, sizeof(float) * N * E);
+    /* decoders: each head adds its share into dh7 */
+    for (int h = 0; h < m->cfg.n_heads; h++) {
+        float *dd4 = m->g_p; /* [N][1] */
+        for (int b = 0; b < B; b++)
+            for (int l = 0; l < L; l++) dd4[(size_t)b * L + l] = dout[(size_t)h * B + b];
+        /* layer 4 (no ReLU): input d3 [N][64] */
+        float *dd3 = m->g_d;
+        linear_bwd(P, G, &m->dec[h][3], a->d[h][3], N, dd4, dd3, 0);
+        relu_mask(dd3, a->d[h][3], N * 64);
+        float *dd2 = m->g_c;
+        linear_bwd(P, G, &m->dec[h][2], a->d[h][2], N, dd3, dd2, 0);
+        relu_mask(dd2, a->d[h][2], N * 128);
+        float *dd1 = m->g_b;
+        linear_bwd(P, G, &m->dec[h][1], a->d[h][1], N, dd2, dd1, 0);
+        relu_mask(dd1, a->d[h][1], N * E);
+        linear_bwd(P, G, &m->dec[h][0], a->h7, N, dd1, dh7, 1);
+    }
+    /* residual block 2: h7 = relu(h6 W^T + b) + h6 */
+    float *dr = m->g_b;
+    memcpy(dr, dh7, sizeof(float) * N * E);
+    relu_mask(dr, a->r2, N * E);
+    float *dh6 = dh7; /* dh6 = dh7 + dr W */
+    linear_bwd(P, G, &m->res[1], a->h6, N, dr, dh6, 1);
+    memcpy(dr, dh6, sizeof(float) * N * E);
+    relu_mask(dr, a->r1, N * E);
+    float *dh5 = dh6;
+    linear_bwd(P, G, &m->res[0], a->h5, N, dr, dh5, 1);
+    /* out-projection: h5 = o W^T + b + h4 */
+    float *dobuf = m->g_b;
+    linear_bwd(P, G, &m->out_proj, a->o, N, dh5, dobuf, 0);
+    float *dh4 = dh5; /* the residual carries dh5 into dh4 */
+    /* attention */
+    float *dqkv = m->g_qkv, *dp = m->g_p;
+    const float scale = 1 / sqrtf((float)HD);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            size_t base = (size_t)b * L * 3 * E + (size_t)h * HD;
+            const float *q = a->qkv + base, *k = q + E, *v = q + 2 * E;
+            float *dq = dqkv + base, *dk = dq + E, *dv = dq + 2 * E;
+            const float *p = a->p + ((size_t)b * NH + (size_t)h) * (size_t)L * (size_t)L;
+            const float *dob = dobuf + (size_t)b * L * E + (size_t)h * HD;
+            tlp_gemm(1, 0, L, HD, L, 1, p, L, dob, E, 0, dv, 3 * E);
+            tlp_gemm(0, 1, L, L, HD, 1, dob, E, v, 3 * E, 0, dp, L);
+            for (int i = 0; i < L; i++) {
+                const float *pr = p + (size_t)i * L;
+                float *dr_ = dp + (size_t)i * L, dot = 0;
+                for (int j = 0; j < L; j++) dot += dr_[j] * pr[j];
+                for (int j = 0; j < L; j++) dr_[j] = pr[j] * (dr_[j] - dot);
+            }
+            tlp_gemm(0, 0, L, HD, L, scale, dp, L, k, 3 * E, 0, dq, 3 * E);
+            tlp_gemm(1, 0, L, HD, L, scale, dp, L, q, 3 * E, 0, dk, 3 * E);
+        }
+    linear_bwd(P, G, &m->in_proj, a->h[ENC], N, dqkv, dh4, 1);
+    /* encoder */
+    float *d = dh4, *other = m->g_b;
+    for (int i = ENC - 1; i >= 0; i--) {
+        relu_mask(d, a->h[i + 1], N * (size_t)ENC_DIMS[i + 1]);
+        const float *in = i ? a->h[i] : m->last_x;
+        linear_bwd(P, G, &m->enc[i], in, N, d, i ? other : NULL, 0);
+        float *t = d;
+        d = other;
+        other = t;
+    }
+}

@@ -1,0 +1,695 @@
+/*
+ * train.c: samples, the training worker and batch inference.
+ *
+ * Samples (spec §3, §5).  A sample is one schedule of one task with a label
+ * per head: the same (task, schedule) measured on several hardware is one
+ * sample with several labels, which is what MTL-TLP trains on.  Tasks meet
+ * across hardware by their canonical workload key; schedules by their token
+ * sequence (equal tokens = equal feature matrices).
+ *
+ * The worker (one thread, as redis's bio.c) trains its own copy of the model
+ * and publishes progress through a snapshot under a mutex, signalled by a
+ * byte on a pipe the caller can poll.  Cancel is an atomic flag checked
+ * between steps.  The caller's model is never touched; the result is the
+ * best-validation copy, handed over only by tlp_job_finish.
+ */
+#include "tlp.h"
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void tlp_train_defaults(tlp_train_opts *o, tlp_mode m)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = m;
+    o->epochs = 50;
+    o->batch = 1024;
+    o->lr = 7e-4f;
+    o->weight_decay = 1e-6f;
+    o->clip = 0.5f;
+    o->loss = TLP_LOSS_RANK;
+    o->pairs = TLP_PAIRS_BATCH;
+    o->split = TLP_SPLIT_TASK;
+    o->val_frac = 0.1;
+    o->seed = 0;
+    o->threads = 1;
+}
+
+/* ------------------------------------------------------------ canonical keys */
+
+char *tlp_workload_canonical(const char *key)
+{
+    char *out = strdup(key);
+    if (!out) return NULL;
+    /* ["conv2d_layer", N, CI, H, W, CO, KH, KW, stride, "SAME"|"VALID"] */
+    if (strncmp(key, "[\"conv2d_layer\"", 15) != 0) return out;
+    long args[9];
+    const char *p = key + 15;
+    int n = 0;
+    while (n < 8) {
+        while (*p == ',' || *p == ' ') p++;
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        args[n++] = v;
+        p = end;
+    }
+    while (*p == ',' || *p == ' ') p++;
+    if (n != 8) return out;
+    long pad;
+    if (strncmp(p, "\"SAME\"]", 7) == 0) pad = (args[5] - 1) / 2;
+    else if (strncmp(p, "\"VALID\"]", 8) == 0) pad = 0;
+    else return out;
+    size_t head = (size_t)(p - key);
+    char tail[32];
+    snprintf(tail, sizeof tail, "%ld]", pad);
+    char *q = realloc(out, head + strlen(tail) + 1);
+    if (!q) return out;
+    strcpy(q + head, tail);
+    return q;
+}
+
+/* ------------------------------------------------------------ samples */
+
+struct tlp_samples {
+    const tlp_dataset *ds;
+    tlp_mode mode;
+    int n_heads;
+    char heads[TLP_MAX_HEADS][TLP_HEAD_NAME];
+    size_t n, cap;
+    uint32_t *rec;   /* a record holding the sample's features */
+    uint32_t *task;  /* canonical task */
+    float *label;    /* [n][H] */
+    uint8_t *have;   /* [n][H] */
+    size_t n_tasks;
+    size_t labelled[TLP_MAX_HEADS], multi;
+};
+
+typedef struct {
+    const tlp_samples *s;
+    char **keys;
+} build_ctx;
+
+typedef struct {
+    uint32_t task;
+    const uint32_t *tok;
+    int n_tok;
+} sample_key;
+
+static int eq_sample(const void *ctx, uint32_t i, const void *key)
+{
+    const build_ctx *c = ctx;
+    const sample_key *k = key;
+    if (c->s->task[i] != k->task) return 0;
+    int n;
+    const uint32_t *t = tlp__dataset_tokens(c->s->ds, c->s->rec[i], &n);
+    return n == k->n_tok && memcmp(t, k->tok, sizeof *t * (size_t)n) == 0;
+}
+
+static int eq_key(const void *ctx, uint32_t i, const void *key)
+{
+    const build_ctx *c = ctx;
+    return strcmp(c->keys[i], key) == 0;
+}
+
+void tlp_samples_free(tlp_samples *s)
+{
+    if (!s) return;
+    free(s->rec);
+    free(s->task);
+    free(s->label);
+    free(s->have);
+    free(s);
+}
+
+static int grow_samples(tlp_samples *s)
+{
+    if (s->n < s->cap) return 0;
+    size_t c = s->cap ? s->cap * 2 : 1024, H = (size_t)s->n_heads;
+    uint32_t *rec = realloc(s->rec, c * sizeof *rec);
+    if (rec) s->rec = rec;
+    uint32_t *task = realloc(s->task, c * sizeof *task);
+    if (task) s->task = task;
+    float *label = realloc(s->label, c * H * sizeof *label);
+    if (label) s->label = label;
+    uint8_t *have = realloc(s->have, c * H * sizeof *have);
+    if (have) s->have = have;
+    if (!rec || !task || !label || !have) return -1;
+    s->cap = c;
+    return 0;
+}
+
+tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err)
+{
+    tlp_samples *s = calloc(1, sizeof *s);
+    if (!s) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    s->ds = ds;
+    s->mode = o->mode;
+    /* heads: as asked, or every hardware of the mode in the order met */
+    if (o->n_heads > 0) {
+        s->n_heads = o->n_heads;
+        memcpy(s->heads, o->heads, sizeof s->heads);
+    } else {
+        for (size_t h = 0; h < tlp_dataset_n_hw(ds) && s->n_heads < TLP_MAX_HEADS; h++) {
+            const tlp_hw_stats *st = tlp_dataset_hw(ds, h);
+            if (st->mode != o->mode) continue;
+            int dup = 0;
+            for (int k = 0; k < s->n_heads; k++) dup |= strcmp(s->heads[k], st->hardware) == 0;
+            if (!dup) snprintf(s->heads[s->n_heads++], TLP_HEAD_NAME, "%s", st->hardware);
+        }
+    }
+    if (s->n_heads == 0) {
+        tlp_error_set(err, TLP_EMPTY, NULL, 0, "no %s records in the data", tlp_mode_name(o->mode));
+        tlp_samples_free(s);
+        return NULL;
+    }
+    int H = s->n_heads;
+    size_t nt = tlp_dataset_n_tasks(ds);
+    int *task_head = malloc(sizeof(int) * (nt ? nt : 1));
+    uint32_t *task_canon = malloc(sizeof(uint32_t) * (nt ? nt : 1));
+    char **keys = calloc(nt ? nt : 1, sizeof(char *));
+    build_ctx ctx = {s, keys};
+    tlp__hmap kmap = {0}, smap = {0};
+    tlp_status st = task_head && task_canon && keys ? TLP_OK : TLP_NOMEM;
+    for (size_t t = 0; t < nt && st == TLP_OK; t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        task_head[t] = -1;
+        if (tk->mode != o->mode) continue;
+        for (int h = 0; h < H; h++)
+            if (strcmp(tk->hardware, s->heads[h]) == 0) task_head[t] = h;
+        if (task_head[t] < 0) continue;
+        char *canon = tlp_workload_canonical(tk->workload_key);
+        if (!canon) {
+            st = TLP_NOMEM;
+            break;
+        }
+        uint32_t hsh = tlp__hash(canon, strlen(canon));
+        long id = tlp__hmap_find(&kmap, hsh, eq_key, &ctx, canon);
+        if (id < 0) {
+            id = (long)s->n_tasks;
+            keys[s->n_tasks++] = canon;
+            if (tlp__hmap_add(&kmap, hsh, (uint32_t)id)) st = TLP_NOMEM;
+        } else
+            free(canon);
+        task_canon[t] = (uint32_t)id;
+    }
+    for (size_t t = 0; t < nt && st == TLP_OK; t++) {
+        if (task_head[t] < 0) continue;
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        int h = task_head[t];
+        for (uint32_t k = 0; k < tk->n_records && st == TLP_OK; k++) {
+            uint32_t ri = tk->records[k];
+            sample_key key = {task_canon[t], NULL, 0};
+            key.tok = tlp__dataset_tokens(ds, ri, &key.n_tok);
+            uint32_t hsh = tlp__hash(key.tok, sizeof(uint32_t) * (size_t)key.n_tok) ^ (key.task * 0x9e3779b1u);
+            long i = tlp__hmap_find(&smap, hsh, eq_sample, &ctx, &key);
+            if (i >= 0 && s->have[(size_t)i * H + h]) i = -1; /* measured twice on one hardware: another sample */
+            if (i < 0) {
+                if (grow_samples(s)) {
+                    st = TLP_NOMEM;
+                    break;
+                }
+                i = (long)s->n++;
+                s->rec[i] = ri;
+                s->task[i] = key.task;
+                memset(s->have + (size_t)i * H, 0, (size_t)H);
+                memset(s->label + (size_t)i * H, 0, sizeof(float) * (size_t)H);
+                if (tlp__hmap_add(&smap, hsh, (uint32_t)i)) st = TLP_NOMEM;
+            }
+            s->have[(size_t)i * H + h] = 1;
+            s->label[(size_t)i * H + h] = (float)tlp_dataset_label(ds, ri);
+        }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        int c = 0;
+        for (int h = 0; h < H; h++) {
+            s->labelled[h] += s->have[i * H + h];
+            c += s->have[i * H + h];
+        }
+        s->multi += c > 1;
+    }
+    for (size_t k = 0; k < s->n_tasks; k++) free(keys[k]);
+    free(keys);
+    free(task_head);
+    free(task_canon);
+    tlp__hmap_free(&kmap);
+    tlp__hmap_free(&smap);
+    if (st == TLP_OK && s->n == 0) st = TLP_EMPTY;
+    if (st != TLP_OK) {
+        tlp_error_set(err, st, NULL, 0, st == TLP_EMPTY ? "no records for the heads asked" : "out of memory");
+        tlp_samples_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+size_t tlp_samples_count(const tlp_samples *s) { return s->n; }
+int tlp_samples_n_heads(const tlp_samples *s) { return s->n_heads; }
+const char *tlp_samples_head(const tlp_samples *s, int h) { return h >= 0 && h < s->n_heads ? s->heads[h] : NULL; }
+size_t tlp_samples_labelled(const tlp_samples *s, int h) { return h >= 0 && h < s->n_heads ? s->labelled[h] : 0; }
+size_t tlp_samples_multi(const tlp_samples *s) { return s->multi; }
+
+/* ------------------------------------------------------------ the worker */
+
+struct tlp_job {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    int pipe[2];
+    atomic_int cancel;
+    tlp_progress prog; /* guarded by mu */
+    const tlp_samples *s;
+    tlp_train_opts o;
+    tlp_model *m, *best;
+    tlp_adam adam;
+    tlp_train_meta meta;
+    tlp_status status;
+    tlp_error err;
+    int started;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void publish(tlp_job *j, const tlp_progress *p)
+{
+    pthread_mutex_lock(&j->mu);
+    j->prog = *p;
+    pthread_mutex_unlock(&j->mu);
+    char b = 1;
+    if (write(j->pipe[1], &b, 1) < 0) { /* full pipe: the reader is behind, fine */
+    }
+}
+
+typedef struct {
+    float *x, *y, *out, *dout, *g;
+    uint8_t *mask;
+    uint32_t *idx; /* the batch's samples */
+} batch_bufs;
+
+/* Gather samples idx[0..n) into x, y[h*n+b], mask[h*n+b]. */
+static void gather(const tlp_samples *s, const uint32_t *idx, int n, batch_bufs *b, size_t row)
+{
+    int H = s->n_heads;
+    for (int i = 0; i < n; i++) {
+        tlp_dataset_features(s->ds, s->rec[idx[i]], b->x + (size_t)i * row);
+        for (int h = 0; h < H; h++) {
+            b->y[(size_t)h * n + i] = s->label[(size_t)idx[i] * H + h];
+            b->mask[(size_t)h * n + i] = s->have[(size_t)idx[i] * H + h];
+        }
+    }
+}
+
+/* The loss of a gathered batch over every head, and dout when want_grad. */
+static double batch_loss(const tlp_job *j, const uint32_t *idx, int n, batch_bufs *b, int want_grad)
+{
+    const tlp_samples *s = j->s;
+    int H = s->n_heads;
+    double total = 0;
+    for (int h = 0; h < H; h++) {
+        const float *out = b->out + (size_t)h * n, *y = b->y + (size_t)h * n;
+        const uint8_t *mk = b->mask + (size_t)h * n;
+        float *dout = b->dout + (size_t)h * n;
+        if (j->o.loss == TLP_LOSS_MSE) {
+            total += tlp_loss_mse(out, y, mk, n, want_grad ? dout : NULL);
+            continue;
+        }
+        if (j->o.pairs == TLP_PAIRS_BATCH) {
+            total += tlp_loss_lambdarank(out, y, mk, n, want_grad ? dout : NULL);
+            continue;
+        }
+        /* pairs within one task: the batch is laid out in runs of one task */
+        for (int a = 0; a < n;) {
+            int e = a + 1;
+            while (e < n && s->task[idx[e]] == s->task[idx[a]]) e++;
+            total += tlp_loss_lambdarank(out + a, y + a, mk + a, e - a, want_grad ? dout + a : NULL);
+            a = e;
+        }
+    }
+    return total;
+}
+
+static int cmp_u32_by_key(const void *a, const void *b, void *keys)
+{
+    const uint32_t *k = keys;
+    uint32_t x = k[*(const uint32_t *)a], y = k[*(const uint32_t *)b];
+    if (x != y) return x < y ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : *(const uint32_t *)a > *(const uint32_t *)b;
+}
+
+/* The epoch's order.  pairs=batch: a plain shuffle.  pairs=task: each task's
+ * samples shuffled and cut into runs of at most 128, the runs shuffled, so a
+ * batch holds a few whole runs of single tasks. */
+static void epoch_order(tlp_job *j, tlp_rng *r, const uint32_t *train, size_t n, uint32_t *order, uint32_t *runs)
+{
+    memcpy(order, train, n * sizeof *order);
+    tlp_rng_shuffle_u32(r, order, n);
+    if (j->o.pairs != TLP_PAIRS_TASK) return;
+    qsort_r(order, n, sizeof *order, cmp_u32_by_key, j->s->task);
+    size_t nr = 0;
+    for (size_t a = 0; a < n;) {
+        size_t e = a;
+        while (e < n && e - a < 128 && j->s->task[order[e]] == j->s->task[order[a]]) e++;
+        tlp_rng_shuffle_u32(r, order + a, e - a);
+        runs[nr++] = (uint32_t)a;
+        a = e;
+    }
+    tlp_rng_shuffle_u32(r, runs, nr);
+    uint32_t *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return; /* keep the sorted order: still correct, less mixed */
+    size_t w = 0;
+    for (size_t k = 0; k < nr; k++) {
+        size_t a = runs[k];
+        size_t e = a;
+        while (e < n && e - a < 128 && j->s->task[order[e]] == j->s->task[order[a]]) e++;
+        for (size_t i = a; i < e; i++) tmp[w++] = order[i];
+    }
+    memcpy(order, tmp, n * sizeof *order);
+    free(tmp);
+}
+
+static void *worker(void *arg)
+{
+    tlp_job *j = arg;
+    const tlp_samples *s = j->s;
+    int H = s->n_heads, B = j->o.batch;
+    int L = tlp_mode_seq(s->mode), F = tlp_mode_fea(s->mode);
+    size_t row = (size_t)L * (size_t)F;
+    tlp_progress p = j->prog;
+    tlp_rng r;
+    tlp_rng_seed(&r, j->o.seed ^ 0x5eedu);
+    tlp_set_threads(j->o.threads);
+
+    /* split: by task (default) or by record */
+    size_t n = s->n, n_val = 0, n_train = 0;
+    uint32_t *train = malloc(sizeof(uint32_t) * (n ? n : 1)), *val = malloc(sizeof(uint32_t) * (n ? n : 1));
+    uint32_t *order = malloc(sizeof(uint32_t) * (n ? n : 1)), *runs = malloc(sizeof(uint32_t) * (n ? n : 1));
+    uint8_t *val_task = calloc(s->n_tasks ? s->n_tasks : 1, 1);
+    batch_bufs b = {0};
+    b.x = malloc(sizeof(float) * row * (size_t)B);
+    b.y = malloc(sizeof(float) * (size_t)H * (size_t)B);
+    b.out = malloc(sizeof(float) * (size_t)H * (size_t)B);
+    b.dout = malloc(sizeof(float) * (size_t)H * (size_t)B);
+    b.mask = malloc((size_t)H * (size_t)B);
+    if (!train || !val || !order || !runs || !val_task || !b.x || !b.y || !b.out || !b.dout || !b.mask ||
+        tlp_model_reserve(j->m, B, 1, &j->err) != TLP_OK) {
+        j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
+        goto out;
+    }
+    if (j->o.split == TLP_SPLIT_TASK && s->n_tasks >= 2) {
+        uint32_t *t = malloc(sizeof(uint32_t) * s->n_tasks);
+        if (!t) {
+            j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
+            goto out;
+        }
+        for (uint32_t i = 0; i < s->n_tasks; i++) t[i] = i;
+        tlp_rng_shuffle_u32(&r, t, s->n_tasks);
+        size_t nv = (size_t)ceil(j->o.val_frac * (double)s->n_tasks);
+        if (nv < 1) nv = 1;
+        if (nv >= s->n_tasks) nv = s->n_tasks - 1;
+        for (size_t i = 0; i < nv; i++) val_task[t[i]] = 1;
+        free(t);
+        for (size_t i = 0; i < n; i++) {
+            if (val_task[s->task[i]]) val[n_val++] = (uint32_t)i;
+            else train[n_train++] = (uint32_t)i;
+        }
+    } else {
+        for (uint32_t i = 0; i < n; i++) order[i] = i;
+        tlp_rng_shuffle_u32(&r, order, n);
+        n_val = (size_t)((double)n * j->o.val_frac);
+        if (n >= 2 && n_val == 0) n_val = 1;
+        n_train = n - n_val;
+        memcpy(train, order, n_train * sizeof *train);
+        memcpy(val, order + n_train, n_val * sizeof *val);
+        /* TLP takes the last 10% of its permutation as validation */
+    }
+    if (n_train == 0) {
+        j->status = tlp_error_set(&j->err, TLP_EMPTY, NULL, 0, "no training samples after the split");
+        goto out;
+    }
+    p.steps_per_epoch = (long)((n_train + (size_t)B - 1) / (size_t)B);
+    double t0 = now_s(), seen = 0;
+    size_t total_work = (size_t)j->o.epochs * (n_train + n_val);
+    for (int ep = j->meta.epochs_done + 1; ep <= j->o.epochs; ep++) {
+        p.epoch = ep;
+        epoch_order(j, &r, train, n_train, order, runs);
+        double sum = 0;
+        long steps = 0;
+        for (size_t a = 0; a < n_train; a += (size_t)B) {
+            if (atomic_load(&j->cancel)) goto cancelled;
+            int nb = (int)(n_train - a < (size_t)B ? n_train - a : (size_t)B);
+            gather(s, order + a, nb, &b, row);
+            tlp_model_forward(j->m, b.x, nb, -1, b.out);
+            double l = batch_loss(j, order + a, nb, &b, 1);
+            tlp_model_zero_grads(j->m);
+            tlp_model_backward(j->m, b.dout);
+            tlp_clip_grad_norm(tlp_model_grads(j->m), tlp_model_n_params(j->m), j->o.clip);
+            tlp_adam_step(&j->adam, tlp_model_params(j->m), tlp_model_grads(j->m));
+            if (!isfinite(l)) {
+                j->status = tlp_error_set(&j->err, TLP_NUMBER, NULL, 0,
+                                          "the loss became %g at epoch %d step %ld; the previous model is kept", l,
+                                          ep, steps + 1);
+                goto out;
+            }
+            sum += l;
+            steps++;
+            seen += nb;
+            p.step = steps;
+            p.loss = sum / (double)steps;
+            p.elapsed_s = now_s() - t0;
+            p.samples_per_s = seen / p.elapsed_s;
+            size_t done = (size_t)(ep - 1 - j->meta.epochs_done) * (n_train + n_val) + a + (size_t)nb;
+            size_t left = total_work - (size_t)j->meta.epochs_done * (n_train + n_val) - done;
+            p.eta_s = p.samples_per_s > 0 ? (double)left / p.samples_per_s : NAN;
+            publish(j, &p);
+        }
+        /* validation: the sum of the batch losses, in order (as TLP) */
+        double vsum = 0;
+        for (size_t a = 0; a < n_val; a += (size_t)B) {
+            if (atomic_load(&j->cancel)) goto cancelled;
+            int nb = (int)(n_val - a < (size_t)B ? n_val - a : (size_t)B);
+            gather(s, val + a, nb, &b, row);
+            tlp_model_forward(j->m, b.x, nb, -1, b.out);
+            vsum += batch_loss(j, val + a, nb, &b, 0);
+        }
+        double vl = n_val ? vsum : p.loss;
+        p.val_loss = vl;
+        if (p.n_hist < TLP_LOSS_HISTORY) {
+            p.hist_train[p.n_hist] = (float)p.loss;
+            p.hist_val[p.n_hist] = (float)vl;
+            p.n_hist++;
+        }
+        j->meta.epochs_done = ep;
+        j->meta.step = j->adam.t;
+        if (!j->best || vl < p.best_val || isnan(p.best_val)) {
+            p.best_val = vl;
+            p.best_epoch = ep;
+            j->meta.best_val = vl;
+            if (!j->best) j->best = tlp_model_clone(j->m);
+            else memcpy(tlp_model_params(j->best), tlp_model_params(j->m), sizeof(float) * tlp_model_n_params(j->m));
+            if (!j->best) {
+                j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
+                goto out;
+            }
+        }
+        publish(j, &p);
+    }
+    p.state = TLP_JOB_DONE;
+    goto out;
+cancelled:
+    p.state = TLP_JOB_CANCELLED;
+out:
+    if (j->status != TLP_OK) {
+        p.state = TLP_JOB_FAILED;
+        snprintf(p.msg, sizeof p.msg, "%s", j->err.msg);
+    }
+    publish(j, &p);
+    free(train), free(val), free(order), free(runs), free(val_task);
+    free(b.x), free(b.y), free(b.out), free(b.dout), free(b.mask);
+    return NULL;
+}
+
+tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tlp_model *init,
+                         const tlp_train_meta *resume_meta, const float *resume_m, const float *resume_v,
+                         tlp_error *err)
+{
+    if (o->epochs < 1 || o->epochs > 100000 || o->batch < 2 || o->batch > 65536 || !(o->lr > 0) ||
+        !(o->val_frac >= 0 && o->val_frac < 1) || o->threads < 1 || o->threads > 256) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "bad training settings (epochs 1..100000, batch 2..65536, lr > 0)");
+        return NULL;
+    }
+    tlp_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    j->s = s;
+    j->o = *o;
+    j->pipe[0] = j->pipe[1] = -1;
+    pthread_mutex_init(&j->mu, NULL);
+    if (init) {
+        const tlp_model_config *c = tlp_model_config_of(init);
+        if (c->mode != s->mode || c->n_heads != s->n_heads) {
+            tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d %s head%s, the data gives %d %s head%s",
+                          c->n_heads, tlp_mode_name(c->mode), c->n_heads == 1 ? "" : "s", s->n_heads,
+                          tlp_mode_name(s->mode), s->n_heads == 1 ? "" : "s");
+            free(j);
+            return NULL;
+        }
+        for (int h = 0; h < s->n_heads; h++)
+            if (strcmp(c->heads[h], s->heads[h]) != 0) {
+                tlp_error_set(err, TLP_ARG, NULL, 0, "head %d is \"%s\" in the model but \"%s\" here", h, c->heads[h],
+                              s->heads[h]);
+                free(j);
+                return NULL;
+            }
+        j->m = tlp_model_clone(init);
+    } else {
+        tlp_model_config c = {s->mode, s->n_heads, {{0}}};
+        memcpy(c.heads, s->heads, sizeof c.heads);
+        j->m = tlp_model_new(&c, o->seed, err);
+    }
+    if (!j->m || tlp_adam_init(&j->adam, tlp_model_n_params(j->m), o->lr, o->weight_decay) != TLP_OK ||
+        pipe(j->pipe) != 0) {
+        if (j->m) tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start training: %s", strerror(errno));
+        tlp_model_free(j->m);
+        tlp_adam_free(&j->adam);
+        if (j->pipe[0] >= 0) close(j->pipe[0]), close(j->pipe[1]);
+        free(j);
+        return NULL;
+    }
+    fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
+    snprintf(j->meta.loss, sizeof j->meta.loss, "%s", o->loss == TLP_LOSS_MSE ? "mse" : "rank");
+    snprintf(j->meta.pairs, sizeof j->meta.pairs, "%s", o->pairs == TLP_PAIRS_TASK ? "task" : "batch");
+    snprintf(j->meta.split, sizeof j->meta.split, "%s", o->split == TLP_SPLIT_RECORD ? "record" : "task");
+    j->meta.lr = o->lr;
+    j->meta.weight_decay = o->weight_decay;
+    j->meta.clip = o->clip;
+    j->meta.batch = o->batch;
+    j->meta.epochs = o->epochs;
+    j->meta.seed = o->seed;
+    j->meta.best_val = NAN;
+    if (resume_meta) {
+        j->meta.epochs_done = resume_meta->epochs_done < o->epochs ? resume_meta->epochs_done : 0;
+        j->meta.step = resume_meta->step;
+        j->adam.t = resume_meta->step;
+    }
+    if (resume_meta && init && isfinite(resume_meta->best_val)) {
+        /* the resumed model is the best so far until an epoch beats it */
+        j->best = tlp_model_clone(init);
+        j->meta.best_val = resume_meta->best_val;
+        j->prog.best_val = resume_meta->best_val;
+        j->prog.best_epoch = resume_meta->epochs_done;
+    }
+    if (resume_m && resume_v) {
+        memcpy(j->adam.m, resume_m, sizeof(float) * j->adam.n);
+        memcpy(j->adam.v, resume_v, sizeof(float) * j->adam.n);
+    }
+    j->prog.state = TLP_JOB_RUNNING;
+    j->prog.epochs = o->epochs;
+    j->prog.val_loss = NAN;
+    if (!j->best) j->prog.best_val = NAN;
+    if (pthread_create(&j->thread, NULL, worker, j) != 0) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the training thread");
+        tlp_model_free(j->m);
+        tlp_adam_free(&j->adam);
+        close(j->pipe[0]), close(j->pipe[1]);
+        free(j);
+        return NULL;
+    }
+    j->started = 1;
+    return j;
+}
+
+void tlp_job_progress(tlp_job *j, tlp_progress *out)
+{
+    pthread_mutex_lock(&j->mu);
+    *out = j->prog;
+    pthread_mutex_unlock(&j->mu);
+}
+
+int tlp_job_fd(const tlp_job *j) { return j->pipe[0]; }
+void tlp_job_cancel(tlp_job *j) { atomic_store(&j->cancel, 1); }
+
+tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, float **adam_m, float **adam_v,
+                          tlp_error *err)
+{
+    pthread_join(j->thread, NULL);
+    tlp_status s = j->status;
+    if (s != TLP_OK && err) *err = j->err;
+    if (best) {
+        *best = j->best;
+        j->best = NULL;
+    }
+    if (meta) *meta = j->meta;
+    size_t n = j->adam.n;
+    if (adam_m) {
+        *adam_m = malloc(sizeof(float) * n);
+        if (*adam_m) memcpy(*adam_m, j->adam.m, sizeof(float) * n);
+    }
+    if (adam_v) {
+        *adam_v = malloc(sizeof(float) * n);
+        if (*adam_v) memcpy(*adam_v, j->adam.v, sizeof(float) * n);
+    }
+    tlp_model_free(j->best);
+    tlp_model_free(j->m);
+    tlp_adam_free(&j->adam);
+    close(j->pipe[0]);
+    close(j->pipe[1]);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+    return s;
+}
+
+/* ------------------------------------------------------------ inference */
+
+tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
+                       void (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+{
+    const tlp_model_config *c = tlp_model_config_of(m);
+    if (head < 0 || head >= c->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", head);
+    int L = tlp_mode_seq(c->mode), F = tlp_mode_fea(c->mode), B = 512;
+    size_t row = (size_t)L * (size_t)F, n = tlp_dataset_n_records(ds);
+    float *x = malloc(sizeof(float) * row * (size_t)B), *out = malloc(sizeof(float) * (size_t)B);
+    uint32_t *idx = malloc(sizeof(uint32_t) * (size_t)B);
+    if (!x || !out || !idx || tlp_model_reserve(m, B, 0, err) != TLP_OK) {
+        free(x), free(out), free(idx);
+        return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+    }
+    int nb = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            const tlp_rec *r = tlp_dataset_rec(ds, i);
+            if (tlp_dataset_task(ds, r->task)->mode != c->mode) {
+                scores[i] = NAN;
+                continue;
+            }
+            tlp_dataset_features(ds, i, x + (size_t)nb * row);
+            idx[nb++] = (uint32_t)i;
+        }
+        if (nb == B || (i == n && nb > 0)) {
+            tlp_model_forward(m, x, nb, head, out);
+            for (int k = 0; k < nb; k++) scores[idx[k]] = out[k];
+            nb = 0;
+            if (progress) progress(ctx, (double)(i + 1) / (double)(n ? n : 1));
+        }
+    }
+    free(x), free(out), free(idx);
+    return TLP_OK;
+}

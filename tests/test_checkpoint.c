@@ -1,0 +1,440 @@
+/* test_checkpoint.c: checkpoints round-trip bit for bit, are written
+ * atomically, and every damaged, foreign or mismatched file is refused with
+ * a reason and without a half-loaded model. */
+#include "tap.h"
+#include "tlp.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/tlpx_ckptXXXXXX";
+
+static const char *in_dir(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static tlp_model *make_model(tlp_mode mode, const char *const *heads, int n_heads, uint64_t seed)
+{
+    tlp_model_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.mode = mode;
+    cfg.n_heads = n_heads;
+    for (int h = 0; h < n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", heads[h]);
+    tlp_error e = {0};
+    tlp_model *m = tlp_model_new(&cfg, seed, &e);
+    if (!m) {
+        printf("# tlp_model_new: %s\n", e.msg);
+        return NULL;
+    }
+    /* values whose bits a sloppy float path would change */
+    float *p = tlp_model_params(m);
+    uint32_t nan_payload = 0x7fc12345u, denorm = 0x00000001u;
+    p[0] = -0.0f;
+    memcpy(&p[1], &nan_payload, 4);
+    memcpy(&p[2], &denorm, 4);
+    p[3] = INFINITY;
+    return m;
+}
+
+static float *make_moments(size_t n, uint64_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    tlp_rng r;
+    tlp_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(tlp_rng_uniform(&r) * 1e-3);
+    return x;
+}
+
+static tlp_train_meta make_meta(void)
+{
+    tlp_train_meta t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.loss, sizeof t.loss, "rank");
+    snprintf(t.pairs, sizeof t.pairs, "task");
+    snprintf(t.split, sizeof t.split, "record");
+    t.lr = 7e-4f;
+    t.weight_decay = 1e-6f;
+    t.clip = 0.5f;
+    t.batch = 512;
+    t.epochs = 50;
+    t.epochs_done = -3; /* negative: the i32 encoding must keep the sign */
+    t.seed = 0xfedcba9876543210u;
+    t.step = 123456789012u;
+    t.best_val = -0.1;
+    return t;
+}
+
+static int same_meta(const tlp_train_meta *a, const tlp_train_meta *b)
+{
+    return strcmp(a->loss, b->loss) == 0 && strcmp(a->pairs, b->pairs) == 0 && strcmp(a->split, b->split) == 0 &&
+           memcmp(&a->lr, &b->lr, 4) == 0 && memcmp(&a->weight_decay, &b->weight_decay, 4) == 0 &&
+           memcmp(&a->clip, &b->clip, 4) == 0 && a->batch == b->batch && a->epochs == b->epochs &&
+           a->epochs_done == b->epochs_done && a->seed == b->seed && a->step == b->step &&
+           memcmp(&a->best_val, &b->best_val, 8) == 0;
+}
+
+static int same_config(const tlp_model *a, const tlp_model *b)
+{
+    const tlp_model_config *x = tlp_model_config_of(a), *y = tlp_model_config_of(b);
+    if (x->mode != y->mode || x->n_heads != y->n_heads) return 0;
+    for (int h = 0; h < x->n_heads; h++)
+        if (strcmp(x->heads[h], y->heads[h]) != 0) return 0;
+    return 1;
+}
+
+static int same_params(const tlp_model *a, const tlp_model *b)
+{
+    size_t n = tlp_model_n_params(a);
+    return n == tlp_model_n_params(b) &&
+           memcmp(tlp_model_params_const(a), tlp_model_params_const(b), n * sizeof(float)) == 0;
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(sz > 0 ? (size_t)sz : 1);
+    if (b && sz > 0 && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) *n = (size_t)sz;
+    return b;
+}
+
+static int spill(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = n ? fwrite(p, 1, n, f) : 0;
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* FNV-1a-64 written independently of the engine, to forge valid trailers. */
+static void reseal(unsigned char *b, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i + 8 < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3u;
+    }
+    for (int i = 0; i < 8; i++) b[n - 8 + (size_t)i] = (unsigned char)(h >> (8 * i));
+}
+
+static void put32(unsigned char *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static unsigned char *find(unsigned char *b, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(b + i, s, k) == 0) return b + i;
+    return NULL;
+}
+
+/* The error of the last refused() load, for checks that follow it. */
+static tlp_error last_err;
+
+/* Load path expecting failure; the message must contain want. */
+static void refused(const char *path, tlp_status st, const char *want, const char *what)
+{
+    char buf[300];
+    tlp_error e = {0};
+    static float sentinel;
+    float *am = &sentinel, *av = &sentinel; /* must come back NULL */
+    tlp_train_meta meta;
+    tlp_model *m = tlp_checkpoint_load(path, &meta, &am, &av, &e);
+    snprintf(buf, sizeof buf, "%s: refused", what);
+    ok(m == NULL && am == NULL && av == NULL, buf);
+    tlp_model_free(m);
+    snprintf(buf, sizeof buf, "%s: status", what);
+    is_int(e.status, st, buf);
+    snprintf(buf, sizeof buf, "%s: says \"%s\"", what, want);
+    if (!ok(strstr(e.msg, want) != NULL, buf)) printf("#   msg: %s\n", e.msg);
+    snprintf(buf, sizeof buf, "%s: names the file", what);
+    is_str(e.file, path, buf);
+    printf("#   %s\n", e.msg);
+    last_err = e;
+}
+
+static int count_temps(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        if (strstr(de->d_name, ".tmp.")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void round_trip(tlp_mode mode, const char *const *heads, int n_heads, const char *file)
+{
+    char what[200];
+    const char *path = in_dir(file);
+    tlp_model *m = make_model(mode, heads, n_heads, 42 + (uint64_t)n_heads);
+    if (!ok(m != NULL, "model made")) return;
+    size_t n = tlp_model_n_params(m);
+    float *am = make_moments(n, 1), *av = make_moments(n, 2);
+    tlp_train_meta meta = make_meta();
+    tlp_error e = {0};
+    snprintf(what, sizeof what, "%s %d head(s): save", tlp_mode_name(mode), n_heads);
+    if (!ok(tlp_checkpoint_save(path, m, &meta, am, av, &e) == TLP_OK, what)) printf("# %s: %s\n", e.file, e.msg);
+    is_int(count_temps(), 0, "no temporary file left after a save");
+
+    tlp_train_meta got;
+    memset(&got, 0xab, sizeof got);
+    float *gm = NULL, *gv = NULL;
+    tlp_model *l = tlp_checkpoint_load(path, &got, &gm, &gv, &e);
+    snprintf(what, sizeof what, "%s %d head(s): load", tlp_mode_name(mode), n_heads);
+    if (!ok(l != NULL, what)) printf("# %s: %s\n", e.file, e.msg);
+    if (l) {
+        ok(same_config(m, l), "config identical");
+        ok(same_params(m, l), "params bit-identical (incl. -0, NaN payload, denormal, inf)");
+        ok(same_meta(&meta, &got), "meta identical");
+        is_int(got.epochs_done, -3, "negative epochs_done keeps its sign");
+        ok(gm && memcmp(gm, am, n * sizeof *am) == 0, "Adam m identical");
+        ok(gv && memcmp(gv, av, n * sizeof *av) == 0, "Adam v identical");
+        tlp_model_free(l);
+    }
+    free(gm);
+    free(gv);
+
+    /* the caller may not want the moments or the meta */
+    l = tlp_checkpoint_load(path, NULL, NULL, NULL, &e);
+    ok(l && same_params(m, l), "load with NULL meta and moment pointers");
+    tlp_model_free(l);
+
+    /* no moments, no meta */
+    is_int(tlp_checkpoint_save(path, m, NULL, NULL, NULL, &e), TLP_OK, "save without moments or meta");
+    static float sentinel;
+    gm = gv = &sentinel;
+    memset(&got, 0xab, sizeof got);
+    l = tlp_checkpoint_load(path, &got, &gm, &gv, &e);
+    ok(l && same_params(m, l), "loads");
+    ok(gm == NULL && gv == NULL, "moments absent: *adam_m and *adam_v are NULL");
+    tlp_train_meta zero;
+    memset(&zero, 0, sizeof zero);
+    ok(same_meta(&got, &zero), "NULL meta saves as zeroed meta");
+    tlp_model_free(l);
+
+    /* only one moment is a caller bug, not a silent drop */
+    is_int(tlp_checkpoint_save(path, m, &meta, am, NULL, &e), TLP_ARG, "adam_m without adam_v is refused");
+    free(am);
+    free(av);
+    tlp_model_free(m);
+}
+
+static void corrupt_files(void)
+{
+    static const char *const heads[] = {"K80", "V100", "MI50"};
+    const char *good = in_dir("good.ckpt"), *bad = in_dir("bad.ckpt");
+    tlp_model *m = make_model(TLP_MODE_GPU, heads, 3, 7);
+    size_t np = tlp_model_n_params(m);
+    float *am = make_moments(np, 3), *av = make_moments(np, 4);
+    tlp_train_meta meta = make_meta();
+    tlp_error e = {0};
+    is_int(tlp_checkpoint_save(good, m, &meta, am, av, &e), TLP_OK, "save the reference file");
+    free(am);
+    free(av);
+    tlp_model_free(m);
+    size_t n;
+    unsigned char *orig = slurp(good, &n);
+    if (!ok(orig && n > 200, "read the reference file back")) return;
+    unsigned char *b = malloc(n + 64);
+    char what[128];
+
+    refused(in_dir("missing.ckpt"), TLP_NOT_FOUND, "cannot open", "missing file");
+    spill(bad, "", 0);
+    refused(bad, TLP_FORMAT, "empty", "empty file");
+    refused(dir, TLP_FORMAT, "not a regular file", "a directory");
+
+    size_t cuts[] = {4, 8, 12, 20, 100, n / 2, n - 9, n - 8, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        spill(bad, orig, cuts[i]);
+        snprintf(what, sizeof what, "truncated to %zu bytes", cuts[i]);
+        refused(bad, TLP_FORMAT, "truncated at byte", what);
+    }
+
+    /* one byte flipped: the checksum, or the structure, catches it */
+    size_t flips[] = {0, 9, 13, 30, 60, n / 3, n / 2, n - 20, n - 9, n - 8, n - 1};
+    for (size_t i = 0; i < sizeof flips / sizeof *flips; i++) {
+        memcpy(b, orig, n);
+        b[flips[i]] ^= 0x10;
+        spill(bad, b, n);
+        tlp_model *l = tlp_checkpoint_load(bad, NULL, NULL, NULL, &e);
+        snprintf(what, sizeof what, "byte %zu flipped: refused with a reason", flips[i]);
+        ok(l == NULL && e.status == TLP_FORMAT && e.msg[0] && strcmp(e.file, bad) == 0, what);
+        if (flips[i] >= n / 3) { /* in the data or the trailer: only the checksum can tell */
+            snprintf(what, sizeof what, "byte %zu flipped: checksum mismatch", flips[i]);
+            if (!ok(strstr(e.msg, "checksum mismatch: the file is corrupt") != NULL, what)) printf("#   msg: %s\n", e.msg);
+        }
+        tlp_model_free(l);
+    }
+
+    const char *json = "[[\"[\\\"matmul\\\", 256]\", \"llvm -keys=cpu\"], [[], []]]\n";
+    spill(bad, json, strlen(json));
+    refused(bad, TLP_FORMAT, "not a tlpx checkpoint", "a JSON line");
+    spill(bad, "TLPX", 3);
+    refused(bad, TLP_FORMAT, "truncated at byte 0", "a 3-byte prefix of the magic");
+    spill(bad, "hello\n", 6);
+    refused(bad, TLP_FORMAT, "not a tlpx checkpoint", "a short text file");
+
+    memcpy(b, orig, n);
+    put32(b + 8, 2);
+    reseal(b, n);
+    spill(bad, b, n);
+    refused(bad, TLP_FORMAT, "version 2 is not supported; this tlpx reads version 1", "a future version");
+
+    memcpy(b, orig, n);
+    memcpy(b + n, "garbage!", 8);
+    spill(bad, b, n + 8);
+    refused(bad, TLP_FORMAT, "8 bytes of trailing data", "trailing garbage");
+
+    /* a valid file with another dictionary: one pragma string changed */
+    memcpy(b, orig, n);
+    unsigned char *pr = find(b, n, "pragma 1 auto_unroll");
+    if (ok(pr != NULL, "the dictionary is in the file")) {
+        pr[9] = 'b';
+        reseal(b, n);
+        spill(bad, b, n);
+        refused(bad, TLP_FORMAT, "the model was made with another feature dictionary", "another dictionary");
+        ok(strstr(last_err.msg, "checksum") == NULL, "(not a checksum error: only the dictionary differs)");
+    }
+    /* ... or a kind moved to another one-hot slot */
+    memcpy(b, orig, n);
+    pr = find(b, n, "SP 7\n");
+    if (ok(pr != NULL, "the gpu SP line is in the file")) {
+        pr[3] = '8';
+        reseal(b, n);
+        spill(bad, b, n);
+        refused(bad, TLP_FORMAT, "SP 7", "a kind with another index (the message quotes the line)");
+    }
+
+    /* a valid file with another network layout */
+    memcpy(b, orig, n);
+    unsigned char *t = find(b, n, "encoder.0.weight");
+    if (ok(t != NULL, "the tensor table is in the file")) {
+        put32(t + strlen("encoder.0.weight"), 65);
+        reseal(b, n);
+        spill(bad, b, n);
+        refused(bad, TLP_FORMAT, "encoder.0.weight 65x20", "a tensor of another shape");
+    }
+    memcpy(b, orig, n);
+    t = find(b, n, "mtl_heads.2.6.bias");
+    if (ok(t != NULL, "the last tensor is in the file")) {
+        t[10] = '9';
+        reseal(b, n);
+        spill(bad, b, n);
+        refused(bad, TLP_FORMAT, "tensor 39 differs", "a tensor of another name");
+    }
+
+    /* header bounds, each with a valid checksum */
+    memcpy(b, orig, n);
+    put32(b + 12, 7);
+    reseal(b, n);
+    spill(bad, b, n);
+    refused(bad, TLP_FORMAT, "unknown feature mode 7", "mode out of range");
+    memcpy(b, orig, n);
+    put32(b + 12, 0); /* cpu, but L and F stay the gpu's */
+    reseal(b, n);
+    spill(bad, b, n);
+    refused(bad, TLP_FORMAT, "40x20; this tlpx makes 25x22", "L and F not the mode's");
+
+    /* the untouched file still loads (the buffers above were copies) */
+    tlp_model *l = tlp_checkpoint_load(good, NULL, NULL, NULL, &e);
+    ok(l != NULL, "the reference file still loads");
+    tlp_model_free(l);
+    free(b);
+    free(orig);
+}
+
+static void failed_save(void)
+{
+    static const char *const heads[] = {"cpu0"};
+    const char *path = in_dir("keep.ckpt");
+    tlp_model *a = make_model(TLP_MODE_CPU, heads, 1, 100), *b = make_model(TLP_MODE_CPU, heads, 1, 200);
+    tlp_error e = {0};
+    is_int(tlp_checkpoint_save(path, a, NULL, NULL, NULL, &e), TLP_OK, "first save");
+
+    /* the second save hits the file-size limit: writes fail with EFBIG */
+    struct rlimit old, small;
+    int have = getrlimit(RLIMIT_FSIZE, &old) == 0;
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    small = old;
+    small.rlim_cur = 64 * 1024;
+    if (have && setrlimit(RLIMIT_FSIZE, &small) == 0) {
+        memset(&e, 0, sizeof e);
+        tlp_status s = tlp_checkpoint_save(path, b, NULL, NULL, NULL, &e);
+        setrlimit(RLIMIT_FSIZE, &old);
+        is_int(s, TLP_IO, "a save over the file-size limit fails");
+        is_str(e.file, path, "naming the file");
+        ok(e.msg[0] != 0, "and saying why");
+        printf("# %s\n", e.msg);
+    } else {
+        ok(1, "# SKIP setrlimit unavailable");
+        ok(1, "# SKIP");
+        ok(1, "# SKIP");
+    }
+    signal(SIGXFSZ, old_sig);
+    is_int(count_temps(), 0, "the failed save left no temporary file");
+    tlp_model *l = tlp_checkpoint_load(path, NULL, NULL, NULL, &e);
+    ok(l && same_params(l, a) && !same_params(l, b), "the previous file is intact and still loads");
+    tlp_model_free(l);
+
+    const char *nodir = in_dir("no/such/dir/x.ckpt");
+    is_int(tlp_checkpoint_save(nodir, a, NULL, NULL, NULL, &e), TLP_IO, "saving into a missing directory fails");
+    is_str(e.file, nodir, "naming the path");
+    is_int(tlp_checkpoint_save(NULL, a, NULL, NULL, NULL, &e), TLP_ARG, "NULL path");
+    is_int(tlp_checkpoint_save(path, NULL, NULL, NULL, NULL, &e), TLP_ARG, "NULL model");
+    ok(tlp_checkpoint_load(NULL, NULL, NULL, NULL, &e) == NULL && e.status == TLP_ARG, "load a NULL path");
+    tlp_model_free(a);
+    tlp_model_free(b);
+}
+
+static void cleanup(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) unlink(in_dir(de->d_name));
+    if (d) closedir(d);
+    ok(rmdir(dir) == 0, "temp directory removed");
+}
+
+int main(void)
+{
+    tlp_set_threads(1);
+    if (!mkdtemp(dir)) {
+        printf("Bail out! cannot make a temp directory\n");
+        return 1;
+    }
+    static const char *const cpu_heads[] = {"e5-2673"};
+    static const char *const gpu_heads[] = {"K80", "V100", "MI50"};
+    round_trip(TLP_MODE_CPU, cpu_heads, 1, "cpu.ckpt");
+    round_trip(TLP_MODE_GPU, gpu_heads, 3, "gpu.ckpt");
+    corrupt_files();
+    failed_save();
+    cleanup();
+    return tap_done();
+}
