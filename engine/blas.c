@@ -27,6 +27,15 @@ void tlp_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float 
         }
 }
 
-/* OpenBLAS's own controls (declared in its cblas.h on Debian). */
-void tlp_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
-int tlp_get_threads(void) { return openblas_get_num_threads(); }
+/* The engine parallelises over the samples of a batch itself (OpenMP in
+ * model.c, one shard per thread), so BLAS runs single-threaded inside each
+ * shard: two layers of threads would only fight over the cores. */
+static _Atomic int n_threads = 1;
+
+void tlp_set_threads(int n)
+{
+    n_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+    openblas_set_num_threads(1);
+}
+
+int tlp_get_threads(void) { return n_threads; }

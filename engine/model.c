@@ -20,13 +20,17 @@
 #include "tlp.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
 #define E 256
 #define NH 8
 #define HD 32
-#define CHUNK 64
+#define CHUNK 32
+#define TLP_MAX_THREADS 64
 
 typedef struct {
     int in, out;
@@ -60,13 +64,15 @@ struct tlp_model {
     size_t n_tensors;
     lin_t enc[ENC], in_proj, out_proj, res[2], dec[TLP_MAX_HEADS][DEC];
     /* training workspace */
-    int cap_B, cap_train;
+    int cap_B, cap_train, cap_threads;
     float *ws;
     acts_t a;
-    float *g_qkv, *g_a, *g_b, *g_c, *g_d, *g_p;
-    /* inference workspace (CHUNK samples) */
-    float *ws_inf;
-    acts_t ai;
+    float *g_qkv, *g_a, *g_b, *g_c, *g_d, *g_p, *g_pp; /* g_pp: [threads][L][L] */
+    float *g_extra; /* [threads - 1][n_params]: the other shards' gradients */
+    /* inference workspace (CHUNK samples), one per thread */
+    int n_inf;
+    float *ws_inf[TLP_MAX_THREADS];
+    acts_t ai[TLP_MAX_THREADS];
     /* the last training forward */
     const float *last_x;
     int last_B;
@@ -176,7 +182,8 @@ void tlp_model_free(tlp_model *m)
     free(m->params);
     free(m->grads);
     free(m->ws);
-    free(m->ws_inf);
+    free(m->g_extra);
+    for (int t = 0; t < m->n_inf; t++) free(m->ws_inf[t]);
     free(m);
 }
 
@@ -244,20 +251,31 @@ static size_t carve(const tlp_model *m, acts_t *a, float *base, int n, int heads
 tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
 {
     if (B < 1) return tlp_error_set(err, TLP_ARG, NULL, 0, "batch size %d", B);
-    if (!m->ws_inf) {
-        size_t n = carve(m, &m->ai, NULL, CHUNK, 1);
-        m->ws_inf = malloc(sizeof(float) * n);
-        if (!m->ws_inf) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
-        carve(m, &m->ai, m->ws_inf, CHUNK, 1);
+    int T = tlp_get_threads();
+    if (T > TLP_MAX_THREADS) T = TLP_MAX_THREADS;
+    while (m->n_inf < T) {
+        size_t n = carve(m, &m->ai[m->n_inf], NULL, CHUNK, 1);
+        m->ws_inf[m->n_inf] = malloc(sizeof(float) * n);
+        if (!m->ws_inf[m->n_inf]) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        carve(m, &m->ai[m->n_inf], m->ws_inf[m->n_inf], CHUNK, 1);
+        m->n_inf++;
     }
-    if (!train || (m->cap_train && B <= m->cap_B)) return TLP_OK;
+    if (!train || (m->cap_train && B <= m->cap_B && T <= m->cap_threads)) return TLP_OK;
+    if (m->cap_B > B) B = m->cap_B;
     size_t N = (size_t)B * (size_t)m->L;
     size_t n = carve(m, &m->a, NULL, B, m->cfg.n_heads);
-    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)m->L * (size_t)m->L;
+    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)T * (size_t)m->L * (size_t)m->L;
     float *ws = malloc(sizeof(float) * (n + grads));
-    if (!ws) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
+    float *extra = T > 1 ? malloc(sizeof(float) * m->n_params * (size_t)(T - 1)) : NULL;
+    if (!ws || (T > 1 && !extra)) {
+        free(ws);
+        free(extra);
+        return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
+    }
     free(m->ws);
+    free(m->g_extra);
     m->ws = ws;
+    m->g_extra = extra;
     carve(m, &m->a, ws, B, m->cfg.n_heads);
     float *g = ws + n;
     m->g_qkv = g;
@@ -270,10 +288,34 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
     g += N * E;
     m->g_d = g;
     g += N * E;
-    m->g_p = g; /* [N] for d4 grads, then [L][L] */
+    m->g_p = g; /* [N]: the last decoder layer's gradients */
+    g += N;
+    m->g_pp = g; /* [T][L][L]: attention scratch per shard */
     m->cap_B = B;
+    m->cap_threads = T;
     m->cap_train = 1;
     return TLP_OK;
+}
+
+/* The activations of samples [b0, b0 + n) of a batch: rows are per sample,
+ * so a shard of the batch is a plain offset into every buffer. */
+static acts_t slice(const tlp_model *m, const acts_t *a, int b0, int n, int heads)
+{
+    acts_t s = *a;
+    size_t r = (size_t)b0 * (size_t)m->L;
+    for (int i = 1; i <= ENC; i++) s.h[i] = a->h[i] + r * (size_t)ENC_DIMS[i];
+    s.qkv = a->qkv + r * 3 * E;
+    s.p = a->p + (size_t)b0 * NH * (size_t)m->L * (size_t)m->L;
+    s.o = a->o + r * E;
+    s.h5 = a->h5 + r * E;
+    s.r1 = a->r1 + r * E;
+    s.h6 = a->h6 + r * E;
+    s.r2 = a->r2 + r * E;
+    s.h7 = a->h7 + r * E;
+    for (int h = 0; h < heads; h++)
+        for (int i = 1; i <= DEC; i++) s.d[h][i] = a->d[h][i] + r * (size_t)DEC_DIMS[i];
+    s.n = n;
+    return s;
 }
 
 /* ------------------------------------------------------------ layers */
@@ -282,10 +324,19 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
 static void linear_fwd(const float *P, const lin_t *l, const float *X, size_t N, float *Y, int relu)
 {
     const float *b = P + l->b;
-    for (size_t i = 0; i < N; i++) memcpy(Y + i * (size_t)l->out, b, sizeof(float) * (size_t)l->out);
-    tlp_gemm(0, 1, (int)N, l->out, l->in, 1, X, l->in, P + l->w, l->in, 1, Y, l->out);
-    if (relu)
-        for (size_t i = 0; i < N * (size_t)l->out; i++) Y[i] = Y[i] > 0 ? Y[i] : 0;
+    const int out = l->out;
+    tlp_gemm(0, 1, (int)N, out, l->in, 1, X, l->in, P + l->w, l->in, 0, Y, out);
+    /* one pass for the bias and the ReLU */
+    for (size_t i = 0; i < N; i++) {
+        float *y = Y + i * (size_t)out;
+        if (relu)
+            for (int j = 0; j < out; j++) {
+                float v = y[j] + b[j];
+                y[j] = v > 0 ? v : 0;
+            }
+        else
+            for (int j = 0; j < out; j++) y[j] += b[j];
+    }
 }
 
 /* Given dY (already through the ReLU mask), add dW, db; dX = dY W when dX. */
@@ -324,7 +375,8 @@ static void softmax_rows(float *S, int rows, int cols)
 
 /* The trunk and the decoders of the heads in [h0, h1) for a.n samples;
  * out[(h - h0) * out_stride + b]. */
-static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, int h1, float *out, int out_stride)
+static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, int h1, float *out, int out_stride,
+                         int one_slot)
 {
     const float *P = m->params;
     int L = m->L;
@@ -361,7 +413,7 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
     }
     /* decoders, summed over the steps */
     for (int h = h0; h < h1; h++) {
-        int slot = a == &m->ai ? 0 : h;
+        int slot = one_slot ? 0 : h;
         const float *din = a->h7;
         for (int i = 0; i < DEC; i++) {
             linear_fwd(P, &m->dec[h][i], din, N, a->d[slot][i + 1], i < DEC - 1);
@@ -379,51 +431,71 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
 tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, float *out)
 {
     if (head >= m->cfg.n_heads) return TLP_ARG;
-    tlp_status s = tlp_model_reserve(m, B, head < 0, NULL);
-    if (s) return s;
+    tlp_status st = tlp_model_reserve(m, B, head < 0, NULL);
+    if (st) return st;
+    int T = tlp_get_threads();
+    if (T > m->n_inf) T = m->n_inf;
+    size_t row = (size_t)m->L * (size_t)m->F;
     if (head < 0) { /* training: keep every activation for the backward */
-        m->a.n = B;
-        forward_acts(m, x, &m->a, 0, m->cfg.n_heads, out, B);
+        int S = T < B ? T : B;
+        if (S > m->cap_threads) S = m->cap_threads;
         m->last_x = x;
         m->last_B = B;
+#pragma omp parallel for num_threads(S) schedule(static, 1)
+        for (int s = 0; s < S; s++) {
+            int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
+            acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
+            forward_acts(m, x + (size_t)b0 * row, &sl, 0, m->cfg.n_heads, out + b0, B, 0);
+        }
         return TLP_OK;
     }
-    size_t row = (size_t)m->L * (size_t)m->F;
-    for (int b0 = 0; b0 < B; b0 += CHUNK) {
-        m->ai.n = B - b0 < CHUNK ? B - b0 : CHUNK;
-        forward_acts(m, x + (size_t)b0 * row, &m->ai, head, head + 1, out + b0, m->ai.n);
+    int chunks = (B + CHUNK - 1) / CHUNK, S = T < chunks ? T : chunks;
+#pragma omp parallel for num_threads(S) schedule(static)
+    for (int c = 0; c < chunks; c++) {
+#ifdef _OPENMP
+        acts_t *ai = &m->ai[omp_get_thread_num()];
+#else
+        acts_t *ai = &m->ai[0];
+#endif
+        int b0 = c * CHUNK;
+        ai->n = B - b0 < CHUNK ? B - b0 : CHUNK;
+        forward_acts(m, x + (size_t)b0 * row, ai, head, head + 1, out + b0, ai->n, 1);
     }
     return TLP_OK;
 }
 
-void tlp_model_backward(tlp_model *m, const float *dout)
+/* Backward of samples [b0, b0 + n) of the last batch of B, adding the
+ * parameter gradients into G; dp is an [L][L] scratch of its own. */
+static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *dout, float *G, float *dp)
 {
     const float *P = m->params;
-    float *G = m->grads;
-    acts_t *a = &m->a;
-    int L = m->L, B = m->last_B;
-    size_t N = (size_t)B * (size_t)L;
-    float *dh7 = m->g_a;
+    acts_t sl = slice(m, &m->a, b0, n, m->cfg.n_heads), *a = &sl;
+    int L = m->L, B = n;
+    size_t N = (size_t)B * (size_t)L, r = (size_t)b0 * (size_t)L;
+    float *g_a = m->g_a + r * E, *g_b = m->g_b + r * E, *g_c = m->g_c + r * E, *g_d = m->g_d + r * E;
+    float *g_p = m->g_p + r, *g_qkv = m->g_qkv + r * 3 * E;
+    const float *x = m->last_x + r * (size_t)m->F;
+    float *dh7 = g_a;
     memset(dh7, 0, sizeof(float) * N * E);
     /* decoders: each head adds its share into dh7 */
     for (int h = 0; h < m->cfg.n_heads; h++) {
-        float *dd4 = m->g_p; /* [N][1] */
+        float *dd4 = g_p; /* [N][1] */
         for (int b = 0; b < B; b++)
-            for (int l = 0; l < L; l++) dd4[(size_t)b * L + l] = dout[(size_t)h * B + b];
+            for (int l = 0; l < L; l++) dd4[(size_t)b * L + l] = dout[(size_t)h * Bfull + b0 + b];
         /* layer 4 (no ReLU): input d3 [N][64] */
-        float *dd3 = m->g_d;
+        float *dd3 = g_d;
         linear_bwd(P, G, &m->dec[h][3], a->d[h][3], N, dd4, dd3, 0);
         relu_mask(dd3, a->d[h][3], N * 64);
-        float *dd2 = m->g_c;
+        float *dd2 = g_c;
         linear_bwd(P, G, &m->dec[h][2], a->d[h][2], N, dd3, dd2, 0);
         relu_mask(dd2, a->d[h][2], N * 128);
-        float *dd1 = m->g_b;
+        float *dd1 = g_b;
         linear_bwd(P, G, &m->dec[h][1], a->d[h][1], N, dd2, dd1, 0);
         relu_mask(dd1, a->d[h][1], N * E);
         linear_bwd(P, G, &m->dec[h][0], a->h7, N, dd1, dh7, 1);
     }
     /* residual block 2: h7 = relu(h6 W^T + b) + h6 */
-    float *dr = m->g_b;
+    float *dr = g_b;
     memcpy(dr, dh7, sizeof(float) * N * E);
     relu_mask(dr, a->r2, N * E);
     float *dh6 = dh7; /* dh6 = dh7 + dr W */
@@ -433,11 +505,11 @@ void tlp_model_backward(tlp_model *m, const float *dout)
     float *dh5 = dh6;
     linear_bwd(P, G, &m->res[0], a->h5, N, dr, dh5, 1);
     /* out-projection: h5 = o W^T + b + h4 */
-    float *dobuf = m->g_b;
+    float *dobuf = g_b;
     linear_bwd(P, G, &m->out_proj, a->o, N, dh5, dobuf, 0);
     float *dh4 = dh5; /* the residual carries dh5 into dh4 */
     /* attention */
-    float *dqkv = m->g_qkv, *dp = m->g_p;
+    float *dqkv = g_qkv;
     const float scale = 1 / sqrtf((float)HD);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
@@ -459,13 +531,34 @@ void tlp_model_backward(tlp_model *m, const float *dout)
         }
     linear_bwd(P, G, &m->in_proj, a->h[ENC], N, dqkv, dh4, 1);
     /* encoder */
-    float *d = dh4, *other = m->g_b;
+    float *d = dh4, *other = g_b;
     for (int i = ENC - 1; i >= 0; i--) {
         relu_mask(d, a->h[i + 1], N * (size_t)ENC_DIMS[i + 1]);
-        const float *in = i ? a->h[i] : m->last_x;
+        const float *in = i ? a->h[i] : x;
         linear_bwd(P, G, &m->enc[i], in, N, d, i ? other : NULL, 0);
         float *t = d;
         d = other;
         other = t;
+    }
+}
+
+void tlp_model_backward(tlp_model *m, const float *dout)
+{
+    int B = m->last_B, T = tlp_get_threads();
+    int S = T < B ? T : B;
+    if (S > m->cap_threads) S = m->cap_threads;
+    size_t np = m->n_params;
+    /* shard 0 adds into the gradients; the others into buffers of their own,
+     * summed in afterwards in a fixed order (deterministic per thread count) */
+#pragma omp parallel for num_threads(S) schedule(static, 1)
+    for (int s = 0; s < S; s++) {
+        int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
+        float *G = s == 0 ? m->grads : m->g_extra + (size_t)(s - 1) * np;
+        if (s) memset(G, 0, sizeof(float) * np);
+        backward_shard(m, b0, b1 - b0, B, dout, G, m->g_pp + (size_t)s * (size_t)m->L * (size_t)m->L);
+    }
+    for (int s = 1; s < S; s++) {
+        const float *e = m->g_extra + (size_t)(s - 1) * np;
+        for (size_t i = 0; i < np; i++) m->grads[i] += e[i];
     }
 }

@@ -327,8 +327,46 @@ static void test_overfit(void)
     tlp_model_free(m);
 }
 
+/* Sharding over threads changes nothing but the order of some sums. */
+static void test_threads(void)
+{
+    tlp_model *m = small_model(TLP_MODE_GPU, 2, 21);
+    int L = 40, F = 20, B = 7, H = 2;
+    tlp_rng r;
+    tlp_rng_seed(&r, 8);
+    float *x = malloc(sizeof(float) * (size_t)B * L * F), out1[14], out2[14], c[14], inf1[7], inf2[7];
+    fill_input(&r, x, B, L, F, 1.0f);
+    for (int i = 0; i < H * B; i++) c[i] = (float)(tlp_rng_uniform(&r) - 0.5);
+    size_t np = tlp_model_n_params(m);
+    float *g1 = malloc(sizeof(float) * np);
+    tlp_set_threads(1);
+    tlp_model_forward(m, x, B, -1, out1);
+    tlp_model_zero_grads(m);
+    tlp_model_backward(m, c);
+    memcpy(g1, tlp_model_grads(m), sizeof(float) * np);
+    tlp_model_forward(m, x, B, 1, inf1);
+    tlp_set_threads(2);
+    is_int(tlp_get_threads(), 2, "two threads");
+    tlp_model_forward(m, x, B, -1, out2);
+    tlp_model_zero_grads(m);
+    tlp_model_backward(m, c);
+    tlp_model_forward(m, x, B, 1, inf2);
+    ok(memcmp(out1, out2, sizeof out1) == 0, "two shards give the same outputs bit for bit");
+    ok(memcmp(inf1, inf2, sizeof inf1) == 0, "and the same inference");
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < np; i++) scale = fmax(scale, fabs(g1[i]));
+    for (size_t i = 0; i < np; i++) worst = fmax(worst, fabs(g1[i] - tlp_model_grads(m)[i]));
+    printf("# max gradient difference 1 vs 2 threads: %.3g (max |g| %.3g)\n", worst, scale);
+    ok(worst <= 1e-5 * scale, "and the same gradients up to summation order");
+    tlp_set_threads(1);
+    free(g1);
+    free(x);
+    tlp_model_free(m);
+}
+
 int main(void)
 {
+    test_threads();
     tlp_set_threads(1);
     test_gemm();
     test_rng();

@@ -1,0 +1,755 @@
+/* test_train.c: the training half of the engine on the hand-made fixtures of
+ * tests/fixtures/train (see make.py there for what they hold): canonical
+ * workload keys, samples (MTL labels, heads, errors), a real short training
+ * through the worker thread and its progress, determinism, cancel, resume
+ * from a checkpoint, the loss options, batch inference and bad settings.
+ * Run with top_srcdir set to the repository root. */
+#include "tap.h"
+#include "tlp.h"
+
+#include <math.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What make.py writes (its docstring has the table):
+ *   op64   hw-a S0..S39        hw-b S0..S39         40 samples, 40 with two labels
+ *   op128  hw-a S0..S39        hw-b S10..S49        50 samples, 30 with two labels
+ *   op256  hw-a S0..S39 + S0   -                    41 samples (S0 measured twice: two samples)
+ *   op512  -                   hw-b S0..S39         40 samples
+ *   conv   hw-a "SAME"         hw-b padding 1       40 samples, 40 with two labels (canonical keys meet)
+ *   cpu-c: one CPU task of 20 records. */
+enum {
+    HWA_RECORDS = 40 + 40 + 41 + 40, /* op64 op128 op256 conv */
+    HWB_RECORDS = 40 + 40 + 40 + 40, /* op64 op128 op512 conv */
+    GPU_SAMPLES = 40 + 50 + 41 + 40 + 40,
+    GPU_MULTI = 40 + 30 + 40,
+    CPU_RECORDS = 20,
+    GPU_TASKS = 8, /* dataset tasks (key x hardware) */
+};
+
+static char path_buf[1024];
+static const char *fx(const char *rel)
+{
+    const char *d = getenv("top_srcdir");
+    snprintf(path_buf, sizeof path_buf, "%s/tests/fixtures/train%s%s", d ? d : ".", rel[0] ? "/" : "", rel);
+    return path_buf;
+}
+
+/* A dataset of the fixture paths given (relative to tests/fixtures/train),
+ * each under its own hardware name when hw[i] is not NULL. */
+static tlp_dataset *load(int n, const char *const *rel, const char *const *hw)
+{
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_load_opts lo = {1, 0};
+    tlp_error e = {0};
+    for (int i = 0; i < n; i++)
+        if (tlp_dataset_add_path(ds, fx(rel[i]), hw ? hw[i] : NULL, &lo, &e) != TLP_OK)
+            printf("# %s: %s\n", e.file, e.msg);
+    tlp_dataset_finish(ds, &e);
+    return ds;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static tlp_train_opts opts(int epochs, int batch, uint64_t seed)
+{
+    tlp_train_opts o;
+    tlp_train_defaults(&o, TLP_MODE_GPU);
+    o.epochs = epochs;
+    o.batch = batch;
+    o.seed = seed;
+    o.threads = 1;
+    return o;
+}
+
+/* ------------------------------------------------------------ canonical keys */
+
+static void canon_is(const char *key, const char *want, const char *what)
+{
+    char *got = tlp_workload_canonical(key);
+    is_str(got, want, what);
+    free(got);
+}
+
+static void test_canonical(void)
+{
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, \"SAME\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, 1]", "SAME with a 3x3 kernel is padding 1");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 5, 5, 1, \"SAME\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 5, 5, 1, 2]", "SAME with a 5x5 kernel is padding 2");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 7, 7, 2, \"SAME\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 7, 7, 2, 3]", "SAME with a 7x7 kernel, stride 2, is padding 3");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 1, 1, 1, \"SAME\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 1, 1, 1, 0]", "SAME with a 1x1 kernel is padding 0");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 1, 1, \"SAME\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 1, 1, 1]", "SAME follows KH");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, \"VALID\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, 0]", "VALID is padding 0");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, 1]", "[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, 1]",
+             "an int padding is left alone");
+    canon_is("[\"tlpx_train_op\", 64, 64]", "[\"tlpx_train_op\", 64, 64]", "a non-conv key is left alone");
+    canon_is("[\"bc348570eef5a8a2d6b89cd9a5aa4e6e\", [1, 56, 56, 64], [1, 1, 64, 64]]",
+             "[\"bc348570eef5a8a2d6b89cd9a5aa4e6e\", [1, 56, 56, 64], [1, 1, 64, 64]]", "a hashed key is left alone");
+    canon_is("[\"conv2d_layerx\", 1, 16, 14, 14, 32, 3, 3, 1, \"SAME\"]",
+             "[\"conv2d_layerx\", 1, 16, 14, 14, 32, 3, 3, 1, \"SAME\"]", "another op whose name starts alike is left alone");
+    canon_is("[\"conv2d_layer\", 1, 16, \"SAME\"]", "[\"conv2d_layer\", 1, 16, \"SAME\"]",
+             "a conv key with too few numbers is left alone");
+    canon_is("[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, \"FULL\"]",
+             "[\"conv2d_layer\", 1, 16, 14, 14, 32, 3, 3, 1, \"FULL\"]", "an unknown padding word is left alone");
+    canon_is("", "", "the empty key");
+}
+
+/* ------------------------------------------------------------ samples */
+
+static void no_samples(const tlp_dataset *ds, const tlp_train_opts *o, const char *what)
+{
+    tlp_error e = {0};
+    tlp_samples *s = tlp_samples_build(ds, o, &e);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s: no samples", what);
+    if (!ok(s == NULL, buf)) printf("#   got %zu samples, %d heads\n", tlp_samples_count(s), tlp_samples_n_heads(s));
+    snprintf(buf, sizeof buf, "%s: an error says why", what);
+    if (!ok(e.status != TLP_OK && e.msg[0], buf)) printf("#   status %d msg \"%s\"\n", (int)e.status, e.msg);
+    tlp_samples_free(s);
+}
+
+static void test_samples(void)
+{
+    tlp_error e = {0};
+    const char *all[] = {""};
+    tlp_dataset *ds = load(1, all, NULL);
+    is_int(tlp_dataset_n_records(ds), HWA_RECORDS + HWB_RECORDS + CPU_RECORDS, "the fixtures load whole");
+    tlp_train_opts o = opts(1, 32, 0);
+
+    tlp_samples *s = tlp_samples_build(ds, &o, &e);
+    if (ok(s != NULL, "gpu samples of the whole fixture directory")) {
+        is_int(tlp_samples_count(s), GPU_SAMPLES, "one sample per (canonical task, schedule)");
+        is_int(tlp_samples_n_heads(s), 2, "two gpu heads by default");
+        is_str(tlp_samples_head(s, 0), "hw-a", "head 0 is the first gpu hardware met");
+        is_str(tlp_samples_head(s, 1), "hw-b", "head 1 the second");
+        ok(tlp_samples_head(s, 2) == NULL && tlp_samples_head(s, -1) == NULL, "no head past the last");
+        is_int(tlp_samples_labelled(s, 0), HWA_RECORDS, "hw-a labels: one per hw-a record");
+        is_int(tlp_samples_labelled(s, 1), HWB_RECORDS, "hw-b labels: one per hw-b record");
+        is_int(tlp_samples_labelled(s, 2), 0, "no labels for a head that is not there");
+        is_int(tlp_samples_multi(s), GPU_MULTI, "same schedules on both hardware (SAME and padding 1 meet)");
+    } else
+        printf("# %s\n", e.msg);
+    tlp_samples_free(s);
+
+    /* heads named explicitly, in the other order */
+    o.n_heads = 2;
+    snprintf(o.heads[0], TLP_HEAD_NAME, "hw-b");
+    snprintf(o.heads[1], TLP_HEAD_NAME, "hw-a");
+    s = tlp_samples_build(ds, &o, &e);
+    if (ok(s != NULL, "heads named explicitly")) {
+        is_int(tlp_samples_count(s), GPU_SAMPLES, "the same samples");
+        is_str(tlp_samples_head(s, 0), "hw-b", "in the order asked: hw-b first");
+        is_int(tlp_samples_labelled(s, 0), HWB_RECORDS, "head 0 has the hw-b labels");
+        is_int(tlp_samples_labelled(s, 1), HWA_RECORDS, "head 1 the hw-a labels");
+        is_int(tlp_samples_multi(s), GPU_MULTI, "and the same multi-label samples");
+    }
+    tlp_samples_free(s);
+
+    /* one head only: TLP, no MTL */
+    o.n_heads = 1;
+    snprintf(o.heads[0], TLP_HEAD_NAME, "hw-a");
+    s = tlp_samples_build(ds, &o, &e);
+    if (ok(s != NULL, "one head")) {
+        is_int(tlp_samples_count(s), HWA_RECORDS, "one sample per hw-a record (S0 of op256 twice: two samples)");
+        is_int(tlp_samples_multi(s), 0, "no sample has two labels");
+        is_int(tlp_samples_labelled(s, 0), HWA_RECORDS, "every sample labelled");
+    }
+    tlp_samples_free(s);
+
+    /* the cpu mode */
+    tlp_train_opts oc = opts(1, 32, 0);
+    oc.mode = TLP_MODE_CPU;
+    s = tlp_samples_build(ds, &oc, &e);
+    if (ok(s != NULL, "cpu samples")) {
+        is_int(tlp_samples_count(s), CPU_RECORDS, "cpu samples");
+        is_int(tlp_samples_n_heads(s), 1, "one cpu head");
+        is_str(tlp_samples_head(s, 0), "cpu-c", "named after its directory");
+        is_int(tlp_samples_multi(s), 0, "no multi-label cpu sample");
+    }
+    tlp_samples_free(s);
+
+    /* unknown hardware */
+    o.n_heads = 1;
+    snprintf(o.heads[0], TLP_HEAD_NAME, "nope");
+    no_samples(ds, &o, "an unknown hardware");
+    o.n_heads = 2;
+    snprintf(o.heads[0], TLP_HEAD_NAME, "hw-a");
+    snprintf(o.heads[1], TLP_HEAD_NAME, "nope");
+    no_samples(ds, &o, "a known and an unknown hardware");
+    o.n_heads = 1;
+    snprintf(o.heads[0], TLP_HEAD_NAME, "cpu-c");
+    no_samples(ds, &o, "a cpu hardware as a gpu head");
+    tlp_dataset_free(ds);
+
+    /* a mode with no records */
+    const char *a[] = {"hw-a"};
+    ds = load(1, a, NULL);
+    no_samples(ds, &oc, "cpu samples of gpu-only data");
+    tlp_dataset_free(ds);
+
+    /* heads in dataset order: hw-b loaded first; NAME=PATH names */
+    const char *ba[] = {"hw-b", "hw-a"};
+    ds = load(2, ba, NULL);
+    o = opts(1, 32, 0);
+    s = tlp_samples_build(ds, &o, &e);
+    if (ok(s != NULL, "hw-b loaded before hw-a")) {
+        is_str(tlp_samples_head(s, 0), "hw-b", "default heads follow the dataset: hw-b first");
+        is_str(tlp_samples_head(s, 1), "hw-a", "then hw-a");
+        is_int(tlp_samples_labelled(s, 0), HWB_RECORDS, "head 0 labels");
+        is_int(tlp_samples_count(s), GPU_SAMPLES, "same sample count whatever the load order");
+        is_int(tlp_samples_multi(s), GPU_MULTI, "same multi-label count whatever the load order");
+    }
+    tlp_samples_free(s);
+    tlp_dataset_free(ds);
+    const char *names[] = {"K80", "T4"};
+    ds = load(2, ba, names);
+    s = tlp_samples_build(ds, &o, &e);
+    if (ok(s != NULL, "hardware renamed")) {
+        is_str(tlp_samples_head(s, 0), "K80", "heads take the NAME of NAME=PATH");
+        is_int(tlp_samples_multi(s), GPU_MULTI, "and the renamed hardware still meet");
+    }
+    tlp_samples_free(s);
+    tlp_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------ watching a job */
+
+typedef struct {
+    int first_epoch, epochs;
+    int readable;  /* the fd became readable */
+    int snapshots; /* progress snapshots read */
+    int bad;       /* insane ones */
+    char why[256]; /* the first insanity */
+    int timed_out;
+    tlp_progress last;
+    double stop_s; /* cancel to the last snapshot */
+    int cancelled_at_hist; /* n_hist when cancel was asked, -1 if never */
+} watch;
+
+static void insane(watch *w, const char *fmt, const tlp_progress *p)
+{
+    if (!w->bad++)
+        snprintf(w->why, sizeof w->why, "%s (state %d epoch %d/%d step %ld/%ld loss %g n_hist %d)", fmt, (int)p->state,
+                 p->epoch, p->epochs, p->step, p->steps_per_epoch, p->loss, p->n_hist);
+}
+
+static void check_snapshot(watch *w, const tlp_progress *p, int prev_epoch)
+{
+    w->snapshots++;
+    if (p->state == TLP_JOB_FAILED) {
+        insane(w, p->msg, p);
+        return;
+    }
+    if (p->epochs != w->epochs) insane(w, "epochs is not the epochs asked", p);
+    if (p->epoch < w->first_epoch || p->epoch > w->epochs) insane(w, "epoch out of range", p);
+    if (p->epoch < prev_epoch) insane(w, "epoch went back", p);
+    if (p->steps_per_epoch <= 0) insane(w, "no steps per epoch", p);
+    if (p->step < 1 || p->step > p->steps_per_epoch) insane(w, "step out of range", p);
+    if (!isfinite(p->loss) || p->loss < 0) insane(w, "training loss not finite", p);
+    int done_here = p->epoch - w->first_epoch; /* epochs finished before this one */
+    if (p->n_hist != done_here && p->n_hist != done_here + 1) insane(w, "history does not follow the epochs", p);
+    for (int i = 0; i < p->n_hist && i < TLP_LOSS_HISTORY; i++)
+        if (!isfinite(p->hist_train[i]) || !isfinite(p->hist_val[i])) insane(w, "history not finite", p);
+    if (p->n_hist > 0 && (!isfinite(p->val_loss) || !isfinite(p->best_val) || p->best_epoch < 1 ||
+                          p->best_epoch > p->epoch))
+        insane(w, "validation figures missing after an epoch", p);
+    if (!(p->elapsed_s >= 0) || !(p->samples_per_s > 0)) insane(w, "speed not sane", p);
+    if (p->state == TLP_JOB_DONE && (p->epoch != w->epochs || p->n_hist != w->epochs - w->first_epoch + 1))
+        insane(w, "done before the last epoch", p);
+}
+
+enum { CANCEL_NEVER, CANCEL_FIRST_REPORT, CANCEL_FIRST_EPOCH };
+
+/* Poll the job's fd until it stops, checking every snapshot. */
+static void watch_job(tlp_job *j, watch *w, int first_epoch, int epochs, int cancel_when)
+{
+    memset(w, 0, sizeof *w);
+    w->first_epoch = first_epoch;
+    w->epochs = epochs;
+    w->cancelled_at_hist = -1;
+    int prev_epoch = 0;
+    double t_cancel = 0;
+    for (;;) {
+        struct pollfd pfd = {tlp_job_fd(j), POLLIN, 0};
+        int r = poll(&pfd, 1, 30000);
+        if (r <= 0) {
+            w->timed_out = 1;
+            tlp_job_cancel(j);
+            break;
+        }
+        if (pfd.revents & POLLIN) w->readable = 1;
+        char buf[256];
+        while (read(tlp_job_fd(j), buf, sizeof buf) > 0) {
+        }
+        tlp_progress p;
+        tlp_job_progress(j, &p);
+        check_snapshot(w, &p, prev_epoch);
+        prev_epoch = p.epoch;
+        w->last = p;
+        if (p.state != TLP_JOB_RUNNING) {
+            if (w->cancelled_at_hist >= 0) w->stop_s = now_s() - t_cancel;
+            break;
+        }
+        if (w->cancelled_at_hist < 0 && ((cancel_when == CANCEL_FIRST_REPORT) ||
+                                         (cancel_when == CANCEL_FIRST_EPOCH && p.n_hist >= 1))) {
+            tlp_job_cancel(j);
+            t_cancel = now_s();
+            w->cancelled_at_hist = p.n_hist;
+        }
+    }
+}
+
+static void report_watch(const watch *w, const char *what)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s: the job fd became readable", what);
+    ok(w->readable && !w->timed_out, buf);
+    snprintf(buf, sizeof buf, "%s: every progress snapshot is sane", what);
+    if (!ok(w->snapshots > 0 && w->bad == 0, buf)) printf("#   %d of %d insane: %s\n", w->bad, w->snapshots, w->why);
+}
+
+/* Train to the end without looking inside; returns the best model. */
+static tlp_model *train_quiet(const tlp_samples *s, const tlp_train_opts *o, tlp_train_meta *meta, tlp_status *st)
+{
+    tlp_error e = {0};
+    tlp_job *j = tlp_train_start(s, o, NULL, NULL, NULL, NULL, &e);
+    if (!j) {
+        printf("# start: %s\n", e.msg);
+        *st = e.status;
+        return NULL;
+    }
+    tlp_model *best = NULL;
+    *st = tlp_job_finish(j, &best, meta, NULL, NULL, &e);
+    if (*st != TLP_OK) printf("# finish: %s\n", e.msg);
+    return best;
+}
+
+/* ------------------------------------------------------------ a real training */
+
+/* Mean pairwise accuracy over the gpu tasks of ds, each scored by the head of
+ * its own hardware. */
+static double mean_pair_acc(tlp_model *m, const tlp_dataset *ds, int *n_tasks)
+{
+    size_t n = tlp_dataset_n_records(ds);
+    const tlp_model_config *c = tlp_model_config_of(m);
+    float *sc[TLP_MAX_HEADS] = {0};
+    double sum = 0;
+    *n_tasks = 0;
+    for (int h = 0; h < c->n_heads; h++) {
+        sc[h] = malloc(sizeof(float) * n);
+        tlp_error e = {0};
+        if (tlp_predict(m, ds, h, sc[h], NULL, NULL, &e) != TLP_OK) printf("# predict: %s\n", e.msg);
+    }
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        int h = tlp_model_head(m, tk->hardware);
+        if (tk->mode != c->mode || h < 0) continue;
+        double *cost = malloc(sizeof(double) * tk->n_records);
+        float *score = malloc(sizeof(float) * tk->n_records);
+        for (uint32_t k = 0; k < tk->n_records; k++) {
+            cost[k] = tlp_dataset_rec(ds, tk->records[k])->cost;
+            score[k] = sc[h][tk->records[k]];
+        }
+        int ks[2] = {1, 5};
+        tlp_task_eval ev;
+        if (tlp_eval_task(cost, score, (int)tk->n_records, ks, 2, &ev) == TLP_OK && isfinite(ev.pair_acc)) {
+            sum += ev.pair_acc;
+            ++*n_tasks;
+            printf("#   %s on %s: pair-acc %.3f tau %.3f top-1 %.3f\n", tk->summary, tk->hardware, ev.pair_acc, ev.tau,
+                   ev.best / ev.lat_k[0]);
+        }
+        free(cost), free(score);
+    }
+    for (int h = 0; h < c->n_heads; h++) free(sc[h]);
+    return *n_tasks ? sum / *n_tasks : NAN;
+}
+
+static tlp_model *trained; /* the model of test_training, for test_predict */
+
+static void test_training(const tlp_dataset *ds, const tlp_samples *s)
+{
+    const int EPOCHS = 4, B = 32;
+    tlp_train_opts o = opts(EPOCHS, B, 1);
+    tlp_error e = {0};
+    double t0 = now_s();
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+    if (!ok(j != NULL, "a training starts")) {
+        printf("# %s\n", e.msg);
+        return;
+    }
+    watch w;
+    watch_job(j, &w, 1, EPOCHS, CANCEL_NEVER);
+    report_watch(&w, "training");
+    is_int(w.last.state, TLP_JOB_DONE, "the last progress says done");
+    is_int(w.last.n_hist, EPOCHS, "one history entry per epoch");
+    /* every split of the 5 canonical tasks leaves 161..171 training samples */
+    is_int(w.last.steps_per_epoch, 6, "steps per epoch: ceil(training samples / 32)");
+    is_int(w.last.step, 6, "the last epoch ran all its steps");
+    int best_ok = w.last.best_epoch >= 1 && w.last.best_epoch <= EPOCHS &&
+                  fabs(w.last.best_val - w.last.hist_val[w.last.best_epoch - 1]) <= 1e-6 * fabs(w.last.best_val) + 1e-6;
+    for (int i = 0; i < w.last.n_hist; i++) best_ok &= w.last.best_val <= w.last.hist_val[i] + 1e-5 * fabs(w.last.hist_val[i]);
+    ok(best_ok, "best_val is the smallest validation loss, at best_epoch");
+    tlp_model *best = NULL;
+    tlp_train_meta meta;
+    memset(&meta, 0xab, sizeof meta);
+    float *am = NULL, *av = NULL;
+    tlp_status st = tlp_job_finish(j, &best, &meta, &am, &av, &e);
+    printf("# training: %d epochs in %.2f s\n", EPOCHS, now_s() - t0);
+    is_int(st, TLP_OK, "tlp_job_finish says ok");
+    ok(best != NULL, "a best model is handed over");
+    is_int(meta.epochs_done, EPOCHS, "meta: epochs_done");
+    is_int(meta.epochs, EPOCHS, "meta: epochs");
+    is_int(meta.step, (uint64_t)EPOCHS * 6, "meta: step = Adam's t = every step of every epoch");
+    ok(isfinite(meta.best_val), "meta: best_val finite");
+    is_dbl(meta.best_val, w.last.best_val, 0, "meta: best_val is the progress's");
+    is_str(meta.loss, "rank", "meta: loss");
+    is_str(meta.pairs, "batch", "meta: pairs");
+    is_str(meta.split, "task", "meta: split");
+    is_int(meta.batch, B, "meta: batch");
+    is_int(meta.seed, 1, "meta: seed");
+    is_dbl(meta.lr, 7e-4f, 0, "meta: lr");
+    ok(am && av, "Adam moments handed over");
+    if (best) {
+        const tlp_model_config *c = tlp_model_config_of(best);
+        ok(c->mode == TLP_MODE_GPU && c->n_heads == 2 && !strcmp(c->heads[0], "hw-a") && !strcmp(c->heads[1], "hw-b"),
+           "the model has the samples' heads");
+        int nt = 0;
+        double acc = mean_pair_acc(best, ds, &nt);
+        is_int(nt, GPU_TASKS, "every gpu task scored");
+        if (!ok(acc > 0.6, "the trained model ranks the schedules far better than chance"))
+            printf("#   mean pair accuracy %.3f\n", acc);
+        else
+            printf("#   mean pair accuracy %.3f\n", acc);
+        size_t np = tlp_model_n_params(best), bad = 0;
+        for (size_t i = 0; i < np; i++) bad += !isfinite(tlp_model_params_const(best)[i]);
+        is_int(bad, 0, "every parameter finite");
+    }
+    free(am), free(av);
+    trained = best;
+}
+
+static void test_determinism(const tlp_samples *s)
+{
+    tlp_train_opts o = opts(2, 32, 7);
+    tlp_train_meta ma, mb, mc;
+    tlp_status sa, sb, sc;
+    tlp_model *a = train_quiet(s, &o, &ma, &sa);
+    tlp_model *b = train_quiet(s, &o, &mb, &sb);
+    o.seed = 8;
+    tlp_model *c = train_quiet(s, &o, &mc, &sc);
+    if (ok(a && b && c && sa == TLP_OK && sb == TLP_OK && sc == TLP_OK, "three short trainings")) {
+        size_t n = tlp_model_n_params(a);
+        ok(memcmp(tlp_model_params_const(a), tlp_model_params_const(b), n * sizeof(float)) == 0,
+           "same seed, one thread: bit-identical parameters");
+        ok(ma.best_val == mb.best_val && ma.step == mb.step, "and identical meta");
+        ok(memcmp(tlp_model_params_const(a), tlp_model_params_const(c), n * sizeof(float)) != 0,
+           "another seed: other parameters");
+    }
+    tlp_model_free(a), tlp_model_free(b), tlp_model_free(c);
+}
+
+static void test_cancel(const tlp_samples *s)
+{
+    tlp_model_config cfg = {TLP_MODE_GPU, 1, {"hw-a"}};
+    tlp_error e = {0};
+    tlp_model *init = tlp_model_new(&cfg, 3, &e);
+    if (!ok(init != NULL, "a model to start from")) return;
+    size_t n = tlp_model_n_params(init);
+    float *before = malloc(n * sizeof(float));
+    memcpy(before, tlp_model_params_const(init), n * sizeof(float));
+
+    /* right after the first report: no epoch has ended (batch 2: ~60 steps an epoch) */
+    tlp_train_opts o = opts(1000, 2, 5);
+    tlp_job *j = tlp_train_start(s, &o, init, NULL, NULL, NULL, &e);
+    if (ok(j != NULL, "a long training starts from the caller's model")) {
+        watch w;
+        watch_job(j, &w, 1, 1000, CANCEL_FIRST_REPORT);
+        report_watch(&w, "cancelled training");
+        is_int(w.last.state, TLP_JOB_CANCELLED, "the last progress says cancelled");
+        ok(w.stop_s < 2.0, "it stops promptly");
+        printf("#   stopped %.3f s after the cancel, %d epochs done\n", w.stop_s, w.last.n_hist);
+        tlp_model *best = (tlp_model *)&best; /* not NULL: must be overwritten */
+        tlp_train_meta meta;
+        double t0 = now_s();
+        tlp_status st = tlp_job_finish(j, &best, &meta, NULL, NULL, &e);
+        ok(now_s() - t0 < 2.0, "tlp_job_finish returns promptly");
+        is_int(st, TLP_OK, "a cancel is not a failure");
+        if (w.last.n_hist == 0) {
+            ok(best == NULL, "no epoch ended: no model");
+            is_int(meta.epochs_done, 0, "meta: no epoch done");
+        } else {
+            ok(best != NULL, "an epoch ended: the best so far");
+            is_int(meta.epochs_done, w.last.n_hist, "meta: the epochs done");
+            tlp_model_free(best);
+        }
+    }
+    ok(memcmp(before, tlp_model_params_const(init), n * sizeof(float)) == 0, "the caller's model is untouched");
+
+    /* after the first epoch: the best so far comes back */
+    o = opts(1000, 32, 5);
+    j = tlp_train_start(s, &o, init, NULL, NULL, NULL, &e);
+    if (ok(j != NULL, "another long training")) {
+        watch w;
+        watch_job(j, &w, 1, 1000, CANCEL_FIRST_EPOCH);
+        report_watch(&w, "cancelled after an epoch");
+        is_int(w.last.state, TLP_JOB_CANCELLED, "the last progress says cancelled");
+        ok(w.stop_s < 2.0, "it stops promptly");
+        tlp_model *best = NULL;
+        tlp_train_meta meta;
+        tlp_status st = tlp_job_finish(j, &best, &meta, NULL, NULL, &e);
+        is_int(st, TLP_OK, "a cancel is not a failure");
+        ok(best != NULL, "an epoch ended: the best model so far is handed over");
+        ok(meta.epochs_done >= 1 && meta.epochs_done == w.last.n_hist, "meta: the epochs that ended");
+        if (best)
+            ok(memcmp(tlp_model_params_const(best), before, n * sizeof(float)) != 0, "and it is trained, not the start");
+        tlp_model_free(best);
+    }
+    ok(memcmp(before, tlp_model_params_const(init), n * sizeof(float)) == 0, "the caller's model is still untouched");
+    free(before);
+    tlp_model_free(init);
+}
+
+static void test_resume(const tlp_samples *s, const char *dir)
+{
+    /* hw-a only: 4 canonical tasks, one held out: 120 or 121 training samples, 4 steps of 32 */
+    const int SPE = 4;
+    tlp_train_opts o = opts(2, 32, 11);
+    tlp_error e = {0};
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+    if (!ok(j != NULL, "resume: first part starts")) return;
+    tlp_model *m = NULL;
+    tlp_train_meta meta;
+    float *am = NULL, *av = NULL;
+    is_int(tlp_job_finish(j, &m, &meta, &am, &av, &e), TLP_OK, "resume: first part trains");
+    if (!m || !am || !av) {
+        ok(0, "resume: a model and moments after 2 epochs");
+        tlp_model_free(m), free(am), free(av);
+        return;
+    }
+    is_int(meta.epochs_done, 2, "first part: 2 epochs");
+    is_int(meta.step, 2 * SPE, "first part: 2 epochs of steps");
+    char path[1100];
+    snprintf(path, sizeof path, "%s/resume.tlpx", dir);
+    is_int(tlp_checkpoint_save(path, m, &meta, am, av, &e), TLP_OK, "checkpoint with the Adam moments");
+    tlp_train_meta lm;
+    float *lmm = NULL, *lmv = NULL;
+    tlp_model *l = tlp_checkpoint_load(path, &lm, &lmm, &lmv, &e);
+    if (!ok(l && lmm && lmv, "checkpoint loads with its moments")) {
+        printf("# %s: %s\n", e.file, e.msg);
+        tlp_model_free(m), tlp_model_free(l), free(am), free(av), free(lmm), free(lmv);
+        return;
+    }
+    size_t n = tlp_model_n_params(l);
+    ok(memcmp(tlp_model_params_const(l), tlp_model_params_const(m), n * sizeof(float)) == 0 &&
+           memcmp(lmm, am, n * sizeof(float)) == 0 && memcmp(lmv, av, n * sizeof(float)) == 0,
+       "the loaded weights and moments are the saved ones");
+    is_int(lm.epochs_done, 2, "loaded meta: 2 epochs done");
+
+    o.epochs = 4;
+    j = tlp_train_start(s, &o, l, &lm, lmm, lmv, &e);
+    if (ok(j != NULL, "resume to 4 epochs starts")) {
+        watch w;
+        watch_job(j, &w, 3, 4, CANCEL_NEVER);
+        report_watch(&w, "resumed training");
+        is_int(w.last.state, TLP_JOB_DONE, "resumed: done");
+        is_int(w.last.n_hist, 2, "resumed: two more epochs in the history");
+        tlp_model *r = NULL;
+        tlp_train_meta rm;
+        is_int(tlp_job_finish(j, &r, &rm, NULL, NULL, &e), TLP_OK, "resumed training finishes");
+        ok(r != NULL, "resumed: a model");
+        is_int(rm.epochs_done, 4, "resumed: epochs_done 4");
+        is_int(rm.step, 4 * SPE, "resumed: step counts all 4 epochs");
+        ok(isfinite(rm.best_val) && rm.best_val <= lm.best_val, "resumed: best_val no worse than before");
+        tlp_model_free(r);
+    }
+    ok(memcmp(tlp_model_params_const(l), tlp_model_params_const(m), n * sizeof(float)) == 0,
+       "the loaded model passed as init is untouched");
+
+    /* resuming a training that already reached its epochs: nothing new, or a
+     * meta that still adds up (Adam's step = the steps of the epochs done) */
+    tlp_train_meta done4 = lm;
+    done4.epochs_done = 4;
+    done4.step = 4 * SPE;
+    o.epochs = 4;
+    j = tlp_train_start(s, &o, l, &done4, lmm, lmv, &e);
+    if (j) {
+        tlp_model *r = NULL;
+        tlp_train_meta rm;
+        tlp_job_finish(j, &r, &rm, NULL, NULL, &e);
+        if (!ok(rm.epochs_done >= 4 && rm.step == (uint64_t)rm.epochs_done * SPE,
+                "resume at epochs_done == epochs: the meta still adds up"))
+            printf("#   epochs_done %d, step %llu (want %d steps an epoch)\n", rm.epochs_done,
+                   (unsigned long long)rm.step, SPE);
+        tlp_model_free(r);
+    } else
+        ok(1, "resume at epochs_done == epochs: refused");
+    unlink(path);
+    tlp_model_free(m), tlp_model_free(l), free(am), free(av), free(lmm), free(lmv);
+}
+
+static void test_loss_options(const tlp_samples *s)
+{
+    struct {
+        const char *what;
+        tlp_loss_kind loss;
+        tlp_pairs_kind pairs;
+        tlp_split_kind split;
+        const char *l, *p, *sp;
+    } cases[] = {
+        {"--loss mse", TLP_LOSS_MSE, TLP_PAIRS_BATCH, TLP_SPLIT_TASK, "mse", "batch", "task"},
+        {"--pairs task", TLP_LOSS_RANK, TLP_PAIRS_TASK, TLP_SPLIT_TASK, "rank", "task", "task"},
+        {"--split record", TLP_LOSS_RANK, TLP_PAIRS_BATCH, TLP_SPLIT_RECORD, "rank", "batch", "record"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tlp_train_opts o = opts(1, 32, 2);
+        o.loss = cases[i].loss;
+        o.pairs = cases[i].pairs;
+        o.split = cases[i].split;
+        tlp_error e = {0};
+        tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s: starts", cases[i].what);
+        if (!ok(j != NULL, buf)) {
+            printf("# %s\n", e.msg);
+            continue;
+        }
+        watch w;
+        watch_job(j, &w, 1, 1, CANCEL_NEVER);
+        report_watch(&w, cases[i].what);
+        tlp_model *m = NULL;
+        tlp_train_meta meta;
+        tlp_status st = tlp_job_finish(j, &m, &meta, NULL, NULL, &e);
+        snprintf(buf, sizeof buf, "%s: trains without error", cases[i].what);
+        if (!ok(st == TLP_OK && m && w.last.state == TLP_JOB_DONE, buf)) printf("# %s\n", e.msg);
+        snprintf(buf, sizeof buf, "%s: recorded in the meta", cases[i].what);
+        ok(!strcmp(meta.loss, cases[i].l) && !strcmp(meta.pairs, cases[i].p) && !strcmp(meta.split, cases[i].sp), buf);
+        if (cases[i].split == TLP_SPLIT_RECORD) /* 161 samples, 16 held out: 145 = 5 steps */
+            is_int(w.last.steps_per_epoch, 5, "--split record holds out 10% of the samples");
+        tlp_model_free(m);
+    }
+}
+
+static void test_predict(void)
+{
+    const char *all[] = {""};
+    tlp_dataset *ds = load(1, all, NULL);
+    size_t n = tlp_dataset_n_records(ds);
+    float *sc = malloc(sizeof(float) * n), *sc2 = malloc(sizeof(float) * n);
+    tlp_error e = {0};
+    if (ok(trained != NULL, "predict: the trained model")) {
+        is_int(tlp_predict(trained, ds, 0, sc, NULL, NULL, &e), TLP_OK, "predict over gpu and cpu records");
+        size_t nan_cpu = 0, fin_gpu = 0, n_cpu = 0;
+        for (size_t i = 0; i < n; i++) {
+            int cpu = tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode == TLP_MODE_CPU;
+            n_cpu += cpu;
+            if (cpu) nan_cpu += isnan(sc[i]);
+            else fin_gpu += isfinite(sc[i]) != 0;
+        }
+        is_int(n_cpu, CPU_RECORDS, "the cpu records are there");
+        is_int(nan_cpu, CPU_RECORDS, "records of the other mode score NaN");
+        is_int(fin_gpu, n - CPU_RECORDS, "records of the model's mode score a number");
+        tlp_predict(trained, ds, 0, sc2, NULL, NULL, &e);
+        ok(memcmp(sc, sc2, n * sizeof(float)) == 0, "predict twice: the same scores");
+        is_int(tlp_predict(trained, ds, 2, sc, NULL, NULL, &e), TLP_ARG, "no head 2");
+        is_int(tlp_predict(trained, ds, -1, sc, NULL, NULL, &e), TLP_ARG, "no head -1");
+    }
+    free(sc), free(sc2);
+    tlp_dataset_free(ds);
+}
+
+static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
+{
+    struct {
+        const char *what;
+        int epochs, batch;
+        float lr;
+        double val_frac;
+        int threads;
+    } bad[] = {
+        {"epochs 0", 0, 32, 7e-4f, 0.1, 1},  {"batch 1", 1, 1, 7e-4f, 0.1, 1}, {"lr 0", 1, 32, 0, 0.1, 1},
+        {"lr NaN", 1, 32, NAN, 0.1, 1},      {"val_frac 1", 1, 32, 7e-4f, 1.0, 1},
+        {"threads 0", 1, 32, 7e-4f, 0.1, 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tlp_train_opts o = opts(bad[i].epochs, bad[i].batch, 0);
+        o.lr = bad[i].lr;
+        o.val_frac = bad[i].val_frac;
+        o.threads = bad[i].threads;
+        tlp_error e = {0};
+        tlp_job *j = tlp_train_start(s1, &o, NULL, NULL, NULL, NULL, &e);
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s is refused with an error", bad[i].what);
+        if (!ok(j == NULL && e.status == TLP_ARG && e.msg[0], buf) && j) tlp_job_finish(j, NULL, NULL, NULL, NULL, NULL);
+    }
+    struct {
+        const char *what;
+        tlp_model_config cfg;
+        const tlp_samples *s;
+    } wrong[] = {
+        {"heads in another order", {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}}, s2},
+        {"one head for two", {TLP_MODE_GPU, 1, {"hw-a"}}, s2},
+        {"two heads for one", {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}}, s1},
+        {"another hardware", {TLP_MODE_GPU, 1, {"hw-b"}}, s1},
+        {"a cpu model", {TLP_MODE_CPU, 2, {"hw-a", "hw-b"}}, s2},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        tlp_error e = {0};
+        tlp_model *m = tlp_model_new(&wrong[i].cfg, 1, &e);
+        tlp_train_opts o = opts(1, 32, 0);
+        tlp_job *j = m ? tlp_train_start(wrong[i].s, &o, m, NULL, NULL, NULL, &e) : NULL;
+        char buf[128];
+        snprintf(buf, sizeof buf, "a model with %s is refused with an error", wrong[i].what);
+        if (!ok(m && j == NULL && e.status == TLP_ARG && e.msg[0], buf) && j)
+            tlp_job_finish(j, NULL, NULL, NULL, NULL, NULL);
+        tlp_model_free(m);
+    }
+}
+
+int main(void)
+{
+    tlp_set_threads(1);
+    char dir[] = "/tmp/tlpx_test_train.XXXXXX";
+    if (!mkdtemp(dir)) tap_skip_all("no temporary directory");
+    double t0 = now_s();
+
+    test_canonical();
+    test_samples();
+
+    const char *gpu[] = {"hw-a", "hw-b"}, *a[] = {"hw-a"};
+    tlp_dataset *ds2 = load(2, gpu, NULL), *ds1 = load(1, a, NULL);
+    tlp_train_opts o = opts(1, 32, 0);
+    tlp_error e = {0};
+    tlp_samples *s2 = tlp_samples_build(ds2, &o, &e), *s1 = tlp_samples_build(ds1, &o, &e);
+    if (!ok(s2 && s1, "samples to train on")) {
+        printf("# %s\n", e.msg);
+        return tap_done();
+    }
+    test_training(ds2, s2);
+    test_determinism(s1);
+    test_cancel(s1);
+    test_resume(s1, dir);
+    test_loss_options(s1);
+    test_predict();
+    test_bad_settings(s2, s1);
+
+    tlp_model_free(trained);
+    tlp_samples_free(s2), tlp_samples_free(s1);
+    tlp_dataset_free(ds2), tlp_dataset_free(ds1);
+    rmdir(dir);
+    printf("# %.1f s\n", now_s() - t0);
+    return tap_done();
+}
