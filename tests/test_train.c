@@ -175,7 +175,7 @@ static void test_samples(void)
     oc.mode = TLP_MODE_CPU;
     s = tlp_samples_build(ds, &oc, &e);
     if (ok(s != NULL, "cpu samples")) {
-        is_int(tlp_samples_count(s), CPU_RECORDS, "cpu samples");
+        is_int(tlp_samples_count(s), CPU_RECORDS, "one cpu sample per cpu record");
         is_int(tlp_samples_n_heads(s), 1, "one cpu head");
         is_str(tlp_samples_head(s, 0), "cpu-c", "named after its directory");
         is_int(tlp_samples_multi(s), 0, "no multi-label cpu sample");
@@ -193,6 +193,16 @@ static void test_samples(void)
     o.n_heads = 1;
     snprintf(o.heads[0], TLP_HEAD_NAME, "cpu-c");
     no_samples(ds, &o, "a cpu hardware as a gpu head");
+    /* a head named twice would leave one of the two without labels, and
+     * tlp_model_head would find the untrained one */
+    o.n_heads = 2;
+    snprintf(o.heads[0], TLP_HEAD_NAME, "hw-a");
+    snprintf(o.heads[1], TLP_HEAD_NAME, "hw-a");
+    no_samples(ds, &o, "a head named twice");
+    /* more heads than a model can have */
+    o.n_heads = TLP_MAX_HEADS + 1;
+    for (int h = 0; h < TLP_MAX_HEADS; h++) snprintf(o.heads[h], TLP_HEAD_NAME, "%s", h % 2 ? "hw-b" : "hw-a");
+    no_samples(ds, &o, "more than TLP_MAX_HEADS heads");
     tlp_dataset_free(ds);
 
     /* a mode with no records */
@@ -643,6 +653,19 @@ static void test_loss_options(const tlp_samples *s)
     }
 }
 
+typedef struct {
+    int calls, backwards;
+    double last;
+} prog_ctx;
+
+static void on_progress(void *ctx, double frac)
+{
+    prog_ctx *c = ctx;
+    c->backwards += frac < c->last || frac <= 0 || frac > 1;
+    c->last = frac;
+    c->calls++;
+}
+
 static void test_predict(void)
 {
     const char *all[] = {""};
@@ -662,12 +685,42 @@ static void test_predict(void)
         is_int(n_cpu, CPU_RECORDS, "the cpu records are there");
         is_int(nan_cpu, CPU_RECORDS, "records of the other mode score NaN");
         is_int(fin_gpu, n - CPU_RECORDS, "records of the model's mode score a number");
-        tlp_predict(trained, ds, 0, sc2, NULL, NULL, &e);
+        tlp_predict(trained, ds, 1, sc2, NULL, NULL, &e);
+        ok(memcmp(sc, sc2, n * sizeof(float)) != 0, "head 1 scores differ from head 0");
+        prog_ctx pc = {0, 0, 0};
+        tlp_predict(trained, ds, 0, sc2, on_progress, &pc, &e);
         ok(memcmp(sc, sc2, n * sizeof(float)) == 0, "predict twice: the same scores");
+        if (!ok(pc.calls >= 1 && pc.backwards == 0 && pc.last == 1.0, "progress: fractions in (0, 1], ending at 1"))
+            printf("#   %d calls, %d out of order or out of (0, 1], last %.17g\n", pc.calls, pc.backwards, pc.last);
         is_int(tlp_predict(trained, ds, 2, sc, NULL, NULL, &e), TLP_ARG, "no head 2");
         is_int(tlp_predict(trained, ds, -1, sc, NULL, NULL, &e), TLP_ARG, "no head -1");
     }
     free(sc), free(sc2);
+    tlp_dataset_free(ds);
+
+    /* more records than one inference chunk (512): the gpu data twice, under
+     * other names; a record scores the same in either copy */
+    const char *twice[] = {"hw-a", "hw-b", "hw-a", "hw-b"}, *names[] = {NULL, NULL, "A2", "B2"};
+    ds = load(4, twice, names);
+    n = tlp_dataset_n_records(ds);
+    is_int(n, 2 * (HWA_RECORDS + HWB_RECORDS), "the gpu records twice");
+    sc = malloc(sizeof(float) * n);
+    if (trained && sc) {
+        prog_ctx pc = {0, 0, 0};
+        is_int(tlp_predict(trained, ds, 0, sc, on_progress, &pc, &e), TLP_OK, "predict over two chunks");
+        size_t half = n / 2, same = 0;
+        double worst = 0;
+        for (size_t i = 0; i < half; i++) {
+            double d = fabs((double)sc[i] - sc[i + half]) / (fabs(sc[i]) + 1e-3);
+            if (!(d <= worst)) worst = d;
+            same += d <= 1e-4;
+        }
+        if (!ok(same == half, "each record scores the same in both copies, across the chunk boundary"))
+            printf("#   %zu of %zu differ; worst relative difference %g\n", half - same, half, worst);
+        if (!ok(pc.calls >= 2 && pc.backwards == 0 && pc.last == 1.0, "two chunks: progress in (0, 1], ending at 1"))
+            printf("#   %d calls, %d out of order or out of (0, 1], last %.17g\n", pc.calls, pc.backwards, pc.last);
+    }
+    free(sc);
     tlp_dataset_free(ds);
 }
 

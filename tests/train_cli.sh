@@ -1,0 +1,158 @@
+#!/bin/sh
+# train_cli.sh: drive `tlpx train`, `tlpx eval` and `tlpx predict` on the
+# hand-made fixtures of tests/fixtures/train (see make.py there): help, exit
+# statuses, messages, the model file, the eval lines, the predict TSV, corrupt
+# and missing models, --resume, mixed cpu/gpu data.  Trainings are 1-3 epochs
+# of batch 32, so the whole script takes seconds.
+: "${top_srcdir:=.}" "${TLPX:=./tlpx}"
+D="$top_srcdir/tests/fixtures/train"
+T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_train_cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+n=0 failed=0
+check() { # check "what" command...  (passes when the command succeeds)
+    what=$1; shift
+    n=$((n + 1))
+    if "$@" >/dev/null 2>&1; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi
+}
+status() { # status WANT cmd... : exit status equals WANT
+    want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"; got=$?
+    [ "$got" = "$want" ] || { echo "# exit $got, want $want: $*"; sed 's/^/# /' "$T/err" | head -5; return 1; }
+}
+has_string() { # has_string FILE S: a checkpoint holds the string S (u32-length-prefixed, no NUL)
+    LC_ALL=C tr -c '[:print:]' '\n' <"$1" | grep -qx "$2"
+}
+FAST="--epochs 1 --batch 32 --quiet"
+
+# help and usage errors
+for c in train eval predict; do
+    check "$c --help exits 0" status 0 "$TLPX" $c --help
+    check "$c --help shows usage" grep -q "^usage: tlpx $c" "$T/out"
+done
+check "train without --out is a usage error" status 2 "$TLPX" train "$D/hw-a"
+check "and says --out is required" grep -q -- "--out MODEL is required" "$T/err"
+check "train without DATA is a usage error" status 2 "$TLPX" train --out "$T/x.tlpx"
+check "train: unknown option is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --bogus
+check "and names it" grep -q -- "unknown option --bogus" "$T/err"
+check "train: bad --loss is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --loss hinge
+check "and names the value" grep -q '"hinge"' "$T/err"
+check "train: bad --pairs is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --pairs all
+check "train: bad --split is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --split file
+check "train: --epochs 0 is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --epochs 0
+check "train: --batch 1 is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --batch 1
+check "train: --lr 0 is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --lr 0
+check "train: --mode tpu is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --mode tpu
+check "train: --epochs without a value is a usage error" status 2 "$TLPX" train "$D/hw-a" --out "$T/x.tlpx" --epochs
+check "train: --heads naming a missing hardware fails" status 1 "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/x.tlpx" --heads hw-a,nope
+check "and names it" grep -q 'no gpu records of hardware "nope"' "$T/err"
+check "and lists the hardware present" grep -q "have: hw-a hw-b" "$T/err"
+check "nothing written after a usage error" test ! -e "$T/x.tlpx"
+check "eval without DATA is a usage error" status 2 "$TLPX" eval "$T/x.tlpx"
+check "eval: unknown option is a usage error" status 2 "$TLPX" eval "$T/x.tlpx" "$D" --bogus
+check "predict without DATA is a usage error" status 2 "$TLPX" predict "$T/x.tlpx"
+check "predict: --per-task is not a predict option" status 2 "$TLPX" predict "$T/x.tlpx" "$D" --per-task
+
+# mixed cpu and gpu data
+check "train on cpu and gpu data without --mode is a usage error" status 2 "$TLPX" train "$D" --out "$T/x.tlpx" $FAST
+check "and says to pick a mode" grep -q -- "--mode" "$T/err"
+
+# the model the rest uses: both gpu hardware, from the mixed directory with --mode gpu
+check "train --mode gpu on the mixed data" status 0 "$TLPX" train "$D" --mode gpu --out "$T/m.tlpx" --epochs 3 --batch 32 --seed 1
+check "train says what it trains on" grep -q "^training gpu model on 211 samples (110 with several labels), heads: hw-a (161 labels) hw-b (160 labels)" "$T/err"
+check "one progress line per epoch" test "$(grep -c '^epoch [1-3]/3: loss ' "$T/err")" -eq 3
+check "train says wrote" grep -q "^wrote $T/m.tlpx: best validation loss " "$T/err"
+check "the model file is there" test -s "$T/m.tlpx"
+check "no temporary file left behind" test "$(ls "$T" | grep -c 'm\.tlpx.')" -eq 0
+
+# eval
+check "eval the model" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
+cp "$T/out" "$T/eval"
+check "eval names the model, its mode and heads" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b$" "$T/eval"
+in01='$6 > 0 && $6 <= 1 && $8 > 0 && $8 <= 1 { good++ } END { exit good != 1 }'
+check "eval: head hw-a line, top-1 and top-5 in (0,1]" awk "/^head hw-a: 4 tasks  top-1 [0-9.]+  top-5 [0-9.]+  pair-acc/ && $in01" "$T/eval"
+check "eval: head hw-b line, top-1 and top-5 in (0,1]" awk "/^head hw-b: 4 tasks  top-1 [0-9.]+  top-5 [0-9.]+  pair-acc/ && $in01" "$T/eval"
+check "eval: the model learnt to rank (pair-acc > 0.6 on both heads)" \
+    awk '/^head / { for (i = 1; i < NF; i++) if ($i == "pair-acc") { n++; if ($(i + 1) > 0.6) good++ } } END { exit !(n == 2 && good == 2) }' "$T/eval"
+check "eval --per-task" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --per-task
+check "eval --per-task: a header" grep -q "^task *hardware *head *n *top-1 *top-5 *pair-acc *tau *workload" "$T/out"
+check "eval --per-task: one row per task" test "$(grep -c -E '^[0-9]+ +hw-[ab] +hw-[ab] +[0-9]+ ' "$T/out")" -eq 8
+check "eval --per-task: each task once" test "$(grep -E '^[0-9]+ +hw-[ab] ' "$T/out" | awk '{ print $1 }' | sort -u | wc -l)" -eq 8
+check "eval --per-task: SAME conv on hw-a" grep -q -E '^[0-9]+ +hw-a +hw-a +40 .*conv2d_layer\(1, 16, 14, 14, 32, 3, 3, 1, "SAME"\)' "$T/out"
+check "eval --k 1,2,3" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 1,2,3
+check "eval --k: one figure per k" grep -q "^head hw-b: 4 tasks  top-1 [0-9.]*  top-2 [0-9.]*  top-3 [0-9.]*  pair-acc" "$T/out"
+check "eval --k 0 is a usage error" status 2 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 0
+check "eval --head hw-b scores every task with that head" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --head hw-b
+check "eval --head: one head line, all 8 tasks" test "$(grep -c '^head hw-b: 8 tasks ' "$T/out")" -eq 1 -a "$(grep -c '^head ' "$T/out")" -eq 1
+check "eval --head with an unknown head fails" status 1 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" --head nope
+check "and lists the heads" grep -q 'no head "nope" (heads: hw-a hw-b)' "$T/err"
+check "eval on mixed data scores the gpu tasks" status 0 "$TLPX" eval "$T/m.tlpx" "$D"
+check "eval on mixed data: both heads" test "$(grep -c '^head hw-[ab]: 4 tasks ' "$T/out")" -eq 2
+check "eval a gpu model on cpu data fails" status 1 "$TLPX" eval "$T/m.tlpx" "$D/cpu-c"
+check "and says why" grep -q "no gpu tasks" "$T/err"
+
+# predict
+check "predict" status 0 "$TLPX" predict "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
+cp "$T/out" "$T/pred"
+check "predict: the header" test "$(head -n 1 "$T/pred")" = "$(printf 'task\thardware\trecord\tmeasured_cost\tpredicted_score\tpredicted_rank')"
+check "predict: one row per record" test "$(tail -n +2 "$T/pred" | wc -l)" -eq 321
+check "predict: six columns everywhere" awk -F '\t' 'NF != 6 { bad++ } END { exit bad > 0 }' "$T/pred"
+check "predict: record is file:line" awk -F '\t' 'NR > 1 && $3 !~ /\/hw-[ab]\/[a-z0-9]+\.json:[0-9]+$/ { bad++ } END { exit bad > 0 }' "$T/pred"
+# ranks within each (task, hardware) are a permutation of 1..n
+perm='NR > 1 { k = $1 SUBSEP $2; n[k]++; if (seen[k, $6]++) dup++; if ($6 > max[k]) max[k] = $6; if ($6 < 1) dup++ }
+      END { for (k in n) { tasks++; if (max[k] != n[k]) dup++ }; exit !(dup == 0 && tasks == want) }'
+check "predict: ranks within each task are a permutation of 1..n" awk -F '\t' -v want=8 "$perm" "$T/pred"
+check "predict: rank 1 has the task's highest score" awk -F '\t' 'NR > 1 { k = $1 SUBSEP $2; if (!(k in top) || $5 > top[k]) top[k] = $5; if ($6 == 1) r1[k] = $5 }
+      END { for (k in top) if (r1[k] != top[k]) bad++; exit bad > 0 }' "$T/pred"
+check "predict --head hw-a" status 0 "$TLPX" predict "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --head hw-a
+check "predict --head: every record" test "$(tail -n +2 "$T/out" | wc -l)" -eq 321
+check "predict --head with an unknown head fails" status 1 "$TLPX" predict "$T/m.tlpx" "$D/hw-a" --head nope
+check "predict on mixed data: only the gpu records" status 0 "$TLPX" predict "$T/m.tlpx" "$D"
+check "predict on mixed data: 321 rows" test "$(tail -n +2 "$T/out" | wc -l)" -eq 321
+check "predict a gpu model on cpu data fails" status 1 "$TLPX" predict "$T/m.tlpx" "$D/cpu-c"
+
+# corrupt and missing models
+head -c 2000 "$T/m.tlpx" >"$T/short.tlpx"
+check "eval of a truncated model fails" status 1 "$TLPX" eval "$T/short.tlpx" "$D/hw-a"
+check "and names the file" grep -q "$T/short.tlpx" "$T/err"
+check "predict of a truncated model fails" status 1 "$TLPX" predict "$T/short.tlpx" "$D/hw-a"
+check "and names the file" grep -q "$T/short.tlpx" "$T/err"
+check "and prints no rows" test ! -s "$T/out"
+cp "$T/m.tlpx" "$T/flip.tlpx"
+size=$(wc -c <"$T/m.tlpx")
+printf 'X' | dd of="$T/flip.tlpx" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+check "eval of a model with a changed byte fails" status 1 "$TLPX" eval "$T/flip.tlpx" "$D/hw-a"
+check "and names the file" grep -q "$T/flip.tlpx" "$T/err"
+check "eval of a record file as a model fails" status 1 "$TLPX" eval "$D/hw-a/op64.json" "$D/hw-a"
+check "eval of a missing model fails" status 1 "$TLPX" eval "$T/none.tlpx" "$D/hw-a"
+check "and names it" grep -q "$T/none.tlpx" "$T/err"
+check "predict of a missing model fails" status 1 "$TLPX" predict "$T/none.tlpx" "$D/hw-a"
+check "and names it" grep -q "$T/none.tlpx" "$T/err"
+check "train --resume of a missing model fails" status 1 "$TLPX" train "$D/hw-a" --resume "$T/none.tlpx" --out "$T/x.tlpx" $FAST
+check "train to an unwritable place fails" status 1 "$TLPX" train "$D/hw-a" --out /nonexistent/tlpx/m.tlpx $FAST
+check "and names it" grep -q "/nonexistent/tlpx/m.tlpx" "$T/err"
+
+# --resume
+check "train 1 epoch (mse, seed 5)" status 0 "$TLPX" train "$D/hw-a" --out "$T/r1.tlpx" --epochs 1 --batch 32 --loss mse --seed 5
+check "the first model records --loss mse" has_string "$T/r1.tlpx" mse
+check "--resume to 2 epochs" status 0 "$TLPX" train "$D/hw-a" --resume "$T/r1.tlpx" --epochs 2 --out "$T/r2.tlpx"
+check "resumed: says wrote" grep -q "^wrote $T/r2.tlpx: .* of 2$" "$T/err"
+check "resumed: one more epoch, the second" grep -q "^epoch 2/2: loss " "$T/err"
+check "resumed: not the first epoch again" test "$(grep -c '^epoch 1/2' "$T/err")" -eq 0
+check "the resumed model loads" status 0 "$TLPX" eval "$T/r2.tlpx" "$D/hw-a"
+check "--resume keeps the model's --loss (mse), not the default" has_string "$T/r2.tlpx" mse
+
+# heads: order, names, cpu
+check "--heads hw-b,hw-a" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --heads hw-b,hw-a --out "$T/ba.tlpx" $FAST
+check "eval shows the heads in that order" status 0 "$TLPX" eval "$T/ba.tlpx" "$D/hw-a" "$D/hw-b"
+check "heads: hw-b hw-a" grep -q "^model $T/ba.tlpx: gpu, heads: hw-b hw-a$" "$T/out"
+check "--heads hw-a,hw-a (a head twice) is refused" sh -c "! '$TLPX' train '$D/hw-a' --heads hw-a,hw-a --out '$T/aa.tlpx' $FAST"
+check "NAME=PATH names the head" status 0 "$TLPX" train "K80=$D/hw-a" --out "$T/k.tlpx" $FAST
+check "eval shows the head K80" status 0 "$TLPX" eval "$T/k.tlpx" "K80=$D/hw-a"
+check "K80 scored" grep -q "^head K80: 4 tasks " "$T/out"
+check "train --mode cpu on the mixed data" status 0 "$TLPX" train "$D" --mode cpu --out "$T/c.tlpx" $FAST
+check "predict with the cpu model: only the cpu records" status 0 "$TLPX" predict "$T/c.tlpx" "$D"
+check "20 cpu rows, ranks 1..20" awk -F '\t' -v want=1 "$perm" "$T/out"
+check "cpu rows are cpu-c" test "$(grep -c "	cpu-c	" "$T/out")" -eq 20
+
+echo "1..$n"
+[ "$failed" = 0 ]
