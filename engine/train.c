@@ -158,9 +158,33 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
     s->ds = ds;
     s->mode = o->mode;
     /* heads: as asked, or every hardware of the mode in the order met */
+    if (o->n_heads > TLP_MAX_HEADS) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "at most %d heads", TLP_MAX_HEADS);
+        tlp_samples_free(s);
+        return NULL;
+    }
     if (o->n_heads > 0) {
         s->n_heads = o->n_heads;
         memcpy(s->heads, o->heads, sizeof s->heads);
+        for (int h = 0; h < s->n_heads; h++) {
+            int found = 0;
+            for (int k = 0; k < h; k++)
+                if (strcmp(s->heads[k], s->heads[h]) == 0) {
+                    tlp_error_set(err, TLP_ARG, NULL, 0, "head \"%s\" is named twice", s->heads[h]);
+                    tlp_samples_free(s);
+                    return NULL;
+                }
+            for (size_t k = 0; k < tlp_dataset_n_hw(ds) && !found; k++) {
+                const tlp_hw_stats *st = tlp_dataset_hw(ds, k);
+                found = st->mode == o->mode && st->n_records > 0 && strcmp(st->hardware, s->heads[h]) == 0;
+            }
+            if (!found) {
+                tlp_error_set(err, TLP_EMPTY, NULL, 0, "no %s records of hardware \"%s\"", tlp_mode_name(o->mode),
+                              s->heads[h]);
+                tlp_samples_free(s);
+                return NULL;
+            }
+        }
     } else {
         for (size_t h = 0; h < tlp_dataset_n_hw(ds) && s->n_heads < TLP_MAX_HEADS; h++) {
             const tlp_hw_stats *st = tlp_dataset_hw(ds, h);
@@ -274,6 +298,9 @@ struct tlp_job {
     tlp_model *m, *best;
     tlp_adam adam;
     tlp_train_meta meta;
+    /* the state at the best epoch: what tlp_job_finish hands over */
+    float *best_m, *best_v;
+    tlp_train_meta best_meta;
     tlp_status status;
     tlp_error err;
     int started;
@@ -411,7 +438,9 @@ static void *worker(void *arg)
         j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
         goto out;
     }
-    if (j->o.split == TLP_SPLIT_TASK && s->n_tasks >= 2) {
+    if (j->o.val_frac <= 0) { /* no validation: the best epoch is the one of least training loss */
+        for (uint32_t i = 0; i < n; i++) train[n_train++] = i;
+    } else if (j->o.split == TLP_SPLIT_TASK && s->n_tasks >= 2) {
         uint32_t *t = malloc(sizeof(uint32_t) * s->n_tasks);
         if (!t) {
             j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
@@ -443,6 +472,9 @@ static void *worker(void *arg)
         goto out;
     }
     p.steps_per_epoch = (long)((n_train + (size_t)B - 1) / (size_t)B);
+    /* a resumed run replays the shuffles of the epochs it skips, so it
+     * continues the random stream of the run it resumes */
+    for (int ep = 1; ep <= j->meta.epochs_done; ep++) epoch_order(j, &r, train, n_train, order, runs);
     double t0 = now_s(), seen = 0;
     size_t total_work = (size_t)j->o.epochs * (n_train + n_val);
     for (int ep = j->meta.epochs_done + 1; ep <= j->o.epochs; ep++) {
@@ -502,6 +534,10 @@ static void *worker(void *arg)
             j->meta.best_val = vl;
             if (!j->best) j->best = tlp_model_clone(j->m);
             else memcpy(tlp_model_params(j->best), tlp_model_params(j->m), sizeof(float) * tlp_model_n_params(j->m));
+            /* the optimiser state that goes with those weights, for --resume */
+            memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
+            memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
+            j->best_meta = j->meta;
             if (!j->best) {
                 j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
                 goto out;
@@ -564,8 +600,13 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
         memcpy(c.heads, s->heads, sizeof c.heads);
         j->m = tlp_model_new(&c, o->seed, err);
     }
-    if (!j->m || tlp_adam_init(&j->adam, tlp_model_n_params(j->m), o->lr, o->weight_decay) != TLP_OK ||
-        pipe(j->pipe) != 0) {
+    if (j->m) {
+        j->best_m = malloc(sizeof(float) * tlp_model_n_params(j->m));
+        j->best_v = malloc(sizeof(float) * tlp_model_n_params(j->m));
+    }
+    if (!j->m || !j->best_m || !j->best_v ||
+        tlp_adam_init(&j->adam, tlp_model_n_params(j->m), o->lr, o->weight_decay) != TLP_OK || pipe(j->pipe) != 0) {
+        free(j->best_m), free(j->best_v);
         if (j->m) tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start training: %s", strerror(errno));
         tlp_model_free(j->m);
         tlp_adam_free(&j->adam);
@@ -586,7 +627,17 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     j->meta.seed = o->seed;
     j->meta.best_val = NAN;
     if (resume_meta) {
-        j->meta.epochs_done = resume_meta->epochs_done < o->epochs ? resume_meta->epochs_done : 0;
+        if (resume_meta->epochs_done >= o->epochs) {
+            tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d epochs already; ask for more than that",
+                          resume_meta->epochs_done);
+            tlp_model_free(j->m);
+            tlp_adam_free(&j->adam);
+            free(j->best_m), free(j->best_v);
+            close(j->pipe[0]), close(j->pipe[1]);
+            free(j);
+            return NULL;
+        }
+        j->meta.epochs_done = resume_meta->epochs_done > 0 ? resume_meta->epochs_done : 0;
         j->meta.step = resume_meta->step;
         j->adam.t = resume_meta->step;
     }
@@ -601,12 +652,17 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
         memcpy(j->adam.m, resume_m, sizeof(float) * j->adam.n);
         memcpy(j->adam.v, resume_v, sizeof(float) * j->adam.n);
     }
+    memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
+    memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
+    j->best_meta = j->meta;
     j->prog.state = TLP_JOB_RUNNING;
     j->prog.epochs = o->epochs;
     j->prog.val_loss = NAN;
     if (!j->best) j->prog.best_val = NAN;
     if (pthread_create(&j->thread, NULL, worker, j) != 0) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the training thread");
+        free(j->best_m), free(j->best_v);
+        tlp_model_free(j->best);
         tlp_model_free(j->m);
         tlp_adam_free(&j->adam);
         close(j->pipe[0]), close(j->pipe[1]);
@@ -637,18 +693,25 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, fl
         *best = j->best;
         j->best = NULL;
     }
-    if (meta) *meta = j->meta;
-    size_t n = j->adam.n;
+    /* the saved state is the best epoch's: weights, Adam moments and the
+     * step and epoch count they belong to, so --resume continues from it */
+    if (meta) {
+        *meta = j->best_meta;
+        meta->best_val = j->meta.best_val;
+        meta->epochs = j->meta.epochs;
+    }
     if (adam_m) {
-        *adam_m = malloc(sizeof(float) * n);
-        if (*adam_m) memcpy(*adam_m, j->adam.m, sizeof(float) * n);
+        *adam_m = j->best_m;
+        j->best_m = NULL;
     }
     if (adam_v) {
-        *adam_v = malloc(sizeof(float) * n);
-        if (*adam_v) memcpy(*adam_v, j->adam.v, sizeof(float) * n);
+        *adam_v = j->best_v;
+        j->best_v = NULL;
     }
     tlp_model_free(j->best);
     tlp_model_free(j->m);
+    free(j->best_m);
+    free(j->best_v);
     tlp_adam_free(&j->adam);
     close(j->pipe[0]);
     close(j->pipe[1]);
@@ -687,7 +750,7 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
             tlp_model_forward(m, x, nb, head, out);
             for (int k = 0; k < nb; k++) scores[idx[k]] = out[k];
             nb = 0;
-            if (progress) progress(ctx, (double)(i + 1) / (double)(n ? n : 1));
+            if (progress) progress(ctx, (double)(i < n ? i + 1 : n) / (double)(n ? n : 1));
         }
     }
     free(x), free(out), free(idx);

@@ -111,11 +111,22 @@ int cmd_train(int argc, char **argv)
     if (!o.paths) return EXIT_FAIL;
     int rc = EXIT_USAGE;
     long v;
+    /* which settings the command line gave: on --resume the others come
+     * from the checkpoint */
+    int given_epochs = 0, given_batch = 0, given_seed = 0, given_lr = 0, given_loss = 0, given_pairs = 0,
+        given_split = 0;
     for (int i = 1; i < argc; i++) {
         int c = cli_common_opt(&o, argc, argv, &i);
         if (c < 0) goto done;
         if (c) continue;
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        given_epochs |= !strcmp(a, "--epochs");
+        given_batch |= !strcmp(a, "--batch");
+        given_seed |= !strcmp(a, "--seed");
+        given_lr |= !strcmp(a, "--lr");
+        given_loss |= !strcmp(a, "--loss");
+        given_pairs |= !strcmp(a, "--pairs");
+        given_split |= !strcmp(a, "--split");
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(TRAIN_USAGE, stdout);
             rc = EXIT_OK;
@@ -200,6 +211,15 @@ int cmd_train(int argc, char **argv)
         if (!init) goto done;
         resume_meta = &meta;
         to.mode = tlp_model_config_of(init)->mode;
+        if (!given_epochs) to.epochs = meta.epochs;
+        if (!given_batch && meta.batch >= 2) to.batch = meta.batch;
+        if (!given_seed) to.seed = meta.seed;
+        if (!given_lr && meta.lr > 0) to.lr = meta.lr;
+        if (meta.weight_decay >= 0) to.weight_decay = meta.weight_decay;
+        if (meta.clip > 0) to.clip = meta.clip;
+        if (!given_loss) to.loss = !strcmp(meta.loss, "mse") ? TLP_LOSS_MSE : TLP_LOSS_RANK;
+        if (!given_pairs) to.pairs = !strcmp(meta.pairs, "task") ? TLP_PAIRS_TASK : TLP_PAIRS_BATCH;
+        if (!given_split) to.split = !strcmp(meta.split, "record") ? TLP_SPLIT_RECORD : TLP_SPLIT_TASK;
     }
     tlp_dataset *ds = cli_load(&o);
     if (!ds) {
