@@ -495,6 +495,7 @@ typedef struct {
     double samples_per_s, eta_s, elapsed_s;
     int n_hist;                 /* training loss per epoch so far (and val) */
     float hist_train[TLP_LOSS_HISTORY], hist_val[TLP_LOSS_HISTORY];
+    double frac;                /* fraction done (both kinds of job) */
     char msg[256];              /* why it failed, when it did */
 } tlp_progress;
 
@@ -520,9 +521,17 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, fl
 
 /* Scores of every record of the dataset in the model's mode on one head:
  * scores[i] for record i (NAN for records of the other mode).  progress
- * (may be NULL) is called now and then with the fraction done. */
+ * (may be NULL) is called now and then with the fraction done; a nonzero
+ * return stops early (TLP_ARG, "cancelled"). */
 tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
-                       void (*progress)(void *ctx, double frac), void *ctx, tlp_error *err);
+                       int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err);
+
+/* Predict every head of a copy of m on every record of ds on the worker
+ * thread (the same job API: progress, fd, cancel).  When done, take the
+ * scores with tlp_job_take_scores before tlp_job_finish. */
+tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error *err);
+/* The scores of head h (n_records floats, caller frees), or NULL. */
+float *tlp_job_take_scores(tlp_job *j, int h);
 
 /* A task's workload key with known spelling differences removed, so the
  * same task measured on several hardware meets (conv2d_layer's padding

@@ -298,12 +298,15 @@ struct tlp_job {
     tlp_model *m, *best;
     tlp_adam adam;
     tlp_train_meta meta;
+    /* a prediction job instead: the model copy, the data, scores per head */
+    const tlp_dataset *pds;
+    float *scores[TLP_MAX_HEADS];
     /* the state at the best epoch: what tlp_job_finish hands over */
     float *best_m, *best_v;
     tlp_train_meta best_meta;
     tlp_status status;
     tlp_error err;
-    int started;
+    int started, joined;
 };
 
 static double now_s(void)
@@ -686,7 +689,8 @@ void tlp_job_cancel(tlp_job *j) { atomic_store(&j->cancel, 1); }
 tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, float **adam_m, float **adam_v,
                           tlp_error *err)
 {
-    pthread_join(j->thread, NULL);
+    if (!j->joined) pthread_join(j->thread, NULL);
+    for (int h = 0; h < TLP_MAX_HEADS; h++) free(j->scores[h]);
     tlp_status s = j->status;
     if (s != TLP_OK && err) *err = j->err;
     if (best) {
@@ -723,7 +727,7 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, fl
 /* ------------------------------------------------------------ inference */
 
 tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
-                       void (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+                       int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
 {
     const tlp_model_config *c = tlp_model_config_of(m);
     if (head < 0 || head >= c->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", head);
@@ -750,9 +754,100 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
             tlp_model_forward(m, x, nb, head, out);
             for (int k = 0; k < nb; k++) scores[idx[k]] = out[k];
             nb = 0;
-            if (progress) progress(ctx, (double)(i < n ? i + 1 : n) / (double)(n ? n : 1));
+            if (progress && progress(ctx, (double)(i < n ? i + 1 : n) / (double)(n ? n : 1))) {
+                free(x), free(out), free(idx);
+                return tlp_error_set(err, TLP_ARG, NULL, 0, "cancelled");
+            }
         }
     }
     free(x), free(out), free(idx);
     return TLP_OK;
+}
+
+/* ------------------------------------------------------------ prediction jobs */
+
+typedef struct {
+    tlp_job *j;
+    tlp_progress *p;
+    int h, H;
+} pred_ctx;
+
+static int pred_progress(void *ctx, double frac)
+{
+    pred_ctx *c = ctx;
+    c->p->frac = ((double)c->h + frac) / (double)c->H;
+    publish(c->j, c->p);
+    return atomic_load(&c->j->cancel);
+}
+
+static void *predict_worker(void *arg)
+{
+    tlp_job *j = arg;
+    tlp_progress p = j->prog;
+    int H = tlp_model_config_of(j->m)->n_heads;
+    size_t n = tlp_dataset_n_records(j->pds);
+    for (int h = 0; h < H && j->status == TLP_OK; h++) {
+        j->scores[h] = malloc(sizeof(float) * (n ? n : 1));
+        if (!j->scores[h]) {
+            j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
+            break;
+        }
+        pred_ctx c = {j, &p, h, H};
+        j->status = tlp_predict(j->m, j->pds, h, j->scores[h], pred_progress, &c, &j->err);
+    }
+    if (atomic_load(&j->cancel)) p.state = TLP_JOB_CANCELLED;
+    else if (j->status != TLP_OK) {
+        p.state = TLP_JOB_FAILED;
+        snprintf(p.msg, sizeof p.msg, "%s", j->err.msg);
+    } else {
+        p.state = TLP_JOB_DONE;
+        p.frac = 1;
+    }
+    publish(j, &p);
+    return NULL;
+}
+
+tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error *err)
+{
+    tlp_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    j->pipe[0] = j->pipe[1] = -1;
+    pthread_mutex_init(&j->mu, NULL);
+    j->pds = ds;
+    j->m = tlp_model_clone(m);
+    if (!j->m || pipe(j->pipe) != 0) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start predicting");
+        tlp_model_free(j->m);
+        if (j->pipe[0] >= 0) close(j->pipe[0]), close(j->pipe[1]);
+        free(j);
+        return NULL;
+    }
+    fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
+    j->prog.state = TLP_JOB_RUNNING;
+    j->prog.val_loss = j->prog.best_val = NAN;
+    if (pthread_create(&j->thread, NULL, predict_worker, j) != 0) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the prediction thread");
+        tlp_model_free(j->m);
+        close(j->pipe[0]), close(j->pipe[1]);
+        free(j);
+        return NULL;
+    }
+    j->started = 1;
+    return j;
+}
+
+float *tlp_job_take_scores(tlp_job *j, int h)
+{
+    if (h < 0 || h >= TLP_MAX_HEADS) return NULL;
+    if (!j->joined) { /* waits for the job if it is still running */
+        pthread_join(j->thread, NULL);
+        j->joined = 1;
+    }
+    float *s = j->scores[h];
+    j->scores[h] = NULL;
+    return s;
 }

@@ -656,12 +656,13 @@ typedef struct {
     double last;
 } prog_ctx;
 
-static void on_progress(void *ctx, double frac)
+static int on_progress(void *ctx, double frac)
 {
     prog_ctx *c = ctx;
     c->backwards += frac < c->last || frac <= 0 || frac > 1;
     c->last = frac;
     c->calls++;
+    return 0; /* go on */
 }
 
 static void test_predict(void)

@@ -1,0 +1,34 @@
+#!/bin/sh
+# tui.sh: screen tests of the real explorer.  Each tests/tui/NAME.script is
+# run with `tlpx explore --script` in a scratch directory where the fixtures
+# are reachable as fx/, and its screen dumps are compared with
+# tests/screens/NAME.txt.  TLPX_UPDATE_SCREENS=1 rewrites the goldens.
+# A script's first line "# args: ..." gives the explorer's arguments, and
+# "# size: WxH" (default 80x24) the terminal size.
+: "${top_srcdir:=.}" "${TLPX:=./tlpx}"
+src=$(cd "$top_srcdir" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_tui.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+ln -s "$src/tests/fixtures" "$T/fx"
+n=0 failed=0
+for script in "$src"/tests/tui/*.script; do
+    name=$(basename "$script" .script)
+    n=$((n + 1))
+    args=$(sed -n 's/^# args: //p' "$script" | head -1)
+    size=$(sed -n 's/^# size: //p' "$script" | head -1)
+    golden="$src/tests/screens/$name.txt"
+    (cd "$T" && rm -f ./*.tlpx ./*.json && XDG_STATE_HOME="$T/state" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
+        > "$T/$name.out" 2> "$T/$name.err"
+    rc=$?
+    if [ -n "$TLPX_UPDATE_SCREENS" ]; then cp "$T/$name.out" "$golden"; fi
+    if [ $rc -eq 0 ] && [ -f "$golden" ] && cmp -s "$golden" "$T/$name.out"; then
+        echo "ok $n - screens of $name"
+    else
+        echo "not ok $n - screens of $name (exit $rc)"
+        sed 's/^/# /' "$T/$name.err" | head -10
+        [ -f "$golden" ] && diff "$golden" "$T/$name.out" | head -40 | sed 's/^/# /'
+        failed=$((failed + 1))
+    fi
+done
+echo "1..$n"
+[ "$failed" = 0 ]

@@ -1,0 +1,61 @@
+#!/bin/sh
+# tui_tmux.sh: the explorer in a real terminal: tmux runs it, send-keys
+# types, capture-pane reads the screen.  Skipped when tmux is missing.
+: "${top_srcdir:=.}" "${TLPX:=./tlpx}"
+if ! command -v tmux >/dev/null 2>&1; then echo "1..0 # SKIP tmux not installed"; exit 0; fi
+src=$(cd "$top_srcdir" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_tmux.XXXXXX")
+S="tlpx$$"
+trap 'tmux -L "$S" kill-server 2>/dev/null; rm -rf "$T"' EXIT
+n=0 failed=0
+check() { n=$((n + 1)); if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi; }
+screen() { tmux -L "$S" capture-pane -p -t tlpx > "$T/screen" 2>/dev/null; }
+wait_for() { # wait_for TEXT: up to 15 s for TEXT to appear on the screen
+    i=0
+    while [ $i -lt 150 ]; do
+        screen
+        grep -qF -- "$1" "$T/screen" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sed 's/^/#   /' "$T/screen"
+    return 1
+}
+keys() { tmux -L "$S" send-keys -t tlpx "$@"; }
+
+FX="$src/tests/fixtures/train"
+"$TLPX" train -q "$FX/hw-a" "$FX/hw-b" --mode gpu --epochs 1 --batch 32 --out "$T/m.tlpx" || exit 1
+tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 \
+    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$T/state $TLPX explore $FX/hw-a $FX/hw-b --model $T/m.tlpx; sleep 2"
+what="the explorer opens on the task list"; check wait_for "task hardware"
+what="predictions arrive in the background"; check wait_for "top1 "
+keys j Enter
+what="Enter opens the candidates"; check wait_for "meas  pred"
+keys p
+what="the plot draws braille in a UTF-8 terminal"; check wait_for "predicted score (up)"
+check grep -q "$(printf '\342\240')" "$T/screen"
+keys q
+keys :
+keys 'head hw-b' Enter
+what="a :command through the readline prompt"; check wait_for "head hw-b"
+keys :
+keys 'hea' Tab
+what="Tab completes the command name"; check wait_for ":head"
+keys Escape
+what="Esc leaves the prompt"; check wait_for "(the prompt closed)" || true
+tmux -L "$S" resize-window -t tlpx -x 60 -y 15 2>/dev/null
+sleep 0.3
+keys k
+what="resizing redraws"; check wait_for "tlpx candidates"
+keys : 'train epochs=5000 batch=32' Enter
+what="training shows progress in the status line"; check wait_for "train "
+keys j k
+what="keys still answer while training"; check wait_for "tlpx candidates"
+keys : 'cancel' Enter
+what="cancel keeps the model"; check wait_for "training cancelled"
+keys q q
+what="q from the task list quits"; check wait_for "" 
+sleep 0.5
+what="history is kept in the XDG state folder"; check grep -q "head hw-b" "$T/state/tlpx/history"
+echo "1..$n"
+[ "$failed" = 0 ]

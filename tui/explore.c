@@ -1,0 +1,981 @@
+/*
+ * explore.c: the explorer's loop, its actions and its :commands.
+ *
+ * Design.  One thread owns curses and readline.  Long engine work (scores for
+ * every head, training) runs on the engine's worker threads; each job has a
+ * file descriptor that becomes readable when its progress changes, so the
+ * loop polls stdin and the job fds together and never blocks on the engine.
+ * Every key and command goes through ACTIONS (actions.def), which also makes
+ * the help screen and the prompt's completion.
+ */
+#include "cli.h"
+#include "explore.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const action_t ACTIONS[ACT_COUNT] = {
+#define X(id, k1, k2, cmd, args, help) {#id, k1, k2, cmd, args, help},
+#include "actions.def"
+#undef X
+};
+
+void app_message(app_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ scores */
+
+static family_t *fam(app_t *a) { return &a->fam[a->mode]; }
+
+static void free_scores(family_t *f)
+{
+    for (int h = 0; h < TLP_MAX_HEADS; h++) {
+        free(f->scores[h]);
+        f->scores[h] = NULL;
+    }
+}
+
+static void start_predict(app_t *a, tlp_mode m)
+{
+    family_t *f = &a->fam[m];
+    if (!f->model || !a->ds) return;
+    if (f->predict) {
+        tlp_job_cancel(f->predict);
+        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL, NULL);
+        f->predict = NULL;
+    }
+    tlp_error err = {0};
+    f->predict = tlp_predict_start(f->model, a->ds, &err);
+    if (!f->predict) app_message(a, "cannot predict: %s", err.msg);
+}
+
+static void sort_tasks(app_t *a);
+static void load_task(app_t *a, long t);
+static void compute_scores(app_t *a);
+
+/* Per-task top-1/top-5 under each family's active head. */
+static void compute_scores(app_t *a)
+{
+    size_t nt = tlp_dataset_n_tasks(a->ds);
+    double best[2] = {0, 0}, l1[2] = {0, 0}, l5[2] = {0, 0};
+    for (size_t t = 0; t < nt; t++) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, t);
+        family_t *f = &a->fam[tk->mode];
+        a->tscore[t].top1 = a->tscore[t].top5 = NAN;
+        const float *sc = f->model ? f->scores[f->head] : NULL;
+        if (!sc || !tk->n_records) continue;
+        double *cost = malloc(sizeof(double) * tk->n_records);
+        float *score = malloc(sizeof(float) * tk->n_records);
+        if (cost && score) {
+            for (uint32_t k = 0; k < tk->n_records; k++) {
+                cost[k] = tlp_dataset_rec(a->ds, tk->records[k])->cost;
+                score[k] = sc[tk->records[k]];
+            }
+            int ks[2] = {1, 5};
+            tlp_task_eval ev;
+            if (tlp_eval_task(cost, score, (int)tk->n_records, ks, 2, &ev) == TLP_OK) {
+                a->tscore[t].top1 = ev.best / ev.lat_k[0];
+                a->tscore[t].top5 = ev.best / ev.lat_k[1];
+                if (tk->mode == a->mode) {
+                    best[0] += tk->weight * ev.best;
+                    l1[0] += tk->weight * ev.lat_k[0];
+                    l5[0] += tk->weight * ev.lat_k[1];
+                }
+            }
+        }
+        free(cost);
+        free(score);
+    }
+    a->pooled_top1 = l1[0] > 0 ? best[0] / l1[0] : NAN;
+    a->pooled_top5 = l5[0] > 0 ? best[0] / l5[0] : NAN;
+    (void)best[1], (void)l1[1], (void)l5[1];
+}
+
+int app_busy(const app_t *a)
+{
+    for (int m = 0; m < TLP_MODE_COUNT; m++)
+        if (a->fam[m].predict) return 1;
+    return a->train != NULL;
+}
+
+static void train_done(app_t *a);
+
+/* Take what the jobs have finished; called when a job fd is readable. */
+void app_poll_jobs(app_t *a)
+{
+    for (int m = 0; m < TLP_MODE_COUNT; m++) {
+        family_t *f = &a->fam[m];
+        if (!f->predict) continue;
+        char buf[256];
+        while (read(tlp_job_fd(f->predict), buf, sizeof buf) > 0) {
+        }
+        tlp_progress p;
+        tlp_job_progress(f->predict, &p);
+        if (p.state == TLP_JOB_RUNNING) continue;
+        if (p.state == TLP_JOB_DONE) {
+            free_scores(f);
+            for (int h = 0; h < tlp_model_config_of(f->model)->n_heads; h++)
+                f->scores[h] = tlp_job_take_scores(f->predict, h);
+        } else if (p.state == TLP_JOB_FAILED)
+            app_message(a, "predicting failed: %s", p.msg);
+        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL, NULL);
+        f->predict = NULL;
+        compute_scores(a);
+        sort_tasks(a);
+        if (a->task >= 0) load_task(a, a->task);
+    }
+    if (a->train) {
+        char buf[256];
+        while (read(tlp_job_fd(a->train), buf, sizeof buf) > 0) {
+        }
+        tlp_job_progress(a->train, &a->prog);
+        if (a->prog.state != TLP_JOB_RUNNING) train_done(a);
+    }
+}
+
+/* ------------------------------------------------------------ task list */
+
+static int cmp_key, cmp_dir;
+static app_t *cmp_app;
+
+static int cmp_tasks(const void *x, const void *y)
+{
+    int i = *(const int *)x, j = *(const int *)y;
+    const tlp_task *a = tlp_dataset_task(cmp_app->ds, (size_t)i), *b = tlp_dataset_task(cmp_app->ds, (size_t)j);
+    int c = 0;
+    switch (cmp_key) {
+    case 1: c = strcmp(a->hardware, b->hardware); break;
+    case 2: c = a->n_records < b->n_records ? 1 : a->n_records > b->n_records ? -1 : 0; break;
+    case 3: c = a->best_valid < b->best_valid ? -1 : a->best_valid > b->best_valid ? 1 : 0; break;
+    case 4: {
+        double sa = cmp_app->tscore[i].top1, sb = cmp_app->tscore[j].top1;
+        if (isnan(sa)) sa = 2;
+        if (isnan(sb)) sb = 2;
+        c = sa < sb ? -1 : sa > sb ? 1 : 0; /* worst predicted first: what needs a look */
+        break;
+    }
+    default: c = strcmp(a->summary, b->summary); break;
+    }
+    return c ? c : i - j;
+}
+
+static const char *const TASK_SORTS[] = {"key", "hw", "n", "best", "score"};
+
+static int task_matches(app_t *a, int t)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)t);
+    char f[128];
+    snprintf(f, sizeof f, "%s", a->filter);
+    for (char *save = NULL, *w = strtok_r(f, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (!strncmp(w, "hw=", 3) && strcmp(tk->hardware, w + 3) != 0) return 0;
+        if (!strncmp(w, "op=", 3) && !strstr(tk->summary, w + 3)) return 0;
+        if (!strncmp(w, "mode=", 5) && strcmp(tlp_mode_name(tk->mode), w + 5) != 0) return 0;
+        if (!strncmp(w, "score<", 6) && !(a->tscore[t].top1 < atof(w + 6))) return 0;
+        if (!strncmp(w, "score>", 6) && !(a->tscore[t].top1 > atof(w + 6))) return 0;
+        if (!strchr(w, '=') && !strchr(w, '<') && !strchr(w, '>') && !strstr(tk->summary, w) &&
+            !strstr(tk->workload_key, w))
+            return 0;
+    }
+    return 1;
+}
+
+static void sort_tasks(app_t *a)
+{
+    int keep = a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+    a->n_task_rows = 0;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++)
+        if (task_matches(a, (int)t)) a->task_rows[a->n_task_rows++] = (int)t;
+    cmp_app = a;
+    cmp_key = a->task_sort;
+    cmp_dir = 1;
+    qsort(a->task_rows, (size_t)a->n_task_rows, sizeof *a->task_rows, cmp_tasks);
+    a->task_cur = 0;
+    for (int i = 0; i < a->n_task_rows; i++)
+        if (a->task_rows[i] == keep) a->task_cur = i;
+}
+
+/* ------------------------------------------------------------ candidates */
+
+static const float *cur_scores(app_t *a, int head)
+{
+    family_t *f = fam(a);
+    return f->model && head >= 0 ? f->scores[head] : NULL;
+}
+
+static const float *rank_scores;
+static const tlp_task *rank_task;
+static const tlp_dataset *rank_ds;
+
+static int by_pred(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    float a = rank_scores[rank_task->records[i]], b = rank_scores[rank_task->records[j]];
+    if (a != b) return a > b ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+static int by_cost(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    double a = tlp_dataset_rec(rank_ds, rank_task->records[i])->cost;
+    double b = tlp_dataset_rec(rank_ds, rank_task->records[j])->cost;
+    if (a != b) return a < b ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+/* ranks[pos] = 1-based rank of each record position under scores (or cost). */
+static void rank_of(app_t *a, const tlp_task *tk, const float *scores, int *ranks)
+{
+    uint32_t n = tk->n_records, *o = malloc(sizeof *o * (n ? n : 1));
+    if (!o) return;
+    for (uint32_t k = 0; k < n; k++) o[k] = k;
+    rank_task = tk;
+    rank_ds = a->ds;
+    rank_scores = scores;
+    qsort(o, n, sizeof *o, scores ? by_pred : by_cost);
+    for (uint32_t k = 0; k < n; k++) ranks[o[k]] = (int)k + 1;
+    free(o);
+}
+
+static int cmp_rank_vals;
+static const int *cmp_ranks;
+static int by_rank(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    return cmp_ranks[i] - cmp_ranks[j];
+}
+
+static void sort_cands(app_t *a)
+{
+    if (a->task < 0) return;
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    int fresh = a->n_cand_rows == 0;
+    uint32_t keep = fresh ? 0 : a->cand_rows[a->cand_cur];
+    for (uint32_t k = 0; k < tk->n_records; k++) a->cand_rows[k] = k;
+    a->n_cand_rows = (int)tk->n_records;
+    const float *sc = cur_scores(a, fam(a)->head);
+    cmp_ranks = a->cand_sort == 1 && sc ? a->rank : a->mrank;
+    (void)cmp_rank_vals;
+    qsort(a->cand_rows, tk->n_records, sizeof *a->cand_rows, by_rank);
+    a->cand_cur = 0;
+    for (int i = 0; i < a->n_cand_rows && !fresh; i++)
+        if (a->cand_rows[i] == keep) a->cand_cur = i;
+}
+
+/* Ranks under the active head, the previous head and the compare head. */
+static void rank_task_now(app_t *a)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    family_t *f = fam(a);
+    rank_of(a, tk, NULL, a->mrank);
+    const float *sc = cur_scores(a, f->head);
+    for (uint32_t k = 0; k < tk->n_records; k++) a->rank[k] = a->prev_rank[k] = a->cmp_rank[k] = 0;
+    if (sc) rank_of(a, tk, sc, a->rank);
+    if (f->prev_head >= 0 && f->prev_head != f->head && cur_scores(a, f->prev_head))
+        rank_of(a, tk, cur_scores(a, f->prev_head), a->prev_rank);
+    if (f->cmp_head >= 0 && cur_scores(a, f->cmp_head)) rank_of(a, tk, cur_scores(a, f->cmp_head), a->cmp_rank);
+}
+
+static void load_task(app_t *a, long t)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)t);
+    size_t n = tk->n_records ? tk->n_records : 1;
+    if (a->task != t) a->n_cand_rows = 0;
+    a->task = t;
+    if (tk->mode != a->mode) a->mode = tk->mode;
+    free(a->cand_rows), free(a->rank), free(a->mrank), free(a->prev_rank), free(a->cmp_rank);
+    a->cand_rows = malloc(sizeof *a->cand_rows * n);
+    a->rank = calloc(n, sizeof *a->rank);
+    a->mrank = calloc(n, sizeof *a->mrank);
+    a->prev_rank = calloc(n, sizeof *a->prev_rank);
+    a->cmp_rank = calloc(n, sizeof *a->cmp_rank);
+    if (!a->cand_rows || !a->rank || !a->mrank || !a->prev_rank || !a->cmp_rank) {
+        app_message(a, "out of memory");
+        a->task = -1;
+        return;
+    }
+    rank_task_now(a);
+    sort_cands(a);
+}
+
+static void load_record(app_t *a)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    a->rec_i = tk->records[a->cand_rows[a->cand_cur]];
+    tlp_error err = {0};
+    if (tlp_dataset_read_record(a->ds, (size_t)a->rec_i, &a->rec, &err) != TLP_OK) {
+        app_message(a, "%s:%ld: %s", err.file, err.line, err.msg);
+        a->rec_i = -1;
+    }
+    /* the diff partner: the best measured candidate */
+    a->best_i = -1;
+    for (uint32_t k = 0; k < tk->n_records; k++)
+        if (a->mrank[k] == 1) a->best_i = tk->records[k];
+    if (a->best_i >= 0 && tlp_dataset_read_record(a->ds, (size_t)a->best_i, &a->best_rec, &err) != TLP_OK)
+        a->best_i = -1;
+    a->tok_top = 0;
+}
+
+/* ------------------------------------------------------------ training */
+
+static void train_done(app_t *a)
+{
+    tlp_model *best = NULL;
+    tlp_train_meta meta;
+    tlp_error err = {0};
+    tlp_progress p = a->prog;
+    tlp_status s = tlp_job_finish(a->train, &best, &meta, NULL, NULL, &err);
+    a->train = NULL;
+    tlp_samples_free(a->samples);
+    a->samples = NULL;
+    if (p.state == TLP_JOB_CANCELLED || s != TLP_OK || !best) {
+        tlp_model_free(best);
+        if (p.state == TLP_JOB_CANCELLED) app_message(a, "training cancelled; the model in use is unchanged");
+        else app_message(a, "training failed: %s; the model in use is unchanged", s ? err.msg : "no epoch finished");
+        return;
+    }
+    family_t *f = &a->fam[a->train_mode];
+    tlp_model_free(f->model);
+    f->model = best;
+    f->head = 0;
+    f->prev_head = -1;
+    f->cmp_head = -1;
+    f->dirty = 1;
+    free_scores(f);
+    app_message(a, "training done: best validation loss %.4g at epoch %d of %d; :save to keep it", meta.best_val,
+                p.best_epoch, p.n_hist);
+    start_predict(a, a->train_mode);
+}
+
+static void start_training(app_t *a, const char *args)
+{
+    if (a->train) {
+        app_message(a, "a training is already running (:cancel stops it)");
+        return;
+    }
+    tlp_train_opts o;
+    tlp_train_defaults(&o, a->mode);
+    o.epochs = 10;
+    o.threads = 2;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", args ? args : "");
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (!strncmp(w, "epochs=", 7)) o.epochs = atoi(w + 7);
+        else if (!strncmp(w, "batch=", 6)) o.batch = atoi(w + 6);
+        else if (!strncmp(w, "seed=", 5)) o.seed = (uint64_t)atoll(w + 5);
+        else if (!strcmp(w, "loss=rank")) o.loss = TLP_LOSS_RANK;
+        else if (!strcmp(w, "loss=mse")) o.loss = TLP_LOSS_MSE;
+        else if (!strcmp(w, "pairs=task")) o.pairs = TLP_PAIRS_TASK;
+        else if (!strcmp(w, "pairs=batch")) o.pairs = TLP_PAIRS_BATCH;
+        else if (!strncmp(w, "heads=", 6)) {
+            char hb[256];
+            snprintf(hb, sizeof hb, "%s", w + 6);
+            o.n_heads = 0;
+            for (char *s2 = NULL, *h = strtok_r(hb, ",", &s2); h && o.n_heads < TLP_MAX_HEADS;
+                 h = strtok_r(NULL, ",", &s2))
+                snprintf(o.heads[o.n_heads++], TLP_HEAD_NAME, "%s", h);
+        } else {
+            app_message(a, "train: unknown setting \"%s\" (epochs= loss= heads= batch= seed= pairs=)", w);
+            return;
+        }
+    }
+    if (o.epochs < 1 || o.batch < 2) {
+        app_message(a, "train: epochs must be >= 1 and batch >= 2");
+        return;
+    }
+    tlp_error err = {0};
+    a->samples = tlp_samples_build(a->ds, &o, &err);
+    if (!a->samples) {
+        app_message(a, "train: %s", err.msg);
+        return;
+    }
+    a->train_mode = a->mode;
+    a->train = tlp_train_start(a->samples, &o, NULL, NULL, NULL, NULL, &err);
+    if (!a->train) {
+        app_message(a, "train: %s", err.msg);
+        tlp_samples_free(a->samples);
+        a->samples = NULL;
+        return;
+    }
+    memset(&a->prog, 0, sizeof a->prog);
+    a->prog.epochs = o.epochs;
+    app_message(a, "training a %s model on %zu samples, %d epochs (:cancel stops)", tlp_mode_name(a->mode),
+                tlp_samples_count(a->samples), o.epochs);
+}
+
+/* ------------------------------------------------------------ other commands */
+
+static int load_model_file(app_t *a, const char *path)
+{
+    tlp_error err = {0};
+    tlp_model *m = tlp_checkpoint_load(path, NULL, NULL, NULL, &err);
+    if (!m) {
+        app_message(a, "%s: %s", err.file[0] ? err.file : path, err.msg);
+        return -1;
+    }
+    tlp_mode md = tlp_model_config_of(m)->mode;
+    family_t *f = &a->fam[md];
+    if (f->predict) {
+        tlp_job_cancel(f->predict);
+        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL, NULL);
+        f->predict = NULL;
+    }
+    tlp_model_free(f->model);
+    free_scores(f);
+    f->model = m;
+    f->head = 0;
+    f->prev_head = f->cmp_head = -1;
+    f->dirty = 0;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    /* heads the data does not have are fine (scored on other hardware) but say so */
+    int unknown = 0;
+    const tlp_model_config *c = tlp_model_config_of(m);
+    for (int h = 0; h < c->n_heads; h++) {
+        int found = 0;
+        for (size_t k = 0; k < tlp_dataset_n_hw(a->ds); k++) found |= !strcmp(tlp_dataset_hw(a->ds, k)->hardware, c->heads[h]);
+        unknown += !found;
+    }
+    a->mode = md;
+    if (unknown) app_message(a, "loaded %s (%s); %d of its heads have no data here", path, tlp_mode_name(md), unknown);
+    else app_message(a, "loaded %s (%s, %d head%s)", path, tlp_mode_name(md), c->n_heads, c->n_heads == 1 ? "" : "s");
+    start_predict(a, md);
+    return 0;
+}
+
+static void switch_head(app_t *a, int h)
+{
+    family_t *f = fam(a);
+    if (!f->model) {
+        app_message(a, "no %s model loaded (:load MODEL or :train)", tlp_mode_name(a->mode));
+        return;
+    }
+    f->prev_head = f->head;
+    f->head = h;
+    compute_scores(a);
+    sort_tasks(a);
+    if (a->task >= 0) {
+        rank_task_now(a);
+        sort_cands(a);
+    }
+    app_message(a, "head %s", tlp_model_config_of(f->model)->heads[h]);
+}
+
+static void export_records(app_t *a, const char *args)
+{
+    int top = 0;
+    char buf[600], *path = NULL;
+    snprintf(buf, sizeof buf, "%s", args ? args : "");
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (!strncmp(w, "top=", 4)) top = atoi(w + 4);
+        else path = w;
+    }
+    if (!path) {
+        app_message(a, "export: [top=K] PATH");
+        return;
+    }
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        app_message(a, "export: %s: %s", path, strerror(errno));
+        return;
+    }
+    tlp_record r;
+    tlp_record_init(&r);
+    size_t written = 0;
+    const float *sc = cur_scores(a, fam(a)->head);
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, t);
+        if (top <= 0 && (long)t != a->task) continue;
+        if (tk->mode != a->mode) continue;
+        int *rk = calloc(tk->n_records ? tk->n_records : 1, sizeof *rk);
+        if (!rk) break;
+        if (top > 0) {
+            if (!sc) {
+                free(rk);
+                break;
+            }
+            rank_of(a, tk, sc, rk);
+        }
+        for (uint32_t k = 0; k < tk->n_records; k++) {
+            int pick = top > 0 ? rk[k] <= top : (a->view == VIEW_CANDS || a->view == VIEW_TOKENS) &&
+                                                     a->n_cand_rows && k == a->cand_rows[a->cand_cur];
+            if (!pick) continue;
+            tlp_error err = {0};
+            if (tlp_dataset_read_record(a->ds, tk->records[k], &r, &err) != TLP_OK) continue;
+            char *j = tlp_record_to_json(&r);
+            if (j) {
+                fprintf(out, "%s\n", j);
+                written++;
+            }
+            free(j);
+        }
+        free(rk);
+    }
+    tlp_record_free(&r);
+    int bad = fclose(out) != 0;
+    if (top > 0 && !sc) app_message(a, "export: no predictions yet");
+    else if (bad) app_message(a, "export: writing %s failed", path);
+    else if (!written) app_message(a, "export: nothing to write (select a candidate, or top=K with a model)");
+    else
+        app_message(a, "exported %zu record%s to %s (TVM's apply_history_best reads them)", written,
+                    written == 1 ? "" : "s", path);
+}
+
+/* ------------------------------------------------------------ actions */
+
+static void move_cursor(app_t *a, int delta, int to_end)
+{
+    int *cur = NULL, n = 0;
+    switch (a->view) {
+    case VIEW_TASKS: cur = &a->task_cur, n = a->n_task_rows; break;
+    case VIEW_CANDS: cur = &a->cand_cur, n = a->n_cand_rows; break;
+    case VIEW_TOKENS: cur = &a->tok_top, n = (int)a->rec.n_steps; break;
+    case VIEW_HELP: cur = &a->help_top, n = ACT_COUNT; break;
+    case VIEW_WARNINGS: cur = &a->warn_top, n = (int)tlp_dataset_n_diags(a->ds); break;
+    default: return;
+    }
+    if (to_end < 0) *cur = 0;
+    else if (to_end > 0) *cur = n - 1;
+    else *cur += delta;
+    if (*cur >= n) *cur = n - 1;
+    if (*cur < 0) *cur = 0;
+}
+
+static int row_text_matches(app_t *a, int i)
+{
+    if (a->view == VIEW_TASKS) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task_rows[i]);
+        return strstr(tk->summary, a->search) || strstr(tk->hardware, a->search) || strstr(tk->workload_key, a->search);
+    }
+    if (a->view == VIEW_CANDS) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+        const tlp_rec *r = tlp_dataset_rec(a->ds, tk->records[a->cand_rows[i]]);
+        char t[64];
+        snprintf(t, sizeof t, "%u %s", r->line, tlp_error_no_name(r->error_no));
+        return strstr(t, a->search) != NULL;
+    }
+    return 0;
+}
+
+static void find(app_t *a, int dir)
+{
+    if (!a->search[0]) {
+        app_message(a, "no search yet: / TEXT");
+        return;
+    }
+    int n = a->view == VIEW_TASKS ? a->n_task_rows : a->view == VIEW_CANDS ? a->n_cand_rows : 0;
+    int *cur = a->view == VIEW_TASKS ? &a->task_cur : &a->cand_cur;
+    for (int k = 1; k <= n; k++) {
+        int i = ((*cur + dir * k) % n + n) % n;
+        if (row_text_matches(a, i)) {
+            *cur = i;
+            app_message(a, "/%s", a->search);
+            return;
+        }
+    }
+    app_message(a, "no match for \"%s\"", a->search);
+}
+
+static void open_view(app_t *a, view_id v)
+{
+    if (v == VIEW_CANDS || v == VIEW_TOKENS || v == VIEW_PLOT) {
+        if (a->task < 0 && a->n_task_rows) load_task(a, a->task_rows[a->task_cur]);
+        if (a->task < 0) return;
+    }
+    if (v == VIEW_TOKENS && a->n_cand_rows) load_record(a);
+    if (v != a->view && (v == VIEW_HELP || v == VIEW_WARNINGS)) a->back_to = a->view;
+    a->view = v;
+}
+
+void app_do(app_t *a, action_id act, const char *arg)
+{
+    int page = views_body_rows() - 2;
+    if (page < 1) page = 1;
+    family_t *f = fam(a);
+    switch (act) {
+    case ACT_DOWN: move_cursor(a, 1, 0); break;
+    case ACT_UP: move_cursor(a, -1, 0); break;
+    case ACT_PAGE_DOWN: move_cursor(a, page, 0); break;
+    case ACT_PAGE_UP: move_cursor(a, -page, 0); break;
+    case ACT_HOME: move_cursor(a, 0, -1); break;
+    case ACT_END: move_cursor(a, 0, 1); break;
+    case ACT_ENTER:
+        if (a->view == VIEW_TASKS && a->n_task_rows) {
+            load_task(a, a->task_rows[a->task_cur]);
+            open_view(a, VIEW_CANDS);
+        } else if (a->view == VIEW_CANDS && a->n_cand_rows)
+            open_view(a, VIEW_TOKENS);
+        break;
+    case ACT_BACK:
+        if (a->view == VIEW_TASKS) a->quit = 1;
+        else if (a->view == VIEW_HELP || a->view == VIEW_WARNINGS) a->view = a->back_to;
+        else if (a->view == VIEW_TOKENS || a->view == VIEW_PLOT) a->view = VIEW_CANDS;
+        else a->view = VIEW_TASKS;
+        break;
+    case ACT_NEXT_VIEW:
+        if (arg && *arg) {
+            static const char *const names[] = {"tasks", "candidates", "tokens", "plot"};
+            for (int v = 0; v < 4; v++)
+                if (!strncmp(names[v], arg, strlen(arg))) open_view(a, (view_id)v);
+        } else
+            open_view(a, a->view >= VIEW_PLOT ? VIEW_TASKS : (view_id)(a->view + 1));
+        break;
+    case ACT_SEARCH:
+        if (arg) {
+            snprintf(a->search, sizeof a->search, "%s", arg);
+            find(a, 1);
+        } else {
+            prompt_open(a);
+            prompt_insert("search ");
+        }
+        break;
+    case ACT_FIND_NEXT: find(a, 1); break;
+    case ACT_FIND_PREV: find(a, -1); break;
+    case ACT_SORT:
+        if (a->view == VIEW_CANDS || a->view == VIEW_TOKENS) {
+            if (arg && *arg) a->cand_sort = arg[0] == 'p';
+            else a->cand_sort = !a->cand_sort;
+            sort_cands(a);
+            app_message(a, "candidates by %s rank", a->cand_sort ? "predicted" : "measured");
+        } else {
+            int k = (a->task_sort + 1) % 5;
+            if (arg && *arg)
+                for (int i = 0; i < 5; i++)
+                    if (!strcmp(arg, TASK_SORTS[i])) k = i;
+            a->task_sort = k;
+            sort_tasks(a);
+            app_message(a, "tasks by %s", TASK_SORTS[k]);
+        }
+        break;
+    case ACT_FILTER:
+        snprintf(a->filter, sizeof a->filter, "%s", arg ? arg : "");
+        sort_tasks(a);
+        a->view = VIEW_TASKS;
+        app_message(a, a->filter[0] ? "filter: %s (%d tasks)" : "%s%d tasks", a->filter, a->n_task_rows);
+        break;
+    case ACT_HEAD: {
+        if (!f->model) {
+            app_message(a, "no %s model loaded (:load MODEL or :train)", tlp_mode_name(a->mode));
+            break;
+        }
+        const tlp_model_config *c = tlp_model_config_of(f->model);
+        int h = (f->head + 1) % c->n_heads;
+        if (arg && *arg) {
+            h = tlp_model_head(f->model, arg);
+            if (h < 0) {
+                char heads[256] = "";
+                for (int k = 0; k < c->n_heads; k++) {
+                    strncat(heads, " ", sizeof heads - strlen(heads) - 1);
+                    strncat(heads, c->heads[k], sizeof heads - strlen(heads) - 1);
+                }
+                app_message(a, "no head \"%s\"; the %s model has:%s", arg, tlp_mode_name(a->mode), heads);
+                break;
+            }
+        }
+        switch_head(a, h);
+        break;
+    }
+    case ACT_COMPARE:
+        if (!f->model) {
+            app_message(a, "no model loaded");
+            break;
+        }
+        if (arg && *arg) {
+            int h = tlp_model_head(f->model, arg);
+            if (h < 0) {
+                app_message(a, "no head \"%s\"", arg);
+                break;
+            }
+            f->cmp_head = h;
+        } else if (f->cmp_head >= 0)
+            f->cmp_head = -1;
+        else
+            f->cmp_head = (f->head + 1) % tlp_model_config_of(f->model)->n_heads;
+        if (a->task >= 0) rank_task_now(a);
+        app_message(a, f->cmp_head >= 0 ? "compare with head %s" : "compare off%s",
+                    f->cmp_head >= 0 ? tlp_model_config_of(f->model)->heads[f->cmp_head] : "");
+        break;
+    case ACT_DIFF:
+        a->diff = !a->diff;
+        if (a->view != VIEW_TOKENS) open_view(a, VIEW_TOKENS);
+        app_message(a, a->diff ? "diff against the best measured candidate" : "diff off");
+        break;
+    case ACT_PLOT: open_view(a, VIEW_PLOT); break;
+    case ACT_WARNINGS: open_view(a, VIEW_WARNINGS); break;
+    case ACT_HELP: open_view(a, VIEW_HELP); break;
+    case ACT_PROMPT: prompt_open(a); break;
+    case ACT_MODE: {
+        tlp_mode m = a->mode == TLP_MODE_CPU ? TLP_MODE_GPU : TLP_MODE_CPU;
+        if (arg && *arg) m = !strcmp(arg, "cpu") ? TLP_MODE_CPU : TLP_MODE_GPU;
+        a->mode = m;
+        compute_scores(a);
+        app_message(a, "%s family: %s", tlp_mode_name(m), a->fam[m].model ? a->fam[m].path : "no model");
+        break;
+    }
+    case ACT_TRAIN: start_training(a, arg); break;
+    case ACT_CANCEL:
+        if (!a->train) app_message(a, "no training is running");
+        else {
+            tlp_job_cancel(a->train);
+            app_message(a, "cancelling...");
+        }
+        break;
+    case ACT_SAVE: {
+        if (!f->model) {
+            app_message(a, "no %s model to save", tlp_mode_name(a->mode));
+            break;
+        }
+        const char *path = arg && *arg ? arg : f->path[0] ? f->path : "tlpx-model.tlpx";
+        tlp_error err = {0};
+        if (tlp_checkpoint_save(path, f->model, NULL, NULL, NULL, &err) != TLP_OK)
+            app_message(a, "%s: %s", err.file, err.msg);
+        else {
+            snprintf(f->path, sizeof f->path, "%s", path);
+            f->dirty = 0;
+            app_message(a, "saved %s", path);
+        }
+        break;
+    }
+    case ACT_LOAD:
+        if (!arg || !*arg) app_message(a, "load: MODEL");
+        else load_model_file(a, arg);
+        break;
+    case ACT_OPEN: {
+        if (!arg || !*arg) {
+            app_message(a, "open: PATH");
+            break;
+        }
+        if (a->train || app_busy(a)) {
+            app_message(a, "busy: wait for the background work to end");
+            break;
+        }
+        tlp_load_opts lo = {1, 0};
+        tlp_error err = {0};
+        size_t before = tlp_dataset_n_records(a->ds);
+        tlp_status s = tlp_dataset_add_path(a->ds, arg, NULL, &lo, &err);
+        tlp_dataset_finish(a->ds, NULL);
+        task_score *ts = realloc(a->tscore, sizeof *ts * (tlp_dataset_n_tasks(a->ds) + 1));
+        int *tr = realloc(a->task_rows, sizeof *tr * (tlp_dataset_n_tasks(a->ds) + 1));
+        if (ts) a->tscore = ts;
+        if (tr) a->task_rows = tr;
+        a->task = -1;
+        if (s != TLP_OK) app_message(a, "%s: %s", err.file[0] ? err.file : arg, err.msg);
+        else app_message(a, "%s: %zu records added", arg, tlp_dataset_n_records(a->ds) - before);
+        for (int m = 0; m < TLP_MODE_COUNT; m++) {
+            free_scores(&a->fam[m]);
+            start_predict(a, (tlp_mode)m);
+        }
+        compute_scores(a);
+        sort_tasks(a);
+        break;
+    }
+    case ACT_EVAL:
+        for (int m = 0; m < TLP_MODE_COUNT; m++) start_predict(a, (tlp_mode)m);
+        app_message(a, "recomputing predictions");
+        break;
+    case ACT_EXPORT: export_records(a, arg); break;
+    case ACT_QUIT: a->quit = 1; break;
+    default: break;
+    }
+}
+
+void app_command(app_t *a, const char *line)
+{
+    while (*line == ' ' || *line == ':') line++;
+    if (!*line) return;
+    char name[64];
+    size_t n = strcspn(line, " ");
+    if (n >= sizeof name) n = sizeof name - 1;
+    memcpy(name, line, n);
+    name[n] = 0;
+    const char *arg = line + n;
+    while (*arg == ' ') arg++;
+    for (int i = 0; i < ACT_COUNT; i++)
+        if (ACTIONS[i].cmd && !strcmp(ACTIONS[i].cmd, name)) {
+            app_do(a, (action_id)i, *arg ? arg : NULL);
+            return;
+        }
+    if (!strcmp(name, "q")) {
+        app_do(a, ACT_QUIT, NULL);
+        return;
+    }
+    app_message(a, "unknown command \"%s\" (? lists them)", name);
+}
+
+void app_key(app_t *a, int key)
+{
+    if (a->prompt_active) {
+        prompt_key(a, key);
+        return;
+    }
+    if (key == KEY_RESIZE) return;
+    if (key == 'h' && a->view == VIEW_TASKS && !fam(a)->model) {
+        app_message(a, "no model loaded: :load MODEL, or :train");
+        return;
+    }
+    for (int i = 0; i < ACT_COUNT; i++)
+        if ((ACTIONS[i].key && ACTIONS[i].key == key) || (ACTIONS[i].key2 && ACTIONS[i].key2 == key)) {
+            app_do(a, (action_id)i, NULL);
+            return;
+        }
+    if (key == '\r') app_do(a, ACT_ENTER, NULL);
+}
+
+/* ------------------------------------------------------------ entry */
+
+static const char USAGE[] =
+    "usage: tlpx [explore] DATA... [--model MODEL]... [--script FILE [--size WxH]] [--quiet]\n\n"
+    "The explorer: tasks, their candidate schedules with measured and predicted ranks,\n"
+    "each schedule's primitives beside its TLP tokens, a plot, and training in the\n"
+    "background.  ? inside lists every key and :command.  --script runs keys and\n"
+    ":commands from FILE without a terminal and prints screen dumps (for tests).\n";
+
+int cmd_explore(int argc, char **argv)
+{
+    cli_data_opts o = {0};
+    const char *models[8], *script = NULL;
+    int n_models = 0, w = 80, h = 24, rc = EXIT_USAGE;
+    o.paths = calloc((size_t)argc + 1, sizeof *o.paths);
+    if (!o.paths) return EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        int c = cli_common_opt(&o, argc, argv, &i);
+        if (c < 0) goto out;
+        if (c) continue;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(USAGE, stdout);
+            rc = EXIT_OK;
+            goto out;
+        } else if (!strcmp(argv[i], "--model") && i + 1 < argc && n_models < 8) {
+            models[n_models++] = argv[++i];
+        } else if (!strcmp(argv[i], "--script") && i + 1 < argc) {
+            script = argv[++i];
+        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%dx%d", &w, &h) != 2 || w < 20 || h < 6 || w > 1000 || h > 500) {
+                fprintf(stderr, "tlpx: --size is WxH, e.g. 80x24\n");
+                goto out;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "tlpx: unknown option %s\n\n%s", argv[i], USAGE);
+            goto out;
+        } else
+            o.paths[o.n_paths++] = argv[i];
+    }
+    if (!o.n_paths) {
+        fprintf(stderr, "tlpx: no record files given.  Point the explorer at Ansor/TenSet measure records:\n"
+                        "  tlpx explore measure_records/k80/            (a directory, read recursively)\n"
+                        "  tlpx explore K80=path/to/logs --model m.tlpx (NAME= names the hardware)\n");
+        goto out;
+    }
+    o.quiet = 1;
+    rc = EXIT_FAIL;
+    app_t a;
+    memset(&a, 0, sizeof a);
+    a.task = -1;
+    a.rec_i = a.best_i = -1;
+    a.pooled_top1 = a.pooled_top5 = NAN;
+    tlp_record_init(&a.rec);
+    tlp_record_init(&a.best_rec);
+    for (int m = 0; m < TLP_MODE_COUNT; m++) a.fam[m].prev_head = a.fam[m].cmp_head = -1;
+    a.ds = cli_load(&o);
+    if (!a.ds) goto out;
+    a.tscore = calloc(tlp_dataset_n_tasks(a.ds) + 1, sizeof *a.tscore);
+    a.task_rows = calloc(tlp_dataset_n_tasks(a.ds) + 1, sizeof *a.task_rows);
+    if (!a.tscore || !a.task_rows) goto done;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a.ds); t++) a.tscore[t].top1 = a.tscore[t].top5 = NAN;
+    a.mode = tlp_dataset_task(a.ds, 0)->mode;
+    snprintf(a.data_desc, sizeof a.data_desc, "%zu tasks %zu rec", tlp_dataset_n_tasks(a.ds),
+             tlp_dataset_n_records(a.ds));
+    tlp_set_threads(2);
+    sort_tasks(&a);
+    for (int i = 0; i < n_models; i++)
+        if (load_model_file(&a, models[i]) != 0) {
+            fprintf(stderr, "tlpx: %s\n", a.msg);
+            goto done;
+        }
+    if (script) {
+        rc = script_run(&a, script, w, h);
+        goto done;
+    }
+    if (!isatty(0) || !isatty(1)) {
+        fprintf(stderr, "tlpx: the explorer needs a terminal (or --script FILE)\n");
+        goto done;
+    }
+    setlocale(LC_ALL, "");
+    a.utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+    initscr();
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    a.color = has_colors();
+    if (a.color) {
+        start_color();
+        use_default_colors();
+        init_pair(1, COLOR_BLACK, COLOR_CYAN);
+        init_pair(2, COLOR_GREEN, -1);
+        init_pair(3, COLOR_RED, -1);
+        init_pair(4, COLOR_YELLOW, -1);
+        init_pair(5, COLOR_BLUE, -1);
+    }
+    prompt_init(&a);
+    if (!a.msg[0]) app_message(&a, "? help  : command  Enter open  q back");
+    while (!a.quit) {
+        views_draw(&a);
+        struct pollfd fds[4];
+        int nf = 0;
+        fds[nf++] = (struct pollfd){0, POLLIN, 0};
+        for (int m = 0; m < TLP_MODE_COUNT; m++)
+            if (a.fam[m].predict) fds[nf++] = (struct pollfd){tlp_job_fd(a.fam[m].predict), POLLIN, 0};
+        if (a.train) fds[nf++] = (struct pollfd){tlp_job_fd(a.train), POLLIN, 0};
+        int r = poll(fds, (nfds_t)nf, 250);
+        if (r > 0 && nf > 1) app_poll_jobs(&a);
+        /* keys, and KEY_RESIZE: ncurses' own SIGWINCH handler queues it and
+         * the signal interrupts poll, so look even when stdin is quiet */
+        nodelay(stdscr, TRUE);
+        int key;
+        while ((key = getch()) != ERR) {
+            if (key == KEY_RESIZE) clearok(curscr, TRUE);
+            app_key(&a, key);
+        }
+        nodelay(stdscr, FALSE);
+        if (a.train) app_poll_jobs(&a);
+    }
+    prompt_done();
+    endwin();
+    rc = EXIT_OK;
+done:
+    if (a.train) {
+        tlp_job_cancel(a.train);
+        tlp_job_finish(a.train, NULL, NULL, NULL, NULL, NULL);
+    }
+    tlp_samples_free(a.samples);
+    for (int m = 0; m < TLP_MODE_COUNT; m++) {
+        if (a.fam[m].predict) {
+            tlp_job_cancel(a.fam[m].predict);
+            tlp_job_finish(a.fam[m].predict, NULL, NULL, NULL, NULL, NULL);
+        }
+        free_scores(&a.fam[m]);
+        tlp_model_free(a.fam[m].model);
+    }
+    free(a.tscore), free(a.task_rows), free(a.cand_rows), free(a.rank), free(a.mrank), free(a.prev_rank),
+        free(a.cmp_rank);
+    tlp_record_free(&a.rec);
+    tlp_record_free(&a.best_rec);
+    tlp_dataset_free(a.ds);
+out:
+    free(o.paths);
+    return rc;
+}

@@ -1,0 +1,102 @@
+/* explore.h: the explorer's state, shared by its files (explore.c: loop,
+ * actions and commands; views.c: drawing; prompt.c: readline; script.c:
+ * scripted keys and screen dumps for tests). */
+#ifndef TLPX_EXPLORE_H
+#define TLPX_EXPLORE_H
+
+#include "tlp.h"
+
+#include <curses.h>
+
+typedef enum {
+#define X(id, k1, k2, cmd, args, help) ACT_##id,
+#include "actions.def"
+#undef X
+    ACT_COUNT
+} action_id;
+
+typedef struct {
+    const char *name; /* ACT id as text */
+    int key, key2;
+    const char *cmd, *args, *help;
+} action_t;
+
+extern const action_t ACTIONS[ACT_COUNT];
+
+typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_HELP, VIEW_WARNINGS, VIEW_COUNT } view_id;
+
+/* One model family (cpu or gpu): its model, scores per head, active head. */
+typedef struct {
+    tlp_model *model;
+    char path[512];
+    int head, prev_head, cmp_head; /* cmp_head -1: no compare column */
+    float *scores[TLP_MAX_HEADS];  /* per record, NAN outside the family */
+    tlp_job *predict;              /* computing scores in the background */
+    int dirty;                     /* trained, not saved */
+} family_t;
+
+/* Per-task figures under the active head. */
+typedef struct {
+    double top1, top5; /* NAN until scores exist */
+} task_score;
+
+typedef struct {
+    tlp_dataset *ds;
+    char data_desc[256];
+    family_t fam[TLP_MODE_COUNT];
+    tlp_mode mode;          /* the family in use */
+    task_score *tscore;     /* [n_tasks] for the active heads */
+    double pooled_top1, pooled_top5;
+    /* views */
+    view_id view, back_to;
+    int *task_rows;         /* visible tasks, sorted and filtered */
+    int n_task_rows, task_cur, task_top, task_sort;
+    char filter[128];
+    long task;              /* selected task, -1 none */
+    uint32_t *cand_rows;    /* positions within the task, sorted */
+    int n_cand_rows, cand_cur, cand_top, cand_sort; /* 0 measured, 1 predicted */
+    int *prev_rank;         /* predicted rank under the previous head, per position */
+    int *rank, *mrank, *cmp_rank; /* predicted / measured / compare ranks, per position */
+    tlp_record rec, best_rec; /* the token view's record and the diff partner */
+    long rec_i, best_i;
+    int tok_top, diff;
+    int help_top, warn_top;
+    char search[128];
+    /* training */
+    tlp_job *train;
+    tlp_samples *samples;
+    tlp_mode train_mode;
+    tlp_progress prog;
+    /* the bottom line */
+    char msg[512];
+    int prompt_active;
+    int quit;
+    int utf8, color;
+    int script;             /* scripted run: no real terminal */
+} app_t;
+
+/* explore.c */
+void app_do(app_t *a, action_id act, const char *arg);
+void app_command(app_t *a, const char *line);
+void app_message(app_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int app_busy(const app_t *a);
+int cmd_explore(int argc, char **argv);
+void app_poll_jobs(app_t *a);
+void app_key(app_t *a, int key);
+
+/* views.c */
+void views_draw(app_t *a);
+int views_body_rows(void);
+
+/* prompt.c */
+void prompt_init(app_t *a);
+void prompt_open(app_t *a);
+void prompt_insert(const char *text);
+void prompt_key(app_t *a, int key);
+void prompt_draw(app_t *a);
+void prompt_done(void);
+
+/* script.c */
+int script_run(app_t *a, const char *path, int w, int h);
+
+#endif
