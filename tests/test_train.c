@@ -253,7 +253,7 @@ typedef struct {
 static void insane(watch *w, const char *fmt, const tlp_progress *p)
 {
     if (!w->bad++)
-        snprintf(w->why, sizeof w->why, "%s (state %d epoch %d/%d step %ld/%ld loss %g n_hist %d)", fmt, (int)p->state,
+        snprintf(w->why, sizeof w->why, "%.120s (state %d epoch %d/%d step %ld/%ld loss %g n_hist %d)", fmt, (int)p->state,
                  p->epoch, p->epochs, p->step, p->steps_per_epoch, p->loss, p->n_hist);
 }
 
