@@ -4,7 +4,9 @@
 #include "explore.h"
 
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define COMMANDS(X)                                                                  \
     X("explore", cmd_explore, "the interactive explorer (the default when the first argument is data)")  \
@@ -34,9 +36,45 @@ static void usage(FILE *f)
                "directories (read recursively); NAME=PATH names the hardware of PATH.\n");
 }
 
+/* The embedded demo: assets/ beside the binary (the build tree), or where
+ * TLPX_ASSETS points.  Returns 0 and fills dir when found. */
+static int find_assets(char *dir, size_t cap)
+{
+    const char *env = getenv("TLPX_ASSETS");
+    struct stat sb;
+    char probe[4200];
+    if (env && *env) {
+        snprintf(dir, cap, "%s", env);
+        return 0;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(probe, sizeof probe, "%.4000s/assets/demo-gpu.tlpx", exe);
+        if (stat(probe, &sb) == 0) {
+            snprintf(dir, cap, "%.4000s/assets", exe);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) return cmd_explore(argc, argv);
+    if (argc < 2) {
+        char dir[4096];
+        if (find_assets(dir, sizeof dir) != 0) return cmd_explore(argc, argv); /* says how to give data */
+        char a1[4200], a2[4200], a3[4200], a4[4200];
+        snprintf(a1, sizeof a1, "%s/demo/hw-a", dir);
+        snprintf(a2, sizeof a2, "%s/demo/hw-b", dir);
+        snprintf(a3, sizeof a3, "%s/demo/cpu-c", dir);
+        snprintf(a4, sizeof a4, "%s/demo-gpu.tlpx", dir);
+        char *args[] = {argv[0], a1, a2, a3, (char *)"--model", a4, NULL};
+        return cmd_explore(6, args);
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return EXIT_OK;
