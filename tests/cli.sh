@@ -18,7 +18,10 @@ status() { # status WANT cmd... : exit status equals WANT
 }
 
 check "--help exits 0" status 0 "$TLPX" --help
-check "no arguments is a usage error" status 2 "$TLPX"
+check "no arguments without a terminal: the demo explorer says it needs one" status 1 "$TLPX"
+check "and says so" grep -q "needs a terminal" "$T/err"
+check "explore without DATA says how to give records" status 2 "$TLPX" explore
+check "and says so" grep -q "no record files given" "$T/err"
 check "unknown subcommand is a usage error" status 2 "$TLPX" frobnicate
 for c in stats tokens features; do
     check "$c --help exits 0" status 0 "$TLPX" $c --help
