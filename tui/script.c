@@ -10,11 +10,14 @@
  * After each line the engine is waited on until idle (predictions and
  * training finished), so dumps are deterministic; "nowait " before a line
  * skips that wait (to cancel a training while it runs).  The screen is a real
- * curses screen (newterm on /dev/null) of the given size, drawn in ASCII. */
+ * curses screen (newterm on /dev/null) of the given size, drawn in ASCII.
+ * With TLPX_TIMING set, each line's handling plus one redraw is timed and
+ * printed to stderr as "time_ms N LINE" (bench/tui.sh reads them). */
 #include "explore.h"
 
 #include <poll.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +46,13 @@ static void wait_idle(app_t *a)
         poll(fds, (nfds_t)nf, 200);
         app_poll_jobs(a);
     }
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
 }
 
 static void dump(int n)
@@ -92,6 +102,7 @@ int script_run(app_t *a, const char *path, int w, int h)
             s += 7;
         }
         if (!*s || *s == '#') continue;
+        double t0 = now_ms();
         if (!strncmp(s, "key ", 4)) {
             int k = key_code(s + 4);
             if (k < 0) {
@@ -124,6 +135,8 @@ int script_run(app_t *a, const char *path, int w, int h)
             rc = 2;
             break;
         }
+        views_draw(a);
+        if (getenv("TLPX_TIMING")) fprintf(stderr, "time_ms %.3f %s\n", now_ms() - t0, s);
         if (!nowait) wait_idle(a);
         views_draw(a);
         if (a->quit) break;

@@ -1,0 +1,55 @@
+#!/bin/sh
+# tui.sh: the explorer's speed on a big task.  The largest K80 task of the
+# shared data (1,260 candidates) is loaded three times under one hardware
+# name, giving one task of 3,780 candidates; a 2-head model scores it.  The
+# script mode times each action plus the redraw that follows (TLPX_TIMING):
+# head switch, re-sort, redraw, scrolling; then the same keys while a
+# training runs on the worker thread.  Goals: < 50 ms per action, < 100 ms
+# per key while training.
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${top_builddir:-$top}
+data=${TLPX_DATA:-$top/../shared/data}/nnfusion-roller/artifacts
+[ -d "$data" ] || { echo "tui.sh: no data at $data"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_tuibench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+f=$data/Table3/tvm/ansor/matmul/ansor_matmul_65536_1024_1024.log
+mkdir -p "$T/big"
+for i in 1 2 3; do cp "$f" "$T/big/copy$i.json"; done
+"$build/tlpx" train -q "K80=$T/big" "V100=$data/microbenchmark/tvm/ansor/matmul" --heads K80,V100 --epochs 1 \
+    --batch 512 --threads 2 --out "$T/m.tlpx"
+cat > "$T/bench.script" <<'S'
+cmd filter hw=K80
+key Enter
+key h
+key h
+key s
+key s
+key PgDn
+key End
+key Home
+key c
+key c
+nowait cmd train epochs=3 batch=256
+key j
+key k
+key PgDn
+key PgUp
+key s
+key h
+key End
+key Home
+key j
+key k
+cmd cancel
+S
+TLPX_TIMING=1 "$build/tlpx" explore "K80=$T/big" "V100=$data/microbenchmark/tvm/ansor/matmul" --model "$T/m.tlpx" \
+    --script "$T/bench.script" --size 120x40 > /dev/null 2> "$T/times"
+awk '/^time_ms/ { t = $2; $1 = $2 = ""; line = $0;
+       if (line ~ /cmd train/) training = 1;
+       if (line ~ /cmd cancel/) training = 0;
+       printf "%9.2f ms %s%s\n", t, line, (training && line !~ /cmd train/) ? "   (while training)" : "";
+       if (line ~ /key/ && !training && t > max) max = t;
+       if (line ~ /key/ && training && t > tmax) tmax = t }
+     END { printf "\nslowest action on the 3,780-candidate task: %.2f ms (goal < 50)\n", max;
+           printf "slowest key while training: %.2f ms (goal < 100)\n", tmax }' "$T/times"
