@@ -320,22 +320,34 @@ static acts_t slice(const tlp_model *m, const acts_t *a, int b0, int n, int head
 
 /* ------------------------------------------------------------ layers */
 
+static void bias_relu(float *restrict y, const float *restrict b, int n)
+{
+    for (int j = 0; j < n; j++) {
+        float v = y[j] + b[j];
+        y[j] = v < 0.0f ? 0.0f : v;
+    }
+}
+
+static void bias_add(float *restrict y, const float *restrict b, int n)
+{
+    for (int j = 0; j < n; j++) y[j] += b[j];
+}
+
+static void add_into(float *restrict dst, const float *restrict a, const float *restrict b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
+}
+
 /* Y[N][out] = X[N][in] W^T + b, then ReLU when relu. */
 static void linear_fwd(const float *P, const lin_t *l, const float *X, size_t N, float *Y, int relu)
 {
     const float *b = P + l->b;
     const int out = l->out;
     tlp_gemm(0, 1, (int)N, out, l->in, 1, X, l->in, P + l->w, l->in, 0, Y, out);
-    /* one pass for the bias and the ReLU */
+    /* one pass for the bias and the ReLU (restrict: so it vectorises) */
     for (size_t i = 0; i < N; i++) {
-        float *y = Y + i * (size_t)out;
-        if (relu)
-            for (int j = 0; j < out; j++) {
-                float v = y[j] + b[j];
-                y[j] = v > 0 ? v : 0;
-            }
-        else
-            for (int j = 0; j < out; j++) y[j] += b[j];
+        if (relu) bias_relu(Y + i * (size_t)out, b, out);
+        else bias_add(Y + i * (size_t)out, b, out);
     }
 }
 
@@ -352,10 +364,9 @@ static void linear_bwd(const float *P, float *G, const lin_t *l, const float *X,
     if (dX) tlp_gemm(0, 0, (int)N, l->in, l->out, 1, dY, l->out, P + l->w, l->in, beta_dx, dX, l->in);
 }
 
-static void relu_mask(float *dY, const float *Y, size_t n)
+static void relu_mask(float *restrict dY, const float *restrict Y, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!(Y[i] > 0)) dY[i] = 0;
+    for (size_t i = 0; i < n; i++) dY[i] = Y[i] > 0.0f ? dY[i] : 0.0f;
 }
 
 static void softmax_rows(float *S, int rows, int cols)
@@ -398,17 +409,18 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
             tlp_gemm(0, 0, L, HD, L, 1, p, L, q + 2 * E, 3 * E, 0, a->o + (size_t)b * L * E + h * HD, E);
         }
     /* h5 = o W_out^T + b_out + h4 */
-    memcpy(a->h5, h4, sizeof(float) * N * E);
+    tlp_gemm(0, 1, (int)N, E, E, 1, a->o, E, P + m->out_proj.w, E, 0, a->h5, E);
     const float *bo = P + m->out_proj.b;
-    for (size_t i = 0; i < N; i++)
-        for (int j = 0; j < E; j++) a->h5[i * E + j] += bo[j];
-    tlp_gemm(0, 1, (int)N, E, E, 1, a->o, E, P + m->out_proj.w, E, 1, a->h5, E);
+    for (size_t i = 0; i < N; i++) {
+        bias_add(a->h5 + i * E, bo, E);
+        bias_add(a->h5 + i * E, h4 + i * E, E);
+    }
     /* residual blocks */
     const float *hin = a->h5;
     float *rs[2] = {a->r1, a->r2}, *hs[2] = {a->h6, a->h7};
     for (int k = 0; k < 2; k++) {
         linear_fwd(P, &m->res[k], hin, N, rs[k], 1);
-        for (size_t i = 0; i < N * E; i++) hs[k][i] = rs[k][i] + hin[i];
+        add_into(hs[k], rs[k], hin, N * E);
         hin = hs[k];
     }
     /* decoders, summed over the steps */
