@@ -88,17 +88,6 @@ struct tlp_dataset {
     size_t line_cap;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 tlp_dataset *tlp_dataset_new(void)
 {
@@ -165,8 +154,8 @@ static long hw_get(tlp_dataset *ds, const char *name, tlp_mode mode)
     long i = tlp__hmap_find(&ds->hw_index, h, eq_hw, ds, &k);
     if (i >= 0) return i;
     size_t c1 = ds->cap_hws, c2 = ds->cap_hws;
-    if (grow((void **)&ds->hws, &c1, ds->n_hws + 1, sizeof *ds->hws) ||
-        grow((void **)&ds->hw_names, &c2, ds->n_hws + 1, sizeof *ds->hw_names))
+    if (tlp__grow((void **)&ds->hws, &c1, ds->n_hws + 1, sizeof *ds->hws) ||
+        tlp__grow((void **)&ds->hw_names, &c2, ds->n_hws + 1, sizeof *ds->hw_names))
         return -1;
     ds->cap_hws = c1 < c2 ? c1 : c2;
     char *copy = strdup(name);
@@ -210,7 +199,7 @@ static long task_get(tlp_dataset *ds, const tlp_record *r, const char *hardware)
     if (i >= 0) return i;
     long hw = hw_get(ds, hardware, mode);
     if (hw < 0) return -1;
-    if (grow((void **)&ds->tasks, &ds->cap_tasks, ds->n_tasks + 1, sizeof *ds->tasks)) return -1;
+    if (tlp__grow((void **)&ds->tasks, &ds->cap_tasks, ds->n_tasks + 1, sizeof *ds->tasks)) return -1;
     task_t *t = &ds->tasks[ds->n_tasks];
     memset(t, 0, sizeof *t);
     t->key = strdup(r->workload_key);
@@ -253,7 +242,7 @@ static long vocab_get(vocab_t *v, int F, const float *row)
     long i = tlp__hmap_find(&v->index, h, eq_row, &c, row);
     if (i >= 0) return i;
     if (v->n >= UINT32_MAX - 1) return -1;
-    if (grow((void **)&v->rows, &v->cap, v->n + 1, sizeof(float) * (size_t)F)) return -1;
+    if (tlp__grow((void **)&v->rows, &v->cap, v->n + 1, sizeof(float) * (size_t)F)) return -1;
     memcpy(v->rows + v->n * (size_t)F, row, sizeof(float) * (size_t)F);
     if (tlp__hmap_add(&v->index, h, (uint32_t)v->n)) return -1;
     return (long)v->n++;
@@ -272,7 +261,7 @@ static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, con
         ds->printed++;
     }
     if (ds->n_diags >= MAX_DIAGS) return;
-    if (grow((void **)&ds->diags, &ds->cap_diags, ds->n_diags + 1, sizeof *ds->diags)) return;
+    if (tlp__grow((void **)&ds->diags, &ds->cap_diags, ds->n_diags + 1, sizeof *ds->diags)) return;
     diag_t *d = &ds->diags[ds->n_diags];
     d->msg = strdup(msg);
     if (!d->msg) return;
@@ -335,8 +324,8 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
     int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
     tlp_hw_stats *st = &ds->hws[task->hw];
 
-    if (grow((void **)&ds->recs, &ds->cap_recs, ds->n_recs + 1, sizeof *ds->recs) ||
-        grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + (size_t)L, sizeof *ds->toks))
+    if (tlp__grow((void **)&ds->recs, &ds->cap_recs, ds->n_recs + 1, sizeof *ds->recs) ||
+        tlp__grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + (size_t)L, sizeof *ds->toks))
         return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
 
     tlp_rec *rec = &ds->recs[ds->n_recs];
@@ -450,7 +439,7 @@ static long next_line(tlp_dataset *ds, reader *rd, const char **out, uint64_t *c
                 too_long = 1;
             } else {
                 size_t cap = ds->line_cap;
-                if (grow((void **)&ds->line, &cap, acc + take + 1, 1)) return -3;
+                if (tlp__grow((void **)&ds->line, &cap, acc + take + 1, 1)) return -3;
                 ds->line_cap = cap;
                 memcpy(ds->line + acc, start, take);
                 acc += take;
@@ -469,7 +458,7 @@ static tlp_status add_file(tlp_dataset *ds, const char *path, const char *hardwa
 {
     FILE *f = fopen(path, "rb");
     if (!f) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
-    if (grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
+    if (tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
         fclose(f);
         return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     }
@@ -557,7 +546,7 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const char *hardwar
     tlp_status s = TLP_OK;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (grow((void **)&names, &cap, n + 1, sizeof *names)) {
+        if (tlp__grow((void **)&names, &cap, n + 1, sizeof *names)) {
             s = TLP_NOMEM;
             break;
         }
@@ -721,7 +710,7 @@ tlp_status tlp_dataset_load_weights(tlp_dataset *ds, const char *path, tlp_error
             ds->weights[i].weight += w;
             continue;
         }
-        if (grow((void **)&ds->weights, &ds->cap_weights, ds->n_weights + 1, sizeof *ds->weights)) {
+        if (tlp__grow((void **)&ds->weights, &ds->cap_weights, ds->n_weights + 1, sizeof *ds->weights)) {
             s = tlp_error_set(err, TLP_NOMEM, path, lineno, "out of memory");
             break;
         }

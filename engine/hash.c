@@ -1,6 +1,7 @@
-/* hash.c: one small open-addressing index used for tasks, hardware names and
+/* hash.c: the engine's two containers: one small open-addressing index used for tasks, hardware names and
  * the token vocabularies.  The items live in the caller's arrays; the index
- * only stores their positions and a 32-bit hash to skip most comparisons. */
+ * only stores their positions and a 32-bit hash to skip most comparisons;
+ * and tlp__grow, the one growable-array helper. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -75,3 +76,15 @@ void tlp__hmap_free(tlp__hmap *m)
 }
 
 size_t tlp__hmap_bytes(const tlp__hmap *m) { return m->n_slots * sizeof *m->slots; }
+
+int tlp__grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}

@@ -20,6 +20,9 @@ typedef struct {
 typedef int (*tlp__eq_fn)(const void *ctx, uint32_t index, const void *key);
 
 uint32_t tlp__hash(const void *p, size_t n);
+/* Grow *p (of *cap elements of elem bytes) to hold need, doubling.  -1 when
+ * out of memory (then *p is unchanged). */
+int tlp__grow(void **p, size_t *cap, size_t need, size_t elem);
 /* Index of the item equal to key, or -1. */
 long tlp__hmap_find(const tlp__hmap *m, uint32_t h, tlp__eq_fn eq, const void *ctx, const void *key);
 /* Add index under hash h.  -1 when out of memory. */

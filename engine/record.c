@@ -153,17 +153,6 @@ static int set_str(char **dst, const char *s)
     return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 /* ------------------------------------------------------------ parsing */
 
@@ -259,7 +248,7 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
     if (have != nf) FAIL(TLP_STEP, "step %zu (%s): expected %d fields, got %d", idx, TAGS[k], nf, have);
     if (nv > 4096) FAIL(TLP_NUMBER, "step %zu (%s): %zu values", idx, TAGS[k], nv);
     size_t off = r->n_vals;
-    if (grow((void **)&r->vals, &r->cap_vals, off + nv, sizeof *r->vals)) FAIL(TLP_NOMEM, "out of memory");
+    if (tlp__grow((void **)&r->vals, &r->cap_vals, off + nv, sizeof *r->vals)) FAIL(TLP_NOMEM, "out of memory");
 
     tlp_step *st = &r->steps[idx];
     st->kind = (uint8_t)k;
@@ -281,7 +270,7 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
             if (!cJSON_IsString(f)) return bad_value(err, TLP_STEP, idx, k, i, f);
             size_t n = strlen(f->valuestring);
             if (n > 256) FAIL(TLP_STEP, "step %zu (%s): a string of %zu bytes", idx, TAGS[k], n);
-            if (grow((void **)&r->strs, &r->cap_strs, r->len_strs + n + 1, 1)) FAIL(TLP_NOMEM, "out of memory");
+            if (tlp__grow((void **)&r->strs, &r->cap_strs, r->len_strs + n + 1, 1)) FAIL(TLP_NOMEM, "out of memory");
             memcpy(r->strs + r->len_strs, f->valuestring, n + 1);
             st->str = (int32_t)r->len_strs;
             r->len_strs += n + 1;
@@ -340,7 +329,7 @@ static tlp_status parse_task(tlp_record *r, const cJSON *t, tlp_error *err)
         int m = cJSON_GetArraySize(f);
         if (m > 1024) FAIL(TLP_LAYOUT, "%d task inputs", m);
         size_t old = r->cap_inputs;
-        if (grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m, sizeof(char *))) FAIL(TLP_NOMEM, "out of memory");
+        if (tlp__grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m, sizeof(char *))) FAIL(TLP_NOMEM, "out of memory");
         for (size_t i = old; i < r->cap_inputs; i++) r->task_inputs[i] = NULL;
         const cJSON *e;
         int i = 0;
@@ -365,7 +354,7 @@ static tlp_status parse_result(tlp_record *r, const cJSON *res, tlp_error *err)
     int n = cJSON_GetArraySize(c);
     if (n == 0) FAIL(TLP_COST, "empty cost list");
     if (n > 255) FAIL(TLP_COST, "%d costs", n);
-    if (grow((void **)&r->costs, &r->cap_costs, (size_t)n, sizeof *r->costs)) FAIL(TLP_NOMEM, "out of memory");
+    if (tlp__grow((void **)&r->costs, &r->cap_costs, (size_t)n, sizeof *r->costs)) FAIL(TLP_NOMEM, "out of memory");
     const cJSON *e;
     int i = 0;
     cJSON_ArrayForEach(e, c)
@@ -428,7 +417,7 @@ static tlp_status parse_tree(tlp_record *r, const cJSON *root, tlp_error *err)
     const cJSON *steps = state->child->next;
     int ns = cJSON_GetArraySize(steps);
     if (ns > 4096) FAIL(TLP_NUMBER, "%d steps", ns);
-    if (grow((void **)&r->steps, &r->cap_steps, (size_t)ns, sizeof *r->steps)) FAIL(TLP_NOMEM, "out of memory");
+    if (tlp__grow((void **)&r->steps, &r->cap_steps, (size_t)ns, sizeof *r->steps)) FAIL(TLP_NOMEM, "out of memory");
     r->n_vals = 0;
     r->len_strs = 0;
     size_t i = 0;
@@ -548,7 +537,7 @@ static int str_(scan *s, char **buf, size_t *cap, size_t *len)
     while (q < s->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
     if (q >= s->end) return 0;
     size_t n = (size_t)(q - s->p);
-    if (grow((void **)buf, cap, n + 1, 1)) return 0;
+    if (tlp__grow((void **)buf, cap, n + 1, 1)) return 0;
     memcpy(*buf, s->p, n);
     s->p = q;
     for (;;) {
@@ -570,7 +559,7 @@ static int str_(scan *s, char **buf, size_t *cap, size_t *len)
             default: return 0; /* \u and anything odd: the tree path decides */
             }
         }
-        if (n + 2 > *cap && grow((void **)buf, cap, n + 2, 1)) return 0;
+        if (n + 2 > *cap && tlp__grow((void **)buf, cap, n + 2, 1)) return 0;
         (*buf)[n++] = (char)c;
     }
     (*buf)[n] = 0;
@@ -619,7 +608,7 @@ static int fast_task(scan *s, tlp_record *r)
         do {
             if (m >= 1024) return 0;
             size_t old = r->cap_inputs;
-            if (grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m + 1, sizeof(char *))) return 0;
+            if (tlp__grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m + 1, sizeof(char *))) return 0;
             for (size_t i = old; i < r->cap_inputs; i++) r->task_inputs[i] = NULL;
             if (!take_str(s, r, &r->task_inputs[m], SIZE_MAX)) return 0;
             m++;
@@ -651,7 +640,7 @@ static int fast_step(scan *s, tlp_record *r, size_t idx)
         if (*t == 's') {
             size_t sl;
             if (!str_(s, &r->tmp, &r->cap_tmp, &sl) || sl > 256 || memchr(r->tmp, 0, sl)) return 0;
-            if (grow((void **)&r->strs, &r->cap_strs, r->len_strs + sl + 1, 1)) return 0;
+            if (tlp__grow((void **)&r->strs, &r->cap_strs, r->len_strs + sl + 1, 1)) return 0;
             memcpy(r->strs + r->len_strs, r->tmp, sl + 1);
             st->str = (int32_t)r->len_strs;
             r->len_strs += sl + 1;
@@ -661,7 +650,7 @@ static int fast_step(scan *s, tlp_record *r, size_t idx)
         if (list && !lit(s, '[')) return 0;
         if (list && lit(s, ']')) continue;
         do {
-            if (nv >= 4096 || grow((void **)&r->vals, &r->cap_vals, r->n_vals + nv + 1, sizeof *r->vals) ||
+            if (nv >= 4096 || tlp__grow((void **)&r->vals, &r->cap_vals, r->n_vals + nv + 1, sizeof *r->vals) ||
                 !uint_(s, 2147483647u, &r->vals[r->n_vals + nv]))
                 return 0;
             nv++;
@@ -690,7 +679,7 @@ int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
         return 0;
     if (!lit(&s, ']')) {
         do {
-            if (r->n_steps >= 4096 || grow((void **)&r->steps, &r->cap_steps, r->n_steps + 1, sizeof *r->steps) ||
+            if (r->n_steps >= 4096 || tlp__grow((void **)&r->steps, &r->cap_steps, r->n_steps + 1, sizeof *r->steps) ||
                 !fast_step(&s, r, r->n_steps))
                 return 0;
             r->n_steps++;
@@ -702,7 +691,7 @@ int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
     do {
         double v;
         if (r->n_costs >= 255 || !num(&s, &v) || !isfinite(v) || v <= 0 || v > 1e10 ||
-            grow((void **)&r->costs, &r->cap_costs, r->n_costs + 1, sizeof *r->costs))
+            tlp__grow((void **)&r->costs, &r->cap_costs, r->n_costs + 1, sizeof *r->costs))
             return 0;
         r->costs[r->n_costs++] = v;
     } while (lit(&s, ','));
