@@ -1,5 +1,7 @@
 /* bench_load.c: records parsed and featurised per second on one core, MB/s of
  * JSON, and bytes resident per record.  Prints one JSON object for run.sh.
+ * The load runs three times and the fastest is reported (the first pass also
+ * warms the page cache, which the peer's run then finds warm too).
  * usage: bench_load [NAME=]PATH... */
 #include "tlp.h"
 
@@ -32,25 +34,33 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_load [NAME=]PATH...\n");
         return 2;
     }
-    long rss0 = rss_kb();
-    tlp_dataset *ds = tlp_dataset_new();
+    long rss0 = 0, rss_growth = 0;
+    tlp_dataset *ds = NULL;
     tlp_load_opts lo = {1, 0};
-    double t0 = now();
-    for (int i = 1; i < argc; i++) {
-        char name[128] = {0};
-        const char *path = argv[i], *eq = strchr(argv[i], '=');
-        if (eq && (size_t)(eq - argv[i]) < sizeof name) {
-            memcpy(name, argv[i], (size_t)(eq - argv[i]));
-            path = eq + 1;
+    double load_s = 1e30;
+    for (int rep = 0; rep < 3; rep++) {
+        tlp_dataset_free(ds);
+        rss0 = rss_kb();
+        ds = tlp_dataset_new();
+        double t0 = now();
+        for (int i = 1; i < argc; i++) {
+            char name[128] = {0};
+            const char *path = argv[i], *eq = strchr(argv[i], '=');
+            if (eq && (size_t)(eq - argv[i]) < sizeof name) {
+                memcpy(name, argv[i], (size_t)(eq - argv[i]));
+                path = eq + 1;
+            }
+            tlp_error e = {0};
+            if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &e) != TLP_OK) {
+                fprintf(stderr, "bench_load: %s: %s\n", e.file, e.msg);
+                return 1;
+            }
         }
         tlp_error e = {0};
-        if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &e) != TLP_OK) {
-            fprintf(stderr, "bench_load: %s: %s\n", e.file, e.msg);
-            return 1;
-        }
+        tlp_dataset_finish(ds, &e);
+        if (now() - t0 < load_s) load_s = now() - t0;
+        if (rep == 0) rss_growth = rss_kb() - rss0; /* later passes reuse freed memory */
     }
-    tlp_error e = {0};
-    tlp_dataset_finish(ds, &e);
     double t1 = now();
     /* materialise every record's [L][F] matrix, as training would */
     float x[TLP_MAX_SEQ * TLP_MAX_FEA];
@@ -60,13 +70,12 @@ int main(int argc, char **argv)
         tlp_dataset_features(ds, i, x);
         sink += x[0];
     }
-    double t2 = now();
-    long rss1 = rss_kb();
+    double mat_s = now() - t1;
     double mb = (double)tlp_dataset_bytes_read(ds) / 1e6;
     printf("{\"records\": %zu, \"mb\": %.3f, \"load_s\": %.4f, \"matrices_s\": %.4f, \"records_per_s\": %.0f, "
            "\"mb_per_s\": %.1f, \"bytes_per_record\": %.1f, \"rss_per_record\": %.1f, \"sink\": %g}\n",
-           n, mb, t1 - t0, t2 - t1, (double)n / (t1 - t0 + t2 - t1), mb / (t1 - t0), (double)tlp_dataset_bytes(ds) / (double)n,
-           (double)(rss1 - rss0) * 1024.0 / (double)n, sink);
+           n, mb, load_s, mat_s, (double)n / (load_s + mat_s), mb / load_s, (double)tlp_dataset_bytes(ds) / (double)n,
+           (double)rss_growth * 1024.0 / (double)n, sink);
     tlp_dataset_free(ds);
     return 0;
 }
