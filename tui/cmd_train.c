@@ -362,6 +362,11 @@ typedef struct {
     const char *model_path, *head;
     int per_task;
     int ks[8], n_k;
+    /* what open_session loads */
+    tlp_model *m;
+    tlp_dataset *ds;
+    int forced;          /* --head as an index, -1 without */
+    score_cache cache;
 } model_args;
 
 static int parse_model_args(int argc, char **argv, model_args *a, const char *usage, int eval)
@@ -400,27 +405,50 @@ static int parse_model_args(int argc, char **argv, model_args *a, const char *us
     return EXIT_OK;
 }
 
+static void close_session(model_args *a)
+{
+    for (int h = 0; h < TLP_MAX_HEADS; h++) free(a->cache.scores[h]);
+    tlp_dataset_free(a->ds);
+    tlp_model_free(a->m);
+    free(a->data.paths);
+}
+
+/* Parse the arguments, load the model and the data, resolve --head.  -1 to
+ * go on, else the exit status (everything is freed then). */
+static int open_session(int argc, char **argv, model_args *a, const char *usage, int eval)
+{
+    int rc = parse_model_args(argc, argv, a, usage, eval);
+    a->forced = -1;
+    if (rc) {
+        free(a->data.paths);
+        return rc < 0 ? EXIT_OK : rc;
+    }
+    if (!(a->m = load_model(a->model_path, NULL, NULL, NULL)) || !(a->ds = cli_load(&a->data))) {
+        close_session(a);
+        return EXIT_FAIL;
+    }
+    const tlp_model_config *c = tlp_model_config_of(a->m);
+    if (a->head && (a->forced = tlp_model_head(a->m, a->head)) < 0) {
+        fprintf(stderr, "tlpx: the model has no head \"%s\" (heads:", a->head);
+        for (int h = 0; h < c->n_heads; h++) fprintf(stderr, " %s", c->heads[h]);
+        fprintf(stderr, ")\n");
+        close_session(a);
+        return EXIT_FAIL;
+    }
+    return -1;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     model_args a = {0};
-    int rc = parse_model_args(argc, argv, &a, EVAL_USAGE, 1);
-    if (rc) {
-        free(a.data.paths);
-        return rc < 0 ? EXIT_OK : rc;
-    }
+    int rc = open_session(argc, argv, &a, EVAL_USAGE, 1);
+    if (rc >= 0) return rc;
     rc = EXIT_FAIL;
-    score_cache cache = {{0}};
-    tlp_dataset *ds = NULL;
-    tlp_model *m = load_model(a.model_path, NULL, NULL, NULL);
-    if (!m || !(ds = cli_load(&a.data))) goto done;
+    tlp_model *m = a.m;
+    tlp_dataset *ds = a.ds;
+    score_cache *cache = &a.cache;
     const tlp_model_config *c = tlp_model_config_of(m);
-    int forced = -1;
-    if (a.head && (forced = tlp_model_head(m, a.head)) < 0) {
-        fprintf(stderr, "tlpx: the model has no head \"%s\" (heads:", a.head);
-        for (int h = 0; h < c->n_heads; h++) fprintf(stderr, " %s", c->heads[h]);
-        fprintf(stderr, ")\n");
-        goto done;
-    }
+    int forced = a.forced;
     printf("model %s: %s, heads:", a.model_path, tlp_mode_name(c->mode));
     for (int h = 0; h < c->n_heads; h++) printf(" %s", c->heads[h]);
     printf("\n");
@@ -438,7 +466,7 @@ int cmd_eval(int argc, char **argv)
             const tlp_task *tk = tlp_dataset_task(ds, t);
             if (tk->mode != c->mode || tk->n_records == 0) continue;
             if (forced < 0 && head_for(m, tk, -1) != h) continue;
-            const float *sc = scores_for(m, ds, &cache, h);
+            const float *sc = scores_for(m, ds, cache, h);
             if (!sc) goto done;
             double *cost = malloc(sizeof(double) * tk->n_records);
             float *score = malloc(sizeof(float) * tk->n_records);
@@ -477,10 +505,7 @@ int cmd_eval(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
-    for (int h = 0; h < TLP_MAX_HEADS; h++) free(cache.scores[h]);
-    tlp_dataset_free(ds);
-    tlp_model_free(m);
-    free(a.data.paths);
+    close_session(&a);
     return rc;
 }
 
@@ -501,28 +526,20 @@ static int by_score_desc(const void *x, const void *y)
 int cmd_predict(int argc, char **argv)
 {
     model_args a = {0};
-    int rc = parse_model_args(argc, argv, &a, PREDICT_USAGE, 0);
-    if (rc) {
-        free(a.data.paths);
-        return rc < 0 ? EXIT_OK : rc;
-    }
+    int rc = open_session(argc, argv, &a, PREDICT_USAGE, 0);
+    if (rc >= 0) return rc;
     rc = EXIT_FAIL;
-    score_cache cache = {{0}};
-    tlp_dataset *ds = NULL;
-    tlp_model *m = load_model(a.model_path, NULL, NULL, NULL);
-    if (!m || !(ds = cli_load(&a.data))) goto done;
+    tlp_model *m = a.m;
+    tlp_dataset *ds = a.ds;
+    score_cache *cache = &a.cache;
     const tlp_model_config *c = tlp_model_config_of(m);
-    int forced = -1;
-    if (a.head && (forced = tlp_model_head(m, a.head)) < 0) {
-        fprintf(stderr, "tlpx: the model has no head \"%s\"\n", a.head);
-        goto done;
-    }
+    int forced = a.forced;
     printf("task\thardware\trecord\tmeasured_cost\tpredicted_score\tpredicted_rank\n");
     size_t rows = 0;
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
         if (tk->mode != c->mode) continue;
-        const float *sc = scores_for(m, ds, &cache, head_for(m, tk, forced));
+        const float *sc = scores_for(m, ds, cache, head_for(m, tk, forced));
         if (!sc) goto done;
         ranked_rec *r = malloc(sizeof *r * (tk->n_records ? tk->n_records : 1));
         uint32_t *rank = malloc(sizeof *rank * (tk->n_records ? tk->n_records : 1));
@@ -547,9 +564,6 @@ int cmd_predict(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
-    for (int h = 0; h < TLP_MAX_HEADS; h++) free(cache.scores[h]);
-    tlp_dataset_free(ds);
-    tlp_model_free(m);
-    free(a.data.paths);
+    close_session(&a);
     return rc;
 }
