@@ -485,6 +485,15 @@ static void export_records(app_t *a, const char *args)
         app_message(a, "export: [top=K] PATH");
         return;
     }
+    const float *sc0 = cur_scores(a, fam(a)->head);
+    if (top > 0 && !sc0) {
+        app_message(a, "export: no predictions yet (:load MODEL or :train)");
+        return;
+    }
+    if (top <= 0 && !((a->view == VIEW_CANDS || a->view == VIEW_TOKENS) && a->n_cand_rows)) {
+        app_message(a, "export: select a candidate first, or give top=K");
+        return;
+    }
     FILE *out = fopen(path, "w");
     if (!out) {
         app_message(a, "export: %s: %s", path, strerror(errno));
@@ -769,7 +778,12 @@ void app_do(app_t *a, action_id act, const char *arg)
         int *tr = realloc(a->task_rows, sizeof *tr * (tlp_dataset_n_tasks(a->ds) + 1));
         if (ts) a->tscore = ts;
         if (tr) a->task_rows = tr;
-        a->task = -1;
+        if (tlp_dataset_n_records(a->ds) != before) { /* task indices may have moved: back to the list */
+            a->task = -1;
+            a->n_cand_rows = 0;
+            a->rec_i = -1;
+            a->view = VIEW_TASKS;
+        }
         if (s != TLP_OK) app_message(a, "%s: %s", err.file[0] ? err.file : arg, err.msg);
         else app_message(a, "%s: %zu records added", arg, tlp_dataset_n_records(a->ds) - before);
         for (int m = 0; m < TLP_MODE_COUNT; m++) {

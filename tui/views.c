@@ -449,6 +449,8 @@ void views_draw(app_t *a)
              a->filter[0] ? "  filter: " : "", a->filter);
     bar(a, 0, title, 1);
     int top = 1, rows = views_body_rows();
+    if (a->task < 0 && (a->view == VIEW_CANDS || a->view == VIEW_TOKENS || a->view == VIEW_PLOT))
+        a->view = VIEW_TASKS; /* nothing selected (e.g. after :open) */
     switch (a->view) {
     case VIEW_TASKS: draw_tasks(a, top, rows); break;
     case VIEW_CANDS: draw_cands(a, top, rows); break;
