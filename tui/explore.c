@@ -69,7 +69,7 @@ static void compute_scores(app_t *a);
 static void compute_scores(app_t *a)
 {
     size_t nt = tlp_dataset_n_tasks(a->ds);
-    double best[2] = {0, 0}, l1[2] = {0, 0}, l5[2] = {0, 0};
+    double best = 0, l1 = 0, l5 = 0; /* pooled over the tasks of the family in use */
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
@@ -89,18 +89,17 @@ static void compute_scores(app_t *a)
                 a->tscore[t].top1 = ev.best / ev.lat_k[0];
                 a->tscore[t].top5 = ev.best / ev.lat_k[1];
                 if (tk->mode == a->mode) {
-                    best[0] += tk->weight * ev.best;
-                    l1[0] += tk->weight * ev.lat_k[0];
-                    l5[0] += tk->weight * ev.lat_k[1];
+                    best += tk->weight * ev.best;
+                    l1 += tk->weight * ev.lat_k[0];
+                    l5 += tk->weight * ev.lat_k[1];
                 }
             }
         }
         free(cost);
         free(score);
     }
-    a->pooled_top1 = l1[0] > 0 ? best[0] / l1[0] : NAN;
-    a->pooled_top5 = l5[0] > 0 ? best[0] / l5[0] : NAN;
-    (void)best[1], (void)l1[1], (void)l5[1];
+    a->pooled_top1 = l1 > 0 ? best / l1 : NAN;
+    a->pooled_top5 = l5 > 0 ? best / l5 : NAN;
 }
 
 int app_busy(const app_t *a)
@@ -147,7 +146,7 @@ void app_poll_jobs(app_t *a)
 
 /* ------------------------------------------------------------ task list */
 
-static int cmp_key, cmp_dir;
+static int cmp_key;
 static app_t *cmp_app;
 
 static int cmp_tasks(const void *x, const void *y)
@@ -199,7 +198,6 @@ static void sort_tasks(app_t *a)
         if (task_matches(a, (int)t)) a->task_rows[a->n_task_rows++] = (int)t;
     cmp_app = a;
     cmp_key = a->task_sort;
-    cmp_dir = 1;
     qsort(a->task_rows, (size_t)a->n_task_rows, sizeof *a->task_rows, cmp_tasks);
     a->task_cur = 0;
     for (int i = 0; i < a->n_task_rows; i++)
@@ -249,7 +247,6 @@ static void rank_of(app_t *a, const tlp_task *tk, const float *scores, int *rank
     free(o);
 }
 
-static int cmp_rank_vals;
 static const int *cmp_ranks;
 static int by_rank(const void *x, const void *y)
 {
@@ -267,7 +264,6 @@ static void sort_cands(app_t *a)
     a->n_cand_rows = (int)tk->n_records;
     const float *sc = cur_scores(a, fam(a)->head);
     cmp_ranks = a->cand_sort == 1 && sc ? a->rank : a->mrank;
-    (void)cmp_rank_vals;
     qsort(a->cand_rows, tk->n_records, sizeof *a->cand_rows, by_rank);
     a->cand_cur = 0;
     for (int i = 0; i < a->n_cand_rows && !fresh; i++)
@@ -834,10 +830,6 @@ void app_key(app_t *a, int key)
         return;
     }
     if (key == KEY_RESIZE) return;
-    if (key == 'h' && a->view == VIEW_TASKS && !fam(a)->model) {
-        app_message(a, "no model loaded: :load MODEL, or :train");
-        return;
-    }
     for (int i = 0; i < ACT_COUNT; i++)
         if ((ACTIONS[i].key && ACTIONS[i].key == key) || (ACTIONS[i].key2 && ACTIONS[i].key2 == key)) {
             app_do(a, (action_id)i, NULL);

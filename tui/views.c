@@ -128,9 +128,8 @@ static void draw_cands(app_t *a, int top, int rows)
     put(top, 0, "%s on %s: %u candidates, %u valid, best %s", tk->summary, tk->hardware, tk->n_records, tk->n_valid,
         best);
     if (have_pred)
-        put(top + 1, 0, "head %s: its top-1 is measured #%d, the best of its top-5 is #%d; sorted by %s rank%s",
-            tlp_model_config_of(f->model)->heads[f->head], m1, m5, a->cand_sort ? "predicted" : "measured",
-            f->cmp_head >= 0 ? "" : "");
+        put(top + 1, 0, "head %s: its top-1 is measured #%d, the best of its top-5 is #%d; sorted by %s rank",
+            tlp_model_config_of(f->model)->heads[f->head], m1, m5, a->cand_sort ? "predicted" : "measured");
     else
         put(top + 1, 0, "%s", f->model ? "predicting..." : "no model: measured ranks only (:load MODEL or :train)");
     char cmp[40] = "";
@@ -174,11 +173,6 @@ static void draw_cands(app_t *a, int top, int rows)
             put(y, 0, "%s", line);
             if (r->error_no) tone_off(a, 3, A_DIM);
             else if (mark != ' ') tone_off(a, 2, A_BOLD);
-        }
-        /* the top-k cut: a rule under predicted ranks 1 and 5 */
-        if (a->cand_sort == 1 && sc && (a->rank[k] == 1 || a->rank[k] == 5) && i + 1 < rows &&
-            a->cand_top + i + 1 < a->n_cand_rows) {
-            (void)0; /* drawn as the mark column; a rule would shift rows */
         }
     }
 }
