@@ -1,21 +1,8 @@
 #!/bin/sh
 # cli.sh: drive the real tlpx binary: help, exit statuses, and the output of
 # stats, tokens and features on the hand-written fixtures.
-: "${top_srcdir:=.}" "${TLPX:=./tlpx}"
+. "${top_srcdir:-.}/tests/lib.sh"
 FX="$top_srcdir/tests/fixtures"
-T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-n=0 failed=0
-check() { # check "what" command...  (passes when the command succeeds)
-    what=$1; shift
-    n=$((n + 1))
-    if "$@" >/dev/null 2>&1; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi
-}
-status() { # status WANT cmd... : exit status equals WANT
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; got=$?
-    [ "$got" = "$want" ] || { echo "# exit $got, want $want: $*"; sed 's/^/# /' "$T/err" | head -5; return 1; }
-}
 
 check "--help exits 0" status 0 "$TLPX" --help
 check "no arguments without a terminal: the demo explorer says it needs one" status 1 "$TLPX"
@@ -84,5 +71,4 @@ check "features needs --out" status 2 "$TLPX" features "$FX/records"
 check "features to an unwritable place fails" status 1 "$TLPX" features "$FX/records/gpu-x" --out /nonexistent/dir/x
 check "and names it" grep -q "/nonexistent/dir/x" "$T/err"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end

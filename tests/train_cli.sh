@@ -4,21 +4,8 @@
 # statuses, messages, the model file, the eval lines, the predict TSV, corrupt
 # and missing models, --resume, mixed cpu/gpu data.  Trainings are 1-3 epochs
 # of batch 32, so the whole script takes seconds.
-: "${top_srcdir:=.}" "${TLPX:=./tlpx}"
+. "${top_srcdir:-.}/tests/lib.sh"
 D="$top_srcdir/tests/fixtures/train"
-T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_train_cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-n=0 failed=0
-check() { # check "what" command...  (passes when the command succeeds)
-    what=$1; shift
-    n=$((n + 1))
-    if "$@" >/dev/null 2>&1; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi
-}
-status() { # status WANT cmd... : exit status equals WANT
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; got=$?
-    [ "$got" = "$want" ] || { echo "# exit $got, want $want: $*"; sed 's/^/# /' "$T/err" | head -5; return 1; }
-}
 has_string() { # has_string FILE S: a checkpoint holds the string S (u32-length-prefixed, no NUL)
     LC_ALL=C tr -c '[:print:]' '\n' <"$1" | grep -qx "$2"
 }
@@ -154,5 +141,4 @@ check "predict with the cpu model: only the cpu records" status 0 "$TLPX" predic
 check "20 cpu rows, ranks 1..20" awk -F '\t' -v want=1 "$perm" "$T/out"
 check "cpu rows are cpu-c" test "$(grep -c "	cpu-c	" "$T/out")" -eq 20
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_end
