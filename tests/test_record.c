@@ -2,6 +2,7 @@
 #include "tap.h"
 #include "tlp.h"
 #include "internal.h"
+#include "differential.h"
 
 #define GPU_HDR "[\"[\\\"k\\\", 1]\", \"cuda -keys=cuda,gpu\", [-1, 16, 64, 49152, 2147483647, 1024, 8, 32], \"\", 0, []]"
 #define REC(steps, result) "{\"i\": [" GPU_HDR ", [[], [" steps "]]], \"r\": " result ", \"v\": \"v0.6\"}"
@@ -219,38 +220,16 @@ static void test_differential(void)
     const char *dir = getenv("top_srcdir");
     const char *files[] = {"records/gpu-x/conv.json", "records/gpu-x/dense.json", "records/cpu-y/matmul.log",
                            "malformed/bad.json"};
-    tlp_record a, b;
-    tlp_record_init(&a);
-    tlp_record_init(&b);
-    int fast = 0, agree = 1, lines = 0;
+    diff_counts c = {0, 0, 0};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/tests/fixtures/%s", dir ? dir : ".", files[i]);
-        FILE *f = fopen(path, "rb");
-        if (!f) continue;
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        while ((n = getline(&line, &cap, f)) > 0) {
-            while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-            if (!n || line[0] != '{' || memchr(line, 0, (size_t)n)) continue;
-            lines++;
-            tlp_error e = {0};
-            tlp_status ts = tlp__record_parse_tree(&b, line, (size_t)n, &e);
-            if (tlp__record_parse_fast(&a, line, (size_t)n)) {
-                fast++;
-                char *ja = tlp_record_to_json(&a), *jb = ts == TLP_OK ? tlp_record_to_json(&b) : NULL;
-                if (!jb || strcmp(ja, jb) != 0) {
-                    agree = 0;
-                    printf("#   %s: paths differ on: %.80s\n", files[i], line);
-                }
-                free(ja);
-                free(jb);
-            }
-        }
-        free(line);
-        fclose(f);
+        diff_file(path, &c);
     }
+    tlp_record a, b;
+    tlp_record_init(&a);
+    tlp_record_init(&b);
+    int agree = c.differ == 0, fast = (int)c.fast, lines = (int)c.lines;
     ok(agree, "where the fast scanner accepts a line, the cJSON path reads the same record");
     ok(fast >= 10 && fast < lines, "TVM-layout lines take the fast path, malformed ones do not");
     /* a line the scanner declines still parses through the tree path */

@@ -5,6 +5,7 @@
 #include "tap.h"
 #include "tlp.h"
 #include "internal.h"
+#include "differential.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,42 +23,14 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
  * TVM's own files and read what the cJSON path reads. */
 static void differential(const tlp_dataset *ds, const char *dir)
 {
-    tlp_record a, b;
-    tlp_record_init(&a);
-    tlp_record_init(&b);
-    long lines = 0, fast = 0, differ = 0;
-    for (size_t i = 0; i < tlp_dataset_n_files(ds); i++) {
-        FILE *f = fopen(tlp_dataset_file(ds, i), "rb");
-        if (!f) continue;
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        while ((n = getline(&line, &cap, f)) > 0) {
-            while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-            if (!n || line[0] != '{') continue;
-            lines++;
-            tlp_error e = {0};
-            if (!tlp__record_parse_fast(&a, line, (size_t)n)) continue;
-            fast++;
-            if (tlp__record_parse_tree(&b, line, (size_t)n, &e) != TLP_OK) {
-                differ++;
-                continue;
-            }
-            char *ja = tlp_record_to_json(&a), *jb = tlp_record_to_json(&b);
-            differ += strcmp(ja, jb) != 0;
-            free(ja);
-            free(jb);
-        }
-        free(line);
-        fclose(f);
-    }
+    diff_counts c = {0, 0, 0};
+    for (size_t i = 0; i < tlp_dataset_n_files(ds); i++) diff_file(tlp_dataset_file(ds, i), &c);
+    long lines = c.lines, fast = c.fast, differ = c.differ;
     char what[512];
     snprintf(what, sizeof what, "%.200s: the fast scanner reads all %ld lines", dir, lines);
     is_int(fast, lines, what);
     snprintf(what, sizeof what, "%.200s: and agrees with the cJSON path on each", dir);
     is_int(differ, 0, what);
-    tlp_record_free(&a);
-    tlp_record_free(&b);
 }
 
 static void check_block(const char *root, const block *b)
