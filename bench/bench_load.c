@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     }
     long rss0 = 0, rss_growth = 0;
     tlp_dataset *ds = NULL;
-    tlp_load_opts lo = {1, 0};
+    tlp_load_opts lo = {.quiet = 1};
     double load_s = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         tlp_dataset_free(ds);

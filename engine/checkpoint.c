@@ -2,13 +2,17 @@
  * checkpoint.c: a model, its training settings and its Adam moments in one
  * self-checking binary file.
  *
- * Layout (version 1; integers little-endian, floats IEEE binary32/64
+ * Layout (version 2; integers little-endian, floats IEEE binary32/64
  * little-endian, strings as u32 length + bytes without NUL):
  *
  *   "TLPXCKPT" u32 version
  *   u32 mode, u32 L, u32 F, u32 n_heads, n_heads x str head name
+ *   u32 encode, u32 model flags (0)                               [v2]
  *   str dictionary            the mode's feature dictionary as text (dict_build)
- *   str loss, str pairs, str split, f32 lr, f32 weight_decay, f32 clip,
+ *   str loss, str pairs, str split,
+ *   str recipe, str select, str sched, i32 average, i32 group,
+ *   i32 best_epoch, str note                                      [v2]
+ *   f32 lr, f32 weight_decay, f32 clip,
  *   i32 batch, i32 epochs, i32 epochs_done, u64 seed, u64 step, f64 best_val
  *   u64 n_params, u32 n_tensors, n_tensors x (str name, u32 rows, u32 cols)
  *   u32 flags                 bit 0: Adam moments follow the parameters
@@ -19,6 +23,9 @@
  * only meaningful for the exact token encoding and parameter order they were
  * trained with, so a file made by a tlpx with another steps.def or another
  * network layout is refused instead of silently producing nonsense.
+ *
+ * Version 1 files (before input encodings and recipes) still load: their
+ * models are raw-encoded and their recipe is TLP's.
  *
  * Saving streams the bytes through tlp_write_atomic, so a failed save leaves
  * an earlier file whole.  Loading reads the whole file, walks its structure
@@ -37,7 +44,8 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 
 #define CK_MAGIC "TLPXCKPT"
 #define CK_MAGIC_LEN 8
-#define CK_VERSION 1u
+#define CK_VERSION 2u
+#define CK_VERSION_MIN 1u
 #define CK_FLAG_ADAM 1u
 /* No checkpoint of this network comes near this; anything bigger is refused
  * before it is read into memory. */
@@ -45,7 +53,9 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 /* Room for any tensor table a valid file can have (model.c makes 16 + 8 per
  * head); a file claiming more is walked but refused. */
 #define MAX_TENSORS (16 + 8 * TLP_MAX_HEADS)
-#define META_STR 16 /* sizeof tlp_train_meta.loss / pairs / split */
+#define META_STR 16 /* sizeof tlp_train_meta.loss / pairs / split / recipe / select / sched */
+#define N_META_STR 6
+#define NOTE_STR 512 /* sizeof tlp_train_meta.note */
 
 /* tlp.h has no status for "these bytes are not a valid checkpoint";
  * LAYOUT ("wrong record layout") is the closest, and using one status for
@@ -183,11 +193,20 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     w_u32(w, (uint32_t)tlp_mode_fea(cfg->mode));
     w_u32(w, (uint32_t)cfg->n_heads);
     for (int h = 0; h < cfg->n_heads; h++) w_str(w, cfg->heads[h], strnlen(cfg->heads[h], TLP_HEAD_NAME));
+    w_u32(w, (uint32_t)cfg->encode);
+    w_u32(w, 0); /* model flags: none defined yet */
     w_str(w, w->dict, w->dict_len);
 
     w_str(w, mt->loss, strnlen(mt->loss, sizeof mt->loss));
     w_str(w, mt->pairs, strnlen(mt->pairs, sizeof mt->pairs));
     w_str(w, mt->split, strnlen(mt->split, sizeof mt->split));
+    w_str(w, mt->recipe, strnlen(mt->recipe, sizeof mt->recipe));
+    w_str(w, mt->select, strnlen(mt->select, sizeof mt->select));
+    w_str(w, mt->sched, strnlen(mt->sched, sizeof mt->sched));
+    w_u32(w, (uint32_t)mt->average);
+    w_u32(w, (uint32_t)mt->group);
+    w_u32(w, (uint32_t)mt->best_epoch);
+    w_str(w, mt->note, strnlen(mt->note, sizeof mt->note));
     w_u32(w, f32_bits(mt->lr));
     w_u32(w, f32_bits(mt->weight_decay));
     w_u32(w, f32_bits(mt->clip));
@@ -259,10 +278,14 @@ typedef struct {
 } span;
 
 typedef struct {
+    uint32_t version;
     uint32_t mode, L, F, n_heads;
     span heads[TLP_MAX_HEADS]; /* the first TLP_MAX_HEADS names */
+    uint32_t encode, model_flags;
     span dict;
-    span meta_str[3];
+    span meta_str[N_META_STR]; /* loss pairs split recipe select sched */
+    uint32_t average, group, best_epoch;
+    span note;
     uint32_t lr, wd, clip, batch, epochs, done;
     uint64_t seed, step, best;
     uint64_t n_params;
@@ -356,9 +379,21 @@ static void walk(reader *r, parsed *o)
         span s = r_str(r, "a head name");
         if (h < TLP_MAX_HEADS) o->heads[h] = s;
     }
+    if (o->version >= 2) {
+        o->encode = r_u32(r, "the input encoding");
+        o->model_flags = r_u32(r, "the model flags");
+    }
     o->dict = r_str(r, "the feature dictionary");
-    static const char *const META[3] = {"the loss name", "the pair mode", "the split mode"};
+    static const char *const META[N_META_STR] = {"the loss name", "the pair mode", "the split mode",
+                                                 "the recipe",    "the selection", "the schedule"};
     for (int i = 0; i < 3; i++) o->meta_str[i] = r_str(r, META[i]);
+    if (o->version >= 2) {
+        for (int i = 3; i < N_META_STR; i++) o->meta_str[i] = r_str(r, META[i]);
+        o->average = r_u32(r, "average");
+        o->group = r_u32(r, "group");
+        o->best_epoch = r_u32(r, "best_epoch");
+        o->note = r_str(r, "the note");
+    }
     o->lr = r_u32(r, "lr");
     o->wd = r_u32(r, "weight_decay");
     o->clip = r_u32(r, "clip");
@@ -447,11 +482,18 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
                              "the model was made with another feature dictionary (%s, line %zu; this tlpx has \"%.*s\")",
                              tlp_mode_name(mode), line, (int)(end - start), dict + start);
     }
-    static const char *const META[3] = {"loss", "pairs", "split"};
-    for (int i = 0; i < 3; i++)
+    if (o->encode >= TLP_ENCODE_COUNT)
+        return tlp_error_set(err, CK_BAD, path, 0, "unknown input encoding %u (0 raw, 1 log)", o->encode);
+    if (o->model_flags)
+        return tlp_error_set(err, CK_BAD, path, 0, "unknown model flags 0x%x: made by a newer tlpx", o->model_flags);
+    static const char *const META[N_META_STR] = {"loss", "pairs", "split", "recipe", "select", "sched"};
+    for (int i = 0; i < N_META_STR; i++)
         if (!str_ok(p, o->meta_str[i], META_STR))
             return tlp_error_set(err, CK_BAD, path, 0, "training setting %s: %u bytes (at most %d, no NUL)", META[i],
                                  o->meta_str[i].len, META_STR - 1);
+    if (!str_ok(p, o->note, NOTE_STR))
+        return tlp_error_set(err, CK_BAD, path, 0, "the note: %u bytes (at most %d, no NUL)", o->note.len,
+                             NOTE_STR - 1);
     if (o->flags & ~CK_FLAG_ADAM)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown flags 0x%x", o->flags & ~CK_FLAG_ADAM);
     return TLP_OK;
@@ -555,9 +597,10 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     uint32_t version = r_u32(&r, "the version");
     if (r.st) return r.st;
     /* before anything else: another version may lay out the rest differently */
-    if (version != CK_VERSION)
-        return tlp_error_set(err, CK_BAD, path, 0, "version %u is not supported; this tlpx reads version %u", version,
-                             CK_VERSION);
+    if (version < CK_VERSION_MIN || version > CK_VERSION)
+        return tlp_error_set(err, CK_BAD, path, 0, "version %u is not supported; this tlpx reads versions %u to %u",
+                             version, CK_VERSION_MIN, CK_VERSION);
+    o->version = version;
     walk(&r, o);
     if (r.st) return r.st;
     size_t left = n - r.pos;
@@ -599,6 +642,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
     memset(&cfg, 0, sizeof cfg);
     cfg.mode = (tlp_mode)o->mode;
     cfg.n_heads = (int)o->n_heads;
+    cfg.encode = (tlp_encode)o->encode;
     for (uint32_t h = 0; h < o->n_heads; h++) memcpy(cfg.heads[h], p + o->heads[h].off, o->heads[h].len);
     tlp_error merr;
     memset(&merr, 0, sizeof merr);
@@ -624,8 +668,18 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
     if (meta) {
         tlp_train_meta mt;
         memset(&mt, 0, sizeof mt);
-        char *dst[3] = {mt.loss, mt.pairs, mt.split};
-        for (int i = 0; i < 3; i++) memcpy(dst[i], p + o->meta_str[i].off, o->meta_str[i].len);
+        char *dst[N_META_STR] = {mt.loss, mt.pairs, mt.split, mt.recipe, mt.select, mt.sched};
+        for (int i = 0; i < N_META_STR; i++) memcpy(dst[i], p + o->meta_str[i].off, o->meta_str[i].len);
+        memcpy(mt.note, p + o->note.off, o->note.len);
+        mt.average = i32_of(o->average);
+        mt.group = i32_of(o->group);
+        mt.best_epoch = i32_of(o->best_epoch);
+        if (o->version < 2) { /* before recipes: TLP's settings */
+            snprintf(mt.recipe, sizeof mt.recipe, "tlp");
+            snprintf(mt.select, sizeof mt.select, "loss");
+            snprintf(mt.sched, sizeof mt.sched, "const");
+            mt.group = 128;
+        }
         mt.lr = bits_f32(o->lr);
         mt.weight_decay = bits_f32(o->wd);
         mt.clip = bits_f32(o->clip);

@@ -81,7 +81,7 @@ struct tlp_dataset {
     diag_t *diags;
     size_t n_diags, cap_diags;
     uint64_t skipped[TLP_STATUS_COUNT];
-    uint64_t n_skipped, n_comments, bytes_read;
+    uint64_t n_skipped, n_comments, bytes_read, n_other_folds;
     int printed;
     tlp_record scratch;
     char *line;             /* line buffer */
@@ -515,6 +515,13 @@ static tlp_status add_file(tlp_dataset *ds, const char *path, const char *hardwa
             diag(ds, file, lineno, ps, e.msg, o);
             continue;
         }
+        if (o && o->n_folds > 0) {
+            int f_in = tlp_workload_fold(ds->scratch.workload_key, o->n_folds) == o->fold;
+            if (f_in == (o->fold_except != 0)) { /* another fold's task */
+                ds->n_other_folds++;
+                continue;
+            }
+        }
         status = add_record(ds, &ds->scratch, file, lineno, here, hardware, err);
         if (status) break;
     }
@@ -805,6 +812,7 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
 uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds) { return ds->n_skipped; }
 uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status r) { return (unsigned)r < TLP_STATUS_COUNT ? ds->skipped[r] : 0; }
 uint64_t tlp_dataset_n_comments(const tlp_dataset *ds) { return ds->n_comments; }
+uint64_t tlp_dataset_n_other_folds(const tlp_dataset *ds) { return ds->n_other_folds; }
 size_t tlp_dataset_n_diags(const tlp_dataset *ds) { return ds->n_diags; }
 
 tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i)

@@ -18,11 +18,19 @@
  *   pair_acc = (C + (n1 - n3) / 2) / (n0 - n2).
  * Either is NaN when its denominator is 0.  A NaN score ranks as -infinity and
  * a NaN cost as +infinity, so the orders stay total.
+ *
+ * The random order's figures are exact expectations.  With the costs sorted
+ * ascending c_1 <= ... <= c_n and k' = min(k, n), the cheapest of k' records
+ * drawn without replacement is the i-th with probability
+ *   P_i = C(n-i, k'-1) / C(n, k'),  P_1 = k'/n,  P_{i+1} = P_i (n-i-k'+1) / (n-i),
+ * so E[lat_k] = sum P_i c_i and E[best/lat_k] = sum P_i best/c_i; all k'
+ * picks fail with probability C(n_failed, k') / C(n, k').
  */
 #include "tlp.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static double score_key(float s) { return s != s ? -INFINITY : (double)s; }
 static double cost_key(double c) { return c != c ? INFINITY : c; }
@@ -99,12 +107,44 @@ static int64_t tied_pairs(const int *a, int n, cmp_fn cmp, const eval_ctx *c)
 
 static void fill_nan(tlp_task_eval *out)
 {
+    memset(out, 0, sizeof *out);
     out->best = out->pair_acc = out->tau = NAN;
-    for (int i = 0; i < 8; i++) out->lat_k[i] = NAN;
+    for (int i = 0; i < 8; i++) out->lat_k[i] = out->rand_lat_k[i] = out->rand_top_k[i] = out->rand_failed_k[i] = NAN;
 }
 
-tlp_status tlp_eval_task(const double *cost, const float *score, int n, const int *ks, int n_k,
-                         tlp_task_eval *out)
+static int by_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The random order's expectations (see the top of the file). */
+static tlp_status random_order(const double *cost, int n, int n_failed, const int *ks, int n_k, tlp_task_eval *out)
+{
+    double *c = malloc(sizeof(double) * (size_t)n);
+    if (!c) return TLP_NOMEM;
+    for (int i = 0; i < n; i++) c[i] = cost_key(cost[i]);
+    qsort(c, (size_t)n, sizeof *c, by_double);
+    for (int q = 0; q < n_k; q++) {
+        int k = ks[q] < n ? ks[q] : n;
+        double p = (double)k / n, lat = 0, top = 0;
+        for (int i = 1; i <= n - k + 1 && p > 0; i++) {
+            lat += p * c[i - 1];
+            top += p * (out->best / c[i - 1]);
+            p *= (double)(n - i - k + 1) / (double)(n - i);
+        }
+        out->rand_lat_k[q] = lat;
+        out->rand_top_k[q] = top;
+        double pf = n_failed < n ? 1 : 0; /* with no valid record nothing counts as a failed pick */
+        for (int j = 0; j < k && pf > 0; j++) pf *= (double)(n_failed - j) / (double)(n - j);
+        out->rand_failed_k[q] = pf > 0 ? pf : 0;
+    }
+    free(c);
+    return TLP_OK;
+}
+
+tlp_status tlp_eval_task(const double *cost, const uint8_t *failed, const float *score, int n, const int *ks,
+                         int n_k, tlp_task_eval *out)
 {
     if (!out) return TLP_ARG;
     fill_nan(out);
@@ -117,17 +157,31 @@ tlp_status tlp_eval_task(const double *cost, const float *score, int n, const in
     eval_ctx c = {cost, score};
 
     double best = INFINITY;
-    for (int i = 0; i < n; i++) best = fmin(best, cost_key(cost[i]));
+    out->n = n;
+    for (int i = 0; i < n; i++) {
+        best = fmin(best, cost_key(cost[i]));
+        out->n_failed += failed && failed[i];
+    }
     out->best = best;
 
-    /* top-k: prefix minima along the predicted order */
+    /* top-k: prefix minima along the predicted order; a pick fails when
+     * every record so far failed and the task has one that did not */
     for (int i = 0; i < n; i++) idx[i] = i;
     merge_sort(idx, tmp, n, by_score_desc, &c);
     double run_min = INFINITY;
+    int all_failed = 1;
     for (int pos = 0; pos < n; pos++) {
         run_min = fmin(run_min, cost_key(cost[idx[pos]]));
+        all_failed &= failed && failed[idx[pos]];
         for (int i = 0; i < n_k; i++)
-            if ((ks[i] < n ? ks[i] : n) == pos + 1) out->lat_k[i] = run_min;
+            if ((ks[i] < n ? ks[i] : n) == pos + 1) {
+                out->lat_k[i] = run_min;
+                out->failed_k[i] = (uint8_t)(all_failed && out->n_failed < n);
+            }
+    }
+    if (random_order(cost, n, out->n_failed, ks, n_k, out) != TLP_OK) {
+        free(idx);
+        return TLP_NOMEM;
     }
 
     /* Knight's tau-b and the pair accuracy */
@@ -146,3 +200,73 @@ tlp_status tlp_eval_task(const double *cost, const float *score, int n, const in
         out->tau = (double)(conc - disc) / sqrt((double)(n0 - n1) * (double)(n0 - n2));
     return TLP_OK;
 }
+
+tlp_status tlp_eval_dataset_task(const tlp_dataset *ds, size_t t, const float *scores, const int *ks, int n_k,
+                                 tlp_task_eval *out)
+{
+    if (!ds || !scores || t >= tlp_dataset_n_tasks(ds)) {
+        if (out) fill_nan(out);
+        return TLP_ARG;
+    }
+    const tlp_task *tk = tlp_dataset_task(ds, t);
+    size_t n = tk->n_records ? tk->n_records : 1;
+    double *cost = malloc(sizeof(double) * n);
+    float *score = malloc(sizeof(float) * n);
+    uint8_t *failed = malloc(n);
+    tlp_status st = TLP_NOMEM;
+    if (cost && score && failed) {
+        for (uint32_t k = 0; k < tk->n_records; k++) {
+            const tlp_rec *r = tlp_dataset_rec(ds, tk->records[k]);
+            cost[k] = r->cost;
+            failed[k] = r->error_no != 0;
+            score[k] = scores[tk->records[k]];
+        }
+        st = tlp_eval_task(cost, failed, score, (int)tk->n_records, ks, n_k, out);
+    }
+    free(cost), free(score), free(failed);
+    return st;
+}
+
+/* ------------------------------------------------------------ sums over tasks */
+
+void tlp_eval_sum_init(tlp_eval_sum *s, const int *ks, int n_k)
+{
+    memset(s, 0, sizeof *s);
+    s->n_k = n_k < 0 ? 0 : n_k > 8 ? 8 : n_k;
+    for (int i = 0; i < s->n_k; i++) s->ks[i] = ks[i];
+}
+
+void tlp_eval_sum_add(tlp_eval_sum *s, const tlp_task_eval *e, double weight)
+{
+    if (!isfinite(e->best)) return;
+    s->tasks++;
+    s->w_best += weight * e->best;
+    for (int i = 0; i < s->n_k; i++) {
+        s->w_lat[i] += weight * e->lat_k[i];
+        s->w_rand_lat[i] += weight * e->rand_lat_k[i];
+        s->sum_top[i] += e->best / e->lat_k[i];
+        s->sum_rand_top[i] += e->rand_top_k[i];
+        s->failed[i] += e->failed_k[i];
+        s->rand_failed[i] += e->rand_failed_k[i];
+    }
+    if (isfinite(e->pair_acc)) s->sum_acc += e->pair_acc, s->n_acc++;
+    if (isfinite(e->tau)) s->sum_tau += e->tau, s->n_tau++;
+}
+
+tlp_eval_k tlp_eval_sum_k(const tlp_eval_sum *s, int i)
+{
+    tlp_eval_k r = {0, NAN, NAN, NAN, NAN, 0, NAN};
+    if (i < 0 || i >= s->n_k) return r;
+    r.k = s->ks[i];
+    if (!s->tasks) return r;
+    r.mean = s->sum_top[i] / s->tasks;
+    r.rand_mean = s->sum_rand_top[i] / s->tasks;
+    r.pooled = s->w_lat[i] > 0 ? s->w_best / s->w_lat[i] : NAN;
+    r.rand_pooled = s->w_rand_lat[i] > 0 ? s->w_best / s->w_rand_lat[i] : NAN;
+    r.failed = s->failed[i];
+    r.rand_failed = s->rand_failed[i];
+    return r;
+}
+
+double tlp_eval_sum_pair_acc(const tlp_eval_sum *s) { return s->n_acc ? s->sum_acc / s->n_acc : NAN; }
+double tlp_eval_sum_tau(const tlp_eval_sum *s) { return s->n_tau ? s->sum_tau / s->n_tau : NAN; }

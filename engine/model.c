@@ -4,6 +4,7 @@
  *
  * Shapes (B samples, L steps, F features, N = B*L rows, E = 256, 8 heads of 32):
  *   x   [N][F]                     input, borrowed for the backward
+ *   xe  [N][F]                     the input encoded (config.encode), when not raw
  *   h1  [N][64]  h2 [N][128]  h3 [N][256]  h4 [N][256]   encoder, ReLU after each
  *   qkv [N][768]                   h4 W_in^T + b_in (rows q | k | v)
  *   p   [B][8][L][L]               softmax(q k^T / sqrt(32)) per sample and head
@@ -11,6 +12,12 @@
  *   h5  [N][256]                   o W_out^T + b_out + h4          (residual)
  *   r1, h6 = r1 + h5, r2, h7 = r2 + h6                 two residual Linear+ReLU blocks
  *   per head: d1 [N][256]  d2 [N][128]  d3 [N][64]  d4 [N][1];  out[b] = sum_l d4[b*L+l]
+ *
+ * Training batches are cut into shards of SHARD samples whatever the thread
+ * count; each shard's gradients go to a buffer of its own and are added up in
+ * shard order, so the same batch gives the same bits on 1 or 64 threads (a
+ * model can be reproduced on another machine).  Inference runs in fixed
+ * chunks for the same reason.
  *
  * Parameters, gradients and activations are each one block; views are
  * offsets.  Nothing is allocated inside forward or backward once
@@ -30,6 +37,7 @@
 #define NH 8
 #define HD 32
 #define CHUNK 32
+#define SHARD 64
 #define TLP_MAX_THREADS 64
 
 typedef struct {
@@ -50,6 +58,7 @@ static const int DEC_DIMS[DEC + 1] = {256, 256, 128, 64, 1};
 /* Activation pointers for n samples. */
 typedef struct {
     int n;
+    float *xe;         /* the encoded input */
     float *h[ENC + 1]; /* h[1..4] */
     float *qkv, *p, *o, *h5, *r1, *h6, *r2, *h7;
     float *d[TLP_MAX_HEADS][DEC + 1]; /* d[h][1..4] */
@@ -64,11 +73,11 @@ struct tlp_model {
     size_t n_tensors;
     lin_t enc[ENC], in_proj, out_proj, res[2], dec[TLP_MAX_HEADS][DEC];
     /* training workspace */
-    int cap_B, cap_train, cap_threads;
+    int cap_B, cap_train;
     float *ws;
     acts_t a;
-    float *g_qkv, *g_a, *g_b, *g_c, *g_d, *g_p, *g_pp; /* g_pp: [threads][L][L] */
-    float *g_extra; /* [threads - 1][n_params]: the other shards' gradients */
+    float *g_qkv, *g_a, *g_b, *g_c, *g_d, *g_p, *g_pp; /* g_pp: [shards][L][L] */
+    float *g_extra; /* [shards - 1][n_params]: the other shards' gradients */
     /* inference workspace (CHUNK samples), one per thread */
     int n_inf;
     float *ws_inf[TLP_MAX_THREADS];
@@ -77,6 +86,17 @@ struct tlp_model {
     const float *last_x;
     int last_B;
 };
+
+static const char *const ENCODE_NAMES[TLP_ENCODE_COUNT] = {"raw", "log"};
+
+const char *tlp_encode_name(tlp_encode e) { return (unsigned)e < TLP_ENCODE_COUNT ? ENCODE_NAMES[e] : "?"; }
+
+int tlp_encode_of(const char *name)
+{
+    for (int e = 0; e < TLP_ENCODE_COUNT; e++)
+        if (name && strcmp(name, ENCODE_NAMES[e]) == 0) return e;
+    return -1;
+}
 
 /* ------------------------------------------------------------ layout */
 
@@ -141,8 +161,10 @@ static void init_linear(tlp_rng *r, float *P, const lin_t *l)
 
 tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
 {
-    if (!cfg || cfg->n_heads < 1 || cfg->n_heads > TLP_MAX_HEADS || (unsigned)cfg->mode >= TLP_MODE_COUNT) {
-        tlp_error_set(err, TLP_ARG, NULL, 0, "a model needs a feature mode and 1..%d heads", TLP_MAX_HEADS);
+    if (!cfg || cfg->n_heads < 1 || cfg->n_heads > TLP_MAX_HEADS || (unsigned)cfg->mode >= TLP_MODE_COUNT ||
+        (unsigned)cfg->encode >= TLP_ENCODE_COUNT) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "a model needs a feature mode, an input encoding and 1..%d heads",
+                      TLP_MAX_HEADS);
         return NULL;
     }
     tlp_model *m = calloc(1, sizeof *m);
@@ -222,6 +244,9 @@ void tlp_model_tensor(const tlp_model *m, size_t i, const char **name, int *rows
 
 /* ------------------------------------------------------------ workspace */
 
+/* Shards of a training batch of B: fixed by B alone. */
+static int n_shards(int B) { return (B + SHARD - 1) / SHARD; }
+
 /* Carve activations for n samples out of base (NULL: just count floats). */
 static size_t carve(const tlp_model *m, acts_t *a, float *base, int n, int heads)
 {
@@ -231,6 +256,7 @@ static size_t carve(const tlp_model *m, acts_t *a, float *base, int n, int heads
         if (base) (ptr) = base + off;             \
         off += N * (size_t)(width);               \
     } while (0)
+    TAKE(a->xe, m->F);
     for (int i = 1; i <= ENC; i++) TAKE(a->h[i], ENC_DIMS[i]);
     TAKE(a->qkv, 3 * E);
     if (base) a->p = base + off;
@@ -260,14 +286,15 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
         carve(m, &m->ai[m->n_inf], m->ws_inf[m->n_inf], CHUNK, 1);
         m->n_inf++;
     }
-    if (!train || (m->cap_train && B <= m->cap_B && T <= m->cap_threads)) return TLP_OK;
+    if (!train || (m->cap_train && B <= m->cap_B)) return TLP_OK;
     if (m->cap_B > B) B = m->cap_B;
+    int S = n_shards(B);
     size_t N = (size_t)B * (size_t)m->L;
     size_t n = carve(m, &m->a, NULL, B, m->cfg.n_heads);
-    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)T * (size_t)m->L * (size_t)m->L;
+    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)S * (size_t)m->L * (size_t)m->L;
     float *ws = malloc(sizeof(float) * (n + grads));
-    float *extra = T > 1 ? malloc(sizeof(float) * m->n_params * (size_t)(T - 1)) : NULL;
-    if (!ws || (T > 1 && !extra)) {
+    float *extra = S > 1 ? malloc(sizeof(float) * m->n_params * (size_t)(S - 1)) : NULL;
+    if (!ws || (S > 1 && !extra)) {
         free(ws);
         free(extra);
         return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
@@ -290,9 +317,8 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
     g += N * E;
     m->g_p = g; /* [N]: the last decoder layer's gradients */
     g += N;
-    m->g_pp = g; /* [T][L][L]: attention scratch per shard */
+    m->g_pp = g; /* [S][L][L]: attention scratch per shard */
     m->cap_B = B;
-    m->cap_threads = T;
     m->cap_train = 1;
     return TLP_OK;
 }
@@ -303,6 +329,7 @@ static acts_t slice(const tlp_model *m, const acts_t *a, int b0, int n, int head
 {
     acts_t s = *a;
     size_t r = (size_t)b0 * (size_t)m->L;
+    s.xe = a->xe + r * (size_t)m->F;
     for (int i = 1; i <= ENC; i++) s.h[i] = a->h[i] + r * (size_t)ENC_DIMS[i];
     s.qkv = a->qkv + r * 3 * E;
     s.p = a->p + (size_t)b0 * NH * (size_t)m->L * (size_t)m->L;
@@ -393,6 +420,11 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
     int L = m->L;
     size_t N = (size_t)a->n * (size_t)L;
     const float *in = x;
+    if (m->cfg.encode == TLP_ENCODE_LOG) {
+        size_t nx = N * (size_t)m->F;
+        for (size_t i = 0; i < nx; i++) a->xe[i] = copysignf(log2f(1.0f + fabsf(x[i])), x[i]);
+        in = a->xe;
+    }
     for (int i = 0; i < ENC; i++) {
         linear_fwd(P, &m->enc[i], in, N, a->h[i + 1], 1);
         in = a->h[i + 1];
@@ -449,11 +481,10 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
     if (T > m->n_inf) T = m->n_inf;
     size_t row = (size_t)m->L * (size_t)m->F;
     if (head < 0) { /* training: keep every activation for the backward */
-        int S = T < B ? T : B;
-        if (S > m->cap_threads) S = m->cap_threads;
+        int S = n_shards(B), nt = T < S ? T : S;
         m->last_x = x;
         m->last_B = B;
-#pragma omp parallel for num_threads(S) schedule(static, 1)
+#pragma omp parallel for num_threads(nt) schedule(static)
         for (int s = 0; s < S; s++) {
             int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
             acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
@@ -486,7 +517,7 @@ static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *
     size_t N = (size_t)B * (size_t)L, r = (size_t)b0 * (size_t)L;
     float *g_a = m->g_a + r * E, *g_b = m->g_b + r * E, *g_c = m->g_c + r * E, *g_d = m->g_d + r * E;
     float *g_p = m->g_p + r, *g_qkv = m->g_qkv + r * 3 * E;
-    const float *x = m->last_x + r * (size_t)m->F;
+    const float *x = m->cfg.encode == TLP_ENCODE_RAW ? m->last_x + r * (size_t)m->F : a->xe;
     float *dh7 = g_a;
     memset(dh7, 0, sizeof(float) * N * E);
     /* decoders: each head adds its share into dh7 */
@@ -557,20 +588,25 @@ static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *
 void tlp_model_backward(tlp_model *m, const float *dout)
 {
     int B = m->last_B, T = tlp_get_threads();
-    int S = T < B ? T : B;
-    if (S > m->cap_threads) S = m->cap_threads;
+    int S = n_shards(B), nt = T < S ? T : S;
     size_t np = m->n_params;
     /* shard 0 adds into the gradients; the others into buffers of their own,
-     * summed in afterwards in a fixed order (deterministic per thread count) */
-#pragma omp parallel for num_threads(S) schedule(static, 1)
+     * summed in afterwards in shard order: the same bits for any thread count */
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int s = 0; s < S; s++) {
         int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
         float *G = s == 0 ? m->grads : m->g_extra + (size_t)(s - 1) * np;
         if (s) memset(G, 0, sizeof(float) * np);
         backward_shard(m, b0, b1 - b0, B, dout, G, m->g_pp + (size_t)s * (size_t)m->L * (size_t)m->L);
     }
-    for (int s = 1; s < S; s++) {
-        const float *e = m->g_extra + (size_t)(s - 1) * np;
-        for (size_t i = 0; i < np; i++) m->grads[i] += e[i];
+    if (S < 2) return;
+    /* each parameter is summed over the shards in the same order */
+    float *restrict g = m->grads;
+    const float *restrict e = m->g_extra;
+#pragma omp parallel for num_threads(T) schedule(static)
+    for (size_t i = 0; i < np; i++) {
+        float v = g[i];
+        for (int s = 1; s < S; s++) v += e[(size_t)(s - 1) * np + i];
+        g[i] = v;
     }
 }

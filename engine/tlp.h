@@ -258,7 +258,16 @@ typedef struct {
 typedef struct {
     int quiet;          /* do not print diagnostics to stderr as they happen */
     int max_printed;    /* diagnostics printed to stderr at most (0 = default 20) */
+    /* cross-validation by task: with n_folds > 0 keep only the records of
+     * tasks in fold `fold` (0-based), or with fold_except all but those */
+    int n_folds, fold, fold_except;
 } tlp_load_opts;
+
+/* The fold (0..n_folds-1) of a task: FNV-1a-64 of its canonical workload
+ * key (tlp_workload_canonical) modulo n_folds.  It depends on the key
+ * alone, so a task falls in the same fold on every hardware, in every
+ * subset of the data, for every tool that computes it. */
+int tlp_workload_fold(const char *workload_key, int n_folds);
 
 tlp_dataset *tlp_dataset_new(void); /* NULL when out of memory; free with tlp_dataset_free */
 void tlp_dataset_free(tlp_dataset *ds);
@@ -310,6 +319,8 @@ typedef struct {
 uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds);
 uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status reason);
 uint64_t tlp_dataset_n_comments(const tlp_dataset *ds);
+/* Records left out because their task is in another fold (tlp_load_opts). */
+uint64_t tlp_dataset_n_other_folds(const tlp_dataset *ds);
 /* Kept diagnostics (the first 10000 at most). */
 size_t tlp_dataset_n_diags(const tlp_dataset *ds);
 tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i);
@@ -349,12 +360,20 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
 #define TLP_MAX_HEADS 16
 #define TLP_HEAD_NAME 64
 
+/* How token values reach the first layer.  RAW is TLP's (spec §2.2: no
+ * normalisation); LOG feeds sign(x) log2(1 + |x|) of every value, so the
+ * one-hot slots stay 0/1 and an extent of 3.3e8 becomes 28. */
+typedef enum { TLP_ENCODE_RAW = 0, TLP_ENCODE_LOG = 1, TLP_ENCODE_COUNT } tlp_encode;
+const char *tlp_encode_name(tlp_encode e); /* "raw" / "log" */
+int tlp_encode_of(const char *name);       /* the encoding, or -1 */
+
 /* The network of spec §4.1; n_heads > 1 is MTL-TLP (§5): one shared trunk
  * (encoder, attention, residual blocks), one decoder per head. */
 typedef struct {
     tlp_mode mode;   /* L and F follow: 25x22 cpu, 40x20 gpu */
     int n_heads;     /* 1..TLP_MAX_HEADS */
     char heads[TLP_MAX_HEADS][TLP_HEAD_NAME]; /* hardware name of each head */
+    tlp_encode encode; /* applied inside the model: callers pass raw tokens */
 } tlp_model_config;
 
 typedef struct tlp_model tlp_model;
@@ -425,11 +444,54 @@ typedef struct {
     double lat_k[8];  /* min cost among the top k_list[i] predicted */
     double pair_acc;  /* fraction of ordered pairs (distinct costs) ranked right */
     double tau;       /* Kendall's tau-b between -score and cost */
+    int n, n_failed;  /* records, and those whose measurement failed */
+    /* 1 when every one of the top k_list[i] picks failed although the task
+     * has a record that did not: a failed pick */
+    uint8_t failed_k[8];
+    /* the same figures for a uniformly random order, exactly (expectations
+     * over all orders, not a sample) */
+    double rand_lat_k[8];    /* expected lat_k */
+    double rand_top_k[8];    /* expected best / lat_k */
+    double rand_failed_k[8]; /* probability of a failed pick */
 } tlp_task_eval;
 
-/* ks: 1 to 8 values of k, each >= 1.  TLP_ARG for n <= 0 or bad ks. */
-tlp_status tlp_eval_task(const double *cost, const float *score, int n, const int *ks, int n_k,
-                         tlp_task_eval *out);
+/* ks: 1 to 8 values of k, each >= 1.  failed (may be NULL: none) marks the
+ * records whose measurement failed.  TLP_ARG for n <= 0 or bad ks. */
+tlp_status tlp_eval_task(const double *cost, const uint8_t *failed, const float *score, int n, const int *ks,
+                         int n_k, tlp_task_eval *out);
+/* The same for task t of ds, with scores[i] for record i of ds and the
+ * records' error_no as their failure. */
+tlp_status tlp_eval_dataset_task(const tlp_dataset *ds, size_t t, const float *scores, const int *ks, int n_k,
+                                 tlp_task_eval *out);
+
+/* Figures over a set of tasks, added one task at a time (eval, the
+ * explorer, training's model selection and the benchmarks share it). */
+typedef struct {
+    int n_k, ks[8];
+    int tasks;
+    double w_best, w_lat[8], w_rand_lat[8];  /* weighted sums: pooled scores */
+    double sum_top[8], sum_rand_top[8];      /* per-task sums: mean scores */
+    double rand_failed[8];                   /* expected failed picks of a random order */
+    int failed[8];                           /* failed picks */
+    double sum_acc, sum_tau;
+    int n_acc, n_tau;
+} tlp_eval_sum;
+
+/* One k's figures: mean over tasks of best/lat_k, pooled sum(w*best) /
+ * sum(w*lat_k) (spec §6), the same for a random order, and failed picks. */
+typedef struct {
+    int k;
+    double mean, pooled, rand_mean, rand_pooled;
+    int failed;          /* tasks whose top-k picks all failed */
+    double rand_failed;  /* expected for a random order */
+} tlp_eval_k;
+
+void tlp_eval_sum_init(tlp_eval_sum *s, const int *ks, int n_k);
+void tlp_eval_sum_add(tlp_eval_sum *s, const tlp_task_eval *e, double weight);
+/* Figures for ks[i] (NaN when no task was added). */
+tlp_eval_k tlp_eval_sum_k(const tlp_eval_sum *s, int i);
+double tlp_eval_sum_pair_acc(const tlp_eval_sum *s); /* mean over tasks, NaN if none */
+double tlp_eval_sum_tau(const tlp_eval_sum *s);
 
 /* ---------------------------------------------------------------- training */
 
@@ -444,12 +506,24 @@ typedef struct {
     int epochs_done;
     uint64_t seed;
     uint64_t step;       /* optimiser steps taken (Adam's t) */
-    double best_val;     /* best validation loss so far */
+    double best_val;     /* the kept epoch's validation figure (loss, or -top-k with select=topk) */
+    char recipe[16];     /* "tlp", "tlpx" or "custom" ("tlp" for files from before recipes) */
+    char select[16];     /* "loss", "topk" or "last" */
+    char sched[16];      /* "const" or "cosine" */
+    int average;         /* epochs averaged (0 = none) */
+    int group;           /* pairs=task: samples per run of one task */
+    int best_epoch;      /* the epoch whose model was kept */
+    char note[512];      /* where the model came from: data, folds, tool (free text) */
 } tlp_train_meta;
 
 typedef enum { TLP_LOSS_RANK = 0, TLP_LOSS_MSE = 1 } tlp_loss_kind;
 typedef enum { TLP_PAIRS_BATCH = 0, TLP_PAIRS_TASK = 1 } tlp_pairs_kind;
 typedef enum { TLP_SPLIT_TASK = 0, TLP_SPLIT_RECORD = 1 } tlp_split_kind;
+/* Which epoch's model is kept: least validation loss (TLP), best validation
+ * top-k (mean top-1 + top-5 over the validation tasks), or the last. */
+typedef enum { TLP_SELECT_LOSS = 0, TLP_SELECT_TOPK = 1, TLP_SELECT_LAST = 2 } tlp_select_kind;
+/* Learning rate over the run: constant (TLP) or a cosine decay to 0. */
+typedef enum { TLP_SCHED_CONST = 0, TLP_SCHED_COSINE = 1 } tlp_sched_kind;
 
 typedef struct {
     tlp_mode mode;          /* which records: cpu or gpu */
@@ -464,9 +538,26 @@ typedef struct {
     double val_frac;        /* default 0.1 */
     uint64_t seed;
     int threads;            /* BLAS threads, default 1 */
+    tlp_encode encode;      /* input encoding of a new model (default raw) */
+    tlp_select_kind select; /* default loss */
+    tlp_sched_kind sched;   /* default const */
+    int average;            /* > 0: each epoch's candidate is the mean of the
+                               weights at the end of the last `average` epochs */
+    int group;              /* pairs=task: samples per run of one task (128) */
+    char recipe[16];        /* the recipe these settings came from, for the record */
+    char note[512];         /* provenance text saved with the model */
 } tlp_train_opts;
 
-/* Fill o with TLP's defaults (spec §4.2) for mode m. */
+/* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's
+ * scripts), "tlpx" the measured better default (README).  */
+#define TLP_RECIPE_DEFAULT "tlpx"
+/* Fill o with recipe name's settings for mode m (TLP_ARG for an unknown
+ * name; o is then TLP's). */
+tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name);
+/* The names of the recipes, NULL-terminated (for help and completion). */
+extern const char *const TLP_RECIPES[];
+
+/* Fill o with TLP's defaults (spec §4.2) for mode m: recipe "tlp". */
 void tlp_train_defaults(tlp_train_opts *o, tlp_mode m);
 
 /* The samples a training sees: one per (task, schedule) with a label for
@@ -491,6 +582,7 @@ typedef struct {
     long step, steps_per_epoch;
     double loss;                /* mean training loss per batch, this epoch so far */
     double val_loss, best_val;  /* last and best validation loss (NAN before the first) */
+    double val_top1, val_top5;  /* last epoch's mean top-k over the validation tasks (head 0; NAN without) */
     int best_epoch;
     double samples_per_s, eta_s, elapsed_s;
     int n_hist;                 /* training loss per epoch so far (and val) */

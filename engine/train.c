@@ -42,6 +42,25 @@ void tlp_train_defaults(tlp_train_opts *o, tlp_mode m)
     o->val_frac = 0.1;
     o->seed = 0;
     o->threads = 1;
+    o->encode = TLP_ENCODE_RAW;
+    o->select = TLP_SELECT_LOSS;
+    o->sched = TLP_SCHED_CONST;
+    o->average = 0;
+    o->group = 128;
+    snprintf(o->recipe, sizeof o->recipe, "tlp");
+}
+
+const char *const TLP_RECIPES[] = {"tlp", "tlpx", NULL};
+
+tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
+{
+    tlp_train_defaults(o, m);
+    if (!name || !strcmp(name, "tlp")) return TLP_OK;
+    if (strcmp(name, "tlpx") != 0) return TLP_ARG;
+    /* measured with bench/quality.sh: see README, "Training recipes" */
+    o->encode = TLP_ENCODE_LOG;
+    snprintf(o->recipe, sizeof o->recipe, "tlpx");
+    return TLP_OK;
 }
 
 /* ------------------------------------------------------------ canonical keys */
@@ -76,6 +95,20 @@ char *tlp_workload_canonical(const char *key)
     if (!q) return out;
     strcpy(q + head, tail);
     return q;
+}
+
+int tlp_workload_fold(const char *workload_key, int n_folds)
+{
+    if (n_folds <= 1 || !workload_key) return 0;
+    char *c = tlp_workload_canonical(workload_key);
+    const char *k = c ? c : workload_key;
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3u;
+    }
+    free(c);
+    return (int)(h % (uint64_t)n_folds);
 }
 
 /* ------------------------------------------------------------ samples */
@@ -383,18 +416,18 @@ static int cmp_u32_by_key(const void *a, const void *b, void *keys)
 }
 
 /* The epoch's order.  pairs=batch: a plain shuffle.  pairs=task: each task's
- * samples shuffled and cut into runs of at most 128, the runs shuffled, so a
- * batch holds a few whole runs of single tasks. */
+ * samples shuffled and cut into runs of at most `group`, the runs shuffled,
+ * so a batch holds a few whole runs of single tasks. */
 static void epoch_order(tlp_job *j, tlp_rng *r, const uint32_t *train, size_t n, uint32_t *order, uint32_t *runs)
 {
     memcpy(order, train, n * sizeof *order);
     tlp_rng_shuffle_u32(r, order, n);
     if (j->o.pairs != TLP_PAIRS_TASK) return;
     qsort_r(order, n, sizeof *order, cmp_u32_by_key, j->s->task);
-    size_t nr = 0;
+    size_t nr = 0, G = j->o.group > 0 ? (size_t)j->o.group : 128;
     for (size_t a = 0; a < n;) {
         size_t e = a;
-        while (e < n && e - a < 128 && j->s->task[order[e]] == j->s->task[order[a]]) e++;
+        while (e < n && e - a < G && j->s->task[order[e]] == j->s->task[order[a]]) e++;
         tlp_rng_shuffle_u32(r, order + a, e - a);
         runs[nr++] = (uint32_t)a;
         a = e;
@@ -406,11 +439,81 @@ static void epoch_order(tlp_job *j, tlp_rng *r, const uint32_t *train, size_t n,
     for (size_t k = 0; k < nr; k++) {
         size_t a = runs[k];
         size_t e = a;
-        while (e < n && e - a < 128 && j->s->task[order[e]] == j->s->task[order[a]]) e++;
+        while (e < n && e - a < G && j->s->task[order[e]] == j->s->task[order[a]]) e++;
         for (size_t i = a; i < e; i++) tmp[w++] = order[i];
     }
     memcpy(order, tmp, n * sizeof *order);
     free(tmp);
+}
+
+/* How good the model in j->m is on the validation samples: the loss (as
+ * TLP: the sum of the batch losses, in order) and, for head 0, the mean
+ * top-1 and top-5 over the validation tasks (labels are min_cost / cost, so
+ * 1 / label orders the records as their costs do). */
+typedef struct {
+    const uint32_t *val;  /* validation samples, in order */
+    size_t n_val;
+    uint32_t *by_task;    /* positions into val, grouped by task */
+    float *score;         /* head 0's score per position */
+    double *cost;
+    float *tscore;
+} val_set;
+
+static void validate(tlp_job *j, val_set *v, batch_bufs *b, size_t row, double *loss, double *top1, double *top5)
+{
+    const tlp_samples *s = j->s;
+    int B = j->o.batch, H = s->n_heads;
+    double vsum = 0;
+    for (size_t a = 0; a < v->n_val; a += (size_t)B) {
+        int nb = (int)(v->n_val - a < (size_t)B ? v->n_val - a : (size_t)B);
+        gather(s, v->val + a, nb, b, row);
+        tlp_model_forward(j->m, b->x, nb, -1, b->out);
+        vsum += batch_loss(j, v->val + a, nb, b, 0);
+        for (int i = 0; i < nb; i++) v->score[a + (size_t)i] = b->out[i]; /* head 0 */
+    }
+    *loss = vsum;
+    /* top-k per validation task on head 0 */
+    int ks[2] = {1, 5};
+    tlp_eval_sum sum;
+    tlp_eval_sum_init(&sum, ks, 2);
+    for (size_t a = 0; a < v->n_val;) {
+        size_t e = a;
+        uint32_t t = s->task[v->val[v->by_task[a]]];
+        int n = 0;
+        for (; e < v->n_val && s->task[v->val[v->by_task[e]]] == t; e++) {
+            uint32_t i = v->val[v->by_task[e]];
+            if (!s->have[(size_t)i * H]) continue;
+            float y = s->label[(size_t)i * H];
+            v->cost[n] = y > 0 ? 1.0 / y : INFINITY;
+            v->tscore[n++] = v->score[v->by_task[e]];
+        }
+        tlp_task_eval ev;
+        if (n > 0 && tlp_eval_task(v->cost, NULL, v->tscore, n, ks, 2, &ev) == TLP_OK) tlp_eval_sum_add(&sum, &ev, 1);
+        a = e;
+    }
+    *top1 = tlp_eval_sum_k(&sum, 0).mean;
+    *top5 = tlp_eval_sum_k(&sum, 1).mean;
+}
+
+typedef struct {
+    const uint32_t *task, *val;
+} val_order;
+
+static int by_val_task(const void *x, const void *y, void *ctx)
+{
+    const val_order *o = ctx;
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    uint32_t ta = o->task[o->val[a]], tb = o->task[o->val[b]];
+    if (ta != tb) return ta < tb ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/* The learning rate of optimiser step t (0-based) of total. */
+static float lr_at(const tlp_train_opts *o, uint64_t t, uint64_t total)
+{
+    if (o->sched != TLP_SCHED_COSINE || total == 0) return o->lr;
+    double x = (double)(t < total ? t : total) / (double)total;
+    return (float)(0.5 * o->lr * (1 + cos(M_PI * x)));
 }
 
 static void *worker(void *arg)
@@ -419,7 +522,7 @@ static void *worker(void *arg)
     const tlp_samples *s = j->s;
     int H = s->n_heads, B = j->o.batch;
     int L = tlp_mode_seq(s->mode), F = tlp_mode_fea(s->mode);
-    size_t row = (size_t)L * (size_t)F;
+    size_t row = (size_t)L * (size_t)F, np = tlp_model_n_params(j->m);
     tlp_progress p = j->prog;
     tlp_rng r;
     tlp_rng_seed(&r, j->o.seed ^ 0x5eedu);
@@ -430,6 +533,9 @@ static void *worker(void *arg)
     uint32_t *train = malloc(sizeof(uint32_t) * (n ? n : 1)), *val = malloc(sizeof(uint32_t) * (n ? n : 1));
     uint32_t *order = malloc(sizeof(uint32_t) * (n ? n : 1)), *runs = malloc(sizeof(uint32_t) * (n ? n : 1));
     uint8_t *val_task = calloc(s->n_tasks ? s->n_tasks : 1, 1);
+    int A = j->o.average > 0 ? j->o.average : 0;
+    float *ring = A ? malloc(sizeof(float) * np * (size_t)A) : NULL, *saved = A ? malloc(sizeof(float) * np) : NULL;
+    val_set v = {0};
     batch_bufs b = {0};
     b.x = malloc(sizeof(float) * row * (size_t)B);
     b.y = malloc(sizeof(float) * (size_t)H * (size_t)B);
@@ -437,7 +543,7 @@ static void *worker(void *arg)
     b.dout = malloc(sizeof(float) * (size_t)H * (size_t)B);
     b.mask = malloc((size_t)H * (size_t)B);
     if (!train || !val || !order || !runs || !val_task || !b.x || !b.y || !b.out || !b.dout || !b.mask ||
-        tlp_model_reserve(j->m, B, 1, &j->err) != TLP_OK) {
+        (A && (!ring || !saved)) || tlp_model_reserve(j->m, B, 1, &j->err) != TLP_OK) {
         j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
         goto out;
     }
@@ -474,12 +580,28 @@ static void *worker(void *arg)
         j->status = tlp_error_set(&j->err, TLP_EMPTY, NULL, 0, "no training samples after the split");
         goto out;
     }
+    v.val = val;
+    v.n_val = n_val;
+    v.by_task = malloc(sizeof(uint32_t) * (n_val ? n_val : 1));
+    v.score = malloc(sizeof(float) * (n_val ? n_val : 1));
+    v.cost = malloc(sizeof(double) * (n_val ? n_val : 1));
+    v.tscore = malloc(sizeof(float) * (n_val ? n_val : 1));
+    if (!v.by_task || !v.score || !v.cost || !v.tscore) {
+        j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n_val; i++) v.by_task[i] = i;
+    val_order vo = {s->task, val};
+    qsort_r(v.by_task, n_val, sizeof *v.by_task, by_val_task, &vo);
+
     p.steps_per_epoch = (long)((n_train + (size_t)B - 1) / (size_t)B);
+    uint64_t total_steps = (uint64_t)j->o.epochs * (uint64_t)p.steps_per_epoch;
     /* a resumed run replays the shuffles of the epochs it skips, so it
      * continues the random stream of the run it resumes */
     for (int ep = 1; ep <= j->meta.epochs_done; ep++) epoch_order(j, &r, train, n_train, order, runs);
     double t0 = now_s(), seen = 0;
     size_t total_work = (size_t)j->o.epochs * (n_train + n_val);
+    int n_ring = 0;
     for (int ep = j->meta.epochs_done + 1; ep <= j->o.epochs; ep++) {
         p.epoch = ep;
         epoch_order(j, &r, train, n_train, order, runs);
@@ -493,7 +615,8 @@ static void *worker(void *arg)
             double l = batch_loss(j, order + a, nb, &b, 1);
             tlp_model_zero_grads(j->m);
             tlp_model_backward(j->m, b.dout);
-            tlp_clip_grad_norm(tlp_model_grads(j->m), tlp_model_n_params(j->m), j->o.clip);
+            tlp_clip_grad_norm(tlp_model_grads(j->m), np, j->o.clip);
+            j->adam.lr = lr_at(&j->o, j->adam.t, total_steps);
             tlp_adam_step(&j->adam, tlp_model_params(j->m), tlp_model_grads(j->m));
             if (!isfinite(l)) {
                 j->status = tlp_error_set(&j->err, TLP_NUMBER, NULL, 0,
@@ -513,17 +636,26 @@ static void *worker(void *arg)
             p.eta_s = p.samples_per_s > 0 ? (double)left / p.samples_per_s : NAN;
             publish(j, &p);
         }
-        /* validation: the sum of the batch losses, in order (as TLP) */
-        double vsum = 0;
-        for (size_t a = 0; a < n_val; a += (size_t)B) {
-            if (atomic_load(&j->cancel)) goto cancelled;
-            int nb = (int)(n_val - a < (size_t)B ? n_val - a : (size_t)B);
-            gather(s, val + a, nb, &b, row);
-            tlp_model_forward(j->m, b.x, nb, -1, b.out);
-            vsum += batch_loss(j, val + a, nb, &b, 0);
+        if (atomic_load(&j->cancel)) goto cancelled;
+        /* the epoch's candidate: the weights, or the mean of the last A
+         * epochs' weights (swapped in for validation, then back) */
+        float *P = tlp_model_params(j->m);
+        if (A) {
+            memcpy(ring + (size_t)(n_ring % A) * np, P, sizeof(float) * np);
+            n_ring++;
+            memcpy(saved, P, sizeof(float) * np);
+            int k = n_ring < A ? n_ring : A;
+            for (size_t i = 0; i < np; i++) {
+                double acc = 0;
+                for (int q = 0; q < k; q++) acc += ring[(size_t)q * np + i];
+                P[i] = (float)(acc / k);
+            }
         }
-        double vl = n_val ? vsum : p.loss;
+        double vl = p.loss, top1 = NAN, top5 = NAN;
+        if (n_val) validate(j, &v, &b, row, &vl, &top1, &top5);
         p.val_loss = vl;
+        p.val_top1 = top1;
+        p.val_top5 = top5;
         if (p.n_hist < TLP_LOSS_HISTORY) {
             p.hist_train[p.n_hist] = (float)p.loss;
             p.hist_val[p.n_hist] = (float)vl;
@@ -531,21 +663,27 @@ static void *worker(void *arg)
         }
         j->meta.epochs_done = ep;
         j->meta.step = j->adam.t;
-        if (!j->best || vl < p.best_val || isnan(p.best_val)) {
-            p.best_val = vl;
+        /* the figure the kept epoch is chosen by: lower is better */
+        double fig = vl;
+        if (j->o.select == TLP_SELECT_TOPK && isfinite(top1)) fig = -(top1 + top5);
+        int better = !j->best || isnan(p.best_val) || fig < p.best_val || j->o.select == TLP_SELECT_LAST;
+        if (better) {
+            p.best_val = fig;
             p.best_epoch = ep;
-            j->meta.best_val = vl;
+            j->meta.best_val = fig;
+            j->meta.best_epoch = ep;
             if (!j->best) j->best = tlp_model_clone(j->m);
-            else memcpy(tlp_model_params(j->best), tlp_model_params(j->m), sizeof(float) * tlp_model_n_params(j->m));
-            /* the optimiser state that goes with those weights, for --resume */
-            memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
-            memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
-            j->best_meta = j->meta;
+            else memcpy(tlp_model_params(j->best), P, sizeof(float) * np);
             if (!j->best) {
                 j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
                 goto out;
             }
+            /* the optimiser state that goes with those weights, for --resume */
+            memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
+            memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
+            j->best_meta = j->meta;
         }
+        if (A) memcpy(P, saved, sizeof(float) * np);
         publish(j, &p);
     }
     p.state = TLP_JOB_DONE;
@@ -558,7 +696,8 @@ out:
         snprintf(p.msg, sizeof p.msg, "%s", j->err.msg);
     }
     publish(j, &p);
-    free(train), free(val), free(order), free(runs), free(val_task);
+    free(train), free(val), free(order), free(runs), free(val_task), free(ring), free(saved);
+    free(v.by_task), free(v.score), free(v.cost), free(v.tscore);
     free(b.x), free(b.y), free(b.out), free(b.dout), free(b.mask);
     return NULL;
 }
@@ -568,8 +707,11 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
                          tlp_error *err)
 {
     if (o->epochs < 1 || o->epochs > 100000 || o->batch < 2 || o->batch > 65536 || !(o->lr > 0) ||
-        !(o->val_frac >= 0 && o->val_frac < 1) || o->threads < 1 || o->threads > 256) {
-        tlp_error_set(err, TLP_ARG, NULL, 0, "bad training settings (epochs 1..100000, batch 2..65536, lr > 0)");
+        !(o->val_frac >= 0 && o->val_frac < 1) || o->threads < 1 || o->threads > 256 || o->average < 0 ||
+        o->average > 1000 || o->group < 0 || (unsigned)o->encode >= TLP_ENCODE_COUNT ||
+        (unsigned)o->select > TLP_SELECT_LAST || (unsigned)o->sched > TLP_SCHED_COSINE) {
+        tlp_error_set(err, TLP_ARG, NULL, 0,
+                      "bad training settings (epochs 1..100000, batch 2..65536, lr > 0, average 0..1000)");
         return NULL;
     }
     tlp_job *j = calloc(1, sizeof *j);
@@ -599,7 +741,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
             }
         j->m = tlp_model_clone(init);
     } else {
-        tlp_model_config c = {s->mode, s->n_heads, {{0}}};
+        tlp_model_config c = {s->mode, s->n_heads, {{0}}, o->encode};
         memcpy(c.heads, s->heads, sizeof c.heads);
         j->m = tlp_model_new(&c, o->seed, err);
     }
@@ -619,6 +761,13 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     }
     fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
+    static const char *const SELECT[] = {"loss", "topk", "last"}, *const SCHED[] = {"const", "cosine"};
+    snprintf(j->meta.recipe, sizeof j->meta.recipe, "%s", o->recipe[0] ? o->recipe : "custom");
+    snprintf(j->meta.select, sizeof j->meta.select, "%s", SELECT[o->select <= TLP_SELECT_LAST ? o->select : 0]);
+    snprintf(j->meta.sched, sizeof j->meta.sched, "%s", SCHED[o->sched == TLP_SCHED_COSINE]);
+    j->meta.average = o->average;
+    j->meta.group = o->group;
+    snprintf(j->meta.note, sizeof j->meta.note, "%s", o->note);
     snprintf(j->meta.loss, sizeof j->meta.loss, "%s", o->loss == TLP_LOSS_MSE ? "mse" : "rank");
     snprintf(j->meta.pairs, sizeof j->meta.pairs, "%s", o->pairs == TLP_PAIRS_TASK ? "task" : "batch");
     snprintf(j->meta.split, sizeof j->meta.split, "%s", o->split == TLP_SPLIT_RECORD ? "record" : "task");
@@ -660,7 +809,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     j->best_meta = j->meta;
     j->prog.state = TLP_JOB_RUNNING;
     j->prog.epochs = o->epochs;
-    j->prog.val_loss = NAN;
+    j->prog.val_loss = j->prog.val_top1 = j->prog.val_top5 = NAN;
     if (!j->best) j->prog.best_val = NAN;
     if (pthread_create(&j->thread, NULL, worker, j) != 0) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the training thread");
@@ -828,7 +977,7 @@ tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error 
     fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
     j->prog.state = TLP_JOB_RUNNING;
-    j->prog.val_loss = j->prog.best_val = NAN;
+    j->prog.val_loss = j->prog.best_val = j->prog.val_top1 = j->prog.val_top5 = NAN;
     if (pthread_create(&j->thread, NULL, predict_worker, j) != 0) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the prediction thread");
         tlp_model_free(j->m);

@@ -29,6 +29,7 @@ static tlp_model *make_model(tlp_mode mode, const char *const *heads, int n_head
     tlp_model_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.mode = mode;
+    cfg.encode = mode == TLP_MODE_GPU ? TLP_ENCODE_LOG : TLP_ENCODE_RAW;
     cfg.n_heads = n_heads;
     for (int h = 0; h < n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", heads[h]);
     tlp_error e = {0};
@@ -72,6 +73,13 @@ static tlp_train_meta make_meta(void)
     t.seed = 0xfedcba9876543210u;
     t.step = 123456789012u;
     t.best_val = -0.1;
+    snprintf(t.recipe, sizeof t.recipe, "custom");
+    snprintf(t.select, sizeof t.select, "topk");
+    snprintf(t.sched, sizeof t.sched, "cosine");
+    t.average = 3;
+    t.group = -64; /* the sign survives */
+    t.best_epoch = 41;
+    snprintf(t.note, sizeof t.note, "tlpx train K80=/data/k80 --except-fold 1/3 \"quoted\" \xc3\xa9");
     return t;
 }
 
@@ -81,13 +89,15 @@ static int same_meta(const tlp_train_meta *a, const tlp_train_meta *b)
            memcmp(&a->lr, &b->lr, 4) == 0 && memcmp(&a->weight_decay, &b->weight_decay, 4) == 0 &&
            memcmp(&a->clip, &b->clip, 4) == 0 && a->batch == b->batch && a->epochs == b->epochs &&
            a->epochs_done == b->epochs_done && a->seed == b->seed && a->step == b->step &&
-           memcmp(&a->best_val, &b->best_val, 8) == 0;
+           memcmp(&a->best_val, &b->best_val, 8) == 0 && !strcmp(a->recipe, b->recipe) &&
+           !strcmp(a->select, b->select) && !strcmp(a->sched, b->sched) && a->average == b->average &&
+           a->group == b->group && a->best_epoch == b->best_epoch && !strcmp(a->note, b->note);
 }
 
 static int same_config(const tlp_model *a, const tlp_model *b)
 {
     const tlp_model_config *x = tlp_model_config_of(a), *y = tlp_model_config_of(b);
-    if (x->mode != y->mode || x->n_heads != y->n_heads) return 0;
+    if (x->mode != y->mode || x->n_heads != y->n_heads || x->encode != y->encode) return 0;
     for (int h = 0; h < x->n_heads; h++)
         if (strcmp(x->heads[h], y->heads[h]) != 0) return 0;
     return 1;
@@ -301,10 +311,31 @@ static void corrupt_files(void)
     refused(bad, TLP_FORMAT, "not a tlpx checkpoint", "a short text file");
 
     memcpy(b, orig, n);
-    put32(b + 8, 2);
+    put32(b + 8, 3);
     reseal(b, n);
     spill(bad, b, n);
-    refused(bad, TLP_FORMAT, "version 2 is not supported; this tlpx reads version 1", "a future version");
+    refused(bad, TLP_FORMAT, "version 3 is not supported; this tlpx reads versions 1 to 2", "a future version");
+    memcpy(b, orig, n);
+    put32(b + 8, 0);
+    reseal(b, n);
+    spill(bad, b, n);
+    refused(bad, TLP_FORMAT, "version 0 is not supported", "version 0");
+
+    /* the input encoding and the model flags follow the last head name */
+    unsigned char *enc = find(b, n, "MI50");
+    if (ok(enc != NULL, "the last head name is in the file")) {
+        size_t at = (size_t)(enc - b) + 4;
+        memcpy(b, orig, n);
+        put32(b + at, 2);
+        reseal(b, n);
+        spill(bad, b, n);
+        refused(bad, TLP_FORMAT, "unknown input encoding 2", "an encoding out of range");
+        memcpy(b, orig, n);
+        put32(b + at + 4, 1);
+        reseal(b, n);
+        spill(bad, b, n);
+        refused(bad, TLP_FORMAT, "unknown model flags 0x1", "model flags from a newer tlpx");
+    }
 
     memcpy(b, orig, n);
     memcpy(b + n, "garbage!", 8);
@@ -412,6 +443,47 @@ static void failed_save(void)
     tlp_model_free(b);
 }
 
+/* A version 1 file (written before encodings and recipes by the first tlpx):
+ * the demo model it shipped. */
+static void version_1(void)
+{
+    const char *top = getenv("top_srcdir");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/assets/demo-gpu.tlpx", top ? top : ".");
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    if (!ok(b && n > 12 && b[8] == 1 && b[9] == 0, "the fixture is a version 1 file")) {
+        free(b);
+        return;
+    }
+    free(b);
+    tlp_train_meta meta;
+    float *am = NULL, *av = NULL;
+    tlp_error e = {0};
+    tlp_model *m = tlp_checkpoint_load(path, &meta, &am, &av, &e);
+    if (!ok(m != NULL, "a version 1 file loads")) printf("# %s: %s\n", e.file, e.msg);
+    if (m) {
+        is_int(tlp_model_config_of(m)->encode, TLP_ENCODE_RAW, "v1: raw tokens");
+        is_str(meta.recipe, "tlp", "v1: recipe tlp");
+        is_str(meta.select, "loss", "v1: kept by loss");
+        is_str(meta.sched, "const", "v1: constant learning rate");
+        is_int(meta.group, 128, "v1: task runs of 128");
+        is_str(meta.note, "", "v1: no note");
+        /* saved again, it is a version 2 file with the same weights */
+        const char *p2 = in_dir("v2.ckpt");
+        is_int(tlp_checkpoint_save(p2, m, &meta, am, av, &e), TLP_OK, "v1 saved as v2");
+        tlp_model *l = tlp_checkpoint_load(p2, NULL, NULL, NULL, &e);
+        ok(l && same_params(m, l) && same_config(m, l), "the v2 copy has the same model");
+        tlp_model_free(l);
+        unsigned char *c = slurp(p2, &n);
+        ok(c && n > 12 && c[8] == 2, "and says version 2");
+        free(c);
+    }
+    free(am);
+    free(av);
+    tlp_model_free(m);
+}
+
 static void cleanup(void)
 {
     DIR *d = opendir(dir);
@@ -435,6 +507,7 @@ int main(void)
     round_trip(TLP_MODE_GPU, gpu_heads, 3, "gpu.ckpt");
     corrupt_files();
     failed_save();
+    version_1();
     cleanup();
     return tap_done();
 }

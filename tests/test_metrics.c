@@ -10,7 +10,7 @@
 static tlp_task_eval eval_of(const double *cost, const float *score, int n, const int *ks, int n_k, const char *what)
 {
     tlp_task_eval e;
-    tlp_status s = tlp_eval_task(cost, score, n, ks, n_k, &e);
+    tlp_status s = tlp_eval_task(cost, NULL, score, n, ks, n_k, &e);
     char w[200];
     snprintf(w, sizeof w, "%s: status ok", what);
     is_int(s, TLP_OK, w);
@@ -171,15 +171,15 @@ static void test_hand(void)
         float s[] = {1, 2};
         int ks[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, k0[] = {0};
         tlp_task_eval e;
-        is_int(tlp_eval_task(c, s, 0, ks, 1, &e), TLP_ARG, "n 0: ARG");
+        is_int(tlp_eval_task(c, NULL, s, 0, ks, 1, &e), TLP_ARG, "n 0: ARG");
         expect_nan(e.best, "n 0: best NaN");
-        is_int(tlp_eval_task(c, s, -3, ks, 1, &e), TLP_ARG, "n < 0: ARG");
-        is_int(tlp_eval_task(c, s, 2, ks, 0, &e), TLP_ARG, "no k: ARG");
-        is_int(tlp_eval_task(c, s, 2, ks, 9, &e), TLP_ARG, "9 ks: ARG");
-        is_int(tlp_eval_task(c, s, 2, ks, 8, &e), TLP_OK, "8 ks: ok");
-        is_int(tlp_eval_task(c, s, 2, k0, 1, &e), TLP_ARG, "k 0: ARG");
-        is_int(tlp_eval_task(NULL, s, 2, ks, 1, &e), TLP_ARG, "NULL costs: ARG");
-        is_int(tlp_eval_task(c, s, 2, ks, 1, NULL), TLP_ARG, "NULL out: ARG");
+        is_int(tlp_eval_task(c, NULL, s, -3, ks, 1, &e), TLP_ARG, "n < 0: ARG");
+        is_int(tlp_eval_task(c, NULL, s, 2, ks, 0, &e), TLP_ARG, "no k: ARG");
+        is_int(tlp_eval_task(c, NULL, s, 2, ks, 9, &e), TLP_ARG, "9 ks: ARG");
+        is_int(tlp_eval_task(c, NULL, s, 2, ks, 8, &e), TLP_OK, "8 ks: ok");
+        is_int(tlp_eval_task(c, NULL, s, 2, k0, 1, &e), TLP_ARG, "k 0: ARG");
+        is_int(tlp_eval_task(NULL, NULL, s, 2, ks, 1, &e), TLP_ARG, "NULL costs: ARG");
+        is_int(tlp_eval_task(c, NULL, s, 2, ks, 1, NULL), TLP_ARG, "NULL out: ARG");
     }
 }
 
@@ -248,7 +248,7 @@ static void test_random(void)
         int ks[8], n_k = 1 + (int)tlp_rng_below(&rng, 8);
         for (int q = 0; q < n_k; q++) ks[q] = 1 + (int)tlp_rng_below(&rng, (uint64_t)n + 5);
         tlp_task_eval e;
-        if (tlp_eval_task(c, s, n, ks, n_k, &e) != TLP_OK) {
+        if (tlp_eval_task(c, NULL, s, n, ks, n_k, &e) != TLP_OK) {
             bad_status++;
             continue;
         }

@@ -44,7 +44,7 @@ static const char *fx(const char *rel)
 static tlp_dataset *load(int n, const char *const *rel, const char *const *hw)
 {
     tlp_dataset *ds = tlp_dataset_new();
-    tlp_load_opts lo = {1, 0};
+    tlp_load_opts lo = {.quiet = 1};
     tlp_error e = {0};
     for (int i = 0; i < n; i++)
         if (tlp_dataset_add_path(ds, fx(rel[i]), hw ? hw[i] : NULL, &lo, &e) != TLP_OK)
@@ -376,7 +376,7 @@ static double mean_pair_acc(tlp_model *m, const tlp_dataset *ds, int *n_tasks)
         }
         int ks[2] = {1, 5};
         tlp_task_eval ev;
-        if (tlp_eval_task(cost, score, (int)tk->n_records, ks, 2, &ev) == TLP_OK && isfinite(ev.pair_acc)) {
+        if (tlp_eval_task(cost, NULL, score, (int)tk->n_records, ks, 2, &ev) == TLP_OK && isfinite(ev.pair_acc)) {
             sum += ev.pair_acc;
             ++*n_tasks;
             printf("#   %s on %s: pair-acc %.3f tau %.3f top-1 %.3f\n", tk->summary, tk->hardware, ev.pair_acc, ev.tau,
@@ -472,7 +472,7 @@ static void test_determinism(const tlp_samples *s)
 
 static void test_cancel(const tlp_samples *s)
 {
-    tlp_model_config cfg = {TLP_MODE_GPU, 1, {"hw-a"}};
+    tlp_model_config cfg = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW};
     tlp_error e = {0};
     tlp_model *init = tlp_model_new(&cfg, 3, &e);
     if (!ok(init != NULL, "a model to start from")) return;
@@ -752,11 +752,11 @@ static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
         tlp_model_config cfg;
         const tlp_samples *s;
     } wrong[] = {
-        {"heads in another order", {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}}, s2},
-        {"one head for two", {TLP_MODE_GPU, 1, {"hw-a"}}, s2},
-        {"two heads for one", {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}}, s1},
-        {"another hardware", {TLP_MODE_GPU, 1, {"hw-b"}}, s1},
-        {"a cpu model", {TLP_MODE_CPU, 2, {"hw-a", "hw-b"}}, s2},
+        {"heads in another order", {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}, TLP_ENCODE_RAW}, s2},
+        {"one head for two", {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW}, s2},
+        {"two heads for one", {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_RAW}, s1},
+        {"another hardware", {TLP_MODE_GPU, 1, {"hw-b"}, TLP_ENCODE_RAW}, s1},
+        {"a cpu model", {TLP_MODE_CPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_RAW}, s2},
     };
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         tlp_error e = {0};

@@ -45,35 +45,45 @@ check "and says to pick a mode" grep -q -- "--mode" "$T/err"
 
 # the model the rest uses: both gpu hardware, from the mixed directory with --mode gpu
 check "train --mode gpu on the mixed data" status 0 "$TLPX" train "$D" --mode gpu --out "$T/m.tlpx" --epochs 3 --batch 32 --seed 1
-check "train says what it trains on" grep -q "^training gpu model on 211 samples (110 with several labels), heads: hw-a (161 labels) hw-b (160 labels)" "$T/err"
+check "train says what it trains on" grep -q "^training gpu model (recipe custom, log tokens) on 211 samples (110 with several labels), heads: hw-a (161 labels) hw-b (160 labels)" "$T/err"
 check "one progress line per epoch" test "$(grep -c '^epoch [1-3]/3: loss ' "$T/err")" -eq 3
-check "train says wrote" grep -q "^wrote $T/m.tlpx: best validation loss " "$T/err"
+check "train says wrote" grep -q "^wrote $T/m.tlpx: epoch [1-3] of 3 kept (by " "$T/err"
 check "the model file is there" test -s "$T/m.tlpx"
 check "no temporary file left behind" test "$(ls "$T" | grep -c 'm\.tlpx.')" -eq 0
 
 # eval
 check "eval the model" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
 cp "$T/out" "$T/eval"
-check "eval names the model, its mode and heads" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b$" "$T/eval"
-in01='$6 > 0 && $6 <= 1 && $8 > 0 && $8 <= 1 { good++ } END { exit good != 1 }'
-check "eval: head hw-a line, top-1 and top-5 in (0,1]" awk "/^head hw-a: 4 tasks  top-1 [0-9.]+  top-5 [0-9.]+  pair-acc/ && $in01" "$T/eval"
-check "eval: head hw-b line, top-1 and top-5 in (0,1]" awk "/^head hw-b: 4 tasks  top-1 [0-9.]+  top-5 [0-9.]+  pair-acc/ && $in01" "$T/eval"
+check "eval names the model, its mode, heads and recipe" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b (recipe custom, log tokens, epoch [1-3] of 3 kept)$" "$T/eval"
+check "eval: head hw-a: 4 tasks and their records" grep -q "^head hw-a: 4 tasks, 161 records (0 failed)$" "$T/eval"
+check "eval: head hw-b: 4 tasks" grep -q "^head hw-b: 4 tasks, 160 records " "$T/eval"
+# top-k rows: mean, pooled in (0,1], failed picks a count, the random order's
+# mean in (0,1] and pooled in [0,1] (hw-b has a failed record: at 1e10 s it
+# drags the random order's pooled latency to ~0)
+row='$1 == "top-1" || $1 == "top-5" { if ($2 > 0 && $2 <= 1 && $3 > 0 && $3 <= 1 && $4 ~ /^[0-9]+$/ && $6 > 0 && $6 <= 1 && $7 >= 0 && $7 <= 1) good++; n++ } END { exit !(n == 4 && good == 4) }'
+check "eval: top-1 and top-5 rows for both heads, model and random in range" awk "$row" "$T/eval"
+check "eval: the failed record drags the random pooled top-1 of hw-b below 1e-3" awk '/^head hw-b/ { b = 1 } b && $1 == "top-1" { exit !($7 < 0.001); }' "$T/eval"
+check "eval: the random order's top-5 beats its top-1" awk '$1 == "top-1" { r1 = $6 } $1 == "top-5" { if ($6 > r1) good++ } END { exit good != 2 }' "$T/eval"
 check "eval: the model learnt to rank (pair-acc > 0.6 on both heads)" \
-    awk '/^head / { for (i = 1; i < NF; i++) if ($i == "pair-acc") { n++; if ($(i + 1) > 0.6) good++ } } END { exit !(n == 2 && good == 2) }' "$T/eval"
+    awk '$1 == "pair-acc" { n++; if ($2 > 0.6) good++ } END { exit !(n == 2 && good == 2) }' "$T/eval"
+check "eval --tsv" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv
+check "eval --tsv: the header" test "$(head -n 1 "$T/out")" = "$(printf 'head\ttasks\trecords\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks')"
+check "eval --tsv: 4 rows per head, 10 columns" awk -F '\t' 'NR > 1 { n[$1]++; if (NF != 10) bad++ } END { exit !(n["hw-a"] == 4 && n["hw-b"] == 4 && !bad) }' "$T/out"
+check "eval --tsv: the same top-1 mean as the table" sh -c "test \"\$(awk -F '\t' '\$1 == \"hw-a\" && \$4 == \"top-1\" { printf \"%.4f\", \$5 }' '$T/out')\" = \"\$(awk '\$1 == \"top-1\" { print \$2; exit }' '$T/eval')\""
 check "eval --per-task" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --per-task
-check "eval --per-task: a header" grep -q "^task *hardware *head *n *top-1 *top-5 *pair-acc *tau *workload" "$T/out"
+check "eval --per-task: a header" grep -q "^task *hardware *head *n *failed *top-1 *top-5 *rand-1 *pair-acc *tau *workload" "$T/out"
 check "eval --per-task: one row per task" test "$(grep -c -E '^[0-9]+ +hw-[ab] +hw-[ab] +[0-9]+ ' "$T/out")" -eq 8
 check "eval --per-task: each task once" test "$(grep -E '^[0-9]+ +hw-[ab] ' "$T/out" | awk '{ print $1 }' | sort -u | wc -l)" -eq 8
 check "eval --per-task: SAME conv on hw-a" grep -q -E '^[0-9]+ +hw-a +hw-a +40 .*conv2d_layer\(1, 16, 14, 14, 32, 3, 3, 1, "SAME"\)' "$T/out"
 check "eval --k 1,2,3" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 1,2,3
-check "eval --k: one figure per k" grep -q "^head hw-b: 4 tasks  top-1 [0-9.]*  top-2 [0-9.]*  top-3 [0-9.]*  pair-acc" "$T/out"
+check "eval --k: one row per k" test "$(grep -c -E '^  top-[123] ' "$T/out")" -eq 3
 check "eval --k 0 is a usage error" status 2 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 0
 check "eval --head hw-b scores every task with that head" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --head hw-b
-check "eval --head: one head line, all 8 tasks" test "$(grep -c '^head hw-b: 8 tasks ' "$T/out")" -eq 1 -a "$(grep -c '^head ' "$T/out")" -eq 1
+check "eval --head: one head line, all 8 tasks" test "$(grep -c '^head hw-b: 8 tasks, ' "$T/out")" -eq 1 -a "$(grep -c '^head ' "$T/out")" -eq 1
 check "eval --head with an unknown head fails" status 1 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" --head nope
 check "and lists the heads" grep -q 'no head "nope" (heads: hw-a hw-b)' "$T/err"
 check "eval on mixed data scores the gpu tasks" status 0 "$TLPX" eval "$T/m.tlpx" "$D"
-check "eval on mixed data: both heads" test "$(grep -c '^head hw-[ab]: 4 tasks ' "$T/out")" -eq 2
+check "eval on mixed data: both heads" test "$(grep -c '^head hw-[ab]: 4 tasks, ' "$T/out")" -eq 2
 check "eval a gpu model on cpu data fails" status 1 "$TLPX" eval "$T/m.tlpx" "$D/cpu-c"
 check "and says why" grep -q "no gpu tasks" "$T/err"
 
@@ -96,6 +106,24 @@ check "predict --head with an unknown head fails" status 1 "$TLPX" predict "$T/m
 check "predict on mixed data: only the gpu records" status 0 "$TLPX" predict "$T/m.tlpx" "$D"
 check "predict on mixed data: 321 rows" test "$(tail -n +2 "$T/out" | wc -l)" -eq 321
 check "predict a gpu model on cpu data fails" status 1 "$TLPX" predict "$T/m.tlpx" "$D/cpu-c"
+
+# eval --scores: predictions from a file, scored by the same code
+check "eval --scores the predict output" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --tsv
+tail -n +2 "$T/out" >"$T/s1"
+"$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv | tail -n +2 >"$T/s2"
+check "the same figures as eval with the model" cmp "$T/s1" "$T/s2"
+check "eval --scores --head hw-b: one hardware" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --head hw-b --tsv
+check "only hw-b rows" test "$(tail -n +2 "$T/out" | cut -f1 | sort -u)" = hw-b
+grep -v 'op64' "$T/pred" >"$T/pred-part"
+check "eval --scores with records missing" status 0 "$TLPX" eval --scores "$T/pred-part" "$D/hw-a" "$D/hw-b"
+check "says which tasks are left out" grep -q "records of DATA have no score; their [0-9]* tasks\{0,1\} .* left out" "$T/err"
+printf 'task\thw\trecord\tcost\tscore\nk\thw-a\t%s/hw-a/op64.json:999\t1\t0.5\n' "$D" >"$T/pred-bad"
+check "a record that is not in DATA is an error" status 1 "$TLPX" eval --scores "$T/pred-bad" "$D/hw-a"
+check "naming the file and line" grep -q "pred-bad:2: .*op64.json:999 is not a record of the DATA given" "$T/err"
+printf 'just one column\n\nx\ty\n' >"$T/pred-bad"
+check "a malformed line is an error" status 1 "$TLPX" eval --scores "$T/pred-bad" "$D/hw-a"
+check "naming the line" grep -q "pred-bad:3: expected task, hardware, file:line, cost, score" "$T/err"
+check "a missing scores file is an error" status 1 "$TLPX" eval --scores "$T/none.tsv" "$D/hw-a"
 
 # corrupt and missing models
 head -c 2000 "$T/m.tlpx" >"$T/short.tlpx"
@@ -122,7 +150,7 @@ check "and names it" grep -q "/nonexistent/tlpx/m.tlpx" "$T/err"
 check "train 1 epoch (mse, seed 5)" status 0 "$TLPX" train "$D/hw-a" --out "$T/r1.tlpx" --epochs 1 --batch 32 --loss mse --seed 5
 check "the first model records --loss mse" has_string "$T/r1.tlpx" mse
 check "--resume to 2 epochs" status 0 "$TLPX" train "$D/hw-a" --resume "$T/r1.tlpx" --epochs 2 --out "$T/r2.tlpx"
-check "resumed: says wrote" grep -q "^wrote $T/r2.tlpx: .* of 2$" "$T/err"
+check "resumed: says wrote" grep -q "^wrote $T/r2.tlpx: epoch [12] of 2 kept" "$T/err"
 check "resumed: one more epoch, the second" grep -q "^epoch 2/2: loss " "$T/err"
 check "resumed: not the first epoch again" test "$(grep -c '^epoch 1/2' "$T/err")" -eq 0
 check "the resumed model loads" status 0 "$TLPX" eval "$T/r2.tlpx" "$D/hw-a"
@@ -131,14 +159,53 @@ check "--resume keeps the model's --loss (mse), not the default" has_string "$T/
 # heads: order, names, cpu
 check "--heads hw-b,hw-a" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --heads hw-b,hw-a --out "$T/ba.tlpx" $FAST
 check "eval shows the heads in that order" status 0 "$TLPX" eval "$T/ba.tlpx" "$D/hw-a" "$D/hw-b"
-check "heads: hw-b hw-a" grep -q "^model $T/ba.tlpx: gpu, heads: hw-b hw-a$" "$T/out"
+check "heads: hw-b hw-a" grep -q "^model $T/ba.tlpx: gpu, heads: hw-b hw-a (" "$T/out"
 check "--heads hw-a,hw-a (a head twice) is refused" sh -c "! '$TLPX' train '$D/hw-a' --heads hw-a,hw-a --out '$T/aa.tlpx' $FAST"
 check "NAME=PATH names the head" status 0 "$TLPX" train "K80=$D/hw-a" --out "$T/k.tlpx" $FAST
 check "eval shows the head K80" status 0 "$TLPX" eval "$T/k.tlpx" "K80=$D/hw-a"
-check "K80 scored" grep -q "^head K80: 4 tasks " "$T/out"
+check "K80 scored" grep -q "^head K80: 4 tasks, " "$T/out"
 check "train --mode cpu on the mixed data" status 0 "$TLPX" train "$D" --mode cpu --out "$T/c.tlpx" $FAST
 check "predict with the cpu model: only the cpu records" status 0 "$TLPX" predict "$T/c.tlpx" "$D"
 check "20 cpu rows, ranks 1..20" awk -F '\t' -v want=1 "$perm" "$T/out"
 check "cpu rows are cpu-c" test "$(grep -c "	cpu-c	" "$T/out")" -eq 20
+
+# cross-validation by task: folds are disjoint, cover every task, agree across commands
+for k in 1 2 3; do
+    "$TLPX" tokens "$D/hw-a" "$D/hw-b" --fold $k/3 -q 2>/dev/null | tail -n +2 | awk '{ $1 = ""; print }' >"$T/fold$k"
+done
+check "folds 1-3 of 3 together hold the 8 tasks once each" test "$(cat "$T/fold1" "$T/fold2" "$T/fold3" | sort | uniq | wc -l)" -eq 8 -a "$(cat "$T/fold1" "$T/fold2" "$T/fold3" | wc -l)" -eq 8
+check "a task is in the same fold on both hardware" sh -c "for k in 1 2 3; do test \"\$(grep -c hw-a '$T/fold'\$k)\" -eq \"\$(grep -c hw-b '$T/fold'\$k)\" || exit 1; done"
+"$TLPX" tokens "$D/hw-a" "$D/hw-b" --except-fold 2/3 -q | tail -n +2 | awk '{ $1 = ""; print }' >"$T/notfold2"
+check "--except-fold 2/3 is folds 1 and 3" test "$(sort "$T/notfold2")" = "$(cat "$T/fold1" "$T/fold3" | sort)"
+check "--fold 4/3 is a usage error" status 2 "$TLPX" stats "$D/hw-a" --fold 4/3
+check "and says K/N" grep -q "K/N" "$T/err"
+check "--fold 0/3 is a usage error" status 2 "$TLPX" stats "$D/hw-a" --fold 0/3
+check "--fold with --except-fold is a usage error" status 2 "$TLPX" stats "$D/hw-a" --fold 1/2 --except-fold 2/2
+# the fold with the most tasks is held out
+big=1
+for k in 2 3; do [ "$(wc -l <"$T/fold$k")" -gt "$(wc -l <"$T/fold$big")" ] && big=$k; done
+nb=$(wc -l <"$T/fold$big")
+check "train on all but fold $big/3" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --except-fold $big/3 --out "$T/f.tlpx" $FAST
+check "eval on fold $big/3 scores its $nb tasks only" status 0 "$TLPX" eval "$T/f.tlpx" "$D/hw-a" "$D/hw-b" --fold $big/3 --tsv
+check "as many tasks as the fold holds" test "$(awk -F '\t' 'NR > 1 && $4 == "top-1" { n += $2 } END { print n }' "$T/out")" -eq "$nb"
+check "the model file notes its command line, fold included" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/f.tlpx' | grep -q -- '^tlpx [0-9.]* train .*--except-fold $big/3'"
+check "an empty fold says so" sh -c "for k in 1 2 3; do test -s '$T/fold'\$k || { '$TLPX' stats '$D/hw-a' '$D/hw-b' --fold \$k/3 2>&1 | grep -q 'no records in fold '\$k'/3 of the DATA given'; exit; }; done"
+
+# recipes
+check "--recipe tlp" status 0 "$TLPX" train "$D/hw-a" --recipe tlp --out "$T/tlp.tlpx" --epochs 1 --seed 3
+check "the file records recipe tlp" has_string "$T/tlp.tlpx" tlp
+check "the seed and the epochs do not make a recipe custom" grep -q "recipe tlp, raw tokens" "$T/err"
+check "eval shows recipe tlp, raw tokens" status 0 "$TLPX" eval "$T/tlp.tlpx" "$D/hw-a"
+check "(recipe tlp, raw tokens, ...)" grep -q "(recipe tlp, raw tokens, epoch 1 of 1 kept)" "$T/out"
+check "--recipe tlp --encode log is a custom recipe" status 0 "$TLPX" train "$D/hw-a" --recipe tlp --encode log --out "$T/c2.tlpx" $FAST
+check "eval shows custom, log tokens" status 0 "$TLPX" eval "$T/c2.tlpx" "$D/hw-a"
+check "(recipe custom, log tokens ...)" grep -q "(recipe custom, log tokens" "$T/out"
+check "--recipe nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --recipe nope --out "$T/x.tlpx" $FAST
+check "and names the recipes" grep -q "tlp, tlpx" "$T/err"
+check "--encode nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode nope --out "$T/x.tlpx" $FAST
+check "--select topk --sched cosine --average 2" status 0 "$TLPX" train "$D/hw-a" --select topk --sched cosine --average 2 --epochs 3 --batch 32 --out "$T/s.tlpx" --quiet
+check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx topk && LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx cosine"
+check "--resume with --recipe is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/s.tlpx" --recipe tlp --epochs 4 --out "$T/x.tlpx"
+check "--resume with another --encode is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/tlp.tlpx" --encode log --epochs 2 --out "$T/x.tlpx"
 
 tap_end

@@ -20,6 +20,7 @@ typedef struct {
     int n_paths;
     const char *weights;
     int quiet;
+    int n_folds, fold, fold_except; /* --fold / --except-fold K/N (fold 0-based) */
 } cli_data_opts;
 
 /* Load every DATA argument into a new dataset and finish it.  Prints the
@@ -30,8 +31,11 @@ tlp_dataset *cli_load(const cli_data_opts *o);
 void cli_print_skipped(FILE *f, const tlp_dataset *ds);
 /* Seconds as "12.3 us", "4.56 ms", "1.23 s", or "failed" at 1e10. */
 void cli_fmt_seconds(double s, char *buf, size_t cap);
-/* Is arg an option the common parser takes?  Consumes its value. */
-int cli_common_opt(cli_data_opts *o, int argc, char **argv, int *i);
+/* Set one training setting by name (epochs, batch, seed, lr, loss, pairs,
+ * group, split, val, encode, select, sched, average, heads, threads; recipe
+ * resets the others to that recipe's).  The same names as `tlpx train`'s
+ * options and `:train`'s key=value words.  Returns 0, or -1 with why filled. */
+int cli_train_set(tlp_train_opts *o, const char *key, const char *val, char *why, size_t cap);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

@@ -7,23 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int cli_common_opt(cli_data_opts *o, int argc, char **argv, int *i)
-{
-    if (strcmp(argv[*i], "--weights") == 0) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "tlpx: --weights needs a file\n");
-            return -1;
-        }
-        o->weights = argv[++*i];
-        return 1;
-    }
-    if (strcmp(argv[*i], "--quiet") == 0 || strcmp(argv[*i], "-q") == 0) {
-        o->quiet = 1;
-        return 1;
-    }
-    return 0;
-}
-
 /* NAME=PATH, when the text before '=' looks like a name and PATH is not an
  * existing file called "NAME=PATH" itself. */
 static void split_data_arg(const char *arg, char *name, size_t cap, const char **path)
@@ -65,7 +48,7 @@ tlp_dataset *cli_load(const cli_data_opts *o)
         fprintf(stderr, "tlpx: out of memory\n");
         return NULL;
     }
-    tlp_load_opts lo = {o->quiet, 0};
+    tlp_load_opts lo = {o->quiet, 0, o->n_folds, o->fold, o->fold_except};
     for (int i = 0; i < o->n_paths; i++) {
         char name[128];
         const char *path;
@@ -93,8 +76,13 @@ tlp_dataset *cli_load(const cli_data_opts *o)
     if (!o->quiet && shown > 20) fprintf(stderr, "tlpx: ... %llu more bad lines not shown\n", (unsigned long long)(shown - 20));
     if (!o->quiet) cli_print_skipped(stderr, ds);
     if (tlp_dataset_n_records(ds) == 0) {
-        fprintf(stderr, "tlpx: no records found in the DATA given (%zu file%s read)\n", tlp_dataset_n_files(ds),
-                tlp_dataset_n_files(ds) == 1 ? "" : "s");
+        if (o->n_folds && tlp_dataset_n_other_folds(ds))
+            fprintf(stderr, "tlpx: no records in %sfold %d/%d of the DATA given (%llu in the other folds)\n",
+                    o->fold_except ? "the tasks outside " : "", o->fold + 1, o->n_folds,
+                    (unsigned long long)tlp_dataset_n_other_folds(ds));
+        else
+            fprintf(stderr, "tlpx: no records found in the DATA given (%zu file%s read)\n", tlp_dataset_n_files(ds),
+                    tlp_dataset_n_files(ds) == 1 ? "" : "s");
         tlp_dataset_free(ds);
         return NULL;
     }

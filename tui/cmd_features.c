@@ -1,44 +1,49 @@
 /* cmd_features.c: `tlpx features DATA... --out PREFIX`: the TLP features as
  * NumPy files, one set per feature mode present. */
 #include "cli.h"
+#include "opts.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char USAGE[] =
-    "usage: tlpx features DATA... --out PREFIX [--weights TSV] [--quiet]\n\n"
+static const cli_opt FEATURES_OPTS[] = {
+    {"--out", "-o", "PREFIX", "where to write: PREFIX.features.npy and the others"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_cmd FEATURES_CMD = {
+    "features", "DATA... --out PREFIX [OPTIONS]",
     "Writes PREFIX.features.npy (float32 [N, L, F]), PREFIX.labels.npy (float32\n"
     "[N], min_cost/cost per task), PREFIX.costs.npy (float64 [N], mean seconds)\n"
-    "and PREFIX.index.tsv (task, hardware, file, line).  When DATA mixes cpu and\n"
-    "gpu records, one set per mode: PREFIX.cpu.* and PREFIX.gpu.*.\n";
+    "and PREFIX.index.tsv (task, hardware, file, line), each atomically.  When DATA\n"
+    "mixes cpu and gpu records, one set per mode: PREFIX.cpu.* and PREFIX.gpu.*.",
+    FEATURES_OPTS, 1};
+
+typedef struct {
+    cli_data_opts *d;
+    const char *out;
+} features_args;
+
+static int features_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    features_args *a = ctx;
+    if (!o) a->d->paths[a->d->n_paths++] = val;
+    else a->out = val;
+    return 0;
+}
 
 int cmd_features(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    const char *out = NULL;
-    int rc = EXIT_USAGE;
+    features_args fa = {&o, NULL};
     o.paths = calloc((size_t)argc, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_opt(&o, argc, argv, &i);
-        if (c < 0) goto done;
-        if (c) continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(USAGE, stdout);
-            rc = EXIT_OK;
-            goto done;
-        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-            out = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tlpx features: unknown option or missing value: %s\n\n%s", argv[i], USAGE);
-            goto done;
-        } else
-            o.paths[o.n_paths++] = argv[i];
-    }
-    if (!o.n_paths || !out || !*out) {
-        fprintf(stderr, "tlpx features: %s\n\n%s", o.n_paths ? "--out PREFIX is required" : "no DATA given", USAGE);
-        goto done;
-    }
+    int rc = cli_parse(&FEATURES_CMD, argc, argv, &o, features_arg, &fa);
+    if (rc < 0 && (!o.n_paths || !fa.out || !*fa.out))
+        rc = cli_usage_error(&FEATURES_CMD, "%s", o.n_paths ? "--out PREFIX is required" : "no DATA given");
+    if (rc >= 0) goto done;
+    const char *out = fa.out;
+    rc = EXIT_USAGE;
     tlp_dataset *ds = cli_load(&o);
     if (!ds) {
         rc = EXIT_FAIL;

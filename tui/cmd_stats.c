@@ -1,15 +1,16 @@
 /* cmd_stats.c: `tlpx stats DATA...`: what is in a set of record files. */
 #include "cli.h"
+#include "opts.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char USAGE[] =
-    "usage: tlpx stats DATA... [--weights TSV] [--quiet]\n\n"
+static const cli_cmd STATS_CMD = {
+    "stats", "DATA... [OPTIONS]",
     "Per hardware: tasks, records, valid ones, failures by TVM error name, the\n"
     "step-kind histogram, steps per record and values per step, and how many\n"
-    "records lose steps or values to TLP's crop (25x22 cpu, 40x20 gpu).\n"
-    "DATA is a record file or a directory; NAME=PATH names the hardware.\n";
+    "records lose steps or values to TLP's crop (25x22 cpu, 40x20 gpu).",
+    NULL, 1};
 
 /* Quantile q of a histogram. */
 static int hist_q(const uint64_t *h, double q)
@@ -69,31 +70,25 @@ static void print_hist(const uint64_t *h, int width)
     printf("\n");
 }
 
+/* Every positional argument is DATA. */
+static int data_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    cli_data_opts *d = ctx;
+    (void)o;
+    d->paths[d->n_paths++] = val;
+    return 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
     cli_data_opts o = {0};
     o.paths = calloc((size_t)argc, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_opt(&o, argc, argv, &i);
-        if (c < 0) return EXIT_USAGE;
-        if (c) continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(USAGE, stdout);
-            free(o.paths);
-            return EXIT_OK;
-        }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tlpx stats: unknown option %s\n\n%s", argv[i], USAGE);
-            free(o.paths);
-            return EXIT_USAGE;
-        }
-        o.paths[o.n_paths++] = argv[i];
-    }
-    if (!o.n_paths) {
-        fputs(USAGE, stderr);
+    int rc = cli_parse(&STATS_CMD, argc, argv, &o, data_arg, &o);
+    if (rc < 0 && !o.n_paths) rc = cli_usage_error(&STATS_CMD, "no DATA given");
+    if (rc >= 0) {
         free(o.paths);
-        return EXIT_USAGE;
+        return rc;
     }
     tlp_dataset *ds = cli_load(&o);
     free(o.paths);

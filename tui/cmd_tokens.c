@@ -1,18 +1,44 @@
 /* cmd_tokens.c: `tlpx tokens DATA... --task KEY|N [--record N]`: one
  * schedule's primitives, each beside the TLP feature slots made from it. */
 #include "cli.h"
+#include "opts.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char USAGE[] =
-    "usage: tlpx tokens DATA... [--task KEY|N] [--record N] [--matrix] [--quiet]\n\n"
-    "Without --task, lists the tasks with their numbers.  With it, shows one\n"
-    "record of the task (--record N: its N-th record, from 0; default: the best\n"
-    "measured one): each primitive in readable form, its kind as TLP encodes it\n"
-    "and each feature slot labelled, with the steps and slots that fall outside\n"
-    "the crop marked.  --matrix also prints the [L x F] float matrix.\n";
+static const cli_opt TOKENS_OPTS[] = {
+    {"--task", NULL, "KEY|N", "the task: its number, workload key, or a unique piece of its summary"},
+    {"--record", NULL, "N", "the task's N-th record, from 0 (default: the best measured one)"},
+    {"--matrix", NULL, NULL, "also print the [L x F] float matrix"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_cmd TOKENS_CMD = {
+    "tokens", "DATA... [OPTIONS]",
+    "Without --task, lists the tasks with their numbers.  With it, shows one record\n"
+    "of the task: each primitive in readable form, its kind as TLP encodes it and\n"
+    "each feature slot labelled, with the steps and slots that fall outside the crop\n"
+    "marked.",
+    TOKENS_OPTS, 1};
+
+typedef struct {
+    cli_data_opts *d;
+    const char *task;
+    long record;
+    int matrix;
+} tokens_args;
+
+static int tokens_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    tokens_args *a = ctx;
+    if (!o) a->d->paths[a->d->n_paths++] = val;
+    else if (!strcmp(o->name, "--task")) a->task = val;
+    else if (!strcmp(o->name, "--matrix")) a->matrix = 1;
+    else if (cli_long(&TOKENS_CMD, o, val, 0, LONG_MAX, &a->record)) return EXIT_USAGE;
+    return 0;
+}
 
 static void list_tasks(const tlp_dataset *ds)
 {
@@ -93,42 +119,15 @@ static void show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
 int cmd_tokens(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    const char *task = NULL;
-    long record = -1;
-    int matrix = 0;
+    tokens_args ta = {&o, NULL, -1, 0};
     o.paths = calloc((size_t)argc, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
-    int rc = EXIT_USAGE;
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_opt(&o, argc, argv, &i);
-        if (c < 0) goto out;
-        if (c) continue;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(USAGE, stdout);
-            rc = EXIT_OK;
-            goto out;
-        } else if (strcmp(argv[i], "--task") == 0 && i + 1 < argc) {
-            task = argv[++i];
-        } else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            record = strtol(argv[++i], &end, 10);
-            if (*end || errno || record < 0) {
-                fprintf(stderr, "tlpx tokens: --record needs a number >= 0, not \"%s\"\n", argv[i]);
-                goto out;
-            }
-        } else if (strcmp(argv[i], "--matrix") == 0) {
-            matrix = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tlpx tokens: unknown option or missing value: %s\n\n%s", argv[i], USAGE);
-            goto out;
-        } else
-            o.paths[o.n_paths++] = argv[i];
-    }
-    if (!o.n_paths) {
-        fputs(USAGE, stderr);
-        goto out;
-    }
+    int rc = cli_parse(&TOKENS_CMD, argc, argv, &o, tokens_arg, &ta);
+    if (rc < 0 && !o.n_paths) rc = cli_usage_error(&TOKENS_CMD, "no DATA given");
+    if (rc >= 0) goto out;
+    const char *task = ta.task;
+    long record = ta.record;
+    int matrix = ta.matrix;
     tlp_dataset *ds = cli_load(&o);
     if (!ds) {
         rc = EXIT_FAIL;

@@ -1,6 +1,9 @@
 /* cmd_train.c: `tlpx train`, `tlpx eval` and `tlpx predict`: the model from
- * the command line, for scripts and CI. */
+ * the command line, for scripts and CI.  The training settings (epochs,
+ * recipe, ...) are parsed by one function, cli_train_set, which the
+ * explorer's :train shares. */
 #include "cli.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -10,43 +13,121 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char TRAIN_USAGE[] =
-    "usage: tlpx train DATA... --out MODEL [--epochs N] [--loss rank|mse] [--pairs batch|task]\n"
-    "                  [--heads HW,HW...] [--mode cpu|gpu] [--split task|record] [--seed N]\n"
-    "                  [--threads N] [--batch N] [--lr X] [--resume MODEL] [--quiet]\n\n"
-    "Trains TLP (one head) or MTL-TLP (several heads, one per hardware) on DATA and\n"
-    "writes the best-validation model to MODEL atomically, with the Adam state so\n"
-    "--resume can continue.  Defaults follow TLP: 50 epochs, batch 1024, LambdaRank\n"
-    "over the batch, Adam 7e-4 (weight decay 1e-6), gradient norm clipped at 0.5,\n"
-    "10% of the tasks held out for validation (--split record: of the records).\n"
-    "--heads picks the hardware (first = the target); default: every hardware of the\n"
-    "mode found in DATA.  --mode is needed only when DATA mixes cpu and gpu records.\n";
+/* ------------------------------------------------------------ training settings */
 
-static const char EVAL_USAGE[] =
-    "usage: tlpx eval MODEL DATA... [--head HW] [--k 1,5] [--per-task] [--weights TSV] [--quiet]\n\n"
-    "Top-k scores (spec 6): per task best/latency of the best of the model's top k,\n"
-    "pooled over tasks as sum(w*best)/sum(w*lat_k) with weights from --weights (else 1);\n"
-    "plus pairwise ranking accuracy and Kendall's tau averaged over tasks.  Each head\n"
-    "is scored on the tasks of its own hardware; --head HW scores that head on every\n"
-    "task of the model's mode instead.\n";
+static const char *const LOSSES[] = {"rank", "mse", NULL};
+static const char *const PAIRS[] = {"batch", "task", NULL};
+static const char *const SPLITS[] = {"task", "record", NULL};
+static const char *const ENCODES[] = {"raw", "log", NULL};
+static const char *const SELECTS[] = {"loss", "topk", "last", NULL};
+static const char *const SCHEDS[] = {"const", "cosine", NULL};
 
-static const char PREDICT_USAGE[] =
-    "usage: tlpx predict MODEL DATA... [--head HW] [--quiet]\n\n"
-    "Prints a TSV: task hardware record measured_cost predicted_score predicted_rank\n"
-    "(record = file:line; rank within the task, 1 = predicted fastest).  Without\n"
-    "--head each task is scored by the head of its own hardware, else by head 0.\n";
+static int choice(const char *v, const char *const *c)
+{
+    for (int i = 0; c[i]; i++)
+        if (!strcmp(v, c[i])) return i;
+    return -1;
+}
 
-/* ------------------------------------------------------------ shared */
-
-static int parse_long(const char *s, long lo, long hi, long *out)
+static int whole(const char *v, long lo, long hi, long *out)
 {
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) return -1;
-    *out = v;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi) return -1;
+    *out = x;
     return 0;
 }
+
+int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, size_t cap)
+{
+    long n;
+    double d;
+    char *end;
+    int c;
+#define BAD(...) return snprintf(why, cap, __VA_ARGS__), -1
+    if (!strcmp(key, "recipe")) {
+        tlp_train_opts keep = *o;
+        if (tlp_train_recipe(o, o->mode, v) != TLP_OK) {
+            *o = keep;
+            BAD("recipe is tlp or tlpx, not \"%s\"", v);
+        }
+        o->threads = keep.threads; /* not a training setting */
+        o->n_heads = keep.n_heads;
+        memcpy(o->heads, keep.heads, sizeof o->heads);
+        memcpy(o->note, keep.note, sizeof o->note);
+        return 0;
+    }
+    /* the run's length, its seed, its threads and its heads do not change
+     * the recipe; every other setting does */
+    if (!strcmp(key, "epochs")) {
+        if (whole(v, 1, 100000, &n)) BAD("epochs is a whole number from 1 to 100000, not \"%s\"", v);
+        o->epochs = (int)n;
+        return 0;
+    } else if (!strcmp(key, "seed")) {
+        if (whole(v, 0, LONG_MAX, &n)) BAD("seed is a whole number >= 0, not \"%s\"", v);
+        o->seed = (uint64_t)n;
+        return 0;
+    } else if (!strcmp(key, "batch")) {
+        if (whole(v, 2, 65536, &n)) BAD("batch is a whole number from 2 to 65536, not \"%s\"", v);
+        o->batch = (int)n;
+    } else if (!strcmp(key, "threads")) {
+        if (whole(v, 1, 256, &n)) BAD("threads is a whole number from 1 to 256, not \"%s\"", v);
+        o->threads = (int)n;
+        return 0; /* not a training setting: the recipe stays */
+    } else if (!strcmp(key, "average")) {
+        if (whole(v, 0, 1000, &n)) BAD("average is a number of epochs from 0 to 1000, not \"%s\"", v);
+        o->average = (int)n;
+    } else if (!strcmp(key, "group")) {
+        if (whole(v, 1, 65536, &n)) BAD("group is a whole number from 1 to 65536, not \"%s\"", v);
+        o->group = (int)n;
+    } else if (!strcmp(key, "lr")) {
+        errno = 0;
+        d = strtod(v, &end);
+        if (!*v || *end || errno || !(d > 0 && d < 10)) BAD("lr is a number above 0 and below 10, not \"%s\"", v);
+        o->lr = (float)d;
+    } else if (!strcmp(key, "val")) {
+        errno = 0;
+        d = strtod(v, &end);
+        if (!*v || *end || errno || !(d >= 0 && d < 1)) BAD("val is a fraction from 0 to below 1, not \"%s\"", v);
+        o->val_frac = d;
+    } else if (!strcmp(key, "loss")) {
+        if ((c = choice(v, LOSSES)) < 0) BAD("loss is rank or mse, not \"%s\"", v);
+        o->loss = (tlp_loss_kind)c;
+    } else if (!strcmp(key, "pairs")) {
+        if ((c = choice(v, PAIRS)) < 0) BAD("pairs is batch or task, not \"%s\"", v);
+        o->pairs = (tlp_pairs_kind)c;
+    } else if (!strcmp(key, "split")) {
+        if ((c = choice(v, SPLITS)) < 0) BAD("split is task or record, not \"%s\"", v);
+        o->split = (tlp_split_kind)c;
+    } else if (!strcmp(key, "encode")) {
+        if ((c = choice(v, ENCODES)) < 0) BAD("encode is raw or log, not \"%s\"", v);
+        o->encode = (tlp_encode)c;
+    } else if (!strcmp(key, "select")) {
+        if ((c = choice(v, SELECTS)) < 0) BAD("select is loss, topk or last, not \"%s\"", v);
+        o->select = (tlp_select_kind)c;
+    } else if (!strcmp(key, "sched")) {
+        if ((c = choice(v, SCHEDS)) < 0) BAD("sched is const or cosine, not \"%s\"", v);
+        o->sched = (tlp_sched_kind)c;
+    } else if (!strcmp(key, "heads")) {
+        char copy[TLP_MAX_HEADS * TLP_HEAD_NAME], *save = NULL;
+        snprintf(copy, sizeof copy, "%s", v);
+        o->n_heads = 0;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (o->n_heads == TLP_MAX_HEADS) BAD("at most %d heads", TLP_MAX_HEADS);
+            snprintf(o->heads[o->n_heads++], TLP_HEAD_NAME, "%s", tok);
+        }
+        if (!o->n_heads) BAD("heads needs hardware names: heads=K80,V100");
+        return 0; /* which heads is data, not recipe */
+    } else
+        BAD("no training setting \"%s\"", key);
+#undef BAD
+    /* a setting changed after the recipe: the settings are the recipe's no more */
+    snprintf(o->recipe, sizeof o->recipe, "custom");
+    return 0;
+}
+
+/* ------------------------------------------------------------ shared */
 
 static tlp_model *load_model(const char *path, tlp_train_meta *meta, float **m, float **v)
 {
@@ -85,217 +166,216 @@ static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache 
 
 /* ------------------------------------------------------------ train */
 
+static const cli_opt TRAIN_OPTS[] = {
+    {"--out", "-o", "MODEL", "write the kept model here (atomically), with its Adam state"},
+    {"--recipe", NULL, "NAME", "tlpx (default: the measured better recipe) or tlp (TLP's own)"},
+    {"--epochs", NULL, "N", "passes over the training samples (recipe: 50)"},
+    {"--batch", NULL, "N", "samples per optimiser step (1024)"},
+    {"--lr", NULL, "X", "Adam's learning rate (7e-4)"},
+    {"--sched", NULL, "KIND", "learning rate over the run: const or cosine (decays to 0)"},
+    {"--loss", NULL, "KIND", "rank (LambdaRank, spec 4.3) or mse"},
+    {"--pairs", NULL, "KIND", "LambdaRank pairs over the whole batch (TLP) or within a task"},
+    {"--group", NULL, "N", "--pairs task: samples of one task per run in a batch (128)"},
+    {"--encode", NULL, "KIND", "token values into the network: raw (TLP) or log: sign(x) log2(1+|x|)"},
+    {"--select", NULL, "KIND", "the epoch kept: loss (least validation loss), topk (best validation top-1+top-5), last"},
+    {"--average", NULL, "N", "each epoch's candidate is the mean of the last N epochs' weights (0: off)"},
+    {"--split", NULL, "KIND", "validation holds out 10% of the tasks (task) or of the records (record, TLP's)"},
+    {"--val", NULL, "X", "the fraction held out for validation (0.1; 0: none, keep the least training loss)"},
+    {"--heads", NULL, "HW,HW...", "one head per hardware, the first is the target (default: every hardware found)"},
+    {"--mode", NULL, "cpu|gpu", "which records, when DATA holds both"},
+    {"--seed", NULL, "N", "initial weights, split and shuffles (0)"},
+    {"--threads", "-j", "N", "threads (the model is the same for any number)"},
+    {"--resume", NULL, "MODEL", "continue a training from its saved model and Adam state"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_cmd TRAIN_CMD = {
+    "train", "DATA... --out MODEL [OPTIONS]",
+    "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
+    "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
+    "(the default, see README \"Training recipes\") or tlp (TLP's own: 50 epochs, batch\n"
+    "1024, LambdaRank over the batch, Adam 7e-4, raw token values, the epoch of least\n"
+    "validation loss).  Options after it change single settings.  The same data, seed\n"
+    "and settings give the same model bits on any number of threads.",
+    TRAIN_OPTS, 1};
+
+typedef struct {
+    cli_data_opts *data;
+    tlp_train_opts to;
+    const char *out, *resume, *mode;
+    /* settings given on the command line, in order, applied after the recipe */
+    const char *keys[64], *vals[64];
+    int n_set;
+    const char *recipe;
+} train_args;
+
+static int train_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    train_args *a = ctx;
+    if (!o) {
+        a->data->paths[a->data->n_paths++] = val;
+        return 0;
+    }
+    if (!strcmp(o->name, "--out")) a->out = val;
+    else if (!strcmp(o->name, "--resume")) a->resume = val;
+    else if (!strcmp(o->name, "--mode")) a->mode = val;
+    else if (!strcmp(o->name, "--recipe")) a->recipe = val;
+    else {
+        if (a->n_set == 64) return cli_usage_error(&TRAIN_CMD, "too many settings");
+        a->keys[a->n_set] = o->name + 2;
+        a->vals[a->n_set++] = val;
+    }
+    return 0;
+}
+
 static void draw_progress(const tlp_progress *p, int tty)
 {
-    char eta[32] = "?";
+    char eta[32] = "?", top[64] = "";
     if (isfinite(p->eta_s)) snprintf(eta, sizeof eta, "%dm%02ds", (int)p->eta_s / 60, (int)p->eta_s % 60);
+    if (isfinite(p->val_top1)) snprintf(top, sizeof top, " top-1 %.3f top-5 %.3f", p->val_top1, p->val_top5);
     if (tty) {
         int width = 24, fill = p->steps_per_epoch ? (int)(width * p->step / p->steps_per_epoch) : 0;
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = 0;
-        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] step %ld/%ld loss %.4g val %.4g %.0f samples/s ETA %s", p->epoch,
-                p->epochs, bar, p->step, p->steps_per_epoch, p->loss, p->val_loss, p->samples_per_s, eta);
+        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] step %ld/%ld loss %.4g val %.4g%s %.0f samples/s ETA %s", p->epoch,
+                p->epochs, bar, p->step, p->steps_per_epoch, p->loss, p->val_loss, top, p->samples_per_s, eta);
     } else
-        fprintf(stderr, "epoch %d/%d: loss %.6g val %.6g best %.6g (epoch %d) %.0f samples/s, ETA %s\n", p->epoch,
-                p->epochs, p->loss, p->val_loss, p->best_val, p->best_epoch, p->samples_per_s, eta);
+        fprintf(stderr, "epoch %d/%d: loss %.6g val %.6g%s kept epoch %d, %.0f samples/s, ETA %s\n", p->epoch,
+                p->epochs, p->loss, p->val_loss, top, p->best_epoch, p->samples_per_s, eta);
+}
+
+/* The provenance note saved in the model: the command line, shortened. */
+static void make_note(char *note, size_t cap, int argc, char **argv)
+{
+    size_t w = (size_t)snprintf(note, cap, "tlpx %s train", PACKAGE_VERSION);
+    for (int i = 1; i < argc && w + 1 < cap; i++) w += (size_t)snprintf(note + w, cap - w, " %s", argv[i]);
 }
 
 int cmd_train(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    const char *out = NULL, *resume = NULL, *heads = NULL, *mode = NULL;
-    tlp_train_opts to;
-    tlp_train_defaults(&to, TLP_MODE_GPU);
+    train_args a;
+    memset(&a, 0, sizeof a);
+    a.data = &o;
     o.paths = calloc((size_t)argc, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
-    int rc = EXIT_USAGE;
-    long v;
-    /* which settings the command line gave: on --resume the others come
-     * from the checkpoint */
-    int given_epochs = 0, given_batch = 0, given_seed = 0, given_lr = 0, given_loss = 0, given_pairs = 0,
-        given_split = 0;
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_opt(&o, argc, argv, &i);
-        if (c < 0) goto done;
-        if (c) continue;
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        given_epochs |= !strcmp(a, "--epochs");
-        given_batch |= !strcmp(a, "--batch");
-        given_seed |= !strcmp(a, "--seed");
-        given_lr |= !strcmp(a, "--lr");
-        given_loss |= !strcmp(a, "--loss");
-        given_pairs |= !strcmp(a, "--pairs");
-        given_split |= !strcmp(a, "--split");
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(TRAIN_USAGE, stdout);
-            rc = EXIT_OK;
-            goto done;
-        }
-#define NEED_VALUE()                                                               \
-    if (!val) {                                                                    \
-        fprintf(stderr, "tlpx train: %s needs a value\n\n%s", a, TRAIN_USAGE);     \
-        goto done;                                                                 \
-    }                                                                              \
-    i++
-        if (!strcmp(a, "--out")) {
-            NEED_VALUE();
-            out = val;
-        } else if (!strcmp(a, "--resume")) {
-            NEED_VALUE();
-            resume = val;
-        } else if (!strcmp(a, "--heads")) {
-            NEED_VALUE();
-            heads = val;
-        } else if (!strcmp(a, "--mode")) {
-            NEED_VALUE();
-            mode = val;
-        } else if (!strcmp(a, "--epochs")) {
-            NEED_VALUE();
-            if (parse_long(val, 1, 100000, &v)) goto bad;
-            to.epochs = (int)v;
-        } else if (!strcmp(a, "--batch")) {
-            NEED_VALUE();
-            if (parse_long(val, 2, 65536, &v)) goto bad;
-            to.batch = (int)v;
-        } else if (!strcmp(a, "--threads")) {
-            NEED_VALUE();
-            if (parse_long(val, 1, 256, &v)) goto bad;
-            to.threads = (int)v;
-        } else if (!strcmp(a, "--seed")) {
-            NEED_VALUE();
-            if (parse_long(val, 0, LONG_MAX, &v)) goto bad;
-            to.seed = (uint64_t)v;
-        } else if (!strcmp(a, "--lr")) {
-            NEED_VALUE();
-            char *end;
-            double d = strtod(val, &end);
-            if (*end || !(d > 0 && d < 10)) goto bad;
-            to.lr = (float)d;
-        } else if (!strcmp(a, "--loss")) {
-            NEED_VALUE();
-            if (!strcmp(val, "rank")) to.loss = TLP_LOSS_RANK;
-            else if (!strcmp(val, "mse")) to.loss = TLP_LOSS_MSE;
-            else goto bad;
-        } else if (!strcmp(a, "--pairs")) {
-            NEED_VALUE();
-            if (!strcmp(val, "batch")) to.pairs = TLP_PAIRS_BATCH;
-            else if (!strcmp(val, "task")) to.pairs = TLP_PAIRS_TASK;
-            else goto bad;
-        } else if (!strcmp(a, "--split")) {
-            NEED_VALUE();
-            if (!strcmp(val, "task")) to.split = TLP_SPLIT_TASK;
-            else if (!strcmp(val, "record")) to.split = TLP_SPLIT_RECORD;
-            else goto bad;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "tlpx train: unknown option %s\n\n%s", a, TRAIN_USAGE);
-            goto done;
-        } else
-            o.paths[o.n_paths++] = a;
-        continue;
-    bad:
-        fprintf(stderr, "tlpx train: bad value for %s: \"%s\"\n", a, val);
-        goto done;
-#undef NEED_VALUE
+    int rc = cli_parse(&TRAIN_CMD, argc, argv, &o, train_arg, &a);
+    if (rc >= 0) {
+        free(o.paths);
+        return rc;
     }
-    if (!o.n_paths || !out) {
-        fprintf(stderr, "tlpx train: %s\n\n%s", o.n_paths ? "--out MODEL is required" : "no DATA given", TRAIN_USAGE);
+    rc = EXIT_USAGE;
+    tlp_dataset *ds = NULL;
+    tlp_model *init = NULL;
+    tlp_train_meta meta, *resume_meta = NULL;
+    memset(&meta, 0, sizeof meta);
+    float *am = NULL, *av = NULL;
+    tlp_samples *s = NULL;
+    tlp_train_opts *to = &a.to;
+    char why[256];
+    if (!o.n_paths || !a.out) {
+        cli_usage_error(&TRAIN_CMD, "%s", o.n_paths ? "--out MODEL is required" : "no DATA given");
+        goto done;
+    }
+    if (a.resume && a.recipe) {
+        cli_usage_error(&TRAIN_CMD, "--resume continues with the saved settings; --recipe cannot change them");
+        goto done;
+    }
+    if (tlp_train_recipe(to, TLP_MODE_GPU, a.recipe ? a.recipe : TLP_RECIPE_DEFAULT) != TLP_OK) {
+        cli_usage_error(&TRAIN_CMD, "--recipe is one of tlp, tlpx, not \"%s\"", a.recipe);
         goto done;
     }
     rc = EXIT_FAIL;
-    tlp_model *init = NULL;
-    tlp_train_meta meta = {0}, *resume_meta = NULL;
-    float *am = NULL, *av = NULL;
-    if (resume) {
-        init = load_model(resume, &meta, &am, &av);
+    if (a.resume) {
+        /* the checkpoint's settings, then what the command line changes */
+        init = load_model(a.resume, &meta, &am, &av);
         if (!init) goto done;
         resume_meta = &meta;
-        to.mode = tlp_model_config_of(init)->mode;
-        if (!given_epochs) to.epochs = meta.epochs;
-        if (!given_batch && meta.batch >= 2) to.batch = meta.batch;
-        if (!given_seed) to.seed = meta.seed;
-        if (!given_lr && meta.lr > 0) to.lr = meta.lr;
-        if (meta.weight_decay >= 0) to.weight_decay = meta.weight_decay;
-        if (meta.clip > 0) to.clip = meta.clip;
-        if (!given_loss) to.loss = !strcmp(meta.loss, "mse") ? TLP_LOSS_MSE : TLP_LOSS_RANK;
-        if (!given_pairs) to.pairs = !strcmp(meta.pairs, "task") ? TLP_PAIRS_TASK : TLP_PAIRS_BATCH;
-        if (!given_split) to.split = !strcmp(meta.split, "record") ? TLP_SPLIT_RECORD : TLP_SPLIT_TASK;
+        to->mode = tlp_model_config_of(init)->mode;
+        to->encode = tlp_model_config_of(init)->encode;
+        to->epochs = meta.epochs;
+        if (meta.batch >= 2) to->batch = meta.batch;
+        to->seed = meta.seed;
+        if (meta.lr > 0) to->lr = meta.lr;
+        if (meta.weight_decay >= 0) to->weight_decay = meta.weight_decay;
+        if (meta.clip > 0) to->clip = meta.clip;
+        to->loss = !strcmp(meta.loss, "mse") ? TLP_LOSS_MSE : TLP_LOSS_RANK;
+        to->pairs = !strcmp(meta.pairs, "task") ? TLP_PAIRS_TASK : TLP_PAIRS_BATCH;
+        to->split = !strcmp(meta.split, "record") ? TLP_SPLIT_RECORD : TLP_SPLIT_TASK;
+        to->select = (tlp_select_kind)(choice(meta.select, SELECTS) > 0 ? choice(meta.select, SELECTS) : 0);
+        to->sched = !strcmp(meta.sched, "cosine") ? TLP_SCHED_COSINE : TLP_SCHED_CONST;
+        to->average = meta.average;
+        if (meta.group > 0) to->group = meta.group;
+        snprintf(to->recipe, sizeof to->recipe, "%s", meta.recipe);
     }
-    tlp_dataset *ds = cli_load(&o);
-    if (!ds) {
-        tlp_model_free(init), free(am), free(av);
+    for (int i = 0; i < a.n_set; i++)
+        if (cli_train_set(to, a.keys[i], a.vals[i], why, sizeof why)) {
+            rc = cli_usage_error(&TRAIN_CMD, "--%s", why);
+            goto done;
+        }
+    if (a.resume && to->encode != tlp_model_config_of(init)->encode) {
+        rc = cli_usage_error(&TRAIN_CMD, "--resume: the model's input encoding is %s; it cannot change",
+                             tlp_encode_name(tlp_model_config_of(init)->encode));
         goto done;
     }
+    make_note(to->note, sizeof to->note, argc, argv);
+    if (!(ds = cli_load(&o))) goto done;
     /* the mode: asked, the resumed model's, else the only one in the data */
     size_t per_mode[TLP_MODE_COUNT] = {0};
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++)
         per_mode[tlp_dataset_task(ds, t)->mode] += tlp_dataset_task(ds, t)->n_records;
-    if (mode) {
-        if (!strcmp(mode, "cpu")) to.mode = TLP_MODE_CPU;
-        else if (!strcmp(mode, "gpu")) to.mode = TLP_MODE_GPU;
+    if (a.mode) {
+        if (!strcmp(a.mode, "cpu")) to->mode = TLP_MODE_CPU;
+        else if (!strcmp(a.mode, "gpu")) to->mode = TLP_MODE_GPU;
         else {
-            fprintf(stderr, "tlpx train: --mode is cpu or gpu, not \"%s\"\n", mode);
-            rc = EXIT_USAGE;
-            goto free_all;
+            rc = cli_usage_error(&TRAIN_CMD, "--mode is cpu or gpu, not \"%s\"", a.mode);
+            goto done;
         }
-    } else if (!resume) {
+    } else if (!a.resume) {
         if (per_mode[TLP_MODE_CPU] && per_mode[TLP_MODE_GPU]) {
-            fprintf(stderr, "tlpx train: DATA holds both cpu and gpu records; say which with --mode\n");
-            rc = EXIT_USAGE;
-            goto free_all;
+            rc = cli_usage_error(&TRAIN_CMD, "DATA holds both cpu and gpu records; say which with --mode");
+            goto done;
         }
-        to.mode = per_mode[TLP_MODE_CPU] ? TLP_MODE_CPU : TLP_MODE_GPU;
+        to->mode = per_mode[TLP_MODE_CPU] ? TLP_MODE_CPU : TLP_MODE_GPU;
     }
     if (init) { /* resuming: the model's heads, in its order */
         const tlp_model_config *c = tlp_model_config_of(init);
-        to.n_heads = c->n_heads;
-        memcpy(to.heads, c->heads, sizeof to.heads);
-    } else if (heads) {
-        char *copy = strdup(heads), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (to.n_heads == TLP_MAX_HEADS) {
-                fprintf(stderr, "tlpx train: at most %d heads\n", TLP_MAX_HEADS);
-                free(copy);
-                rc = EXIT_USAGE;
-                goto free_all;
-            }
-            snprintf(to.heads[to.n_heads++], TLP_HEAD_NAME, "%s", tok);
+        to->n_heads = c->n_heads;
+        memcpy(to->heads, c->heads, sizeof to->heads);
+    }
+    for (int h = 0; h < to->n_heads; h++) {
+        int found = 0;
+        for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++) {
+            const tlp_hw_stats *st = tlp_dataset_hw(ds, k);
+            found |= st->mode == to->mode && !strcmp(st->hardware, to->heads[h]);
         }
-        free(copy);
-        for (int h = 0; h < to.n_heads; h++) {
-            int found = 0;
-            for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++) {
-                const tlp_hw_stats *st = tlp_dataset_hw(ds, k);
-                found |= st->mode == to.mode && !strcmp(st->hardware, to.heads[h]);
-            }
-            if (!found) {
-                fprintf(stderr, "tlpx train: no %s records of hardware \"%s\" in DATA (have:", tlp_mode_name(to.mode),
-                        to.heads[h]);
-                for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++)
-                    fprintf(stderr, " %s", tlp_dataset_hw(ds, k)->hardware);
-                fprintf(stderr, ")\n");
-                goto free_all;
-            }
+        if (!found) {
+            fprintf(stderr, "tlpx train: no %s records of hardware \"%s\" in DATA (have:", tlp_mode_name(to->mode),
+                    to->heads[h]);
+            for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++) fprintf(stderr, " %s", tlp_dataset_hw(ds, k)->hardware);
+            fprintf(stderr, ")\n");
+            goto done;
         }
     }
     tlp_error err = {0};
-    tlp_samples *s = tlp_samples_build(ds, &to, &err);
+    s = tlp_samples_build(ds, to, &err);
     if (!s) {
         fprintf(stderr, "tlpx train: %s\n", err.msg);
-        goto free_all;
+        goto done;
     }
     if (!o.quiet) {
-        fprintf(stderr, "training %s model on %zu samples (%zu with several labels), heads:",
-                tlp_mode_name(to.mode), tlp_samples_count(s), tlp_samples_multi(s));
+        fprintf(stderr, "training %s model (recipe %s, %s tokens) on %zu samples (%zu with several labels), heads:",
+                tlp_mode_name(to->mode), to->recipe, tlp_encode_name(to->encode), tlp_samples_count(s),
+                tlp_samples_multi(s));
         for (int h = 0; h < tlp_samples_n_heads(s); h++)
             fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
         fprintf(stderr, "\n");
     }
-    tlp_job *job = tlp_train_start(s, &to, init, resume_meta, am, av, &err);
+    tlp_job *job = tlp_train_start(s, to, init, resume_meta, am, av, &err);
     if (!job) {
         fprintf(stderr, "tlpx train: %s\n", err.msg);
-        tlp_samples_free(s);
-        goto free_all;
+        goto done;
     }
     int tty = isatty(2);
     tlp_progress p;
@@ -320,27 +400,60 @@ int cmd_train(int argc, char **argv)
     tlp_status st = tlp_job_finish(job, &best, &done_meta, &bm, &bv, &err);
     if (st != TLP_OK) fprintf(stderr, "tlpx train: %s\n", err.msg);
     if (best) {
-        if (tlp_checkpoint_save(out, best, &done_meta, bm, bv, &err) != TLP_OK)
+        if (tlp_checkpoint_save(a.out, best, &done_meta, bm, bv, &err) != TLP_OK)
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
         else {
             if (!o.quiet)
-                fprintf(stderr, "wrote %s: best validation loss %.6g at epoch %d of %d\n", out, done_meta.best_val,
-                        p.best_epoch, done_meta.epochs_done);
+                fprintf(stderr, "wrote %s: epoch %d of %d kept (by %s)\n", a.out, done_meta.best_epoch, p.epoch,
+                        done_meta.select);
             if (st == TLP_OK) rc = EXIT_OK;
         }
     } else if (st == TLP_OK)
         fprintf(stderr, "tlpx train: no epoch finished; nothing written\n");
     tlp_model_free(best), free(bm), free(bv);
+done:
     tlp_samples_free(s);
-free_all:
     tlp_dataset_free(ds);
     tlp_model_free(init), free(am), free(av);
-done:
     free(o.paths);
     return rc;
 }
 
-/* ------------------------------------------------------------ eval */
+/* ------------------------------------------------------------ eval and predict */
+
+static const cli_opt EVAL_OPTS[] = {
+    {"--head", NULL, "HW", "score every task with this head (default: each task by its hardware's head)"},
+    {"--scores", NULL, "TSV", "score predictions from a file instead of a MODEL (tlpx predict's columns)"},
+    {"--k", NULL, "K,K...", "the top-k figures (1,5; at most 8)"},
+    {"--per-task", NULL, NULL, "a row per task"},
+    {"--tsv", NULL, NULL, "tab-separated figures for scripts (one row per head and figure)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_cmd EVAL_CMD = {
+    "eval", "MODEL DATA... [OPTIONS]",
+    "How well MODEL ranks the records of each task (spec 6).  For each k: the mean over\n"
+    "tasks of best/lat_k (lat_k: the best latency among the model's top k), the pooled\n"
+    "score sum(w*best)/sum(w*lat_k) (TLP's; weights from --weights, else 1), and the\n"
+    "failed picks: tasks whose top k all failed although a valid program exists.  The\n"
+    "same figures for a random order (exact expectations) stand beside them, then the\n"
+    "mean pairwise ranking accuracy and Kendall's tau.  Each head scores the tasks of\n"
+    "its own hardware unless --head says otherwise.  With --scores TSV there is no\n"
+    "MODEL: the scores are read from TSV (task, hardware, file:line, cost, score, as\n"
+    "tlpx predict writes them; any other cost model can write the same) and every\n"
+    "record of DATA must have one.",
+    EVAL_OPTS, 1};
+
+static const cli_opt PREDICT_OPTS[] = {
+    {"--head", NULL, "HW", "score every task with this head (default: each task by its hardware's head, else head 0)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_cmd PREDICT_CMD = {
+    "predict", "MODEL DATA... [OPTIONS]",
+    "Prints a TSV: task hardware record measured_cost predicted_score predicted_rank\n"
+    "(record = file:line; rank within the task, 1 = predicted fastest).",
+    PREDICT_OPTS, 1};
 
 static int parse_ks(const char *s, int *ks, int *n)
 {
@@ -349,7 +462,7 @@ static int parse_ks(const char *s, int *ks, int *n)
     int okv = copy != NULL;
     for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && okv; t = strtok_r(NULL, ",", &save)) {
         long v;
-        if (*n >= 8 || parse_long(t, 1, 1000000, &v)) okv = 0;
+        if (*n >= 8 || whole(t, 1, 1000000, &v)) okv = 0;
         else ks[(*n)++] = (int)v;
     }
     free(copy);
@@ -358,51 +471,36 @@ static int parse_ks(const char *s, int *ks, int *n)
 
 /* Common front of eval and predict: MODEL DATA... [--head HW] ... */
 typedef struct {
+    const cli_cmd *cmd;
     cli_data_opts data;
-    const char *model_path, *head;
-    int per_task;
+    const char *model_path, *head, *scores_path;
+    int per_task, tsv;
     int ks[8], n_k;
     /* what open_session loads */
     tlp_model *m;
+    tlp_train_meta meta;
     tlp_dataset *ds;
     int forced;          /* --head as an index, -1 without */
     score_cache cache;
 } model_args;
 
-static int parse_model_args(int argc, char **argv, model_args *a, const char *usage, int eval)
+static int model_arg(void *ctx, const cli_opt *o, const char *val)
 {
-    a->data.paths = calloc((size_t)argc, sizeof *a->data.paths);
-    a->ks[0] = 1, a->ks[1] = 5, a->n_k = 2;
-    if (!a->data.paths) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_opt(&a->data, argc, argv, &i);
-        if (c < 0) return EXIT_USAGE;
-        if (c) continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(argv[i], "--head") && i + 1 < argc) {
-            a->head = argv[++i];
-        } else if (eval && !strcmp(argv[i], "--per-task")) {
-            a->per_task = 1;
-        } else if (eval && !strcmp(argv[i], "--k") && i + 1 < argc) {
-            if (parse_ks(argv[++i], a->ks, &a->n_k)) {
-                fprintf(stderr, "tlpx: --k takes up to 8 numbers like 1,5,10, not \"%s\"\n", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tlpx: unknown option or missing value: %s\n\n%s", argv[i], usage);
-            return EXIT_USAGE;
-        } else if (!a->model_path)
-            a->model_path = argv[i];
-        else
-            a->data.paths[a->data.n_paths++] = argv[i];
-    }
-    if (!a->model_path || !a->data.n_paths) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
+    model_args *a = ctx;
+    if (!o) {
+        if (!a->model_path) a->model_path = val;
+        else a->data.paths[a->data.n_paths++] = val;
+    } else if (!strcmp(o->name, "--head"))
+        a->head = val;
+    else if (!strcmp(o->name, "--scores"))
+        a->scores_path = val;
+    else if (!strcmp(o->name, "--per-task"))
+        a->per_task = 1;
+    else if (!strcmp(o->name, "--tsv"))
+        a->tsv = 1;
+    else if (!strcmp(o->name, "--k") && parse_ks(val, a->ks, &a->n_k))
+        return cli_usage_error(a->cmd, "--k takes up to 8 numbers like 1,5,10, not \"%s\"", val);
+    return 0;
 }
 
 static void close_session(model_args *a)
@@ -415,15 +513,36 @@ static void close_session(model_args *a)
 
 /* Parse the arguments, load the model and the data, resolve --head.  -1 to
  * go on, else the exit status (everything is freed then). */
-static int open_session(int argc, char **argv, model_args *a, const char *usage, int eval)
+static int open_session(int argc, char **argv, model_args *a, const cli_cmd *cmd)
 {
-    int rc = parse_model_args(argc, argv, a, usage, eval);
+    a->cmd = cmd;
     a->forced = -1;
-    if (rc) {
-        free(a->data.paths);
-        return rc < 0 ? EXIT_OK : rc;
+    a->ks[0] = 1, a->ks[1] = 5, a->n_k = 2;
+    a->data.paths = calloc((size_t)argc, sizeof *a->data.paths);
+    if (!a->data.paths) return EXIT_FAIL;
+    int rc = cli_parse(cmd, argc, argv, &a->data, model_arg, a);
+    if (rc < 0 && a->scores_path) { /* no MODEL: the first argument was DATA too */
+        if (a->model_path) {
+            memmove(a->data.paths + 1, a->data.paths, sizeof *a->data.paths * (size_t)a->data.n_paths);
+            a->data.paths[0] = a->model_path;
+            a->data.n_paths++;
+            a->model_path = NULL;
+        }
+        if (!a->data.n_paths) rc = cli_usage_error(cmd, "no DATA given");
+        if (rc >= 0) free(a->data.paths);
+        else if (!(a->ds = cli_load(&a->data))) {
+            close_session(a);
+            rc = EXIT_FAIL;
+        }
+        return rc;
     }
-    if (!(a->m = load_model(a->model_path, NULL, NULL, NULL)) || !(a->ds = cli_load(&a->data))) {
+    if (rc < 0 && (!a->model_path || !a->data.n_paths))
+        rc = cli_usage_error(cmd, "%s", a->model_path ? "no DATA given" : "no MODEL given");
+    if (rc >= 0) {
+        free(a->data.paths);
+        return rc;
+    }
+    if (!(a->m = load_model(a->model_path, &a->meta, NULL, NULL)) || !(a->ds = cli_load(&a->data))) {
         close_session(a);
         return EXIT_FAIL;
     }
@@ -438,78 +557,247 @@ static int open_session(int argc, char **argv, model_args *a, const char *usage,
     return -1;
 }
 
+static void print_head(const model_args *a, const char *head, const tlp_eval_sum *sum, size_t records,
+                       size_t failed)
+{
+    if (a->tsv) {
+        for (int k = 0; k < a->n_k; k++) {
+            tlp_eval_k e = tlp_eval_sum_k(sum, k);
+            printf("%s\t%d\t%zu\ttop-%d\t%.6f\t%.6f\t%d\t%.6f\t%.6f\t%.4f\n", head, sum->tasks, records, e.k, e.mean,
+                   e.pooled, e.failed, e.rand_mean, e.rand_pooled, e.rand_failed);
+        }
+        printf("%s\t%d\t%zu\tpair-acc\t%.6f\t\t\t0.5\t\t\n", head, sum->tasks, records, tlp_eval_sum_pair_acc(sum));
+        printf("%s\t%d\t%zu\ttau\t%.6f\t\t\t0\t\t\n", head, sum->tasks, records, tlp_eval_sum_tau(sum));
+        return;
+    }
+    printf("head %s: %d tasks, %zu records (%zu failed)\n", head, sum->tasks, records, failed);
+    printf("  %-7s %6s  %6s  %12s | random: %6s  %6s  %12s\n", "", "mean", "pooled", "failed picks", "mean", "pooled",
+           "failed picks");
+    for (int k = 0; k < a->n_k; k++) {
+        tlp_eval_k e = tlp_eval_sum_k(sum, k);
+        char lab[16];
+        snprintf(lab, sizeof lab, "top-%d", e.k);
+        printf("  %-7s %6.4f  %6.4f  %12d |         %6.4f  %6.4f  %12.1f\n", lab, e.mean, e.pooled, e.failed,
+               e.rand_mean, e.rand_pooled, e.rand_failed);
+    }
+    printf("  %-7s %6.4f  %-6s  %12s |         %6.4f\n", "pair-acc", tlp_eval_sum_pair_acc(sum), "", "", 0.5);
+    printf("  %-7s %6.4f  %-6s  %12s |         %6.4f\n", "tau", tlp_eval_sum_tau(sum), "", "", 0.0);
+}
+
+/* Scores from a TSV (task, hardware, file:line, cost, score[, ...]; a header
+ * line is skipped) for the records of ds: scores[i] for record i, NAN where
+ * the file has none.  Returns 0, or -1 after printing file:line: reason. */
+static int read_scores(const char *path, const tlp_dataset *ds, float *scores)
+{
+    size_t nf = tlp_dataset_n_files(ds), nr = tlp_dataset_n_records(ds);
+    /* record index by (file, line): per file an array over its lines */
+    uint32_t *max_line = calloc(nf ? nf : 1, sizeof *max_line);
+    uint32_t **by_line = calloc(nf ? nf : 1, sizeof *by_line);
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    int rc = -1;
+    if (!max_line || !by_line) goto out;
+    if (!f) {
+        fprintf(stderr, "tlpx: %s: cannot open: %s\n", path, strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const tlp_rec *r = tlp_dataset_rec(ds, i);
+        if (r->line > max_line[r->file]) max_line[r->file] = r->line;
+        scores[i] = NAN;
+    }
+    for (size_t k = 0; k < nf; k++) {
+        by_line[k] = malloc(sizeof(uint32_t) * ((size_t)max_line[k] + 1));
+        if (!by_line[k]) goto out;
+        for (uint32_t l = 0; l <= max_line[k]; l++) by_line[k][l] = UINT32_MAX;
+    }
+    for (size_t i = 0; i < nr; i++) by_line[tlp_dataset_rec(ds, i)->file][tlp_dataset_rec(ds, i)->line] = (uint32_t)i;
+    size_t last_file = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (!len) continue;
+        char *col[6] = {NULL}, *save = NULL;
+        int nc = 0;
+        for (char *t = strtok_r(line, "\t", &save); t && nc < 6; t = strtok_r(NULL, "\t", &save)) col[nc++] = t;
+        char *end = NULL;
+        double sc = nc >= 5 ? strtod(col[4], &end) : 0;
+        if (nc < 5 || *end || end == col[4]) {
+            if (lineno == 1) continue; /* the header */
+            fprintf(stderr, "tlpx: %s:%ld: expected task, hardware, file:line, cost, score separated by tabs\n", path,
+                    lineno);
+            goto out;
+        }
+        char *colon = strrchr(col[2], ':');
+        long ln = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || *end || ln < 1) {
+            fprintf(stderr, "tlpx: %s:%ld: the record column is FILE:LINE, not \"%s\"\n", path, lineno, col[2]);
+            goto out;
+        }
+        *colon = 0;
+        size_t fi = last_file < nf && !strcmp(tlp_dataset_file(ds, last_file), col[2]) ? last_file : nf;
+        for (size_t k = 0; k < nf && fi == nf; k++)
+            if (!strcmp(tlp_dataset_file(ds, k), col[2])) fi = k;
+        if (fi == nf || (uint32_t)ln > max_line[fi] || by_line[fi][ln] == UINT32_MAX) {
+            fprintf(stderr, "tlpx: %s:%ld: %s:%ld is not a record of the DATA given\n", path, lineno, col[2], ln);
+            goto out;
+        }
+        last_file = fi;
+        scores[by_line[fi][ln]] = (float)sc;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "tlpx: %s: read error\n", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f) fclose(f);
+    free(line);
+    for (size_t k = 0; by_line && k < nf; k++) free(by_line[k]);
+    free(by_line);
+    free(max_line);
+    return rc;
+}
+
+/* Score each task t with task_head[t] >= 0 under that head's scores and
+ * print one report per head.  Returns whether any task was scored. */
+typedef struct {
+    const char *name;
+    const float *scores; /* per record of the dataset */
+} eval_head;
+
+static int report(model_args *a, const eval_head *heads, int n_heads, const int *task_head)
+{
+    tlp_dataset *ds = a->ds;
+    if (a->tsv)
+        printf("head\ttasks\trecords\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks\n");
+    if (a->per_task && !a->tsv) {
+        printf("%-6s %-10s %-8s %6s %6s", "task", "hardware", "head", "n", "failed");
+        for (int k = 0; k < a->n_k; k++) printf("  top-%-3d", a->ks[k]);
+        printf("  rand-1  pair-acc     tau  workload   (! = a failed pick)\n");
+    }
+    int any = 0;
+    for (int h = 0; h < n_heads; h++) {
+        tlp_eval_sum sum;
+        tlp_eval_sum_init(&sum, a->ks, a->n_k);
+        size_t records = 0, failed = 0;
+        for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+            const tlp_task *tk = tlp_dataset_task(ds, t);
+            if (task_head[t] != h || tk->n_records == 0) continue;
+            tlp_task_eval ev;
+            if (tlp_eval_dataset_task(ds, t, heads[h].scores, a->ks, a->n_k, &ev) != TLP_OK) continue;
+            tlp_eval_sum_add(&sum, &ev, tk->weight);
+            records += (size_t)ev.n;
+            failed += (size_t)ev.n_failed;
+            if (a->per_task && !a->tsv) {
+                printf("%-6zu %-10s %-8s %6d %6d", t, tk->hardware, heads[h].name, ev.n, ev.n_failed);
+                for (int k = 0; k < a->n_k; k++) printf("  %7.4f%s", ev.best / ev.lat_k[k], ev.failed_k[k] ? "!" : " ");
+                printf(" %6.4f  %8.4f %7.4f  %s\n", ev.rand_top_k[0], ev.pair_acc, ev.tau, tk->summary);
+            }
+        }
+        if (!sum.tasks) continue;
+        any = 1;
+        print_head(a, heads[h].name, &sum, records, failed);
+    }
+    return any;
+}
+
+static int eval_scores_file(model_args *a)
+{
+    tlp_dataset *ds = a->ds;
+    size_t nr = tlp_dataset_n_records(ds), nt = tlp_dataset_n_tasks(ds);
+    float *scores = malloc(sizeof(float) * (nr ? nr : 1));
+    int *task_head = malloc(sizeof(int) * (nt ? nt : 1));
+    eval_head heads[TLP_MAX_HEADS];
+    int n_heads = 0, rc = EXIT_FAIL;
+    size_t missing = 0, skipped = 0;
+    if (!scores || !task_head || read_scores(a->scores_path, ds, scores)) goto out;
+    /* one report per hardware; a task with a record left unscored is left out */
+    for (size_t t = 0; t < nt; t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        task_head[t] = -1;
+        size_t miss = 0;
+        for (uint32_t k = 0; k < tk->n_records; k++) miss += isnan(scores[tk->records[k]]);
+        if (miss) {
+            missing += miss;
+            skipped++;
+            continue;
+        }
+        if (a->head && strcmp(a->head, tk->hardware) != 0) continue;
+        int h = 0;
+        while (h < n_heads && strcmp(heads[h].name, tk->hardware) != 0) h++;
+        if (h == n_heads) {
+            if (n_heads == TLP_MAX_HEADS) continue;
+            heads[n_heads++] = (eval_head){tk->hardware, scores};
+        }
+        task_head[t] = h;
+    }
+    if (skipped)
+        fprintf(stderr, "tlpx: %s: %zu records of DATA have no score; their %zu task%s left out\n", a->scores_path,
+                missing, skipped, skipped == 1 ? " is" : "s are");
+    if (!a->tsv) printf("scores %s\n", a->scores_path);
+    if (!report(a, heads, n_heads, task_head)) {
+        fprintf(stderr, "tlpx: no task of DATA%s%s has a score for every record in %s\n", a->head ? " on " : "",
+                a->head ? a->head : "", a->scores_path);
+        goto out;
+    }
+    rc = EXIT_OK;
+out:
+    free(scores);
+    free(task_head);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    model_args a = {0};
-    int rc = open_session(argc, argv, &a, EVAL_USAGE, 1);
+    model_args a;
+    memset(&a, 0, sizeof a);
+    int rc = open_session(argc, argv, &a, &EVAL_CMD);
     if (rc >= 0) return rc;
+    if (a.scores_path) {
+        rc = eval_scores_file(&a);
+        close_session(&a);
+        return rc;
+    }
     rc = EXIT_FAIL;
     tlp_model *m = a.m;
     tlp_dataset *ds = a.ds;
-    score_cache *cache = &a.cache;
     const tlp_model_config *c = tlp_model_config_of(m);
-    int forced = a.forced;
-    printf("model %s: %s, heads:", a.model_path, tlp_mode_name(c->mode));
-    for (int h = 0; h < c->n_heads; h++) printf(" %s", c->heads[h]);
-    printf("\n");
-    if (a.per_task) {
-        printf("%-6s %-10s %-8s %6s", "task", "hardware", "head", "n");
-        for (int k = 0; k < a.n_k; k++) printf("  top-%-3d", a.ks[k]);
-        printf("  pair-acc     tau  workload\n");
-    }
-    int any = 0;
+    size_t nt = tlp_dataset_n_tasks(ds);
+    int *task_head = malloc(sizeof(int) * (nt ? nt : 1));
+    eval_head heads[TLP_MAX_HEADS];
+    if (!task_head) goto done;
     for (int h = 0; h < c->n_heads; h++) {
-        if (forced >= 0 && h != forced) continue;
-        double best_sum = 0, lat_sum[8] = {0}, acc_sum = 0, tau_sum = 0;
-        int tasks = 0, acc_n = 0, tau_n = 0;
-        for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
-            const tlp_task *tk = tlp_dataset_task(ds, t);
-            if (tk->mode != c->mode || tk->n_records == 0) continue;
-            if (forced < 0 && head_for(m, tk, -1) != h) continue;
-            const float *sc = scores_for(m, ds, cache, h);
-            if (!sc) goto done;
-            double *cost = malloc(sizeof(double) * tk->n_records);
-            float *score = malloc(sizeof(float) * tk->n_records);
-            if (!cost || !score) {
-                free(cost), free(score);
-                goto done;
-            }
-            for (uint32_t k = 0; k < tk->n_records; k++) {
-                cost[k] = tlp_dataset_rec(ds, tk->records[k])->cost;
-                score[k] = sc[tk->records[k]];
-            }
-            tlp_task_eval ev;
-            if (tlp_eval_task(cost, score, (int)tk->n_records, a.ks, a.n_k, &ev) == TLP_OK) {
-                tasks++;
-                best_sum += tk->weight * ev.best;
-                for (int k = 0; k < a.n_k; k++) lat_sum[k] += tk->weight * ev.lat_k[k];
-                if (isfinite(ev.pair_acc)) acc_sum += ev.pair_acc, acc_n++;
-                if (isfinite(ev.tau)) tau_sum += ev.tau, tau_n++;
-                if (a.per_task) {
-                    printf("%-6zu %-10s %-8s %6u", t, tk->hardware, c->heads[h], tk->n_records);
-                    for (int k = 0; k < a.n_k; k++) printf("  %7.4f", ev.best / ev.lat_k[k]);
-                    printf("  %8.4f %7.4f  %s\n", ev.pair_acc, ev.tau, tk->summary);
-                }
-            }
-            free(cost), free(score);
-        }
-        if (!tasks) continue;
-        any = 1;
-        printf("head %s: %d tasks", c->heads[h], tasks);
-        for (int k = 0; k < a.n_k; k++) printf("  top-%d %.4f", a.ks[k], best_sum / lat_sum[k]);
-        printf("  pair-acc %.4f  tau %.4f\n", acc_n ? acc_sum / acc_n : NAN, tau_n ? tau_sum / tau_n : NAN);
+        heads[h].name = c->heads[h];
+        heads[h].scores = NULL;
     }
-    if (!any) {
+    for (size_t t = 0; t < nt; t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        task_head[t] = tk->mode != c->mode ? -1 : head_for(m, tk, a.forced);
+        if (task_head[t] >= 0 && !heads[task_head[t]].scores &&
+            !(heads[task_head[t]].scores = scores_for(m, ds, &a.cache, task_head[t])))
+            goto done;
+    }
+    if (!a.tsv) {
+        printf("model %s: %s, heads:", a.model_path, tlp_mode_name(c->mode));
+        for (int h = 0; h < c->n_heads; h++) printf(" %s", c->heads[h]);
+        printf(" (recipe %s, %s tokens", a.meta.recipe[0] ? a.meta.recipe : "?", tlp_encode_name(c->encode));
+        if (a.meta.best_epoch) printf(", epoch %d of %d kept", a.meta.best_epoch, a.meta.epochs);
+        printf(")\n");
+    }
+    if (!report(&a, heads, c->n_heads, task_head)) {
         fprintf(stderr, "tlpx: no %s tasks in DATA for this model's heads\n", tlp_mode_name(c->mode));
         goto done;
     }
     rc = EXIT_OK;
 done:
+    free(task_head);
     close_session(&a);
     return rc;
 }
-
-/* ------------------------------------------------------------ predict */
 
 typedef struct {
     float score;
@@ -525,21 +813,20 @@ static int by_score_desc(const void *x, const void *y)
 
 int cmd_predict(int argc, char **argv)
 {
-    model_args a = {0};
-    int rc = open_session(argc, argv, &a, PREDICT_USAGE, 0);
+    model_args a;
+    memset(&a, 0, sizeof a);
+    int rc = open_session(argc, argv, &a, &PREDICT_CMD);
     if (rc >= 0) return rc;
     rc = EXIT_FAIL;
     tlp_model *m = a.m;
     tlp_dataset *ds = a.ds;
-    score_cache *cache = &a.cache;
     const tlp_model_config *c = tlp_model_config_of(m);
-    int forced = a.forced;
     printf("task\thardware\trecord\tmeasured_cost\tpredicted_score\tpredicted_rank\n");
     size_t rows = 0;
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
         if (tk->mode != c->mode) continue;
-        const float *sc = scores_for(m, ds, cache, head_for(m, tk, forced));
+        const float *sc = scores_for(m, ds, &a.cache, head_for(m, tk, a.forced));
         if (!sc) goto done;
         ranked_rec *r = malloc(sizeof *r * (tk->n_records ? tk->n_records : 1));
         uint32_t *rank = malloc(sizeof *rank * (tk->n_records ? tk->n_records : 1));

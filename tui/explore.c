@@ -10,6 +10,7 @@
  */
 #include "cli.h"
 #include "explore.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <langinfo.h>
@@ -65,41 +66,24 @@ static void sort_tasks(app_t *a);
 static void load_task(app_t *a, long t);
 static void compute_scores(app_t *a);
 
-/* Per-task top-1/top-5 under each family's active head. */
+/* Per-task top-1/top-5 under each family's active head, and the figures
+ * over the tasks of the family in use (mean, pooled, random, failed picks). */
 static void compute_scores(app_t *a)
 {
     size_t nt = tlp_dataset_n_tasks(a->ds);
-    double best = 0, l1 = 0, l5 = 0; /* pooled over the tasks of the family in use */
+    int ks[2] = {1, 5};
+    tlp_eval_sum_init(&a->eval, ks, 2);
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
         a->tscore[t].top1 = a->tscore[t].top5 = NAN;
         const float *sc = f->model ? f->scores[f->head] : NULL;
-        if (!sc || !tk->n_records) continue;
-        double *cost = malloc(sizeof(double) * tk->n_records);
-        float *score = malloc(sizeof(float) * tk->n_records);
-        if (cost && score) {
-            for (uint32_t k = 0; k < tk->n_records; k++) {
-                cost[k] = tlp_dataset_rec(a->ds, tk->records[k])->cost;
-                score[k] = sc[tk->records[k]];
-            }
-            int ks[2] = {1, 5};
-            tlp_task_eval ev;
-            if (tlp_eval_task(cost, score, (int)tk->n_records, ks, 2, &ev) == TLP_OK) {
-                a->tscore[t].top1 = ev.best / ev.lat_k[0];
-                a->tscore[t].top5 = ev.best / ev.lat_k[1];
-                if (tk->mode == a->mode) {
-                    best += tk->weight * ev.best;
-                    l1 += tk->weight * ev.lat_k[0];
-                    l5 += tk->weight * ev.lat_k[1];
-                }
-            }
-        }
-        free(cost);
-        free(score);
+        tlp_task_eval ev;
+        if (!sc || !tk->n_records || tlp_eval_dataset_task(a->ds, t, sc, ks, 2, &ev) != TLP_OK) continue;
+        a->tscore[t].top1 = ev.best / ev.lat_k[0];
+        a->tscore[t].top5 = ev.best / ev.lat_k[1];
+        if (tk->mode == a->mode) tlp_eval_sum_add(&a->eval, &ev, tk->weight);
     }
-    a->pooled_top1 = l1 > 0 ? best / l1 : NAN;
-    a->pooled_top5 = l5 > 0 ? best / l5 : NAN;
 }
 
 int app_busy(const app_t *a)
@@ -350,8 +334,8 @@ static void train_done(app_t *a)
     f->cmp_head = -1;
     f->dirty = 1;
     free_scores(f);
-    app_message(a, "training done: best validation loss %.4g at epoch %d of %d; :save to keep it", meta.best_val,
-                p.best_epoch, p.n_hist);
+    app_message(a, "training done (recipe %s): epoch %d of %d kept (by %s); :save to keep it", meta.recipe,
+                meta.best_epoch, p.n_hist, meta.select);
     start_predict(a, a->train_mode);
 }
 
@@ -361,35 +345,29 @@ static void start_training(app_t *a, const char *args)
         app_message(a, "a training is already running (:cancel stops it)");
         return;
     }
+    /* the default recipe with 10 epochs, then the settings given, the
+     * recipe first: the same settings as `tlpx train` (cli_train_set) */
     tlp_train_opts o;
-    tlp_train_defaults(&o, a->mode);
+    tlp_train_recipe(&o, a->mode, TLP_RECIPE_DEFAULT);
     o.epochs = 10;
     o.threads = 2;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", args ? args : "");
-    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-        if (!strncmp(w, "epochs=", 7)) o.epochs = atoi(w + 7);
-        else if (!strncmp(w, "batch=", 6)) o.batch = atoi(w + 6);
-        else if (!strncmp(w, "seed=", 5)) o.seed = (uint64_t)atoll(w + 5);
-        else if (!strcmp(w, "loss=rank")) o.loss = TLP_LOSS_RANK;
-        else if (!strcmp(w, "loss=mse")) o.loss = TLP_LOSS_MSE;
-        else if (!strcmp(w, "pairs=task")) o.pairs = TLP_PAIRS_TASK;
-        else if (!strcmp(w, "pairs=batch")) o.pairs = TLP_PAIRS_BATCH;
-        else if (!strncmp(w, "heads=", 6)) {
-            char hb[256];
-            snprintf(hb, sizeof hb, "%s", w + 6);
-            o.n_heads = 0;
-            for (char *s2 = NULL, *h = strtok_r(hb, ",", &s2); h && o.n_heads < TLP_MAX_HEADS;
-                 h = strtok_r(NULL, ",", &s2))
-                snprintf(o.heads[o.n_heads++], TLP_HEAD_NAME, "%s", h);
-        } else {
-            app_message(a, "train: unknown setting \"%s\" (epochs= loss= heads= batch= seed= pairs=)", w);
-            return;
+    char buf[512], why[256];
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(buf, sizeof buf, "%s", args ? args : "");
+        for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(w, '=');
+            if (!eq) {
+                app_message(a, "train: settings are key=value (epochs=10 recipe=tlp heads=K80,V100 ...), not \"%s\"", w);
+                return;
+            }
+            *eq = 0;
+            if ((pass == 0) != !strcmp(w, "recipe")) continue;
+            if (cli_train_set(&o, w, eq + 1, why, sizeof why)) {
+                app_message(a, "train: %s", why);
+                return;
+            }
+            if (pass == 0) o.epochs = 10; /* the explorer's default, unless epochs= follows */
         }
-    }
-    if (o.epochs < 1 || o.batch < 2) {
-        app_message(a, "train: epochs must be >= 1 and batch >= 2");
-        return;
     }
     tlp_error err = {0};
     a->samples = tlp_samples_build(a->ds, &o, &err);
@@ -765,7 +743,7 @@ void app_do(app_t *a, action_id act, const char *arg)
             app_message(a, "busy: wait for the background work to end");
             break;
         }
-        tlp_load_opts lo = {1, 0};
+        tlp_load_opts lo = {.quiet = 1};
         tlp_error err = {0};
         size_t before = tlp_dataset_n_records(a->ds);
         tlp_status s = tlp_dataset_add_path(a->ds, arg, NULL, &lo, &err);
@@ -840,43 +818,51 @@ void app_key(app_t *a, int key)
 
 /* ------------------------------------------------------------ entry */
 
-static const char USAGE[] =
-    "usage: tlpx [explore] DATA... [--model MODEL]... [--script FILE [--size WxH]] [--quiet]\n\n"
+static const cli_opt EXPLORE_OPTS[] = {
+    {"--model", "-m", "MODEL", "a model to score with (one per family, cpu and gpu; up to 8)"},
+    {"--script", NULL, "FILE", "run keys and :commands from FILE without a terminal, print screen dumps"},
+    {"--size", NULL, "WxH", "--script: the screen size (80x24)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_cmd EXPLORE_CMD = {
+    "explore", "DATA... [OPTIONS]",
     "The explorer: tasks, their candidate schedules with measured and predicted ranks,\n"
     "each schedule's primitives beside its TLP tokens, a plot, and training in the\n"
-    "background.  ? inside lists every key and :command.  --script runs keys and\n"
-    ":commands from FILE without a terminal and prints screen dumps (for tests).\n";
+    "background.  ? inside lists every key and :command.  `tlpx DATA...` is the same.",
+    EXPLORE_OPTS, 1};
+
+typedef struct {
+    cli_data_opts *d;
+    const char *models[8], *script;
+    int n_models, w, h;
+} explore_args;
+
+static int explore_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    explore_args *e = ctx;
+    if (!o) e->d->paths[e->d->n_paths++] = val;
+    else if (!strcmp(o->name, "--model")) {
+        if (e->n_models == 8) return cli_usage_error(&EXPLORE_CMD, "at most 8 --model");
+        e->models[e->n_models++] = val;
+    } else if (!strcmp(o->name, "--script"))
+        e->script = val;
+    else if (sscanf(val, "%dx%d", &e->w, &e->h) != 2 || e->w < 20 || e->h < 6 || e->w > 1000 || e->h > 500)
+        return cli_usage_error(&EXPLORE_CMD, "--size is WxH, e.g. 80x24, not \"%s\"", val);
+    return 0;
+}
 
 int cmd_explore(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    const char *models[8], *script = NULL;
-    int n_models = 0, w = 80, h = 24, rc = EXIT_USAGE;
+    explore_args ea = {&o, {NULL}, NULL, 0, 80, 24};
     o.paths = calloc((size_t)argc + 1, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        int c = cli_common_opt(&o, argc, argv, &i);
-        if (c < 0) goto out;
-        if (c) continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(USAGE, stdout);
-            rc = EXIT_OK;
-            goto out;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc && n_models < 8) {
-            models[n_models++] = argv[++i];
-        } else if (!strcmp(argv[i], "--script") && i + 1 < argc) {
-            script = argv[++i];
-        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%dx%d", &w, &h) != 2 || w < 20 || h < 6 || w > 1000 || h > 500) {
-                fprintf(stderr, "tlpx: --size is WxH, e.g. 80x24\n");
-                goto out;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "tlpx: unknown option %s\n\n%s", argv[i], USAGE);
-            goto out;
-        } else
-            o.paths[o.n_paths++] = argv[i];
-    }
+    int rc = cli_parse(&EXPLORE_CMD, argc, argv, &o, explore_arg, &ea);
+    if (rc >= 0) goto out;
+    rc = EXIT_USAGE;
+    const char **models = ea.models, *script = ea.script;
+    int n_models = ea.n_models, w = ea.w, h = ea.h;
     if (!o.n_paths) {
         fprintf(stderr, "tlpx: no record files given.  Point the explorer at Ansor/TenSet measure records:\n"
                         "  tlpx explore measure_records/k80/            (a directory, read recursively)\n"
@@ -889,7 +875,7 @@ int cmd_explore(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.task = -1;
     a.rec_i = a.best_i = -1;
-    a.pooled_top1 = a.pooled_top5 = NAN;
+    tlp_eval_sum_init(&a.eval, NULL, 0);
     tlp_record_init(&a.rec);
     tlp_record_init(&a.best_rec);
     for (int m = 0; m < TLP_MODE_COUNT; m++) a.fam[m].prev_head = a.fam[m].cmp_head = -1;

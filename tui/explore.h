@@ -46,7 +46,7 @@ typedef struct {
     family_t fam[TLP_MODE_COUNT];
     tlp_mode mode;          /* the family in use */
     task_score *tscore;     /* [n_tasks] for the active heads */
-    double pooled_top1, pooled_top5;
+    tlp_eval_sum eval;      /* top-1/top-5 over the tasks of the family in use */
     /* views */
     view_id view, back_to;
     int *task_rows;         /* visible tasks, sorted and filtered */

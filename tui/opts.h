@@ -1,0 +1,55 @@
+/* opts.h: one option table per subcommand.
+ *
+ * Each subcommand lists its options once (name, value, help) in a cli_cmd;
+ * cli_parse checks argv against it (unknown options, missing values) and
+ * hands each option and positional argument to the command's callback, and
+ * --help prints the same table.  Commands that read DATA also take the data
+ * options (CLI_DATA_OPTS), handled here.  The man page and completion can be
+ * made from the same tables (cli_cmds). */
+#ifndef TLPX_OPTS_H
+#define TLPX_OPTS_H
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;  /* "--epochs" */
+    const char *alias; /* "-q", or NULL */
+    const char *arg;   /* the value's name ("N"), NULL for a flag */
+    const char *help;  /* one line; a value list in it is for people */
+} cli_opt;
+
+typedef struct {
+    const char *name;     /* "train" */
+    const char *synopsis; /* "DATA... --out MODEL [OPTIONS]" */
+    const char *about;    /* a paragraph: what it does */
+    const cli_opt *opts;  /* its own options, ending with {NULL} */
+    int data;             /* reads DATA: also takes CLI_DATA_OPTS */
+} cli_cmd;
+
+extern const cli_opt CLI_DATA_OPTS[];
+
+/* Called for each option given (o: its table entry, val: its value or NULL)
+ * and each positional argument (o NULL, val the argument).  Returns 0 to go
+ * on, else the exit status (after printing why). */
+typedef int (*cli_opt_fn)(void *ctx, const cli_opt *o, const char *val);
+
+/* Parse argv[1..argc) against cmd.  Returns -1 when the command should run,
+ * else the exit status to return (0 after --help, EXIT_USAGE after an
+ * unknown option or a missing value, or what fn returned). */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, cli_opt_fn fn, void *ctx);
+/* Print cmd's usage and option table to f. */
+void cli_help(const cli_cmd *cmd, FILE *f);
+/* Print "tlpx CMD: MESSAGE" then the usage line to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Value parsers: 0 when s is a whole number in [lo, hi] (a real number in
+ * (lo, hi) for cli_double); otherwise print what is wrong and return -1. */
+int cli_long(const cli_cmd *cmd, const cli_opt *o, const char *s, long lo, long hi, long *out);
+int cli_double(const cli_cmd *cmd, const cli_opt *o, const char *s, double lo, double hi, double *out);
+/* The index of s in the NULL-terminated list of choices, or -1 after
+ * printing the choices. */
+int cli_choice(const cli_cmd *cmd, const cli_opt *o, const char *s, const char *const *choices);
+/* "K/N" (1 <= K <= N <= 1000) into 0-based fold and count. */
+int cli_fold(const cli_cmd *cmd, const cli_opt *o, const char *s, int *fold, int *n_folds);
+
+#endif
