@@ -10,7 +10,7 @@
  *   u32 encode, u32 model flags (0)                               [v2]
  *   str dictionary            the mode's feature dictionary as text (dict_build)
  *   str loss, str pairs, str split,
- *   str recipe, str select, str sched, i32 average, i32 group,
+ *   str recipe, str select, str sched, str failed, i32 average, i32 group,
  *   i32 best_epoch, str note                                      [v2]
  *   f32 lr, f32 weight_decay, f32 clip,
  *   i32 batch, i32 epochs, i32 epochs_done, u64 seed, u64 step, f64 best_val
@@ -54,7 +54,7 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
  * head); a file claiming more is walked but refused. */
 #define MAX_TENSORS (16 + 8 * TLP_MAX_HEADS)
 #define META_STR 16 /* sizeof tlp_train_meta.loss / pairs / split / recipe / select / sched */
-#define N_META_STR 6
+#define N_META_STR 7
 #define NOTE_STR 512 /* sizeof tlp_train_meta.note */
 
 /* tlp.h has no status for "these bytes are not a valid checkpoint";
@@ -203,6 +203,7 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     w_str(w, mt->recipe, strnlen(mt->recipe, sizeof mt->recipe));
     w_str(w, mt->select, strnlen(mt->select, sizeof mt->select));
     w_str(w, mt->sched, strnlen(mt->sched, sizeof mt->sched));
+    w_str(w, mt->failed, strnlen(mt->failed, sizeof mt->failed));
     w_u32(w, (uint32_t)mt->average);
     w_u32(w, (uint32_t)mt->group);
     w_u32(w, (uint32_t)mt->best_epoch);
@@ -283,7 +284,7 @@ typedef struct {
     span heads[TLP_MAX_HEADS]; /* the first TLP_MAX_HEADS names */
     uint32_t encode, model_flags;
     span dict;
-    span meta_str[N_META_STR]; /* loss pairs split recipe select sched */
+    span meta_str[N_META_STR]; /* loss pairs split recipe select sched failed */
     uint32_t average, group, best_epoch;
     span note;
     uint32_t lr, wd, clip, batch, epochs, done;
@@ -384,8 +385,8 @@ static void walk(reader *r, parsed *o)
         o->model_flags = r_u32(r, "the model flags");
     }
     o->dict = r_str(r, "the feature dictionary");
-    static const char *const META[N_META_STR] = {"the loss name", "the pair mode", "the split mode",
-                                                 "the recipe",    "the selection", "the schedule"};
+    static const char *const META[N_META_STR] = {"the loss name", "the pair mode", "the split mode", "the recipe",
+                                                 "the selection", "the schedule",  "the failed label"};
     for (int i = 0; i < 3; i++) o->meta_str[i] = r_str(r, META[i]);
     if (o->version >= 2) {
         for (int i = 3; i < N_META_STR; i++) o->meta_str[i] = r_str(r, META[i]);
@@ -486,7 +487,7 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
         return tlp_error_set(err, CK_BAD, path, 0, "unknown input encoding %u (0 raw, 1 log)", o->encode);
     if (o->model_flags)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown model flags 0x%x: made by a newer tlpx", o->model_flags);
-    static const char *const META[N_META_STR] = {"loss", "pairs", "split", "recipe", "select", "sched"};
+    static const char *const META[N_META_STR] = {"loss", "pairs", "split", "recipe", "select", "sched", "failed"};
     for (int i = 0; i < N_META_STR; i++)
         if (!str_ok(p, o->meta_str[i], META_STR))
             return tlp_error_set(err, CK_BAD, path, 0, "training setting %s: %u bytes (at most %d, no NUL)", META[i],
@@ -668,7 +669,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
     if (meta) {
         tlp_train_meta mt;
         memset(&mt, 0, sizeof mt);
-        char *dst[N_META_STR] = {mt.loss, mt.pairs, mt.split, mt.recipe, mt.select, mt.sched};
+        char *dst[N_META_STR] = {mt.loss, mt.pairs, mt.split, mt.recipe, mt.select, mt.sched, mt.failed};
         for (int i = 0; i < N_META_STR; i++) memcpy(dst[i], p + o->meta_str[i].off, o->meta_str[i].len);
         memcpy(mt.note, p + o->note.off, o->note.len);
         mt.average = i32_of(o->average);
@@ -678,6 +679,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
             snprintf(mt.recipe, sizeof mt.recipe, "tlp");
             snprintf(mt.select, sizeof mt.select, "loss");
             snprintf(mt.sched, sizeof mt.sched, "const");
+            snprintf(mt.failed, sizeof mt.failed, "keep");
             mt.group = 128;
         }
         mt.lr = bits_f32(o->lr);

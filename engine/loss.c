@@ -68,7 +68,11 @@ double tlp_loss_lambdarank(const float *pred, const float *label, const uint8_t 
     }
     if (max_dcg < EPS) max_dcg = EPS;
     for (int i = 0; i < m; i++) {
-        double ti = t[i] > 0 ? t[i] : 0;
+        /* spec: labels clamped at >= 0.  TLP's labels never are negative;
+         * tlpx marks failed programs with -1 (--failed demote), whose gain
+         * (2^-1 - 1 = -0.5) stays negative, so a pair of a valid and a failed
+         * program weighs at least as much as one of a label-0.58 program */
+        double ti = t[i] < 0 ? t[i] : t[i] > 0 ? t[i] : 0;
         g[i] = (pow(2.0, ti) - 1.0) / max_dcg;
     }
     const double ln2 = log(2.0), floor_l = log2(EPS);

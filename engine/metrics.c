@@ -239,6 +239,10 @@ void tlp_eval_sum_init(tlp_eval_sum *s, const int *ks, int n_k)
 void tlp_eval_sum_add(tlp_eval_sum *s, const tlp_task_eval *e, double weight)
 {
     if (!isfinite(e->best)) return;
+    if (e->n_failed >= e->n) { /* no valid measurement: no best to come near */
+        s->no_valid++;
+        return;
+    }
     s->tasks++;
     s->w_best += weight * e->best;
     for (int i = 0; i < s->n_k; i++) {

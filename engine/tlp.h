@@ -412,7 +412,9 @@ void tlp_model_zero_grads(tlp_model *m);
 
 /* LambdaRank exactly as spec §4.3 over n scores (sum over pairs); grad[i]
  * gets dLoss/dpred[i].  Returns the loss.  mask (may be NULL) keeps only
- * entries with mask[i] != 0 (MTL heads with missing labels). */
+ * entries with mask[i] != 0 (MTL heads with missing labels).  One addition:
+ * a negative label (never one of TLP's; tlpx's mark of a failed program)
+ * keeps its negative gain instead of being clamped to 0. */
 double tlp_loss_lambdarank(const float *pred, const float *label, const uint8_t *mask, int n, float *grad);
 /* Mean squared error over the kept entries. */
 double tlp_loss_mse(const float *pred, const float *label, const uint8_t *mask, int n, float *grad);
@@ -465,10 +467,13 @@ tlp_status tlp_eval_dataset_task(const tlp_dataset *ds, size_t t, const float *s
                                  tlp_task_eval *out);
 
 /* Figures over a set of tasks, added one task at a time (eval, the
- * explorer, training's model selection and the benchmarks share it). */
+ * explorer, training's model selection and the benchmarks share it).  A
+ * task whose every measurement failed has no best latency: it is counted in
+ * no_valid and left out of every figure. */
 typedef struct {
     int n_k, ks[8];
     int tasks;
+    int no_valid;                            /* tasks left out: every measurement failed */
     double w_best, w_lat[8], w_rand_lat[8];  /* weighted sums: pooled scores */
     double sum_top[8], sum_rand_top[8];      /* per-task sums: mean scores */
     double rand_failed[8];                   /* expected failed picks of a random order */
@@ -510,6 +515,7 @@ typedef struct {
     char recipe[16];     /* "tlp", "tlpx" or "custom" ("tlp" for files from before recipes) */
     char select[16];     /* "loss", "topk" or "last" */
     char sched[16];      /* "const" or "cosine" */
+    char failed[16];     /* "keep" or "demote" */
     int average;         /* epochs averaged (0 = none) */
     int group;           /* pairs=task: samples per run of one task */
     int best_epoch;      /* the epoch whose model was kept */
@@ -524,6 +530,10 @@ typedef enum { TLP_SPLIT_TASK = 0, TLP_SPLIT_RECORD = 1 } tlp_split_kind;
 typedef enum { TLP_SELECT_LOSS = 0, TLP_SELECT_TOPK = 1, TLP_SELECT_LAST = 2 } tlp_select_kind;
 /* Learning rate over the run: constant (TLP) or a cosine decay to 0. */
 typedef enum { TLP_SCHED_CONST = 0, TLP_SCHED_COSINE = 1 } tlp_sched_kind;
+/* The label of a failed measurement: TLP's min_cost / 1e10 (keep), or -1
+ * (demote: below every valid program, with a pair weight that does not fade
+ * with the valid program's label). */
+typedef enum { TLP_FAILED_KEEP = 0, TLP_FAILED_DEMOTE = 1 } tlp_failed_kind;
 
 typedef struct {
     tlp_mode mode;          /* which records: cpu or gpu */
@@ -541,6 +551,7 @@ typedef struct {
     tlp_encode encode;      /* input encoding of a new model (default raw) */
     tlp_select_kind select; /* default loss */
     tlp_sched_kind sched;   /* default const */
+    tlp_failed_kind failed; /* default keep */
     int average;            /* > 0: each epoch's candidate is the mean of the
                                weights at the end of the last `average` epochs */
     int group;              /* pairs=task: samples per run of one task (128) */
@@ -556,6 +567,9 @@ typedef struct {
 tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name);
 /* The names of the recipes, NULL-terminated (for help and completion). */
 extern const char *const TLP_RECIPES[];
+/* The learning rate of optimiser step t (0-based) of a run of total steps:
+ * o->lr, or with sched cosine lr (1 + cos(pi t / total)) / 2. */
+float tlp_train_lr(const tlp_train_opts *o, uint64_t t, uint64_t total);
 
 /* Fill o with TLP's defaults (spec §4.2) for mode m: recipe "tlp". */
 void tlp_train_defaults(tlp_train_opts *o, tlp_mode m);

@@ -38,7 +38,7 @@ void tlp_train_defaults(tlp_train_opts *o, tlp_mode m)
     o->clip = 0.5f;
     o->loss = TLP_LOSS_RANK;
     o->pairs = TLP_PAIRS_BATCH;
-    o->split = TLP_SPLIT_TASK;
+    o->split = TLP_SPLIT_RECORD; /* TLP's scripts: the last 10% of a permutation of the records */
     o->val_frac = 0.1;
     o->seed = 0;
     o->threads = 1;
@@ -59,6 +59,7 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
     if (strcmp(name, "tlpx") != 0) return TLP_ARG;
     /* measured with bench/quality.sh: see README, "Training recipes" */
     o->encode = TLP_ENCODE_LOG;
+    o->split = TLP_SPLIT_TASK; /* validation on tasks the model has not seen, as it is used */
     snprintf(o->recipe, sizeof o->recipe, "tlpx");
     return TLP_OK;
 }
@@ -286,7 +287,9 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
                 if (tlp__hmap_add(&smap, hsh, (uint32_t)i)) st = TLP_NOMEM;
             }
             s->have[(size_t)i * H + h] = 1;
-            s->label[(size_t)i * H + h] = (float)tlp_dataset_label(ds, ri);
+            s->label[(size_t)i * H + h] = o->failed == TLP_FAILED_DEMOTE && tlp_dataset_rec(ds, ri)->error_no != 0
+                                              ? -1.0f
+                                              : (float)tlp_dataset_label(ds, ri);
         }
     }
     for (size_t i = 0; i < s->n; i++) {
@@ -508,8 +511,7 @@ static int by_val_task(const void *x, const void *y, void *ctx)
     return a < b ? -1 : a > b;
 }
 
-/* The learning rate of optimiser step t (0-based) of total. */
-static float lr_at(const tlp_train_opts *o, uint64_t t, uint64_t total)
+float tlp_train_lr(const tlp_train_opts *o, uint64_t t, uint64_t total)
 {
     if (o->sched != TLP_SCHED_COSINE || total == 0) return o->lr;
     double x = (double)(t < total ? t : total) / (double)total;
@@ -616,7 +618,7 @@ static void *worker(void *arg)
             tlp_model_zero_grads(j->m);
             tlp_model_backward(j->m, b.dout);
             tlp_clip_grad_norm(tlp_model_grads(j->m), np, j->o.clip);
-            j->adam.lr = lr_at(&j->o, j->adam.t, total_steps);
+            j->adam.lr = tlp_train_lr(&j->o, j->adam.t, total_steps);
             tlp_adam_step(&j->adam, tlp_model_params(j->m), tlp_model_grads(j->m));
             if (!isfinite(l)) {
                 j->status = tlp_error_set(&j->err, TLP_NUMBER, NULL, 0,
@@ -709,7 +711,8 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     if (o->epochs < 1 || o->epochs > 100000 || o->batch < 2 || o->batch > 65536 || !(o->lr > 0) ||
         !(o->val_frac >= 0 && o->val_frac < 1) || o->threads < 1 || o->threads > 256 || o->average < 0 ||
         o->average > 1000 || o->group < 0 || (unsigned)o->encode >= TLP_ENCODE_COUNT ||
-        (unsigned)o->select > TLP_SELECT_LAST || (unsigned)o->sched > TLP_SCHED_COSINE) {
+        (unsigned)o->select > TLP_SELECT_LAST || (unsigned)o->sched > TLP_SCHED_COSINE ||
+        (unsigned)o->failed > TLP_FAILED_DEMOTE) {
         tlp_error_set(err, TLP_ARG, NULL, 0,
                       "bad training settings (epochs 1..100000, batch 2..65536, lr > 0, average 0..1000)");
         return NULL;
@@ -765,6 +768,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     snprintf(j->meta.recipe, sizeof j->meta.recipe, "%s", o->recipe[0] ? o->recipe : "custom");
     snprintf(j->meta.select, sizeof j->meta.select, "%s", SELECT[o->select <= TLP_SELECT_LAST ? o->select : 0]);
     snprintf(j->meta.sched, sizeof j->meta.sched, "%s", SCHED[o->sched == TLP_SCHED_COSINE]);
+    snprintf(j->meta.failed, sizeof j->meta.failed, "%s", o->failed == TLP_FAILED_DEMOTE ? "demote" : "keep");
     j->meta.average = o->average;
     j->meta.group = o->group;
     snprintf(j->meta.note, sizeof j->meta.note, "%s", o->note);

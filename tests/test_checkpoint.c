@@ -76,6 +76,7 @@ static tlp_train_meta make_meta(void)
     snprintf(t.recipe, sizeof t.recipe, "custom");
     snprintf(t.select, sizeof t.select, "topk");
     snprintf(t.sched, sizeof t.sched, "cosine");
+    snprintf(t.failed, sizeof t.failed, "demote");
     t.average = 3;
     t.group = -64; /* the sign survives */
     t.best_epoch = 41;
@@ -90,7 +91,8 @@ static int same_meta(const tlp_train_meta *a, const tlp_train_meta *b)
            memcmp(&a->clip, &b->clip, 4) == 0 && a->batch == b->batch && a->epochs == b->epochs &&
            a->epochs_done == b->epochs_done && a->seed == b->seed && a->step == b->step &&
            memcmp(&a->best_val, &b->best_val, 8) == 0 && !strcmp(a->recipe, b->recipe) &&
-           !strcmp(a->select, b->select) && !strcmp(a->sched, b->sched) && a->average == b->average &&
+           !strcmp(a->select, b->select) && !strcmp(a->sched, b->sched) && !strcmp(a->failed, b->failed) &&
+           a->average == b->average &&
            a->group == b->group && a->best_epoch == b->best_epoch && !strcmp(a->note, b->note);
 }
 
@@ -467,6 +469,7 @@ static void version_1(void)
         is_str(meta.recipe, "tlp", "v1: recipe tlp");
         is_str(meta.select, "loss", "v1: kept by loss");
         is_str(meta.sched, "const", "v1: constant learning rate");
+        is_str(meta.failed, "keep", "v1: failed programs keep their label");
         is_int(meta.group, 128, "v1: task runs of 128");
         is_str(meta.note, "", "v1: no note");
         /* saved again, it is a version 2 file with the same weights */

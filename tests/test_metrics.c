@@ -276,9 +276,125 @@ static void test_random(void)
     free(s);
 }
 
+/* The random order's figures against every order of small tasks, and the
+ * failed picks by hand. */
+static int next_perm(int *a, int n)
+{
+    int i = n - 2;
+    while (i >= 0 && a[i] >= a[i + 1]) i--;
+    if (i < 0) return 0;
+    int j = n - 1;
+    while (a[j] <= a[i]) j--;
+    int t = a[i];
+    a[i] = a[j], a[j] = t;
+    for (int l = i + 1, r = n - 1; l < r; l++, r--) t = a[l], a[l] = a[r], a[r] = t;
+    return 1;
+}
+
+static void test_random_order(void)
+{
+    tlp_rng rng;
+    tlp_rng_seed(&rng, 99);
+    int bad = 0, trials = 0;
+    for (int t = 0; t < 300; t++) {
+        int n = 1 + (int)tlp_rng_below(&rng, 6), perm[6];
+        double c[6];
+        uint8_t fl[6];
+        float s[6];
+        for (int i = 0; i < n; i++) {
+            fl[i] = tlp_rng_uniform(&rng) < 0.3;
+            c[i] = fl[i] ? 1e10 : 1e-4 * (double)(1 + tlp_rng_below(&rng, 4)); /* ties */
+            s[i] = (float)i;
+            perm[i] = i;
+        }
+        int ks[3] = {1, 2, 4};
+        tlp_task_eval e;
+        if (tlp_eval_task(c, fl, s, n, ks, 3, &e) != TLP_OK) {
+            bad++;
+            continue;
+        }
+        /* every order, equally likely */
+        double lat[3] = {0}, top[3] = {0}, fail[3] = {0}, orders = 0;
+        int nf = 0;
+        for (int i = 0; i < n; i++) nf += fl[i];
+        do {
+            for (int q = 0; q < 3; q++) {
+                int k = ks[q] < n ? ks[q] : n, all = 1;
+                double m = INFINITY;
+                for (int i = 0; i < k; i++) m = fmin(m, c[perm[i]]), all &= fl[perm[i]];
+                lat[q] += m;
+                top[q] += e.best / m;
+                fail[q] += all && nf < n;
+            }
+            orders++;
+        } while (next_perm(perm, n));
+        for (int q = 0; q < 3; q++) {
+            int wrong = fabs(e.rand_lat_k[q] - lat[q] / orders) > 1e-9 * fabs(lat[q] / orders) ||
+                        fabs(e.rand_top_k[q] - top[q] / orders) > 1e-12 ||
+                        fabs(e.rand_failed_k[q] - fail[q] / orders) > 1e-12;
+            if (wrong && !bad++)
+                printf("# n %d k %d: lat %g/%g top %g/%g fail %g/%g\n", n, ks[q], e.rand_lat_k[q], lat[q] / orders,
+                       e.rand_top_k[q], top[q] / orders, e.rand_failed_k[q], fail[q] / orders);
+        }
+        trials++;
+    }
+    is_int(bad, 0, "random order: exact expectations equal the average over every order (300 small tasks)");
+    printf("#   %d tasks\n", trials);
+
+    /* failed picks by hand: records 0 and 1 failed; scores put 1 first, then 0, then 2 */
+    double c[] = {1e10, 1e10, 2e-4, 1e-4};
+    uint8_t fl[] = {1, 1, 0, 0};
+    float s[] = {3, 4, 2, 1};
+    int ks[] = {1, 2, 3};
+    tlp_task_eval e;
+    is_int(tlp_eval_task(c, fl, s, 4, ks, 3, &e), TLP_OK, "failed picks: ok");
+    is_int(e.n_failed, 2, "failed picks: 2 failed records");
+    ok(e.failed_k[0] && e.failed_k[1] && !e.failed_k[2], "failed picks: top-1 and top-2 failed, top-3 did not");
+    is_dbl(e.rand_failed_k[0], 0.5, 1e-15, "random: a failed top-1 pick half the time");
+    is_dbl(e.rand_failed_k[1], 1.0 / 6, 1e-15, "random: both of 2 picks failed, 1 in 6");
+    is_dbl(e.rand_failed_k[2], 0, 0, "random: 3 picks cannot all fail");
+    is_dbl(e.rand_top_k[0], (1 + 0.5 + 2 * (1e-4 / 1e10)) / 4, 1e-15, "random top-1: mean of best/cost");
+    uint8_t all[] = {1, 1};
+    double c2[] = {1e10, 1e10};
+    is_int(tlp_eval_task(c2, all, s, 2, ks, 1, &e), TLP_OK, "all failed: ok");
+    ok(!e.failed_k[0] && e.rand_failed_k[0] == 0, "all failed: no valid record, so no failed pick");
+
+    /* sums over tasks: mean, pooled, random, failed picks */
+    tlp_eval_sum sum;
+    int k1[] = {1};
+    tlp_eval_sum_init(&sum, k1, 1);
+    double ca[] = {1, 2}, cb[] = {4, 2};
+    float sa[] = {1, 2}, sb[] = {1, 2};
+    tlp_task_eval ea, eb;
+    tlp_eval_task(ca, NULL, sa, 2, k1, 1, &ea); /* picks cost 2: top-1 0.5 */
+    tlp_eval_task(cb, NULL, sb, 2, k1, 1, &eb); /* picks cost 2: top-1 1 */
+    tlp_eval_sum_add(&sum, &ea, 1);
+    tlp_eval_sum_add(&sum, &eb, 3);
+    tlp_eval_k r = tlp_eval_sum_k(&sum, 0);
+    is_int(sum.tasks, 2, "sum: 2 tasks");
+    is_dbl(r.mean, 0.75, 1e-15, "sum: mean of 0.5 and 1");
+    is_dbl(r.pooled, (1 * 1 + 3 * 2.0) / (1 * 2 + 3 * 2.0), 1e-15, "sum: pooled sum(w best) / sum(w lat)");
+    is_dbl(r.rand_mean, ((1 + 0.5) / 2 + (0.5 + 1) / 2) / 2, 1e-15, "sum: random mean");
+    is_dbl(r.rand_pooled, (1 * 1 + 3 * 2.0) / (1 * 1.5 + 3 * 3.0), 1e-15, "sum: random pooled");
+    is_int(r.failed, 0, "sum: no failed pick");
+    is_dbl(tlp_eval_sum_pair_acc(&sum), 0.5, 1e-15, "sum: mean pair accuracy (0 and 1)");
+    double cf[] = {1e10, 1e10};
+    uint8_t ff[] = {1, 1};
+    tlp_task_eval ef;
+    tlp_eval_task(cf, ff, sa, 2, k1, 1, &ef);
+    tlp_eval_sum_add(&sum, &ef, 5);
+    is_int(sum.tasks, 2, "sum: a task without a valid measurement is left out");
+    is_int(sum.no_valid, 1, "sum: and counted");
+    is_dbl(tlp_eval_sum_k(&sum, 0).pooled, r.pooled, 0, "sum: the pooled figure is unchanged by it");
+    tlp_eval_sum_init(&sum, k1, 1);
+    ok(isnan(tlp_eval_sum_k(&sum, 0).mean) && isnan(tlp_eval_sum_pair_acc(&sum)), "no task: NaN");
+    ok(isnan(tlp_eval_sum_k(&sum, 3).mean), "a k that is not there: NaN");
+}
+
 int main(void)
 {
     test_hand();
     test_random();
+    test_random_order();
     return tap_done();
 }

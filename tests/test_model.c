@@ -247,6 +247,16 @@ static void test_losses(void)
     ok(tlp_loss_lambdarank(p4, l2, NULL, 2, NULL) > 3, "a wrong order costs");
     is_dbl(tlp_loss_mse(p3, l2, NULL, 2, NULL), (16.0 + 25.0) / 2, 1e-9, "MSE by hand");
     is_dbl(tlp_loss_lambdarank(p2, l2, (const uint8_t *)"\1\0", 2, NULL), 0, 0, "one kept item: no pairs");
+    /* a failed program demoted to label -1 (tlpx's --failed demote): labels
+     * 0 and -1 make a pair that TLP's clamp at 0 would drop */
+    float lf[2] = {0, -1}, pf[2] = {0, 0};
+    ok(tlp_loss_lambdarank(pf, lf, NULL, 2, NULL) > 0, "a valid label-0 program over a demoted failed one: a pair");
+    float lc[2] = {0, 0};
+    is_dbl(tlp_loss_lambdarank(pf, lc, NULL, 2, NULL), 0, 0, "two label-0 programs: no pair");
+    /* labels 1 and -1: G = [1, -0.5], w = (1 - 1/log2 3) * 1.5 */
+    float l3[2] = {1, -1};
+    is_dbl(tlp_loss_lambdarank(p2, l3, NULL, 2, NULL), 1.5 * (1 - 1 / log2(3.0)), 1e-9,
+           "a demoted failure weighs 1.5x a label-0 program");
 }
 
 static void test_adam(void)

@@ -68,6 +68,7 @@ static tlp_train_opts opts(int epochs, int batch, uint64_t seed)
     o.batch = batch;
     o.seed = seed;
     o.threads = 1;
+    o.split = TLP_SPLIT_TASK;
     return o;
 }
 
@@ -771,6 +772,167 @@ static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
     }
 }
 
+/* The same seed gives the same bits on 1, 2 or 3 threads: the batch is cut
+ * into fixed shards whatever the thread count (batch 160: 3 shards). */
+static void test_threads(const tlp_samples *s)
+{
+    tlp_model *m[3] = {NULL};
+    tlp_train_meta meta[3];
+    int good = 1;
+    for (int t = 0; t < 3; t++) {
+        tlp_train_opts o = opts(2, 160, 11);
+        o.threads = t + 1;
+        o.encode = TLP_ENCODE_LOG;
+        tlp_status st;
+        m[t] = train_quiet(s, &o, &meta[t], &st);
+        good &= m[t] != NULL && st == TLP_OK;
+    }
+    tlp_set_threads(1);
+    if (ok(good, "trainings on 1, 2 and 3 threads")) {
+        size_t n = tlp_model_n_params(m[0]);
+        ok(!memcmp(tlp_model_params_const(m[0]), tlp_model_params_const(m[1]), n * sizeof(float)),
+           "1 and 2 threads: bit-identical parameters (two heads)");
+        ok(!memcmp(tlp_model_params_const(m[0]), tlp_model_params_const(m[2]), n * sizeof(float)),
+           "1 and 3 threads: bit-identical parameters");
+        ok(meta[0].best_val == meta[1].best_val && meta[0].best_val == meta[2].best_val,
+           "and the same validation figures");
+    }
+    for (int t = 0; t < 3; t++) tlp_model_free(m[t]);
+}
+
+/* A log-encoded model is the raw model fed sign(x) log2(1 + |x|): forward
+ * and gradients, bit for bit. */
+static void test_encoding(const tlp_dataset *ds)
+{
+    tlp_model_config c = {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_LOG};
+    tlp_error e = {0};
+    tlp_model *lg = tlp_model_new(&c, 5, &e);
+    c.encode = TLP_ENCODE_RAW;
+    tlp_model *rw = tlp_model_new(&c, 6, &e);
+    if (!ok(lg && rw, "a log and a raw model")) return;
+    size_t np = tlp_model_n_params(lg);
+    memcpy(tlp_model_params(rw), tlp_model_params_const(lg), np * sizeof(float));
+    enum { B = 70 };
+    int L = 40, F = 20;
+    float *x = malloc(sizeof(float) * B * 40 * 20), *xe = malloc(sizeof(float) * B * 40 * 20);
+    float ol[2 * B], orw[2 * B], dout[2 * B];
+    double big = 0;
+    for (int b = 0; b < B; b++) tlp_dataset_features(ds, (size_t)b * 4, x + (size_t)b * L * F);
+    for (int i = 0; i < B * L * F; i++) {
+        xe[i] = copysignf(log2f(1.0f + fabsf(x[i])), x[i]);
+        big = fmax(big, fabs(x[i]));
+    }
+    printf("#   largest token value %.0f\n", big);
+    for (int i = 0; i < 2 * B; i++) dout[i] = (float)(i % 7) - 3.0f;
+    tlp_model_reserve(lg, B, 1, NULL);
+    tlp_model_reserve(rw, B, 1, NULL);
+    tlp_model_forward(lg, x, B, -1, ol);
+    tlp_model_forward(rw, xe, B, -1, orw);
+    ok(!memcmp(ol, orw, sizeof ol), "forward: log model on x = raw model on log2(1+|x|)");
+    tlp_model_zero_grads(lg), tlp_model_zero_grads(rw);
+    tlp_model_backward(lg, dout);
+    tlp_model_backward(rw, dout);
+    ok(!memcmp(tlp_model_grads(lg), tlp_model_grads(rw), np * sizeof(float)), "backward: the same gradients");
+    float one[B];
+    tlp_model_forward(lg, x, B, 1, one);
+    int close = 1;
+    for (int b = 0; b < B; b++) close &= fabsf(one[b] - ol[B + b]) <= 1e-4f * (1 + fabsf(ol[B + b]));
+    ok(close, "inference on one head agrees with the training forward");
+    is_str(tlp_encode_name(TLP_ENCODE_LOG), "log", "encode name log");
+    is_int(tlp_encode_of("raw"), TLP_ENCODE_RAW, "encode of raw");
+    is_int(tlp_encode_of("ln"), -1, "encode of an unknown name");
+    c.encode = (tlp_encode)7;
+    ok(tlp_model_new(&c, 1, &e) == NULL && e.status == TLP_ARG, "an unknown encoding is refused");
+    free(x), free(xe);
+    tlp_model_free(lg), tlp_model_free(rw);
+}
+
+static void test_recipes(void)
+{
+    tlp_train_opts d, r;
+    tlp_train_defaults(&d, TLP_MODE_CPU);
+    is_int(tlp_train_recipe(&r, TLP_MODE_CPU, "tlp"), TLP_OK, "recipe tlp");
+    ok(!memcmp(&d, &r, sizeof d), "recipe tlp is TLP's defaults");
+    is_int(d.epochs, 50, "tlp: 50 epochs");
+    is_int(d.encode, TLP_ENCODE_RAW, "tlp: raw tokens");
+    is_int(d.select, TLP_SELECT_LOSS, "tlp: the epoch of least validation loss");
+    is_int(d.split, TLP_SPLIT_RECORD, "tlp: validation on 10% of the records");
+    is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "tlpx"), TLP_OK, "recipe tlpx");
+    is_str(r.recipe, "tlpx", "tlpx names itself");
+    is_int(r.encode, TLP_ENCODE_LOG, "tlpx: log tokens");
+    is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "nope"), TLP_ARG, "an unknown recipe");
+    is_str(r.recipe, "tlp", "leaves TLP's settings");
+    ok(!strcmp(TLP_RECIPES[0], "tlp") && !strcmp(TLP_RECIPES[1], "tlpx") && !TLP_RECIPES[2], "the recipe list");
+    tlp_train_opts o = opts(1, 32, 0);
+    is_dbl(tlp_train_lr(&o, 0, 100), 7e-4, 1e-9, "const: lr at step 0");
+    is_dbl(tlp_train_lr(&o, 99, 100), 7e-4, 1e-9, "const: lr at the last step");
+    o.sched = TLP_SCHED_COSINE;
+    is_dbl(tlp_train_lr(&o, 0, 100), 7e-4, 1e-9, "cosine: lr at step 0");
+    is_dbl(tlp_train_lr(&o, 50, 100), 3.5e-4, 1e-9, "cosine: half way, half the lr");
+    is_dbl(tlp_train_lr(&o, 100, 100), 0, 1e-9, "cosine: 0 at the end");
+    ok(tlp_train_lr(&o, 25, 100) > tlp_train_lr(&o, 26, 100), "cosine: decreasing");
+}
+
+/* select=last keeps the last epoch; average=2 keeps the mean of the last
+ * two epochs' weights; select=topk keeps the best validation top-k. */
+static void test_select_average(const tlp_samples *s)
+{
+    tlp_status st;
+    tlp_train_meta m1, m2, ma, mt;
+    tlp_train_opts o = opts(1, 32, 21);
+    o.select = TLP_SELECT_LAST;
+    tlp_model *w1 = train_quiet(s, &o, &m1, &st);
+    o.epochs = 2;
+    tlp_model *w2 = train_quiet(s, &o, &m2, &st);
+    o.average = 2;
+    tlp_model *av = train_quiet(s, &o, &ma, &st);
+    o.average = 0;
+    o.epochs = 4;
+    o.select = TLP_SELECT_TOPK;
+    tlp_model *tk = train_quiet(s, &o, &mt, &st);
+    if (!ok(w1 && w2 && av && tk, "four short trainings")) goto out;
+    is_int(m2.best_epoch, 2, "select last: the last epoch is kept");
+    is_int(ma.best_epoch, 2, "average 2, select last: the last epoch's candidate");
+    is_int(ma.average, 2, "meta: average");
+    is_str(ma.select, "last", "meta: select");
+    size_t n = tlp_model_n_params(w1), bad = 0, moved = 0;
+    const float *p1 = tlp_model_params_const(w1), *p2 = tlp_model_params_const(w2), *pa = tlp_model_params_const(av);
+    for (size_t i = 0; i < n; i++) {
+        bad += pa[i] != (float)(((double)p1[i] + (double)p2[i]) / 2);
+        moved += p1[i] != p2[i];
+    }
+    ok(moved > n / 2, "the second epoch moved the weights");
+    is_int(bad, 0, "average 2: the kept weights are the mean of epochs 1 and 2, bit for bit");
+    ok(mt.best_epoch >= 1 && mt.best_epoch <= 4, "select topk: an epoch is kept");
+    is_str(mt.select, "topk", "meta: select topk");
+    ok(mt.best_val < 0 && mt.best_val >= -2, "select topk: the figure is -(top-1 + top-5), in [-2, 0)");
+out:
+    tlp_model_free(w1), tlp_model_free(w2), tlp_model_free(av), tlp_model_free(tk);
+}
+
+static void test_folds(void)
+{
+    const char *k1 = "[\"conv2d_layer\", 128, 64, 56, 56, 64, 3, 3, 1, \"SAME\"]";
+    const char *k2 = "[\"conv2d_layer\", 128, 64, 56, 56, 64, 3, 3, 1, 1]";
+    is_int(tlp_workload_fold(k1, 5), tlp_workload_fold(k2, 5), "SAME and its padding number: the same fold");
+    is_int(tlp_workload_fold(k1, 1), 0, "one fold: fold 0");
+    is_int(tlp_workload_fold(NULL, 3), 0, "no key: fold 0");
+    int count[3] = {0}, stable = 1;
+    char key[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "[\"op%d\", %d, %d]", i % 17, i, i * 7);
+        int f = tlp_workload_fold(key, 3);
+        stable &= f == tlp_workload_fold(key, 3);
+        if (f >= 0 && f < 3) count[f]++;
+    }
+    ok(stable, "the fold of a key never changes");
+    is_int(count[0] + count[1] + count[2], 3000, "every fold in 0..2");
+    ok(count[0] > 850 && count[1] > 850 && count[2] > 850, "3000 keys spread over 3 folds");
+    printf("#   %d %d %d\n", count[0], count[1], count[2]);
+    /* FNV-1a 64 of the key, mod N: a value any tool can recompute */
+    is_int(tlp_workload_fold("a", 1000), (int)(0xaf63dc4c8601ec8cull % 1000), "FNV-1a-64(\"a\") mod 1000");
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -797,6 +959,11 @@ int main(void)
     test_loss_options(s1);
     test_predict();
     test_bad_settings(s2, s1);
+    test_threads(s2);
+    test_encoding(ds2);
+    test_recipes();
+    test_select_average(s1);
+    test_folds();
 
     tlp_model_free(trained);
     tlp_samples_free(s2), tlp_samples_free(s1);

@@ -32,7 +32,7 @@ void cli_print_skipped(FILE *f, const tlp_dataset *ds);
 /* Seconds as "12.3 us", "4.56 ms", "1.23 s", or "failed" at 1e10. */
 void cli_fmt_seconds(double s, char *buf, size_t cap);
 /* Set one training setting by name (epochs, batch, seed, lr, loss, pairs,
- * group, split, val, encode, select, sched, average, heads, threads; recipe
+ * group, split, val, encode, select, sched, failed, average, heads, threads; recipe
  * resets the others to that recipe's).  The same names as `tlpx train`'s
  * options and `:train`'s key=value words.  Returns 0, or -1 with why filled. */
 int cli_train_set(tlp_train_opts *o, const char *key, const char *val, char *why, size_t cap);

@@ -21,6 +21,7 @@ static const char *const SPLITS[] = {"task", "record", NULL};
 static const char *const ENCODES[] = {"raw", "log", NULL};
 static const char *const SELECTS[] = {"loss", "topk", "last", NULL};
 static const char *const SCHEDS[] = {"const", "cosine", NULL};
+static const char *const FAILEDS[] = {"keep", "demote", NULL};
 
 static int choice(const char *v, const char *const *c)
 {
@@ -109,6 +110,9 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, 
     } else if (!strcmp(key, "sched")) {
         if ((c = choice(v, SCHEDS)) < 0) BAD("sched is const or cosine, not \"%s\"", v);
         o->sched = (tlp_sched_kind)c;
+    } else if (!strcmp(key, "failed")) {
+        if ((c = choice(v, FAILEDS)) < 0) BAD("failed is keep or demote, not \"%s\"", v);
+        o->failed = (tlp_failed_kind)c;
     } else if (!strcmp(key, "heads")) {
         char copy[TLP_MAX_HEADS * TLP_HEAD_NAME], *save = NULL;
         snprintf(copy, sizeof copy, "%s", v);
@@ -179,7 +183,8 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--encode", NULL, "KIND", "token values into the network: raw (TLP) or log: sign(x) log2(1+|x|)"},
     {"--select", NULL, "KIND", "the epoch kept: loss (least validation loss), topk (best validation top-1+top-5), last"},
     {"--average", NULL, "N", "each epoch's candidate is the mean of the last N epochs' weights (0: off)"},
-    {"--split", NULL, "KIND", "validation holds out 10% of the tasks (task) or of the records (record, TLP's)"},
+    {"--failed", NULL, "KIND", "a failed measurement's label: keep (TLP: min_cost/1e10) or demote (-1, below all)"},
+    {"--split", NULL, "KIND", "validation holds out 10% of the tasks (task, tlpx) or of the records (record, TLP's)"},
     {"--val", NULL, "X", "the fraction held out for validation (0.1; 0: none, keep the least training loss)"},
     {"--heads", NULL, "HW,HW...", "one head per hardware, the first is the target (default: every hardware found)"},
     {"--mode", NULL, "cpu|gpu", "which records, when DATA holds both"},
@@ -194,8 +199,8 @@ static const cli_cmd TRAIN_CMD = {
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
     "(the default, see README \"Training recipes\") or tlp (TLP's own: 50 epochs, batch\n"
-    "1024, LambdaRank over the batch, Adam 7e-4, raw token values, the epoch of least\n"
-    "validation loss).  Options after it change single settings.  The same data, seed\n"
+    "1024, LambdaRank over the batch, Adam 7e-4, raw token values, 10% of the records\n"
+    "for validation, the epoch of least validation loss).  Options after it change single settings.  The same data, seed\n"
     "and settings give the same model bits on any number of threads.",
     TRAIN_OPTS, 1};
 
@@ -305,6 +310,7 @@ int cmd_train(int argc, char **argv)
         to->split = !strcmp(meta.split, "record") ? TLP_SPLIT_RECORD : TLP_SPLIT_TASK;
         to->select = (tlp_select_kind)(choice(meta.select, SELECTS) > 0 ? choice(meta.select, SELECTS) : 0);
         to->sched = !strcmp(meta.sched, "cosine") ? TLP_SCHED_COSINE : TLP_SCHED_CONST;
+        to->failed = !strcmp(meta.failed, "demote") ? TLP_FAILED_DEMOTE : TLP_FAILED_KEEP;
         to->average = meta.average;
         if (meta.group > 0) to->group = meta.group;
         snprintf(to->recipe, sizeof to->recipe, "%s", meta.recipe);
@@ -570,7 +576,10 @@ static void print_head(const model_args *a, const char *head, const tlp_eval_sum
         printf("%s\t%d\t%zu\ttau\t%.6f\t\t\t0\t\t\n", head, sum->tasks, records, tlp_eval_sum_tau(sum));
         return;
     }
-    printf("head %s: %d tasks, %zu records (%zu failed)\n", head, sum->tasks, records, failed);
+    printf("head %s: %d tasks, %zu records (%zu failed)", head, sum->tasks, records, failed);
+    if (sum->no_valid)
+        printf("; %d task%s without a valid measurement left out", sum->no_valid, sum->no_valid == 1 ? "" : "s");
+    printf("\n");
     printf("  %-7s %6s  %6s  %12s | random: %6s  %6s  %12s\n", "", "mean", "pooled", "failed picks", "mean", "pooled",
            "failed picks");
     for (int k = 0; k < a->n_k; k++) {
@@ -690,8 +699,10 @@ static int report(model_args *a, const eval_head *heads, int n_heads, const int 
             tlp_task_eval ev;
             if (tlp_eval_dataset_task(ds, t, heads[h].scores, a->ks, a->n_k, &ev) != TLP_OK) continue;
             tlp_eval_sum_add(&sum, &ev, tk->weight);
-            records += (size_t)ev.n;
-            failed += (size_t)ev.n_failed;
+            if (ev.n_failed < ev.n) { /* the records of the tasks scored */
+                records += (size_t)ev.n;
+                failed += (size_t)ev.n_failed;
+            }
             if (a->per_task && !a->tsv) {
                 printf("%-6zu %-10s %-8s %6d %6d", t, tk->hardware, heads[h].name, ev.n, ev.n_failed);
                 for (int k = 0; k < a->n_k; k++) printf("  %7.4f%s", ev.best / ev.lat_k[k], ev.failed_k[k] ? "!" : " ");

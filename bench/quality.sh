@@ -1,0 +1,204 @@
+#!/bin/sh
+# quality.sh: how well models rank programs of tasks they have not seen.
+#
+# Cross-validation by task on ../shared/data: the tasks of one hardware are cut
+# into N folds by their canonical workload key (tlpx --fold K/N), a model is
+# trained on all folds but K and predicts fold K, for every K; the predictions
+# of the N models together score every task once (tlpx eval --scores), so each
+# seed gives one figure over all the tasks.  Repeated over seeds: mean and
+# spread (min-max).  Beside tlpx's recipes: the random order (exact), and the
+# PyTorch peer (../shared/peers/tlp_torch_train.py, TLP's training loop) on the
+# same folds and seeds: "raw" is TLP's recipe (raw tokens, 10% of the records
+# for validation, the epoch of least validation loss), "log" the one-line fix
+# of log-scaled tokens (keeping the last epoch, the peer's default).
+#
+# usage: bench/quality.sh [--quick | --full] [--hw K80,Xeon] [--folds N] [--seeds N]
+#            [--epochs N] [--threads N] [--configs tlpx,tlp,mtl] [--peer log,raw | --peer none]
+#            [--train-args "..."] [--dir DIR] [--fresh-peer]
+#   (default)  K80 and Xeon, 3 folds x 3 seeds, 10 epochs: recipe tlpx, the
+#              random order and the peer --log (cached, see below)
+#   --quick    K80, 3 folds x 1 seed, recipe tlpx only: for iterating
+#   --full     K80, V100, MI50 and Xeon, 3 folds x 3 seeds: recipes tlpx and
+#              tlp, MTL (the other GPUs as auxiliary heads), the peer raw and --log
+# The peer's predictions do not depend on tlpx, so they are cached (by data,
+# fold, seed, epochs, variant and the peer script's checksum) under
+# ${XDG_CACHE_HOME:-~/.cache}/tlpx/quality; --fresh-peer recomputes them.
+# Figures and wall times are printed as a table and kept in DIR/quality.tsv.
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${top_builddir:-$top}
+T="$build/tlpx"
+data=${TLPX_DATA:-$top/../shared/data}
+peer=${TLPX_PEERS:-$top/../shared/peers}/tlp_torch_train.py
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/tlpx/quality
+
+hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) hw=K80 seeds=1 configs=tlpx peers=none ;;
+    --full) hw=K80,V100,MI50,Xeon seeds=3 configs=tlpx,tlp,mtl peers=log,raw ;;
+    --hw) hw=$2; shift ;;
+    --folds) folds=$2; shift ;;
+    --seeds) seeds=$2; shift ;;
+    --epochs) epochs=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --configs) configs=$2; shift ;;
+    --peer) peers=$2; shift ;;
+    --train-args) extra=$2; shift ;;
+    --dir) dir=$2; shift ;;
+    --fresh-peer) fresh=1 ;;
+    *) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+    esac
+    shift
+done
+[ -d "$data/nnfusion-roller" ] || { echo "quality.sh: no data at $data"; exit 77; }
+[ -x "$T" ] || { echo "quality.sh: build tlpx first"; exit 1; }
+[ "$peers" = none ] && peers=""
+if [ -n "$peers" ] && ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+    echo "quality.sh: the peer needs Debian's python3-torch and python3-numpy; running without it"
+    peers=""
+fi
+dir=${dir:-$(mktemp -d "${TMPDIR:-/tmp}/tlpx_quality.XXXXXX")}
+mkdir -p "$dir" "$cache"
+R=$data/nnfusion-roller/artifacts
+path_of() { # the DATA argument of a hardware
+    case $1 in
+    K80) echo "K80=$R/Table3" ;;
+    V100) echo "V100=$R/microbenchmark" ;;
+    MI50) echo "MI50=$R/Table4" ;;
+    Xeon) echo "Xeon=$data/crazydemo-tlcbench" ;;
+    *) echo "quality.sh: unknown hardware $1 (K80, V100, MI50, Xeon)" >&2; exit 2 ;;
+    esac
+}
+is_gpu() { [ "$1" != Xeon ]; }
+seq_to() { i=0; while [ "$i" -lt "$1" ]; do echo "$i"; i=$((i + 1)); done; }
+now() { date +%s; }
+
+res="$dir/quality.tsv"
+printf 'hardware\tmodel\tseed\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks\tseconds\n' >"$res"
+# add the figures of eval --tsv (file $3) as rows for hardware $1, model $2, seed $4, seconds $5
+collect() {
+    awk -F '\t' -v hw="$1" -v model="$2" -v seed="$4" -v secs="$5" \
+        'NR > 1 { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", hw, model, seed, $4, $5, $6, $7, $8, $9, $10, secs }' \
+        "$3" >>"$res"
+}
+
+start_all=$(now)
+echo "quality: $hw; $folds folds x $seeds seeds, $epochs epochs, $threads threads; work in $dir"
+for h in $(echo "$hw" | tr , ' '); do
+    target=$(path_of "$h")
+    # tlpx: each config, each seed: N models, one per held-out fold
+    for c in $(echo "$configs" | tr , ' '); do
+        args="--recipe tlpx" datas="$target"
+        case $c in
+        tlpx) ;;
+        tlp) args="--recipe tlp" ;;
+        mtl)
+            is_gpu "$h" || continue
+            heads=$h
+            for o in K80 V100 MI50; do [ "$o" = "$h" ] || { heads="$heads,$o"; datas="$datas $(path_of "$o")"; }; done
+            args="--recipe tlpx --heads $heads" ;;
+        *) echo "quality.sh: unknown config $c (tlpx, tlp, mtl)"; exit 2 ;;
+        esac
+        for s in $(seq_to "$seeds"); do
+            t0=$(now)
+            pred="$dir/$h-$c-s$s.tsv"
+            : >"$pred"
+            for k in $(seq 1 "$folds"); do
+                m="$dir/$h-$c-f$k-s$s.tlpx"
+                # shellcheck disable=SC2086
+                "$T" train $datas --except-fold "$k/$folds" $args $extra --epochs "$epochs" --seed "$s" \
+                    --threads "$threads" --out "$m" -q
+                "$T" predict "$m" "$target" --fold "$k/$folds" -q | tail -n +2 >>"$pred"
+            done
+            t1=$(now)
+            "$T" eval --scores "$pred" "$target" --tsv -q >"$pred.eval"
+            collect "$h" "tlpx-$c" "$pred.eval" "$s" $((t1 - t0))
+            printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "tlpx-$c" "$s" \
+                "$(awk -F '\t' '$4 == "top-1" { printf "top-1 %.4f", $5 } $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" $((t1 - t0))
+        done
+    done
+    # the random order: exact expectations, the same for every seed
+    ev=$(ls "$dir/$h"-*-s0.tsv.eval 2>/dev/null | head -1)
+    if [ -n "$ev" ]; then
+        awk -F '\t' -v OFS='\t' 'NR > 1 { print $1, $2, $3, $4, $8, $9, $10, $8, $9, $10 }' "$ev" |
+            sed '1i head\ttasks\trecords\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks' \
+                >"$dir/$h-random.eval"
+        collect "$h" random "$dir/$h-random.eval" - 0
+    fi
+    # the peer: features once per fold, then each variant and seed (cached)
+    [ -n "$peers" ] || continue
+    psum=$(md5sum "$peer" | cut -c1-8)
+    for k in $(seq 1 "$folds"); do
+        [ -f "$dir/$h-f$k-test.index.tsv" ] && continue
+        "$T" features "$target" --except-fold "$k/$folds" --out "$dir/$h-f$k-train" -q >/dev/null
+        "$T" features "$target" --fold "$k/$folds" --out "$dir/$h-f$k-test" -q >/dev/null
+    done
+    dsum=$(cat "$dir/$h"-f*-test.index.tsv | md5sum | cut -c1-8)
+    for v in $(echo "$peers" | tr , ' '); do
+        # raw: TLP's recipe (raw tokens, the epoch of least validation loss),
+        # to compare with --recipe tlp; log: the peer's one-line fix as the
+        # issue tried it (log-scaled tokens, the last epoch)
+        case $v in
+        raw) flag="--pick val" ;;
+        log) flag="--log" ;;
+        *) echo "quality.sh: unknown peer variant $v (raw, log)"; exit 2 ;;
+        esac
+        for s in $(seq_to "$seeds"); do
+            pred="$dir/$h-peer-$v-s$s.tsv"
+            key="$h-$v-${folds}f-s$s-e$epochs-$psum-$dsum"
+            t0=$(now)
+            if [ "$fresh" = 1 ] || [ ! -s "$cache/$key.tsv" ]; then
+                : >"$pred"
+                for k in $(seq 1 "$folds"); do
+                    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$peer" "$dir/$h-f$k-train" "$dir/$h-f$k-test" \
+                        "$dir/$h-peer-$v-f$k-s$s.tsv" --epochs "$epochs" --seed "$s" --threads "$threads" $flag 2>/dev/null
+                    tail -n +2 "$dir/$h-peer-$v-f$k-s$s.tsv" >>"$pred"
+                done
+                t1=$(now)
+                echo $((t1 - t0)) >"$cache/$key.seconds"
+                cp "$pred" "$cache/$key.tsv"
+            else
+                cp "$cache/$key.tsv" "$pred"
+            fi
+            "$T" eval --scores "$pred" "$target" --tsv -q >"$pred.eval"
+            collect "$h" "peer-$v" "$pred.eval" "$s" "$(cat "$cache/$key.seconds")"
+            printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "peer-$v" "$s" \
+                "$(awk -F '\t' '$4 == "top-1" { printf "top-1 %.4f", $5 } $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" \
+                "$(cat "$cache/$key.seconds")"
+        done
+    done
+done
+end_all=$(now)
+
+# the table: per hardware and model, mean over seeds [min-max]
+echo
+echo "Cross-validated by task ($folds folds; each task scored by the model that did not see it), $epochs epochs,"
+echo "mean over $seeds seed(s) [min-max]; failed = tasks whose top-1 pick failed (random: expected); s = seconds per seed"
+awk -F '\t' '
+NR == 1 { next }
+{
+    k = $1 SUBSEP $2
+    if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+    v = $5 + 0
+    key = k SUBSEP $4
+    sum[key] += v; cnt[key]++
+    if (!(key in lo) || v < lo[key]) lo[key] = v
+    if (!(key in hi) || v > hi[key]) hi[key] = v
+    if ($4 == "top-1") { psum[k] += $6; fsum[k] += $7; secs[k] += $11; runs[k]++ }
+}
+function fig(k, m,   key) {
+    key = k SUBSEP m
+    if (!(key in cnt)) return sprintf("%-21s", "-")
+    if (cnt[key] == 1 || lo[key] == hi[key]) return sprintf("%.3f%-16s", sum[key] / cnt[key], "")
+    return sprintf("%.3f [%.3f-%.3f]", sum[key] / cnt[key], lo[key], hi[key])
+}
+END {
+    printf "%-5s %-11s %-21s %-21s %-21s %7s %6s %6s\n", "hw", "model", "top-1 (mean)", "top-5 (mean)", "pair-acc", "pooled", "failed", "s"
+    for (i = 1; i <= n; i++) {
+        k = order[i]; split(k, p, SUBSEP)
+        printf "%-5s %-11s %s %s %s %7.3f %6.1f %6.0f\n", p[1], p[2], fig(k, "top-1"), fig(k, "top-5"), fig(k, "pair-acc"),
+            psum[k] / runs[k], fsum[k] / runs[k], secs[k] / runs[k]
+    }
+}' "$res"
+echo "wall time $((end_all - start_all)) s; figures in $res"
