@@ -191,6 +191,11 @@ check "as many tasks as the fold holds" test "$(awk -F '\t' 'NR > 1 && $4 == "to
 check "the model file notes its command line, fold included" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/f.tlpx' | grep -q -- '^tlpx [0-9.]* train .*--except-fold $big/3'"
 check "an empty fold says so" sh -c "for k in 1 2 3; do test -s '$T/fold'\$k || { '$TLPX' stats '$D/hw-a' '$D/hw-b' --fold \$k/3 2>&1 | grep -q 'no records in fold '\$k'/3 of the DATA given'; exit; }; done"
 
+# the same training on 1 and 2 threads writes the same file
+check "train on 1 thread" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/j1.tlpx" --epochs 2 --batch 150 --threads 1 -q
+check "train on 2 threads" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/j2.tlpx" --epochs 2 --batch 150 -j 2
+check "the two model files are byte for byte the same" cmp "$T/j1.tlpx" "$T/j2.tlpx"
+
 # recipes
 check "--recipe tlp" status 0 "$TLPX" train "$D/hw-a" --recipe tlp --out "$T/tlp.tlpx" --epochs 1 --seed 3
 check "the file records recipe tlp" has_string "$T/tlp.tlpx" tlp

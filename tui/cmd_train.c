@@ -250,11 +250,22 @@ static void draw_progress(const tlp_progress *p, int tty)
                 p->epochs, p->loss, p->val_loss, top, p->best_epoch, p->samples_per_s, eta);
 }
 
-/* The provenance note saved in the model: the command line, shortened. */
+/* The provenance note saved in the model: the command line, without what
+ * cannot change the model (threads, quiet, where it goes), so the same
+ * training on another machine writes the same bytes. */
 static void make_note(char *note, size_t cap, int argc, char **argv)
 {
     size_t w = (size_t)snprintf(note, cap, "tlpx %s train", PACKAGE_VERSION);
-    for (int i = 1; i < argc && w + 1 < cap; i++) w += (size_t)snprintf(note + w, cap - w, " %s", argv[i]);
+    for (int i = 1; i < argc && w + 1 < cap; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quiet") || !strcmp(a, "-q") || !strncmp(a, "--threads=", 10) || !strncmp(a, "--out=", 6))
+            continue;
+        if (!strcmp(a, "--threads") || !strcmp(a, "-j") || !strcmp(a, "--out") || !strcmp(a, "-o")) {
+            i++;
+            continue;
+        }
+        w += (size_t)snprintf(note + w, cap - w, " %s", a);
+    }
 }
 
 int cmd_train(int argc, char **argv)
