@@ -43,6 +43,9 @@ keys 'hea' Tab
 what="Tab completes the command name"; check wait_for ":head"
 keys Escape
 what="Esc leaves the prompt"; check wait_for "(the prompt closed)" || true
+keys : 'train rec' Tab
+what="Tab completes a :train setting from train's option table"; check wait_for ":train recipe="
+keys Escape
 tmux -L "$S" resize-window -t tlpx -x 60 -y 15 2>/dev/null
 sleep 0.3
 keys k

@@ -194,6 +194,16 @@ static const cli_opt TRAIN_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+const char *cli_train_setting(int i)
+{
+    /* the options of `tlpx train` that are training settings (cli_train_set) */
+    for (const cli_opt *o = TRAIN_OPTS; o->name; o++) {
+        if (!strcmp(o->name, "--out") || !strcmp(o->name, "--mode") || !strcmp(o->name, "--resume")) continue;
+        if (i-- == 0) return o->name + 2;
+    }
+    return NULL;
+}
+
 static const cli_cmd TRAIN_CMD = {
     "train", "DATA... --out MODEL [OPTIONS]",
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"

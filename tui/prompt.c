@@ -3,6 +3,7 @@
  * reads bytes we feed it and draws through our redisplay function into the
  * bottom line; history lives in $XDG_STATE_HOME/tlpx/history; Tab completes
  * command names (from ACTIONS), head names and paths. */
+#include "cli.h"
 #include "explore.h"
 
 #include <errno.h>
@@ -59,12 +60,21 @@ static void on_line(char *line)
 
 /* ------------------------------------------------------------ completion */
 
-static const char *complete_kind; /* "cmd" or "head" */
+static const char *complete_kind; /* "cmd", "head" or "train" */
 static char *generator(const char *text, int state)
 {
     static int i;
     if (!state) i = 0;
     size_t n = strlen(text);
+    if (!strcmp(complete_kind, "train")) { /* key= of :train, from train's option table */
+        const char *k;
+        while ((k = cli_train_setting(i++)) != NULL) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s=", k);
+            if (!strncmp(buf, text, n)) return strdup(buf);
+        }
+        return NULL;
+    }
     if (!strcmp(complete_kind, "cmd")) {
         while (i < ACT_COUNT) {
             const char *c = ACTIONS[i++].cmd;
@@ -94,6 +104,11 @@ static char **complete(const char *text, int start, int end)
     }
     if (!strncmp(rl_line_buffer, "head", 4) || !strncmp(rl_line_buffer, "compare", 7)) {
         complete_kind = "head";
+        return rl_completion_matches(text, generator);
+    }
+    if (!strncmp(rl_line_buffer, "train ", 6)) {
+        complete_kind = "train";
+        rl_completion_append_character = '\0'; /* the value follows the = */
         return rl_completion_matches(text, generator);
     }
     rl_attempted_completion_over = 0; /* paths for load, open, save, export */
