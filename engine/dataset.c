@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,11 @@ typedef struct {
     int have_last[TLP_MAX_SEQ];
 } vocab_t;
 
+typedef struct {
+    char *name, *root, *first_dir, *last_dir;
+    size_t n_files, n_dirs;
+} tlp_inferred_t;
+
 struct tlp_dataset {
     char **files;
     size_t n_files, cap_files;
@@ -81,8 +87,11 @@ struct tlp_dataset {
     diag_t *diags;
     size_t n_diags, cap_diags;
     uint64_t skipped[TLP_STATUS_COUNT];
-    uint64_t n_skipped, n_comments, bytes_read, n_other_folds;
+    uint64_t n_skipped, n_comments, bytes_read, n_other_folds, n_skipped_files;
     int printed;
+    FILE *stdin_copy;       /* standard input ("-"), spooled so records can be re-read */
+    tlp_inferred_t *inferred; /* hardware names taken from paths */
+    size_t n_inferred, cap_inferred;
     tlp_record scratch;
     char *line;             /* line buffer */
     size_t line_cap;
@@ -128,6 +137,12 @@ void tlp_dataset_free(tlp_dataset *ds)
     free(ds->diags);
     tlp_record_free(&ds->scratch);
     free(ds->line);
+    if (ds->stdin_copy) fclose(ds->stdin_copy);
+    for (size_t i = 0; i < ds->n_inferred; i++) {
+        free(ds->inferred[i].name), free(ds->inferred[i].root);
+        free(ds->inferred[i].first_dir), free(ds->inferred[i].last_dir);
+    }
+    free(ds->inferred);
     free(ds);
 }
 
@@ -250,14 +265,15 @@ static long vocab_get(vocab_t *v, int F, const float *row)
 
 /* ------------------------------------------------------------ diagnostics */
 
-static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
-                 const tlp_load_opts *o)
+/* Print (the first few) and keep (the first MAX_DIAGS) diagnostics; line 0
+ * is about a whole file. */
+static void diag_keep(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
+                      const tlp_load_opts *o)
 {
-    ds->n_skipped++;
-    ds->skipped[reason]++;
     int max_print = o && o->max_printed ? o->max_printed : 20;
     if (!(o && o->quiet) && ds->printed < max_print) {
-        fprintf(stderr, "%s:%ld: %s\n", ds->files[file], line, msg);
+        if (line) fprintf(stderr, "%s:%ld: %s\n", ds->files[file], line, msg);
+        else fprintf(stderr, "%s: %s\n", ds->files[file], msg);
         ds->printed++;
     }
     if (ds->n_diags >= MAX_DIAGS) return;
@@ -269,6 +285,38 @@ static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, con
     d->line = line;
     d->reason = reason;
     ds->n_diags++;
+}
+
+/* A skipped line. */
+static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
+                 const tlp_load_opts *o)
+{
+    ds->n_skipped++;
+    ds->skipped[reason]++;
+    diag_keep(ds, file, line, reason, msg, o);
+}
+
+/* A path inside a DATA directory that cannot be read (or is not a record
+ * file): say so as "path: reason" and go on.  It is kept among the files so
+ * the diagnostic can name it. */
+static tlp_status skip_path(tlp_dataset *ds, const char *path, const tlp_load_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static tlp_status skip_path(tlp_dataset *ds, const char *path, const tlp_load_opts *o, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *name = strdup(path);
+    if (!name || tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
+        free(name);
+        return TLP_NOMEM;
+    }
+    ds->files[ds->n_files++] = name;
+    ds->n_skipped_files++;
+    diag_keep(ds, ds->n_files - 1, 0, TLP_IO, msg, o);
+    return TLP_OK;
 }
 
 /* ------------------------------------------------------------ records */
@@ -286,36 +334,48 @@ static const char *model_of(const char *target, char *buf, size_t cap)
     return buf;
 }
 
-static void dir_name_of(const char *path, char *buf, size_t cap)
+/* How the records of one file get their hardware name: the NAME= of the
+ * DATA argument, else the target's -model=, else `path`, a name from the
+ * file's place (see tlp_dataset_add_path) that is noted as an inference. */
+typedef struct {
+    const char *given;  /* NAME=, or NULL */
+    char path[128];     /* the name from the path */
+    const char *root;   /* the DATA argument */
+    int used;           /* a record of the file took the name from the path */
+} hw_name_t;
+
+/* The last component of path's real location ("." and ".." resolved). */
+static void real_base(const char *path, char *buf, size_t cap)
 {
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        snprintf(buf, cap, ".");
-        return;
-    }
-    const char *end = slash;
-    while (end > path && end[-1] == '/') end--;
-    const char *start = end;
-    while (start > path && start[-1] != '/') start--;
-    size_t n = (size_t)(end - start);
-    if (n == 0) {
-        snprintf(buf, cap, "/");
-        return;
-    }
-    if (n >= cap) n = cap - 1;
-    memcpy(buf, start, n);
-    buf[n] = 0;
+    char *rp = realpath(path, NULL);
+    const char *p = rp ? rp : path;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') n--;
+    size_t start = n;
+    while (start > 0 && p[start - 1] != '/') start--;
+    if (n - start == 0 || (n - start == 1 && p[start] == '.') || (n - start == 2 && !strncmp(p + start, "..", 2)))
+        snprintf(buf, cap, "%s", n == 1 && p[0] == '/' ? "root" : "data");
+    else
+        snprintf(buf, cap, "%.*s", (int)(n - start < cap - 1 ? n - start : cap - 1), p + start);
+    free(rp);
+}
+
+/* A name from a path must not break a TSV or reach a terminal raw. */
+static void clean_name(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '_';
 }
 
 static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, long line,
-                             uint64_t off, const char *hardware, tlp_error *err)
+                             uint64_t off, hw_name_t *name, tlp_error *err)
 {
     char buf[128];
-    const char *hw = hardware;
-    if (!hw) hw = model_of(r->target, buf, sizeof buf);
+    const char *hw = name->given;
+    if (!hw && (hw = model_of(r->target, buf, sizeof buf)) != NULL) clean_name(buf);
     if (!hw) {
-        dir_name_of(ds->files[file], buf, sizeof buf);
-        hw = buf;
+        hw = name->path;
+        name->used = 1;
     }
     long t = task_get(ds, r, hw);
     if (t < 0) return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
@@ -453,27 +513,20 @@ static long next_line(tlp_dataset *ds, reader *rd, const char **out, uint64_t *c
     return (long)acc;
 }
 
-static tlp_status add_file(tlp_dataset *ds, const char *path, const char *hardware,
-                           const tlp_load_opts *o, tlp_error *err)
+/* Read the records of f, named path (f stays open; the caller closes it). */
+static void note_inferred(tlp_dataset *ds, const hw_name_t *name, const char *path);
+
+static tlp_status add_stream(tlp_dataset *ds, FILE *f, const char *path, hw_name_t *hardware,
+                             const tlp_load_opts *o, tlp_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
-    if (tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
-        fclose(f);
+    if (tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files))
         return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    }
     char *name = strdup(path);
-    if (!name) {
-        fclose(f);
-        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    }
+    if (!name) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     size_t file = ds->n_files++;
     ds->files[file] = name;
     reader rd = {f, malloc(CHUNK), 0, 0, 0, 0};
-    if (!rd.buf) {
-        fclose(f);
-        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    }
+    if (!rd.buf) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     uint64_t off = 0;
     long lineno = 0;
     tlp_status status = TLP_OK;
@@ -526,8 +579,41 @@ static tlp_status add_file(tlp_dataset *ds, const char *path, const char *hardwa
         if (status) break;
     }
     free(rd.buf);
-    fclose(f);
+    if (hardware->used) note_inferred(ds, hardware, path);
+    hardware->used = 0;
     return status;
+}
+
+static tlp_status add_file(tlp_dataset *ds, const char *path, hw_name_t *hardware,
+                           const tlp_load_opts *o, tlp_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
+    tlp_status s = add_stream(ds, f, path, hardware, o, err);
+    fclose(f);
+    return s;
+}
+
+/* Standard input, as the DATA argument "-": copied to an unnamed temporary
+ * file first, so the token view can read a record again. */
+static tlp_status add_stdin(tlp_dataset *ds, hw_name_t *hardware, const tlp_load_opts *o, tlp_error *err)
+{
+    if (ds->stdin_copy) return tlp_error_set(err, TLP_ARG, "-", 0, "standard input given twice");
+    FILE *t = tmpfile();
+    if (!t) return tlp_error_set(err, TLP_IO, "-", 0, "cannot make a temporary file: %s", strerror(errno));
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+        if (fwrite(buf, 1, n, t) != n) {
+            fclose(t);
+            return tlp_error_set(err, TLP_IO, "-", 0, "cannot copy standard input: %s", strerror(errno));
+        }
+    if (ferror(stdin) || fflush(t) != 0 || fseeko(t, 0, SEEK_SET) != 0) {
+        fclose(t);
+        return tlp_error_set(err, TLP_IO, "-", 0, "cannot read standard input");
+    }
+    ds->stdin_copy = t;
+    return add_stream(ds, t, "-", hardware, o, err);
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -541,12 +627,39 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static tlp_status add_dir(tlp_dataset *ds, const char *path, const char *hardware,
-                          const tlp_load_opts *o, tlp_error *err, int depth)
+/* The directories a walk has entered, by device and inode: a symlink loop
+ * (or two links to one directory) is read once. */
+typedef struct {
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } *seen;
+    size_t n, cap;
+} walk_t;
+
+static const char *kind_of(mode_t m)
 {
-    if (depth > 32) return tlp_error_set(err, TLP_IO, path, 0, "directories nested too deep");
+    return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+           : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+static tlp_status add_dir(tlp_dataset *ds, const char *path, const struct stat *st, hw_name_t *hardware,
+                          const tlp_load_opts *o, tlp_error *err, walk_t *w, int depth)
+{
+    if (depth > 64) return skip_path(ds, path, o, "directories nested more than 64 deep: skipped");
+    for (size_t i = 0; i < w->n; i++)
+        if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
+            return skip_path(ds, path, o, "a directory already read (a symbolic link loop?): skipped");
+    if (tlp__grow((void **)&w->seen, &w->cap, w->n + 1, sizeof *w->seen))
+        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    w->seen[w->n].dev = st->st_dev;
+    w->seen[w->n].ino = st->st_ino;
+    w->n++;
     DIR *d = opendir(path);
-    if (!d) return tlp_error_set(err, TLP_IO, path, 0, "cannot open directory: %s", strerror(errno));
+    if (!d) {
+        if (depth == 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open directory: %s", strerror(errno));
+        return skip_path(ds, path, o, "cannot open directory: %s: skipped", strerror(errno));
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -571,25 +684,119 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const char *hardwar
         if (n) qsort(names, n, sizeof *names, cmp_str); /* a stable order whatever the file system */
         for (size_t i = 0; i < n && s == TLP_OK; i++) {
             struct stat sb;
-            if (stat(names[i], &sb) != 0) continue;
-            if (S_ISDIR(sb.st_mode)) s = add_dir(ds, names[i], hardware, o, err, depth + 1);
-            else if (S_ISREG(sb.st_mode) && (has_suffix(names[i], ".json") || has_suffix(names[i], ".log")))
-                s = add_file(ds, names[i], hardware, o, err);
+            int records = has_suffix(names[i], ".json") || has_suffix(names[i], ".log");
+            if (stat(names[i], &sb) != 0) {
+                /* a dangling link or no permission to look: said, not fatal */
+                if (records || errno != ENOENT) s = skip_path(ds, names[i], o, "%s: skipped", strerror(errno));
+            } else if (S_ISDIR(sb.st_mode)) {
+                /* below the DATA directory, each top-level directory names its records */
+                hw_name_t sub = *hardware;
+                if (depth == 0) {
+                    snprintf(sub.path, sizeof sub.path, "%s", names[i] + strlen(path) + !has_suffix(path, "/"));
+                    clean_name(sub.path);
+                }
+                s = add_dir(ds, names[i], &sb, &sub, o, err, w, depth + 1);
+            }
+            else if (!records)
+                continue;
+            else if (!S_ISREG(sb.st_mode))
+                s = skip_path(ds, names[i], o, "%s, not a regular file: skipped", kind_of(sb.st_mode));
+            else {
+                tlp_error fe = {0};
+                s = add_file(ds, names[i], hardware, o, &fe);
+                if (s == TLP_IO && !strncmp(fe.msg, "cannot open", 11)) /* unreadable: said, not fatal */
+                    s = skip_path(ds, names[i], o, "%s: skipped", fe.msg);
+                else if (s != TLP_OK && err)
+                    *err = fe;
+            }
         }
     } else
         tlp_error_set(err, s, path, 0, "out of memory");
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
+    if (s == TLP_NOMEM && err && err->status != TLP_NOMEM) tlp_error_set(err, s, path, 0, "out of memory");
     return s;
 }
 
 tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *hardware,
                                 const tlp_load_opts *opts, tlp_error *err)
 {
+    hw_name_t name = {hardware, "", path, 0};
+    if (!strcmp(path, "-")) {
+        snprintf(name.path, sizeof name.path, "stdin");
+        return add_stdin(ds, &name, opts, err);
+    }
     struct stat sb;
     if (stat(path, &sb) != 0) return tlp_error_set(err, TLP_NOT_FOUND, path, 0, "%s", strerror(errno));
-    if (S_ISDIR(sb.st_mode)) return add_dir(ds, path, hardware, opts, err, 0);
-    return add_file(ds, path, hardware, opts, err);
+    if (S_ISDIR(sb.st_mode)) {
+        real_base(path, name.path, sizeof name.path);
+        clean_name(name.path);
+        walk_t w = {NULL, 0, 0};
+        tlp_status s = add_dir(ds, path, &sb, &name, opts, err, &w, 0);
+        free(w.seen);
+        return s;
+    }
+    if (!S_ISREG(sb.st_mode))
+        return tlp_error_set(err, TLP_IO, path, 0, "%s, not a record file or a directory (- reads standard input)",
+                             kind_of(sb.st_mode));
+    /* a file: its directory names it */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = 0;
+    else snprintf(dir, sizeof dir, ".");
+    real_base(dir, name.path, sizeof name.path);
+    clean_name(name.path);
+    return add_file(ds, path, &name, opts, err);
+}
+
+/* Remember that name->path named the records of the file at path: per
+ * name, the DATA argument, the files and their directories. */
+static void note_inferred(tlp_dataset *ds, const hw_name_t *name, const char *path)
+{
+    size_t i = 0;
+    while (i < ds->n_inferred && (strcmp(ds->inferred[i].name, name->path) || strcmp(ds->inferred[i].root, name->root)))
+        i++;
+    if (i == ds->n_inferred) {
+        if (tlp__grow((void **)&ds->inferred, &ds->cap_inferred, i + 1, sizeof *ds->inferred)) return;
+        memset(&ds->inferred[i], 0, sizeof ds->inferred[i]);
+        ds->inferred[i].name = strdup(name->path);
+        ds->inferred[i].root = strdup(name->root);
+        if (!ds->inferred[i].name || !ds->inferred[i].root) {
+            free(ds->inferred[i].name), free(ds->inferred[i].root);
+            return;
+        }
+        ds->n_inferred++;
+    }
+    tlp_inferred_t *n = &ds->inferred[i];
+    n->n_files++;
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    if (!n->first_dir) {
+        n->first_dir = strndup(path, dl);
+        n->n_dirs = 1;
+    } else if (strlen(n->first_dir) != dl || strncmp(n->first_dir, path, dl)) {
+        if (!n->last_dir || strlen(n->last_dir) != dl || strncmp(n->last_dir, path, dl)) {
+            n->n_dirs++; /* files come sorted: a new directory is a change from the last one */
+            free(n->last_dir);
+            n->last_dir = strndup(path, dl);
+        }
+    }
+}
+
+size_t tlp_dataset_n_inferred(const tlp_dataset *ds) { return ds->n_inferred; }
+
+tlp_inferred tlp_dataset_inferred(const tlp_dataset *ds, size_t i)
+{
+    tlp_inferred r = {NULL, NULL, 0, 0, NULL};
+    if (i >= ds->n_inferred) return r;
+    const tlp_inferred_t *n = &ds->inferred[i];
+    r.name = n->name;
+    r.data = n->root;
+    r.n_files = n->n_files;
+    r.n_dirs = n->n_dirs;
+    r.first_dir = n->first_dir;
+    return r;
 }
 
 /* ------------------------------------------------------------ finishing */
@@ -790,7 +997,8 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
     if (i >= ds->n_recs) return tlp_error_set(err, TLP_ARG, NULL, 0, "no record %zu", i);
     const tlp_rec *rec = &ds->recs[i];
     const char *path = ds->files[rec->file];
-    FILE *f = fopen(path, "rb");
+    int is_stdin = !strcmp(path, "-") && ds->stdin_copy;
+    FILE *f = is_stdin ? ds->stdin_copy : fopen(path, "rb");
     if (!f) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot reopen: %s", strerror(errno));
     tlp_status s = TLP_OK;
     char *line = NULL;
@@ -805,10 +1013,11 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
         if (s) s = tlp_error_set(err, s, path, rec->line, "%s (file changed since loading?)", e.msg);
     }
     free(line);
-    fclose(f);
+    if (!is_stdin) fclose(f);
     return s;
 }
 
+uint64_t tlp_dataset_n_skipped_files(const tlp_dataset *ds) { return ds->n_skipped_files; }
 uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds) { return ds->n_skipped; }
 uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status r) { return (unsigned)r < TLP_STATUS_COUNT ? ds->skipped[r] : 0; }
 uint64_t tlp_dataset_n_comments(const tlp_dataset *ds) { return ds->n_comments; }

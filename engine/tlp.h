@@ -272,10 +272,14 @@ int tlp_workload_fold(const char *workload_key, int n_folds);
 tlp_dataset *tlp_dataset_new(void); /* NULL when out of memory; free with tlp_dataset_free */
 void tlp_dataset_free(tlp_dataset *ds);
 
-/* Add a file or a directory (read recursively: *.json and *.log).  hardware
- * overrides the hardware name of every record under path when not NULL.
- * Bad lines are skipped and recorded as diagnostics; only an unreadable path
- * fails.  Tasks and their indices are valid after tlp_dataset_finish. */
+/* Add a record file, a directory (read recursively: *.json and *.log), or
+ * "-" for standard input.  hardware overrides the hardware name of every
+ * record under path when not NULL.  Bad lines are skipped and recorded as
+ * diagnostics; inside a directory, files that cannot be read, FIFOs and
+ * devices, and directories met twice (symbolic link loops) are skipped with a
+ * diagnostic of line 0.  Only path itself failing (missing, unreadable, not
+ * a regular file or directory) fails.  Tasks and their indices are valid
+ * after tlp_dataset_finish. */
 tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *hardware,
                                 const tlp_load_opts *opts, tlp_error *err);
 /* Compute per-task statistics and labels.  Call after the last add_path;
@@ -309,16 +313,32 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
 size_t tlp_dataset_n_hw(const tlp_dataset *ds);
 const tlp_hw_stats *tlp_dataset_hw(const tlp_dataset *ds, size_t i);
 
-/* Skipped lines. */
+/* Skipped lines (and, with line 0, skipped paths). */
 typedef struct {
     const char *file; /* borrowed */
-    long line;
+    long line;        /* 0: the whole file */
     tlp_status reason;
     const char *msg;  /* borrowed */
 } tlp_diag;
 uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds);
 uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status reason);
 uint64_t tlp_dataset_n_comments(const tlp_dataset *ds);
+/* Hardware names taken from paths, for records whose target has no
+ * -model= and whose DATA argument has no NAME=: a file's directory, a DATA
+ * directory's own name for the files in it, the top-level directory below a
+ * DATA directory for the files deeper down ("." and ".." resolved; "stdin"
+ * for "-").  Each tells the name, the DATA argument, how many files it names
+ * and in how many directories they lie (more than one: it may merge
+ * hardware; NAME=PATH names them yourself). */
+typedef struct {
+    const char *name, *data; /* borrowed */
+    size_t n_files, n_dirs;
+    const char *first_dir;   /* one of the directories */
+} tlp_inferred;
+size_t tlp_dataset_n_inferred(const tlp_dataset *ds);
+tlp_inferred tlp_dataset_inferred(const tlp_dataset *ds, size_t i);
+/* Paths inside DATA directories skipped (unreadable, not regular, met twice). */
+uint64_t tlp_dataset_n_skipped_files(const tlp_dataset *ds);
 /* Records left out because their task is in another fold (tlp_load_opts). */
 uint64_t tlp_dataset_n_other_folds(const tlp_dataset *ds);
 /* Kept diagnostics (the first 10000 at most). */

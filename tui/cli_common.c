@@ -24,7 +24,8 @@ static void split_data_arg(const char *arg, char *name, size_t cap, const char *
 
 void cli_print_skipped(FILE *f, const tlp_dataset *ds)
 {
-    uint64_t n = tlp_dataset_n_skipped(ds);
+    uint64_t n = tlp_dataset_n_skipped(ds), files = tlp_dataset_n_skipped_files(ds);
+    if (files) fprintf(f, "%llu path%s in DATA skipped (see above)\n", (unsigned long long)files, files == 1 ? "" : "s");
     if (!n) return;
     fprintf(f, "%llu line%s skipped:", (unsigned long long)n, n == 1 ? "" : "s");
     const char *sep = " ";
@@ -71,6 +72,16 @@ tlp_dataset *cli_load(const cli_data_opts *o)
         fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
         tlp_dataset_free(ds);
         return NULL;
+    }
+    for (size_t i = 0; i < tlp_dataset_n_inferred(ds) && !o->quiet; i++) {
+        tlp_inferred n = tlp_dataset_inferred(ds, i);
+        fprintf(stderr, "tlpx: hardware \"%s\" named after the path (no -model= in the targets): %zu file%s of %s",
+                n.name, n.n_files, n.n_files == 1 ? "" : "s", n.data);
+        if (n.n_dirs > 1)
+            fprintf(stderr, " in %zu directories (%s, ...); if they are different hardware, name each with NAME=PATH\n",
+                    n.n_dirs, n.first_dir);
+        else
+            fprintf(stderr, "; NAME=PATH names it yourself\n");
     }
     uint64_t shown = tlp_dataset_n_skipped(ds);
     if (!o->quiet && shown > 20) fprintf(stderr, "tlpx: ... %llu more bad lines not shown\n", (unsigned long long)(shown - 20));

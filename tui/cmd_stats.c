@@ -94,7 +94,8 @@ int cmd_stats(int argc, char **argv)
     free(o.paths);
     if (!ds) return EXIT_FAIL;
 
-    printf("%zu files, %zu tasks, %zu records, %llu MB of JSON\n", tlp_dataset_n_files(ds), tlp_dataset_n_tasks(ds),
+    size_t files = tlp_dataset_n_files(ds) - (size_t)tlp_dataset_n_skipped_files(ds);
+    printf("%zu files, %zu tasks, %zu records, %llu MB of JSON\n", files, tlp_dataset_n_tasks(ds),
            tlp_dataset_n_records(ds), (unsigned long long)(tlp_dataset_bytes_read(ds) >> 20));
     for (size_t h = 0; h < tlp_dataset_n_hw(ds); h++) {
         const tlp_hw_stats *s = tlp_dataset_hw(ds, h);
@@ -132,6 +133,9 @@ int cmd_stats(int argc, char **argv)
         if (k) printf(", %s %llu", tlp_status_name((tlp_status)st), (unsigned long long)k);
     }
     printf("\ncomment lines: %llu\n", (unsigned long long)tlp_dataset_n_comments(ds));
+    if (tlp_dataset_n_skipped_files(ds))
+        printf("skipped paths: %llu (unreadable, not regular files, or directories met twice)\n",
+               (unsigned long long)tlp_dataset_n_skipped_files(ds));
     tlp_dataset_free(ds);
     return EXIT_OK;
 }

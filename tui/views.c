@@ -382,11 +382,14 @@ static void draw_help(app_t *a, int top, int rows)
 static void draw_warnings(app_t *a, int top, int rows)
 {
     size_t n = tlp_dataset_n_diags(a->ds);
-    put(top, 0, "%llu line%s skipped while loading%s", (unsigned long long)tlp_dataset_n_skipped(a->ds),
-        tlp_dataset_n_skipped(a->ds) == 1 ? "" : "s", n < tlp_dataset_n_skipped(a->ds) ? " (the first 10000 kept)" : "");
+    uint64_t files = tlp_dataset_n_skipped_files(a->ds);
+    put(top, 0, "%llu line%s skipped while loading%s%s", (unsigned long long)tlp_dataset_n_skipped(a->ds),
+        tlp_dataset_n_skipped(a->ds) == 1 ? "" : "s", files ? ", and paths" : "",
+        n < tlp_dataset_n_skipped(a->ds) + files ? " (the first 10000 kept)" : "");
     for (int i = 0; i < rows - 1 && (size_t)(a->warn_top + i) < n; i++) {
         tlp_diag d = tlp_dataset_diag(a->ds, (size_t)(a->warn_top + i));
-        put(top + 1 + i, 0, "%s:%ld: %s", d.file, d.line, d.msg);
+        if (d.line) put(top + 1 + i, 0, "%s:%ld: %s", d.file, d.line, d.msg);
+        else put(top + 1 + i, 0, "%s: %s", d.file, d.msg);
     }
 }
 
