@@ -166,8 +166,8 @@ char *tlp_workload_summary(const char *key)
     const char *p = key;
     while (*p == ' ') p++;
     if (*p != '[') {
-        memcpy(out, key, n + 1);
-        return out;
+        free(out);
+        return tlp_escape_dup(key);
     }
     p++;
     while (*p == ' ') p++;
@@ -215,5 +215,7 @@ char *tlp_workload_summary(const char *key)
     }
     if (!hashed) out[w++] = ')';
     out[w] = 0;
-    return out;
+    char *safe = tlp_escape_dup(out); /* a summary is for display */
+    free(out);
+    return safe;
 }

@@ -231,7 +231,11 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
     const cJSON *tag = js->child;
     if (!cJSON_IsString(tag)) FAIL(TLP_STEP, "step %zu: first element is not a kind tag", idx);
     int k = tlp_step_kind_of(tag->valuestring);
-    if (k < 0) FAIL(TLP_UNKNOWN_STEP, "step %zu: unknown step kind \"%.16s\"", idx, tag->valuestring);
+    if (k < 0) {
+        char t[72];
+        tlp_escape(t, sizeof t, tag->valuestring, strnlen(tag->valuestring, 16));
+        FAIL(TLP_UNKNOWN_STEP, "step %zu: unknown step kind \"%s\"", idx, t);
+    }
     const char *types = TYPES[k];
     int nf = (int)strlen(types);
     /* count the fields and the values in one walk */
@@ -394,7 +398,7 @@ static tlp_status parse_tree(tlp_record *r, const cJSON *root, tlp_error *err)
         else if (strcmp(e->string, "v") == 0 && !ver) ver = e;
         else {
             char k[24];
-            snprintf(k, sizeof k, "%s", e->string);
+            tlp_escape(k, sizeof k, e->string, strlen(e->string));
             FAIL(TLP_LAYOUT, "unexpected key \"%s\"", k);
         }
     }
@@ -942,7 +946,9 @@ int tlp_step_describe(const tlp_record *r, size_t i, char *buf, size_t cap)
     if (i >= r->n_steps) return snprintf(buf, cap, "?");
     const tlp_step *st = &r->steps[i];
     const int64_t *v = r->vals + st->val_off;
-    const char *s = st->str >= 0 ? r->strs + st->str : "";
+    char s[160];
+    if (st->str >= 0) tlp_escape(s, sizeof s, r->strs + st->str, strlen(r->strs + st->str));
+    else s[0] = 0;
     char list[512];
     size_t ll = 0;
     /* the list field, if any, sits at a fixed position per kind */

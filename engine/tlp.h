@@ -693,8 +693,21 @@ tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix,
 typedef tlp_status (*tlp_write_fn)(FILE *f, void *ctx, tlp_error *err);
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err);
 
+/* Text from record files made safe for a terminal line or a TSV field:
+ * C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not
+ * UTF-8 become \t \n \r or \xNN, and a backslash becomes \\, so nothing
+ * from a file can move the cursor, clear a screen or split a TSV row, and
+ * tlp_unescape gives the text back.  Writes at most cap bytes (NUL
+ * included) of the escaped form of s[0..n); returns the length it wanted. */
+size_t tlp_escape(char *out, size_t cap, const char *s, size_t n);
+/* The escaped form of s, malloc'd (caller frees), or NULL. */
+char *tlp_escape_dup(const char *s);
+/* Undo tlp_escape in place. */
+void tlp_unescape(char *s);
+
 /* Readable summary of a workload key: `conv2d_layer(128, 1008, 42, ...)`, or
- * for a hashed key `#bc348570 [1024,128,96] ...`.  Caller frees. */
+ * for a hashed key `#bc348570 [1024,128,96] ...`, escaped (tlp_escape).
+ * Caller frees. */
 char *tlp_workload_summary(const char *workload_key);
 
 #ifdef __cplusplus

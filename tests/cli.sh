@@ -79,6 +79,28 @@ check "no note then" sh -c "! grep -q 'named after the path' '$T/err'"
 check "many directories under one name are pointed out" status 0 "$TLPX" stats "$FX"
 check "with how to name them" grep -q 'in [0-9]* directories (.*); if they are different hardware, name each with NAME=PATH' "$T/err"
 
+# text from record files never reaches a terminal or a TSV raw
+mkdir -p "$T/esc"
+sed -e 's/"\[\\"tlpx_train_op\\", 64/"[\\"evil\\u001b[2J\\t\\", 64/' \
+    -e 's/"cuda -keys=cuda,gpu/"cuda \\u001b]0;pwned\\u0007 -keys=cuda,gpu/' \
+    -e 's/"CHW", 2, "local"/"CHW", 2, "lo\\u009bcal"/' "$FX/train/hw-a/op64.json" >"$T/esc/evil.json"
+check "the crafted file loads" status 0 "$TLPX" tokens "E=$T/esc" --task 0 --record 0
+esc=$(printf '\033')
+check "no ESC byte reaches the terminal from tokens" sh -c "! grep -q '$esc' '$T/out'"
+check "the key shows its control characters escaped" grep -q 'evil\\x1b\[2J\\t' "$T/out"
+check "and the target" grep -q 'cuda \\x1b\]0;pwned\\x07 -keys' "$T/out"
+check "a C1 control (U+009B, a CSI) in a step string is escaped too" grep -q 'lo\\xc2\\x9bcal' "$T/out"
+check "stats on it" status 0 "$TLPX" stats "E=$T/esc"
+check "no ESC byte from stats" sh -c "! grep -q '$esc' '$T/out'"
+"$TLPX" train "E=$T/esc" --out "$T/esc.tlpx" --epochs 1 -q 2>/dev/null
+check "predict on it" status 0 "$TLPX" predict "$T/esc.tlpx" "E=$T/esc"
+check "every predict row keeps its 6 columns" awk -F '\t' 'NF != 6 { bad++ } END { exit bad > 0 || NR != 41 }' "$T/out"
+check "no ESC byte in the TSV" sh -c "! grep -q '$esc' '$T/out'"
+cp "$T/out" "$T/esc.tsv"
+check "eval --scores reads the escaped TSV back" status 0 "$TLPX" eval --scores "$T/esc.tsv" "E=$T/esc"
+check "features on it" status 0 "$TLPX" features "E=$T/esc" --out "$T/escf"
+check "index.tsv keeps 4 columns" awk -F '\t' 'NF != 4 { bad++ } END { exit bad > 0 || NR != 41 }' "$T/escf.index.tsv"
+
 # tokens
 check "tokens lists tasks" status 0 "$TLPX" tokens "$FX/records"
 check "task list has the summary" grep -q "matmul_tlpx_test(256, 256, 256)" "$T/out"

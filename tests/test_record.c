@@ -244,8 +244,40 @@ static void test_differential(void)
     tlp_record_free(&b);
 }
 
+/* tlp_escape: nothing unsafe survives, the text comes back, UTF-8 stays. */
+static void test_escape(void)
+{
+    char out[64];
+    tlp_escape(out, sizeof out, "a\tb\nc\\d\x1b[2J", 11);
+    is_str(out, "a\\tb\\nc\\\\d\\x1b[2J", "tab, newline, backslash, ESC");
+    tlp_escape(out, sizeof out, "caf\xc3\xa9 \xc2\x9b \xff", 10);
+    is_str(out, "caf\xc3\xa9 \\xc2\\x9b \\xff", "UTF-8 kept; a C1 control and a stray byte escaped");
+    is_int(tlp_escape(out, 4, "abcdef", 6), 6, "the length it wanted");
+    is_str(out, "abc", "cut to the buffer");
+    tlp_rng r;
+    tlp_rng_seed(&r, 5);
+    int bad = 0, unsafe = 0;
+    for (int t = 0; t < 2000; t++) {
+        char in[40], *e;
+        size_t n = 1 + tlp_rng_below(&r, 39);
+        for (size_t i = 0; i < n; i++) in[i] = (char)(1 + tlp_rng_below(&r, 255));
+        in[n] = 0;
+        e = tlp_escape_dup(in);
+        for (const unsigned char *p = (const unsigned char *)e; *p; p++) {
+            unsafe += *p < 0x20 || *p == 0x7f;
+            unsafe += p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0;
+        }
+        tlp_unescape(e);
+        bad += strcmp(e, in) != 0;
+        free(e);
+    }
+    is_int(unsafe, 0, "2000 random strings: no control byte and no C1 control escapes");
+    is_int(bad, 0, "and each comes back from tlp_unescape");
+}
+
 int main(void)
 {
+    test_escape();
     test_differential();
     test_degenerate();
     test_every_kind();

@@ -39,6 +39,9 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *val, char *why
 /* The i-th name cli_train_set takes (from train's option table), NULL past
  * the last: for completion. */
 const char *cli_train_setting(int i);
+/* s escaped for a terminal or a TSV field (tlp_escape), in one of 4 static
+ * buffers used in turn: valid until the 4th call after. */
+const char *cli_esc(const char *s);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

@@ -139,3 +139,21 @@ long cli_find_task(const tlp_dataset *ds, const char *spec)
     if (t < 0) fprintf(stderr, "tlpx: no task matches \"%s\"\n", spec);
     return t;
 }
+
+const char *cli_esc(const char *s)
+{
+    /* a few buffers in turn, so one printf can escape several strings */
+    static char *buf[4];
+    static size_t cap[4];
+    static int k;
+    k = (k + 1) % 4;
+    size_t n = strlen(s), need = tlp_escape(NULL, 0, s, n) + 1;
+    if (need > cap[k]) {
+        char *b = realloc(buf[k], need);
+        if (!b) return "(out of memory)";
+        buf[k] = b;
+        cap[k] = need;
+    }
+    tlp_escape(buf[k], cap[k], s, n);
+    return buf[k];
+}

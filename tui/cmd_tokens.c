@@ -68,9 +68,10 @@ static void show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
     char cost[32], best[32];
     cli_fmt_seconds(rec->cost, cost, sizeof cost);
     cli_fmt_seconds(tk->min_cost, best, sizeof best);
-    printf("task %zu: %s on %s\n  key %s\n  target %s\n", t, tk->summary, tk->hardware, tk->workload_key, tk->target);
+    printf("task %zu: %s on %s\n  key %s\n  target %s\n", t, tk->summary, tk->hardware, cli_esc(tk->workload_key),
+           cli_esc(tk->target));
     printf("record %zu of %u (%s:%u): %s (mean of %u), %s; task best %s; label %.6g\n", ri, tk->n_records,
-           tlp_dataset_file(ds, rec->file), rec->line, cost, rec->n_costs, tlp_error_no_name(rec->error_no), best,
+           cli_esc(tlp_dataset_file(ds, rec->file)), rec->line, cost, rec->n_costs, tlp_error_no_name(rec->error_no), best,
            tlp_dataset_label(ds, rec_i));
     printf("features: %s dictionary, %d steps x %d slots (11 one-hot + %d values); %zu steps\n\n", tlp_mode_name(m), L,
            F, F - TLP_ONEHOT, r.n_steps);

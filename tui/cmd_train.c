@@ -661,6 +661,7 @@ static int read_scores(const char *path, const tlp_dataset *ds, float *scores)
                     lineno);
             goto out;
         }
+        tlp_unescape(col[2]); /* predict escapes the file name */
         char *colon = strrchr(col[2], ':');
         long ln = colon ? strtol(colon + 1, &end, 10) : 0;
         if (!colon || *end || ln < 1) {
@@ -871,7 +872,8 @@ int cmd_predict(int argc, char **argv)
         for (uint32_t k = 0; k < tk->n_records; k++) rank[r[k].pos] = k + 1;
         for (uint32_t k = 0; k < tk->n_records; k++) {
             const tlp_rec *rec = tlp_dataset_rec(ds, tk->records[k]);
-            printf("%s\t%s\t%s:%u\t%.9g\t%.7g\t%u\n", tk->workload_key, tk->hardware, tlp_dataset_file(ds, rec->file),
+            printf("%s\t%s\t%s:%u\t%.9g\t%.7g\t%u\n", cli_esc(tk->workload_key), tk->hardware,
+                   cli_esc(tlp_dataset_file(ds, rec->file)),
                    rec->line, rec->cost, (double)sc[tk->records[k]], rank[k]);
             rows++;
         }

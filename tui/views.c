@@ -162,8 +162,8 @@ static void draw_cands(app_t *a, int top, int rows)
         snprintf(line, sizeof line, "%c%c%5d %s %s %s%s %13s %7s %s  %s %s:%u",
                  a->cand_top + i == a->cand_cur ? '>' : ' ', mark, a->mrank[k], pr, d, was, cr, lat,
                  spread, sco, r->error_no ? tlp_error_no_name(r->error_no) : "ok",
-                 strrchr(tlp_dataset_file(a->ds, r->file), '/') ? strrchr(tlp_dataset_file(a->ds, r->file), '/') + 1
-                                                                : tlp_dataset_file(a->ds, r->file),
+                 cli_esc(strrchr(tlp_dataset_file(a->ds, r->file), '/') ? strrchr(tlp_dataset_file(a->ds, r->file), '/') + 1
+                                                                        : tlp_dataset_file(a->ds, r->file)),
                  r->line);
         int y = top + 3 + i;
         if (a->cand_top + i == a->cand_cur) bar(a, y, line, 1);
@@ -221,7 +221,7 @@ static void draw_tokens(app_t *a, int top, int rows)
     int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
     char lat[24];
     fmt_sec(rc->cost, lat, sizeof lat);
-    put(top, 0, "%s:%u  %s  %s  %zu steps; %s tokens %dx%d (11 one-hot + %d values)%s", tlp_dataset_file(a->ds, rc->file),
+    put(top, 0, "%s:%u  %s  %s  %zu steps; %s tokens %dx%d (11 one-hot + %d values)%s", cli_esc(tlp_dataset_file(a->ds, rc->file)),
         rc->line, lat, tlp_error_no_name(rc->error_no), a->rec.n_steps, tlp_mode_name(m), L, F, F - TLP_ONEHOT,
         a->diff ? (a->best_i >= 0 ? "  DIFF vs best measured" : "  (no diff partner)") : "");
     put(top + 1, 0, "%4s %-40s %s", "step", "primitive", "TLP tokens (slot=value)");
