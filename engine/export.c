@@ -5,34 +5,149 @@
  * Every file goes through tlp_write_atomic: written to a temporary file in the
  * same directory, flushed, fsync'd, renamed over the target, and the directory
  * fsync'd.  A failure at any point removes the temporary and leaves the old
- * file untouched.
+ * file untouched.  A path that exists must be a regular file, or a symbolic
+ * link to one (the file it leads to is replaced, the link stays); the file
+ * keeps its mode.  Temporaries a killed save left are removed by the next
+ * save to the same path.
  */
 #include "tlp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const char *kind_of(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* Where the bytes for path go: path itself, or the regular file a symbolic
+ * link at path leads to (the link stays a link).  *mode gets the mode of the
+ * file there, or -1 when there is none yet.  Returns a malloc'd path, or
+ * NULL with err set when path exists and is not a regular file. */
+static char *destination(const char *path, int *mode, tlp_error *err)
+{
+    struct stat ls, st;
+    *mode = -1;
+    if (!path || !path[0]) {
+        tlp_error_set(err, TLP_ARG, path, 0, "no path given");
+        return NULL;
+    }
+    if (lstat(path, &ls) != 0) {
+        if (errno == ENOENT) return strdup(path);
+        tlp_error_set(err, TLP_IO, path, 0, "cannot look at it: %s", strerror(errno));
+        return NULL;
+    }
+    if (stat(path, &st) != 0) {
+        tlp_error_set(err, TLP_IO, path, 0, "a symbolic link to nothing (%s): refusing to write through it",
+                      strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tlp_error_set(err, TLP_IO, path, 0, "%s, not a regular file: refusing to replace it", kind_of(st.st_mode));
+        return NULL;
+    }
+    *mode = (int)(st.st_mode & 07777);
+    if (!S_ISLNK(ls.st_mode)) return strdup(path);
+    char *real = realpath(path, NULL);
+    if (!real) tlp_error_set(err, TLP_IO, path, 0, "cannot follow the symbolic link: %s", strerror(errno));
+    return real;
+}
+
+/* The directory part of path ("." when it has none); caller frees. */
+static char *dir_of(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir) return NULL;
+    char *slash = strrchr(dir, '/');
+    if (!slash) {
+        free(dir);
+        return strdup(".");
+    }
+    if (slash == dir) slash[1] = 0;
+    else *slash = 0;
+    return dir;
+}
+
+/* Temporary files of ours that a killed save left beside path
+ * ("NAME.tmp.XXXXXX", untouched for a minute): removed. */
+static void remove_stale(const char *path)
+{
+    char *dir = dir_of(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t bl = strlen(base);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    time_t now = time(NULL);
+    while (d && (e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp.", 5) != 0 || strlen(nm + bl + 5) != 6) continue;
+        char *full = malloc(strlen(dir) + strlen(nm) + 2);
+        struct stat st;
+        if (full) {
+            sprintf(full, "%s/%s", dir, nm);
+            if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > 60) unlink(full);
+            free(full);
+        }
+    }
+    if (d) closedir(d);
+    free(dir);
+}
+
+tlp_status tlp_check_writable(const char *path, tlp_error *err)
+{
+    int mode;
+    char *dest = destination(path, &mode, err);
+    if (!dest) return err ? err->status : TLP_IO;
+    char *dir = dir_of(dest);
+    char *probe = dir ? malloc(strlen(dir) + 32) : NULL;
+    tlp_status s = TLP_OK;
+    if (!probe) s = tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    else {
+        sprintf(probe, "%s/.tlpx-probe.XXXXXX", dir);
+        int fd = mkstemp(probe);
+        if (fd < 0) s = tlp_error_set(err, TLP_IO, path, 0, "cannot write in %s: %s", dir, strerror(errno));
+        else {
+            close(fd);
+            unlink(probe);
+        }
+    }
+    free(probe);
+    free(dir);
+    free(dest);
+    return s;
+}
+
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err)
 {
-    size_t n = strlen(path);
+    int old_mode;
+    char *dest = destination(path, &old_mode, err);
+    if (!dest) return err ? err->status : TLP_IO;
+    remove_stale(dest);
+    size_t n = strlen(dest);
     char *tmp = malloc(n + 32);
-    if (!tmp) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    snprintf(tmp, n + 32, "%s.tmp.XXXXXX", path);
+    if (!tmp) {
+        free(dest);
+        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    }
+    snprintf(tmp, n + 32, "%s.tmp.XXXXXX", dest);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         tlp_status s = tlp_error_set(err, TLP_IO, path, 0, "cannot create a temporary file: %s", strerror(errno));
-        free(tmp);
+        free(tmp), free(dest);
         return s;
     }
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         close(fd);
         unlink(tmp);
-        free(tmp);
+        free(tmp), free(dest);
         return tlp_error_set(err, TLP_IO, path, 0, "fdopen: %s", strerror(errno));
     }
     tlp_status s = fn(f, ctx, err);
@@ -42,29 +157,26 @@ tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_er
         s = tlp_error_set(err, TLP_IO, path, 0, "fsync failed: %s", strerror(errno));
     if (fclose(f) != 0 && s == TLP_OK) s = tlp_error_set(err, TLP_IO, path, 0, "close failed: %s", strerror(errno));
     if (s == TLP_OK) {
-        /* mkstemp makes 0600; a data file should get the usual umask-based mode */
+        /* an existing file keeps its mode; a new one gets the umask's (mkstemp makes 0600) */
         mode_t um = umask(0);
         umask(um);
-        chmod(tmp, 0666 & ~um);
-        if (rename(tmp, path) != 0) s = tlp_error_set(err, TLP_IO, path, 0, "rename failed: %s", strerror(errno));
+        chmod(tmp, old_mode >= 0 ? (mode_t)old_mode : 0666 & ~um);
+        if (rename(tmp, dest) != 0) s = tlp_error_set(err, TLP_IO, path, 0, "rename failed: %s", strerror(errno));
     }
     if (s != TLP_OK) {
         unlink(tmp);
     } else {
         /* make the rename itself durable */
-        char *dir = strdup(path);
-        if (dir) {
-            char *slash = strrchr(dir, '/');
-            if (slash) *slash = 0;
-            int dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            free(dir);
+        char *dir = dir_of(dest);
+        int dfd = dir ? open(dir, O_RDONLY) : -1;
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
         }
+        free(dir);
     }
     free(tmp);
+    free(dest);
     return s;
 }
 

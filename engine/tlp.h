@@ -577,6 +577,8 @@ typedef struct {
     int group;              /* pairs=task: samples per run of one task (128) */
     char recipe[16];        /* the recipe these settings came from, for the record */
     char note[512];         /* provenance text saved with the model */
+    const char *save_path;  /* not NULL: the worker saves the kept model (and
+                               its Adam state) there whenever it changes */
 } tlp_train_opts;
 
 /* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's
@@ -623,6 +625,9 @@ typedef struct {
     float hist_train[TLP_LOSS_HISTORY], hist_val[TLP_LOSS_HISTORY];
     double frac;                /* fraction done (both kinds of job) */
     char msg[256];              /* why it failed, when it did */
+    int saves, saved_epoch;     /* save_path: saves made, the epoch in the file */
+    double save_s;              /* seconds spent saving */
+    char save_error[256];       /* why the last save failed ("" when it did not) */
 } tlp_progress;
 
 typedef struct tlp_job tlp_job;
@@ -689,9 +694,15 @@ tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix,
                           size_t *n_out, tlp_error *err);
 
 /* Write a file atomically: fn writes the contents to f; the file appears
- * under path only if fn returns TLP_OK and every write and fsync succeeded. */
+ * under path only if fn returns TLP_OK and every write and fsync succeeded.
+ * A path that exists and is not a regular file (a directory, a device, a
+ * FIFO) is refused; a symbolic link to a regular file is followed, and the
+ * file keeps its mode.  Temporaries of a save that was killed are removed. */
 typedef tlp_status (*tlp_write_fn)(FILE *f, void *ctx, tlp_error *err);
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err);
+/* Would tlp_write_atomic to path work?  The same refusals, and a file can
+ * be made in its directory.  For checking before hours of work. */
+tlp_status tlp_check_writable(const char *path, tlp_error *err);
 
 /* Text from record files made safe for a terminal line or a TSV field:
  * C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not

@@ -518,6 +518,35 @@ float tlp_train_lr(const tlp_train_opts *o, uint64_t t, uint64_t total)
     return (float)(0.5 * o->lr * (1 + cos(M_PI * x)));
 }
 
+/* The meta saved with the kept model: the kept epoch's weights, Adam
+ * moments and the step and epoch count they belong to, so --resume
+ * continues from it; the run's figure and length. */
+static tlp_train_meta kept_meta(const tlp_job *j)
+{
+    tlp_train_meta m = j->best_meta;
+    m.best_val = j->meta.best_val;
+    m.epochs = j->meta.epochs;
+    return m;
+}
+
+/* Save the kept model to o.save_path (after an epoch that changed it), so
+ * a killed or interrupted run loses at most the epochs since. */
+static void autosave(tlp_job *j, tlp_progress *p)
+{
+    if (!j->o.save_path) return;
+    double t0 = now_s();
+    tlp_train_meta m = kept_meta(j);
+    tlp_error e = {0};
+    if (tlp_checkpoint_save(j->o.save_path, j->best, &m, j->best_m, j->best_v, &e) != TLP_OK)
+        snprintf(p->save_error, sizeof p->save_error, "%s", e.msg);
+    else {
+        p->save_error[0] = 0;
+        p->saves++;
+        p->saved_epoch = m.best_epoch;
+    }
+    p->save_s += now_s() - t0;
+}
+
 static void *worker(void *arg)
 {
     tlp_job *j = arg;
@@ -684,6 +713,7 @@ static void *worker(void *arg)
             memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
             memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
             j->best_meta = j->meta;
+            autosave(j, &p);
         }
         if (A) memcpy(P, saved, sizeof(float) * np);
         publish(j, &p);
@@ -850,13 +880,7 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, fl
         *best = j->best;
         j->best = NULL;
     }
-    /* the saved state is the best epoch's: weights, Adam moments and the
-     * step and epoch count they belong to, so --resume continues from it */
-    if (meta) {
-        *meta = j->best_meta;
-        meta->best_val = j->meta.best_val;
-        meta->epochs = j->meta.epochs;
-    }
+    if (meta) *meta = kept_meta(j);
     if (adam_m) {
         *adam_m = j->best_m;
         j->best_m = NULL;

@@ -110,7 +110,7 @@ check "predict a gpu model on cpu data fails" status 1 "$TLPX" predict "$T/m.tlp
 # eval --scores: predictions from a file, scored by the same code
 check "eval --scores the predict output" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --tsv
 tail -n +2 "$T/out" >"$T/s1"
-"$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv | tail -n +2 >"$T/s2"
+"$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv -q | tail -n +2 >"$T/s2"
 check "the same figures as eval with the model" cmp "$T/s1" "$T/s2"
 check "eval --scores --head hw-b: one hardware" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --head hw-b --tsv
 check "only hw-b rows" test "$(tail -n +2 "$T/out" | cut -f1 | sort -u)" = hw-b
@@ -190,6 +190,48 @@ check "eval on fold $big/3 scores its $nb tasks only" status 0 "$TLPX" eval "$T/
 check "as many tasks as the fold holds" test "$(awk -F '\t' 'NR > 1 && $4 == "top-1" { n += $2 } END { print n }' "$T/out")" -eq "$nb"
 check "the model file notes its command line, fold included" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/f.tlpx' | grep -q -- '^tlpx [0-9.]* train .*--except-fold $big/3'"
 check "an empty fold says so" sh -c "for k in 1 2 3; do test -s '$T/fold'\$k || { '$TLPX' stats '$D/hw-a' '$D/hw-b' --fold \$k/3 2>&1 | grep -q 'no records in fold '\$k'/3 of the DATA given'; exit; }; done"
+
+# writing the model: never over a device, a directory or through a dangling link;
+# a symbolic link is followed; the mode is kept; stale temporaries go
+check "--out /dev/null is refused before training" status 1 "$TLPX" train "$D/hw-a" --out /dev/null --epochs 50
+check "saying why" grep -q "/dev/null: a character device, not a regular file: refusing to replace it" "$T/err"
+check "and no epoch ran" sh -c "! grep -q '^epoch' '$T/err'"
+check "/dev/null is still a device" test -c /dev/null
+mkdir "$T/adir"
+check "--out a directory is refused" status 1 "$TLPX" train "$D/hw-a" --out "$T/adir" $FAST
+check "--out in a missing directory is refused before training" status 1 "$TLPX" train "$D/hw-a" --out "$T/nodir/m.tlpx" --epochs 50
+check "saying why" grep -q "cannot write in $T/nodir" "$T/err"
+cp "$T/m.tlpx" "$T/target.tlpx"
+chmod 640 "$T/target.tlpx"
+ln -s target.tlpx "$T/link.tlpx"
+touch -d '2 hours ago' "$T/target.tlpx.tmp.AbCdEf"
+check "--out through a symbolic link" status 0 "$TLPX" train "$D/hw-a" --out "$T/link.tlpx" $FAST
+check "the link is still a link" test -L "$T/link.tlpx"
+check "to the file it led to, now the new model" sh -c "! cmp -s '$T/m.tlpx' '$T/target.tlpx'"
+check "which kept its mode (640)" test "$(stat -c %a "$T/target.tlpx")" = 640
+check "a stale temporary of an earlier save is gone" test ! -e "$T/target.tlpx.tmp.AbCdEf"
+ln -s nowhere.tlpx "$T/dangling.tlpx"
+check "--out a dangling link is refused" status 1 "$TLPX" train "$D/hw-a" --out "$T/dangling.tlpx" $FAST
+
+# an interrupted training keeps its model and says how to go on
+for sig in INT TERM; do
+    rm -f "$T/sig.tlpx"
+    "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/sig.tlpx" --epochs 100000 --batch 32 >"$T/sig.out" 2>"$T/sig.err" &
+    pid=$!
+    i=0
+    while [ $i -lt 300 ] && ! grep -q '^epoch 2/' "$T/sig.err"; do sleep 0.1; i=$((i + 1)); done
+    check "SIG$sig: the model was saved after the first epochs" test -s "$T/sig.tlpx"
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    want=130; [ $sig = TERM ] && want=143
+    check "SIG$sig: exit $want" test "$rc" = $want
+    check "SIG$sig: says where the model is and how to go on" grep -q "the model of epoch [0-9]* is in $T/sig.tlpx; .*--resume $T/sig.tlpx" "$T/sig.err"
+    check "SIG$sig: the file loads" status 0 "$TLPX" eval "$T/sig.tlpx" "$D/hw-a"
+done
+check "--resume continues the interrupted run" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --resume "$T/sig.tlpx" --epochs 6 --out "$T/sig2.tlpx"
+check "from the epoch after the one saved" sh -c "e=\$(grep -c '^epoch [0-9]*/6' '$T/err'); test \$e -ge 1 -a \$e -le 5"
+check "no temporary file left behind" test "$(ls "$T" | grep -c '\.tmp\.')" -eq 0
 
 # the same training on 1 and 2 threads writes the same file
 check "train on 1 thread" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/j1.tlpx" --epochs 2 --batch 150 --threads 1 -q

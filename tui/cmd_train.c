@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -260,6 +261,18 @@ static void draw_progress(const tlp_progress *p, int tty)
                 p->epochs, p->loss, p->val_loss, top, p->best_epoch, p->samples_per_s, eta);
 }
 
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    if (got_signal) { /* the second: stop now (the file saved last is whole) */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    got_signal = sig;
+}
+
 /* The provenance note saved in the model: the command line, without what
  * cannot change the model (threads, quiet, where it goes), so the same
  * training on another machine writes the same bytes. */
@@ -347,6 +360,15 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     make_note(to->note, sizeof to->note, argc, argv);
+    {
+        /* before anything long: can the model be written there? */
+        tlp_error we = {0};
+        if (tlp_check_writable(a.out, &we) != TLP_OK) {
+            fprintf(stderr, "tlpx train: %s: %s\n", we.file[0] ? we.file : a.out, we.msg);
+            goto done;
+        }
+    }
+    to->save_path = a.out;
     if (!(ds = cli_load(&o))) goto done;
     /* the mode: asked, the resumed model's, else the only one in the data */
     size_t per_mode[TLP_MODE_COUNT] = {0};
@@ -406,10 +428,24 @@ int cmd_train(int argc, char **argv)
     }
     int tty = isatty(2);
     tlp_progress p;
-    int last_epoch = 0;
+    int last_epoch = 0, warned_save = 0;
+    /* SIGINT / SIGTERM: finish the step, keep the model, say where; a
+     * second one ends the process at once (the last saved file is whole) */
+    got_signal = 0;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int cancelled = 0;
     for (;;) {
         struct pollfd pfd = {tlp_job_fd(job), POLLIN, 0};
         poll(&pfd, 1, 1000);
+        if (got_signal && !cancelled) {
+            cancelled = got_signal;
+            tlp_job_cancel(job);
+        }
         char buf[256];
         while (read(tlp_job_fd(job), buf, sizeof buf) > 0) {
         }
@@ -418,6 +454,9 @@ int cmd_train(int argc, char **argv)
             if (p.n_hist > last_epoch || tty) draw_progress(&p, tty);
             last_epoch = p.n_hist;
         }
+        if (p.save_error[0] && !warned_save++)
+            fprintf(stderr, "%stlpx train: cannot save the model after an epoch: %s (training goes on)\n",
+                    tty ? "\n" : "", p.save_error);
         if (p.state != TLP_JOB_RUNNING) break;
     }
     if (tty && !o.quiet) fputc('\n', stderr);
@@ -429,14 +468,27 @@ int cmd_train(int argc, char **argv)
     if (best) {
         if (tlp_checkpoint_save(a.out, best, &done_meta, bm, bv, &err) != TLP_OK)
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
-        else {
+        else if (cancelled) {
+            fprintf(stderr, "tlpx train: %s during epoch %d: the model of epoch %d is in %s; "
+                            "`tlpx train DATA... --resume %s --out %s` continues\n",
+                    cancelled == SIGINT ? "interrupted" : "terminated", p.epoch, done_meta.best_epoch, a.out, a.out,
+                    a.out);
+            rc = 128 + cancelled;
+        } else {
             if (!o.quiet)
-                fprintf(stderr, "wrote %s: epoch %d of %d kept (by %s)\n", a.out, done_meta.best_epoch, p.epoch,
-                        done_meta.select);
+                fprintf(stderr, "wrote %s: epoch %d of %d kept (by %s); %d save%s after epochs, %.0f ms each\n", a.out,
+                        done_meta.best_epoch, p.epoch, done_meta.select, p.saves, p.saves == 1 ? "" : "s",
+                        p.saves ? 1000 * p.save_s / p.saves : 0.0);
             if (st == TLP_OK) rc = EXIT_OK;
         }
+    } else if (cancelled) {
+        fprintf(stderr, "tlpx train: %s before the first epoch ended; nothing written\n",
+                cancelled == SIGINT ? "interrupted" : "terminated");
+        rc = 128 + cancelled;
     } else if (st == TLP_OK)
         fprintf(stderr, "tlpx train: no epoch finished; nothing written\n");
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     tlp_model_free(best), free(bm), free(bv);
 done:
     tlp_samples_free(s);

@@ -446,21 +446,127 @@ static void switch_head(app_t *a, int h)
     app_message(a, "head %s", tlp_model_config_of(f->model)->heads[h]);
 }
 
+/* The data part of the status line. */
+static void describe_data(app_t *a)
+{
+    snprintf(a->data_desc, sizeof a->data_desc, "%zu tasks %zu rec", tlp_dataset_n_tasks(a->ds),
+             tlp_dataset_n_records(a->ds));
+}
+
+/* Split a :command's arguments into words as a shell would: blanks
+ * separate, '...' and "..." quote, a backslash escapes the next character.
+ * Returns the number of words (at most max, each at most cap-1 bytes), or
+ * -1 with an unterminated quote. */
+static int split_words(const char *s, char (*w)[512], int max)
+{
+    int n = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t') s++;
+        if (!*s) break;
+        if (n == max) return n + 1; /* one too many: the caller says so */
+        size_t k = 0;
+        char q = 0;
+        for (; *s && (q || (*s != ' ' && *s != '\t')); s++) {
+            if (q && *s == q) q = 0;
+            else if (!q && (*s == '\'' || *s == '"')) q = *s;
+            else {
+                if (*s == '\\' && s[1] && q != '\'') s++;
+                if (k + 1 < 512) w[n][k++] = *s;
+            }
+        }
+        if (q) return -1;
+        w[n++][k] = 0;
+    }
+    return n;
+}
+
+/* The one PATH a command takes, unquoted, into out; 0, or -1 after saying why. */
+static int one_path(app_t *a, const char *cmd, const char *arg, char *out, size_t cap)
+{
+    char w[2][512];
+    int n = arg ? split_words(arg, w, 2) : 0;
+    if (n == 1) {
+        snprintf(out, cap, "%s", w[0]);
+        return 0;
+    }
+    if (n < 0) app_message(a, "%s: a quote is not closed", cmd);
+    else if (n == 0) app_message(a, "%s: PATH", cmd);
+    else app_message(a, "%s: one PATH (quote a path with spaces, or put a backslash before each)", cmd);
+    return -1;
+}
+
+/* What :export writes: the selected candidate, or the top K per task. */
+typedef struct {
+    app_t *a;
+    int top;
+    const float *sc;
+    size_t written;
+} export_ctx;
+
+static tlp_status write_export(FILE *out, void *ctx, tlp_error *err)
+{
+    export_ctx *c = ctx;
+    app_t *a = c->a;
+    tlp_record r;
+    tlp_record_init(&r);
+    tlp_status st = TLP_OK;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds) && st == TLP_OK; t++) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, t);
+        if (c->top <= 0 && (long)t != a->task) continue;
+        if (tk->mode != a->mode) continue;
+        int *rk = calloc(tk->n_records ? tk->n_records : 1, sizeof *rk);
+        if (!rk) {
+            st = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+            break;
+        }
+        if (c->top > 0) rank_of(a, tk, c->sc, rk);
+        for (uint32_t k = 0; k < tk->n_records && st == TLP_OK; k++) {
+            int pick = c->top > 0 ? rk[k] <= c->top : k == a->cand_rows[a->cand_cur];
+            if (!pick) continue;
+            if ((st = tlp_dataset_read_record(a->ds, tk->records[k], &r, err)) != TLP_OK) break;
+            char *j = tlp_record_to_json(&r);
+            if (!j) st = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+            else if (fprintf(out, "%s\n", j) < 0) st = tlp_error_set(err, TLP_IO, NULL, 0, "write failed: %s", strerror(errno));
+            else c->written++;
+            free(j);
+        }
+        free(rk);
+    }
+    tlp_record_free(&r);
+    return st;
+}
+
 static void export_records(app_t *a, const char *args)
 {
     int top = 0;
-    char buf[600], *path = NULL;
-    snprintf(buf, sizeof buf, "%s", args ? args : "");
-    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-        if (!strncmp(w, "top=", 4)) top = atoi(w + 4);
-        else path = w;
+    char words[4][512], *path = NULL;
+    int nw = args ? split_words(args, words, 3) : 0;
+    if (nw < 0 || nw > 2) {
+        app_message(a, nw < 0 ? "export: a quote is not closed" : "export: [top=K] PATH (quote a path with spaces)");
+        return;
+    }
+    for (int i = 0; i < nw; i++) {
+        char *w = words[i];
+        if (!strncmp(w, "top=", 4)) {
+            char *end;
+            long v = strtol(w + 4, &end, 10);
+            if (!w[4] || *end || v < 1 || v > 1000000) {
+                app_message(a, "export: top= takes a number of records per task (1 or more), not \"%s\"", w + 4);
+                return;
+            }
+            top = (int)v;
+        } else if (path) {
+            app_message(a, "export: one PATH (a path with spaces: quote it)");
+            return;
+        } else
+            path = w;
     }
     if (!path) {
         app_message(a, "export: [top=K] PATH");
         return;
     }
-    const float *sc0 = cur_scores(a, fam(a)->head);
-    if (top > 0 && !sc0) {
+    const float *sc = cur_scores(a, fam(a)->head);
+    if (top > 0 && !sc) {
         app_message(a, "export: no predictions yet (:load MODEL or :train)");
         return;
     }
@@ -468,51 +574,14 @@ static void export_records(app_t *a, const char *args)
         app_message(a, "export: select a candidate first, or give top=K");
         return;
     }
-    FILE *out = fopen(path, "w");
-    if (!out) {
-        app_message(a, "export: %s: %s", path, strerror(errno));
-        return;
-    }
-    tlp_record r;
-    tlp_record_init(&r);
-    size_t written = 0;
-    const float *sc = cur_scores(a, fam(a)->head);
-    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++) {
-        const tlp_task *tk = tlp_dataset_task(a->ds, t);
-        if (top <= 0 && (long)t != a->task) continue;
-        if (tk->mode != a->mode) continue;
-        int *rk = calloc(tk->n_records ? tk->n_records : 1, sizeof *rk);
-        if (!rk) break;
-        if (top > 0) {
-            if (!sc) {
-                free(rk);
-                break;
-            }
-            rank_of(a, tk, sc, rk);
-        }
-        for (uint32_t k = 0; k < tk->n_records; k++) {
-            int pick = top > 0 ? rk[k] <= top : (a->view == VIEW_CANDS || a->view == VIEW_TOKENS) &&
-                                                     a->n_cand_rows && k == a->cand_rows[a->cand_cur];
-            if (!pick) continue;
-            tlp_error err = {0};
-            if (tlp_dataset_read_record(a->ds, tk->records[k], &r, &err) != TLP_OK) continue;
-            char *j = tlp_record_to_json(&r);
-            if (j) {
-                fprintf(out, "%s\n", j);
-                written++;
-            }
-            free(j);
-        }
-        free(rk);
-    }
-    tlp_record_free(&r);
-    int bad = fclose(out) != 0;
-    if (top > 0 && !sc) app_message(a, "export: no predictions yet");
-    else if (bad) app_message(a, "export: writing %s failed", path);
-    else if (!written) app_message(a, "export: nothing to write (select a candidate, or top=K with a model)");
+    /* atomically, like every other output: a failed write leaves nothing */
+    export_ctx c = {a, top, sc, 0};
+    tlp_error err = {0};
+    if (tlp_write_atomic(path, write_export, &c, &err) != TLP_OK)
+        app_message(a, "export: %s: %s (nothing written)", path, err.msg);
     else
-        app_message(a, "exported %zu record%s to %s (TVM's apply_history_best reads them)", written,
-                    written == 1 ? "" : "s", path);
+        app_message(a, "exported %zu record%s to %s (TVM's apply_history_best reads them)", c.written,
+                    c.written == 1 ? "" : "s", path);
 }
 
 /* ------------------------------------------------------------ actions */
@@ -719,7 +788,9 @@ void app_do(app_t *a, action_id act, const char *arg)
             app_message(a, "no %s model to save", tlp_mode_name(a->mode));
             break;
         }
-        const char *path = arg && *arg ? arg : f->path[0] ? f->path : "tlpx-model.tlpx";
+        char given[512];
+        if (arg && *arg && one_path(a, "save", arg, given, sizeof given)) break;
+        const char *path = arg && *arg ? given : f->path[0] ? f->path : "tlpx-model.tlpx";
         tlp_error err = {0};
         if (tlp_checkpoint_save(path, f->model, NULL, NULL, NULL, &err) != TLP_OK)
             app_message(a, "%s: %s", err.file, err.msg);
@@ -730,15 +801,15 @@ void app_do(app_t *a, action_id act, const char *arg)
         }
         break;
     }
-    case ACT_LOAD:
-        if (!arg || !*arg) app_message(a, "load: MODEL");
-        else load_model_file(a, arg);
+    case ACT_LOAD: {
+        char path[512];
+        if (!one_path(a, "load", arg, path, sizeof path)) load_model_file(a, path);
         break;
+    }
     case ACT_OPEN: {
-        if (!arg || !*arg) {
-            app_message(a, "open: PATH");
-            break;
-        }
+        char path[512];
+        if (one_path(a, "open", arg, path, sizeof path)) break;
+        arg = path;
         if (a->train || app_busy(a)) {
             app_message(a, "busy: wait for the background work to end");
             break;
@@ -760,6 +831,7 @@ void app_do(app_t *a, action_id act, const char *arg)
         }
         if (s != TLP_OK) app_message(a, "%s: %s", err.file[0] ? err.file : arg, err.msg);
         else app_message(a, "%s: %zu records added", arg, tlp_dataset_n_records(a->ds) - before);
+        describe_data(a);
         for (int m = 0; m < TLP_MODE_COUNT; m++) {
             free_scores(&a->fam[m]);
             start_predict(a, (tlp_mode)m);
@@ -886,8 +958,7 @@ int cmd_explore(int argc, char **argv)
     if (!a.tscore || !a.task_rows) goto done;
     for (size_t t = 0; t < tlp_dataset_n_tasks(a.ds); t++) a.tscore[t].top1 = a.tscore[t].top5 = NAN;
     a.mode = tlp_dataset_task(a.ds, 0)->mode;
-    snprintf(a.data_desc, sizeof a.data_desc, "%zu tasks %zu rec", tlp_dataset_n_tasks(a.ds),
-             tlp_dataset_n_records(a.ds));
+    describe_data(&a);
     tlp_set_threads(2);
     sort_tasks(&a);
     for (int i = 0; i < n_models; i++)
