@@ -42,6 +42,8 @@ const char *cli_train_setting(int i);
 /* s escaped for a terminal or a TSV field (tlp_escape), in one of 4 static
  * buffers used in turn: valid until the 4th call after. */
 const char *cli_esc(const char *s);
+/* Threads when none are asked: the CPUs online, at most 16. */
+int cli_default_threads(void);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

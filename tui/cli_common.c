@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* NAME=PATH, when the text before '=' looks like a name and PATH is not an
  * existing file called "NAME=PATH" itself. */
@@ -156,4 +157,10 @@ const char *cli_esc(const char *s)
     }
     tlp_escape(buf[k], cap[k], s, n);
     return buf[k];
+}
+
+int cli_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 16 ? 16 : (int)n;
 }

@@ -153,14 +153,38 @@ static int head_for(const tlp_model *m, const tlp_task *t, int forced)
 /* Scores of every record under each head needed (lazily, one pass per head). */
 typedef struct {
     float *scores[TLP_MAX_HEADS];
+    int quiet;
 } score_cache;
+
+/* Progress of scoring on a terminal: "scoring K80: 45%". */
+typedef struct {
+    const char *head;
+    int shown;
+} score_progress;
+
+static int show_score_progress(void *ctx, double frac)
+{
+    score_progress *p = ctx;
+    int pct = (int)(100 * frac);
+    if (pct != p->shown) {
+        fprintf(stderr, "\r\033[Kscoring with head %s: %d%%", p->head, pct);
+        p->shown = pct;
+    }
+    return 0;
+}
 
 static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache *c, int h)
 {
     if (c->scores[h]) return c->scores[h];
     float *s = malloc(sizeof(float) * (tlp_dataset_n_records(ds) ? tlp_dataset_n_records(ds) : 1));
     tlp_error err = {0};
-    if (!s || tlp_predict(m, ds, h, s, NULL, NULL, &err) != TLP_OK) {
+    score_progress sp = {tlp_model_config_of(m)->heads[h], -1};
+    int live = !c->quiet && isatty(2);
+    if (!c->quiet && !live)
+        fprintf(stderr, "tlpx: scoring %zu records with head %s\n", tlp_dataset_n_records(ds), sp.head);
+    tlp_status st = s ? tlp_predict(m, ds, h, s, live ? show_score_progress : NULL, &sp, &err) : TLP_NOMEM;
+    if (live) fprintf(stderr, "\r\033[K");
+    if (st != TLP_OK) {
         fprintf(stderr, "tlpx: %s\n", s ? err.msg : "out of memory");
         free(s);
         return NULL;
@@ -190,7 +214,7 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--heads", NULL, "HW,HW...", "one head per hardware, the first is the target (default: every hardware found)"},
     {"--mode", NULL, "cpu|gpu", "which records, when DATA holds both"},
     {"--seed", NULL, "N", "initial weights, split and shuffles (0)"},
-    {"--threads", "-j", "N", "threads (the model is the same for any number)"},
+    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the model is the same for any number)"},
     {"--resume", NULL, "MODEL", "continue a training from its saved model and Adam state"},
     {NULL, NULL, NULL, NULL},
 };
@@ -321,7 +345,9 @@ int cmd_train(int argc, char **argv)
         cli_usage_error(&TRAIN_CMD, "--resume continues with the saved settings; --recipe cannot change them");
         goto done;
     }
-    if (tlp_train_recipe(to, TLP_MODE_GPU, a.recipe ? a.recipe : TLP_RECIPE_DEFAULT) != TLP_OK) {
+    if (tlp_train_recipe(to, TLP_MODE_GPU, a.recipe ? a.recipe : TLP_RECIPE_DEFAULT) == TLP_OK)
+        to->threads = cli_default_threads();
+    else {
         cli_usage_error(&TRAIN_CMD, "--recipe is one of tlp, tlpx, not \"%s\"", a.recipe);
         goto done;
     }
@@ -506,6 +532,7 @@ static const cli_opt EVAL_OPTS[] = {
     {"--k", NULL, "K,K...", "the top-k figures (1,5; at most 8)"},
     {"--per-task", NULL, NULL, "a row per task"},
     {"--tsv", NULL, NULL, "tab-separated figures for scripts (one row per head and figure)"},
+    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -525,6 +552,7 @@ static const cli_cmd EVAL_CMD = {
 
 static const cli_opt PREDICT_OPTS[] = {
     {"--head", NULL, "HW", "score every task with this head (default: each task by its hardware's head, else head 0)"},
+    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -553,7 +581,7 @@ typedef struct {
     const cli_cmd *cmd;
     cli_data_opts data;
     const char *model_path, *head, *scores_path;
-    int per_task, tsv;
+    int per_task, tsv, threads;
     int ks[8], n_k;
     /* what open_session loads */
     tlp_model *m;
@@ -579,6 +607,11 @@ static int model_arg(void *ctx, const cli_opt *o, const char *val)
         a->tsv = 1;
     else if (!strcmp(o->name, "--k") && parse_ks(val, a->ks, &a->n_k))
         return cli_usage_error(a->cmd, "--k takes up to 8 numbers like 1,5,10, not \"%s\"", val);
+    else if (!strcmp(o->name, "--threads")) {
+        long t;
+        if (cli_long(a->cmd, o, val, 1, 256, &t)) return EXIT_USAGE;
+        a->threads = (int)t;
+    }
     return 0;
 }
 
@@ -621,6 +654,8 @@ static int open_session(int argc, char **argv, model_args *a, const cli_cmd *cmd
         free(a->data.paths);
         return rc;
     }
+    tlp_set_threads(a->threads ? a->threads : cli_default_threads());
+    a->cache.quiet = a->data.quiet;
     if (!(a->m = load_model(a->model_path, &a->meta, NULL, NULL)) || !(a->ds = cli_load(&a->data))) {
         close_session(a);
         return EXIT_FAIL;

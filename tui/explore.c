@@ -350,7 +350,7 @@ static void start_training(app_t *a, const char *args)
     tlp_train_opts o;
     tlp_train_recipe(&o, a->mode, TLP_RECIPE_DEFAULT);
     o.epochs = 10;
-    o.threads = 2;
+    o.threads = cli_default_threads();
     char buf[512], why[256];
     for (int pass = 0; pass < 2; pass++) {
         snprintf(buf, sizeof buf, "%s", args ? args : "");
@@ -959,7 +959,7 @@ int cmd_explore(int argc, char **argv)
     for (size_t t = 0; t < tlp_dataset_n_tasks(a.ds); t++) a.tscore[t].top1 = a.tscore[t].top5 = NAN;
     a.mode = tlp_dataset_task(a.ds, 0)->mode;
     describe_data(&a);
-    tlp_set_threads(2);
+    tlp_set_threads(cli_default_threads());
     sort_tasks(&a);
     for (int i = 0; i < n_models; i++)
         if (load_model_file(&a, models[i]) != 0) {
