@@ -60,5 +60,17 @@ keys q q
 what="q from the task list quits"; check wait_for "" 
 sleep 0.5
 what="history is kept in the XDG state folder"; check grep -q "head hw-b" "$T/state/tlpx/history"
+tmux -L "$S" kill-session -t tlpx 2>/dev/null
+# conventions: NO_COLOR, and a terminal that cannot place the cursor
+tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 \
+    "env LANG=C.UTF-8 NO_COLOR=1 XDG_STATE_HOME=$T/state $TLPX explore $FX/hw-a $FX/hw-b; sleep 2"
+what="NO_COLOR: the explorer opens"; check wait_for "task hardware"
+tmux -L "$S" capture-pane -e -p -t tlpx >"$T/colors"
+what="NO_COLOR: no colour, the selection in reverse video"; check sh -c "! grep -q '\[4[0-7]m' '$T/colors' && grep -q '\[7m' '$T/colors'"
+keys Q
+sleep 0.3
+tmux -L "$S" kill-session -t tlpx 2>/dev/null
+tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 5"
+what="TERM=dumb: a sentence, not garbage"; check wait_for "needs a terminal that can move the cursor; TERM=dumb cannot"
 echo "1..$n"
 [ "$failed" = 0 ]

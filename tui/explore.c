@@ -17,6 +17,7 @@
 #include <locale.h>
 #include <math.h>
 #include <poll.h>
+#include <term.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -976,6 +977,17 @@ int cmd_explore(int argc, char **argv)
     }
     setlocale(LC_ALL, "");
     a.utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+    /* a terminal that cannot place the cursor (TERM=dumb, unknown TERM) gets
+     * a sentence, not a screen of garbage */
+    int terr = 0;
+    const char *term = getenv("TERM");
+    if (setupterm(NULL, 1, &terr) != OK || !cursor_address || !*cursor_address) {
+        fprintf(stderr,
+                "tlpx: the explorer needs a terminal that can move the cursor; TERM=%s cannot%s.\n"
+                "Set TERM (xterm-256color, say), or use the subcommands (tlpx --help), which work anywhere.\n",
+                term && *term ? term : "(unset)", terr == 0 && term && *term ? " (it is not in the terminfo database)" : "");
+        goto done;
+    }
     initscr();
     cbreak();
     noecho();
@@ -983,7 +995,8 @@ int cmd_explore(int argc, char **argv)
     keypad(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
-    a.color = has_colors();
+    const char *no_color = getenv("NO_COLOR"); /* no-color.org: set and not empty */
+    a.color = has_colors() && !(no_color && *no_color);
     if (a.color) {
         start_color();
         use_default_colors();
