@@ -81,6 +81,7 @@ static void compute_scores(app_t *a)
         const float *sc = f->model ? f->scores[f->head] : NULL;
         tlp_task_eval ev;
         if (!sc || !tk->n_records || tlp_eval_dataset_task(a->ds, t, sc, ks, 2, &ev) != TLP_OK) continue;
+        if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
         a->tscore[t].top1 = ev.best / ev.lat_k[0];
         a->tscore[t].top5 = ev.best / ev.lat_k[1];
         if (tk->mode == a->mode) tlp_eval_sum_add(&a->eval, &ev, tk->weight);
@@ -648,7 +649,23 @@ static void open_view(app_t *a, view_id v)
     }
     if (v == VIEW_TOKENS && a->n_cand_rows) load_record(a);
     if (v != a->view && (v == VIEW_HELP || v == VIEW_WARNINGS)) a->back_to = a->view;
+    if (v != a->view && v == VIEW_PLOT && a->view != VIEW_HELP && a->view != VIEW_WARNINGS) a->plot_back = a->view;
+    if (v != a->view) a->hscroll = 0;
     a->view = v;
+}
+
+/* Quit, unless work would be lost: then ask, and the next key answers. */
+static void quit(app_t *a)
+{
+    int unsaved = 0;
+    for (int m = 0; m < TLP_MODE_COUNT; m++) unsaved |= a->fam[m].model && a->fam[m].dirty;
+    if (!unsaved && !a->train) {
+        a->quit = 1;
+        return;
+    }
+    a->confirm_quit = 1;
+    app_message(a, "%s%s%s; quit anyway? (y: quit, any other key: stay)", a->train ? "a training is running" : "",
+                a->train && unsaved ? " and " : "", unsaved ? "a trained model is not saved (:save PATH)" : "");
 }
 
 void app_do(app_t *a, action_id act, const char *arg)
@@ -671,10 +688,16 @@ void app_do(app_t *a, action_id act, const char *arg)
             open_view(a, VIEW_TOKENS);
         break;
     case ACT_BACK:
-        if (a->view == VIEW_TASKS) a->quit = 1;
+        a->hscroll = 0;
+        if (a->view == VIEW_TASKS) quit(a);
         else if (a->view == VIEW_HELP || a->view == VIEW_WARNINGS) a->view = a->back_to;
-        else if (a->view == VIEW_TOKENS || a->view == VIEW_PLOT) a->view = VIEW_CANDS;
+        else if (a->view == VIEW_PLOT) a->view = a->plot_back == VIEW_TASKS || a->plot_back == VIEW_TOKENS ? a->plot_back : VIEW_CANDS;
+        else if (a->view == VIEW_TOKENS) a->view = VIEW_CANDS;
         else a->view = VIEW_TASKS;
+        break;
+    case ACT_LEFT: a->hscroll = a->hscroll > 8 ? a->hscroll - 8 : 0; break;
+    case ACT_RIGHT:
+        if (a->view != VIEW_PLOT && a->hscroll < 4000) a->hscroll += 8;
         break;
     case ACT_NEXT_VIEW:
         if (arg && *arg) {
@@ -685,7 +708,7 @@ void app_do(app_t *a, action_id act, const char *arg)
             open_view(a, a->view >= VIEW_PLOT ? VIEW_TASKS : (view_id)(a->view + 1));
         break;
     case ACT_SEARCH:
-        if (arg) {
+        if (arg && *arg) {
             snprintf(a->search, sizeof a->search, "%s", arg);
             find(a, 1);
         } else {
@@ -712,7 +735,14 @@ void app_do(app_t *a, action_id act, const char *arg)
         }
         break;
     case ACT_FILTER:
-        snprintf(a->filter, sizeof a->filter, "%s", arg ? arg : "");
+        if (!arg) { /* the key: the prompt, with the filter in use to edit */
+            char pre[160];
+            snprintf(pre, sizeof pre, "filter %s", a->filter);
+            prompt_open(a);
+            prompt_insert(pre);
+            break;
+        }
+        snprintf(a->filter, sizeof a->filter, "%s", arg);
         sort_tasks(a);
         a->view = VIEW_TASKS;
         app_message(a, a->filter[0] ? "filter: %s (%d tasks)" : "%s%d tasks", a->filter, a->n_task_rows);
@@ -846,7 +876,7 @@ void app_do(app_t *a, action_id act, const char *arg)
         app_message(a, "recomputing predictions");
         break;
     case ACT_EXPORT: export_records(a, arg); break;
-    case ACT_QUIT: a->quit = 1; break;
+    case ACT_QUIT: quit(a); break;
     default: break;
     }
 }
@@ -864,7 +894,7 @@ void app_command(app_t *a, const char *line)
     while (*arg == ' ') arg++;
     for (int i = 0; i < ACT_COUNT; i++)
         if (ACTIONS[i].cmd && !strcmp(ACTIONS[i].cmd, name)) {
-            app_do(a, (action_id)i, *arg ? arg : NULL);
+            app_do(a, (action_id)i, arg); /* "" for none; keys pass NULL */
             return;
         }
     if (!strcmp(name, "q")) {
@@ -881,6 +911,12 @@ void app_key(app_t *a, int key)
         return;
     }
     if (key == KEY_RESIZE) return;
+    if (a->confirm_quit) {
+        a->confirm_quit = 0;
+        if (key == 'y' || key == 'Y') a->quit = 1;
+        else app_message(a, "not quitting");
+        return;
+    }
     for (int i = 0; i < ACT_COUNT; i++)
         if ((ACTIONS[i].key && ACTIONS[i].key == key) || (ACTIONS[i].key2 && ACTIONS[i].key2 == key)) {
             app_do(a, (action_id)i, NULL);

@@ -48,7 +48,10 @@ typedef struct {
     task_score *tscore;     /* [n_tasks] for the active heads */
     tlp_eval_sum eval;      /* top-1/top-5 over the tasks of the family in use */
     /* views */
-    view_id view, back_to;
+    view_id view, back_to;  /* back_to: where help and warnings return */
+    view_id plot_back;      /* where the plot returns */
+    int hscroll;            /* columns the text views are scrolled right */
+    int confirm_quit;       /* the next key answers "quit anyway?" */
     int *task_rows;         /* visible tasks, sorted and filtered */
     int n_task_rows, task_cur, task_top, task_sort;
     char filter[128];

@@ -16,17 +16,26 @@
 
 int views_body_rows(void) { return LINES - 3 > 1 ? LINES - 3 : 1; }
 
-/* printf into row y from column x, clipped to the screen width. */
+/* Columns the body of a text view is scrolled right (Left/Right keys);
+ * 0 outside the body. */
+static int hshift;
+
+/* printf into row y from column x, clipped to the screen width; a row
+ * from column 0 is shifted left by hshift characters. */
 static void put(int y, int x, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(int y, int x, const char *fmt, ...)
 {
     if (y < 0 || y >= LINES || x >= COLS) return;
-    char buf[1024];
+    char buf[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    mvaddnstr(y, x, buf, COLS - x);
+    const char *p = buf;
+    for (int k = 0; x == 0 && k < hshift && *p; k++) /* whole UTF-8 characters */
+        do p++;
+        while ((*p & 0xc0) == 0x80);
+    mvaddnstr(y, x, p, COLS - x);
 }
 
 static void tone_on(app_t *a, int pair, int fallback)
@@ -48,7 +57,11 @@ static void bar(app_t *a, int y, const char *text, int selected)
     if (selected && a->color) attr = COLOR_PAIR(1);
     attron(attr);
     mvhline(y, 0, ' ', COLS);
-    mvaddnstr(y, 0, text, COLS);
+    const char *p = text;
+    for (int k = 0; k < hshift && *p; k++) /* a body row scrolls with the others */
+        do p++;
+        while ((*p & 0xc0) == 0x80);
+    mvaddnstr(y, 0, p, COLS);
     attroff(attr);
 }
 
@@ -57,6 +70,8 @@ static const char *key_label(int k, char *buf)
     switch (k) {
     case KEY_DOWN: return "Down";
     case KEY_UP: return "Up";
+    case KEY_LEFT: return "Left";
+    case KEY_RIGHT: return "Right";
     case KEY_NPAGE: return "PgDn";
     case KEY_PPAGE: return "PgUp";
     case KEY_HOME: return "Home";
@@ -124,7 +139,8 @@ static void draw_cands(app_t *a, int top, int rows)
         if (a->rank[k] <= 5 && (!m5 || a->mrank[k] < m5)) m5 = a->mrank[k];
     }
     char best[24];
-    fmt_sec(tk->min_cost, best, sizeof best);
+    fmt_sec(tk->best_valid, best, sizeof best);
+    if (!isfinite(tk->best_valid)) snprintf(best, sizeof best, "- (all failed)");
     put(top, 0, "%s on %s: %u candidates, %u valid, best %s", tk->summary, tk->hardware, tk->n_records, tk->n_valid,
         best);
     if (have_pred)
@@ -442,6 +458,7 @@ void views_draw(app_t *a)
 {
     static const char *const names[VIEW_COUNT] = {"tasks", "candidates", "tokens", "plot", "help", "warnings"};
     erase();
+    hshift = 0;
     if (LINES < 6 || COLS < 30) {
         put(0, 0, "tlpx: the terminal is too small (%dx%d)", COLS, LINES);
         refresh();
@@ -454,6 +471,7 @@ void views_draw(app_t *a)
     int top = 1, rows = views_body_rows();
     if (a->task < 0 && (a->view == VIEW_CANDS || a->view == VIEW_TOKENS || a->view == VIEW_PLOT))
         a->view = VIEW_TASKS; /* nothing selected (e.g. after :open) */
+    hshift = a->view == VIEW_PLOT ? 0 : a->hscroll;
     switch (a->view) {
     case VIEW_TASKS: draw_tasks(a, top, rows); break;
     case VIEW_CANDS: draw_cands(a, top, rows); break;
@@ -463,6 +481,7 @@ void views_draw(app_t *a)
     case VIEW_WARNINGS: draw_warnings(a, top, rows); break;
     default: break;
     }
+    hshift = 0;
     draw_status(a, LINES - 2);
     if (a->prompt_active) prompt_draw(a);
     else put(LINES - 1, 0, "%s", a->msg);
