@@ -10,7 +10,7 @@ check "and says so" grep -q "needs a terminal" "$T/err"
 check "explore without DATA says how to give records" status 2 "$TLPX" explore
 check "and says so" grep -q "no record files given" "$T/err"
 check "unknown subcommand is a usage error" status 2 "$TLPX" frobnicate
-for c in stats tokens features; do
+for c in stats tokens features best; do
     check "$c --help exits 0" status 0 "$TLPX" $c --help
     check "$c --help shows usage" grep -q "usage: tlpx $c" "$T/out"
     check "$c with no DATA is a usage error" status 2 "$TLPX" $c
@@ -100,6 +100,19 @@ cp "$T/out" "$T/esc.tsv"
 check "eval --scores reads the escaped TSV back" status 0 "$TLPX" eval --scores "$T/esc.tsv" "E=$T/esc"
 check "features on it" status 0 "$TLPX" features "E=$T/esc" --out "$T/escf"
 check "index.tsv keeps 4 columns" awk -F '\t' 'NF != 4 { bad++ } END { exit bad > 0 || NR != 41 }' "$T/escf.index.tsv"
+
+# best: the best valid record of every task, as TVM records
+check "best" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best.json"
+check "one line per task with a valid record" test "$(wc -l <"$T/best.json")" -eq 9
+check "the all-failed task is left out, and said" grep -q "1 task left out (every measurement failed)" "$T/err"
+check "the lines are records tlpx reads back" status 0 "$TLPX" stats "$T/best.json"
+check "9 records (tasks of two hardware share keys: 7 tasks)" grep -q "^1 files, 7 tasks, 9 records" "$T/out"
+# each line is the least-cost valid record of its task: compare with tokens' default (the best measured)
+"$TLPX" tokens "$FX/train/hw-a" --task 'tlpx_train_op(64, 64)' -q >"$T/tok"
+check "the best of a task is the record tokens shows first" sh -c "grep -qF \"\$(sed -n 's/^record [0-9]* of [0-9]* ([^:]*:\\([0-9]*\\)).*/\\1/p' '$T/tok' | xargs -I{} sed -n '{}p' '$FX/train/hw-a/op64.json')\" '$T/best.json'"
+check "best without --out is a usage error" status 2 "$TLPX" best "$FX/train"
+check "best --out /dev/null is refused" status 1 "$TLPX" best "$FX/train" --out /dev/null
+check "/dev/null is still a device" test -c /dev/null
 
 # tokens
 check "tokens lists tasks" status 0 "$TLPX" tokens "$FX/records"

@@ -15,7 +15,8 @@
     X("features", cmd_features, "write features/labels/costs as .npy and an index .tsv")                 \
     X("train", cmd_train, "train TLP / MTL-TLP on records; write the best model")                       \
     X("eval", cmd_eval, "top-k scores, pairwise accuracy and Kendall's tau of a model")                 \
-    X("predict", cmd_predict, "a TSV of predicted scores and ranks for every record")
+    X("predict", cmd_predict, "a TSV of predicted scores and ranks for every record")                   \
+    X("best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)")
 
 static const struct {
     const char *name;
