@@ -17,6 +17,38 @@ for c in stats tokens features best; do
     check "$c with an unknown option is a usage error" status 2 "$TLPX" $c --bogus "$FX/records"
 done
 
+# the man page and the bash completion come from the option tables
+check "--man prints a man page" status 0 "$TLPX" --man
+check "with every subcommand" sh -c "for c in explore stats tokens features train eval predict best; do grep -q \"^.SS \\\"tlpx \$c \" '$T/out' || exit 1; done"
+man_has_help_opts() { # every --option train --help lists is in the man page
+    "$TLPX" train --help | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^--[a-z-]+,?$/) { sub(/,$/, "", $i); print $i } }' |
+        grep -vx -- --help | sort -u >"$T/opts"
+    test -s "$T/opts" || return 1
+    while read -r o; do grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$T/man" || { echo "# missing $o"; return 1; }; done <"$T/opts"
+}
+cp "$T/out" "$T/man"
+check "and train's options, as --help lists them" man_has_help_opts
+if command -v bash >/dev/null 2>&1 && command -v man >/dev/null 2>&1; then
+    check "man renders it without warnings" sh -c "'$TLPX' --man | MANWIDTH=80 man -l -Tutf8 - 2>&1 >/dev/null | grep -c . | grep -qx 0"
+fi
+if command -v bash >/dev/null 2>&1; then
+    "$TLPX" --completion bash >"$T/comp.bash"
+    comp() { # comp WORD...: what Tab offers after the words (the last is completed)
+        PATH="$(dirname "$TLPX"):$PATH" bash -c ". '$T/comp.bash'; COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\$# - 1)); _tlpx; printf '%s\n' \"\${COMPREPLY[@]}\"" comp "$@"
+    }
+    comp tlpx tr >"$T/c1"
+    check "completion: subcommands (tr -> train)" grep -qx train "$T/c1"
+    comp tlpx train --rec >"$T/c2"
+    check "completion: options of train (--rec -> --recipe)" grep -qx -- --recipe "$T/c2"
+    comp tlpx train --recipe "" >"$T/c3"
+    check "completion: recipes" sh -c "grep -qx tlp '$T/c3' && grep -qx tlpx '$T/c3'"
+    comp tlpx eval --fo >"$T/c4"
+    check "completion: the data options too (--fo -> --fold)" grep -qx -- --fold "$T/c4"
+    "$TLPX" train "K80=$FX/train/hw-a" --out "$T/k.tlpx" --epochs 1 --batch 32 -q 2>/dev/null
+    comp tlpx eval "$T/k.tlpx" "$FX/train" --head "" >"$T/c5"
+    check "completion: heads read from the model" grep -qx K80 "$T/c5"
+fi
+
 # stats
 check "stats on the fixtures" status 0 "$TLPX" stats "$FX/records"
 cp "$T/out" "$T/stats"

@@ -13,7 +13,7 @@ static const cli_opt BEST_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const cli_cmd BEST_CMD = {
+const cli_cmd BEST_CMD = {
     "best", "DATA... --out FILE [OPTIONS]",
     "Writes the best valid measured record of every task (workload key x hardware;\n"
     "the least mean cost among the records with error_no 0, the first of equals) as\n"

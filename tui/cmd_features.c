@@ -11,7 +11,7 @@ static const cli_opt FEATURES_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const cli_cmd FEATURES_CMD = {
+const cli_cmd FEATURES_CMD = {
     "features", "DATA... --out PREFIX [OPTIONS]",
     "Writes PREFIX.features.npy (float32 [N, L, F]), PREFIX.labels.npy (float32\n"
     "[N], min_cost/cost per task), PREFIX.costs.npy (float64 [N], mean seconds)\n"

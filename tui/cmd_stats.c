@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cli_cmd STATS_CMD = {
+const cli_cmd STATS_CMD = {
     "stats", "DATA... [OPTIONS]",
     "Per hardware: tasks, records, valid ones, failures by TVM error name, the\n"
     "step-kind histogram, steps per record and values per step, and how many\n"

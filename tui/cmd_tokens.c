@@ -15,7 +15,7 @@ static const cli_opt TOKENS_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const cli_cmd TOKENS_CMD = {
+const cli_cmd TOKENS_CMD = {
     "tokens", "DATA... [OPTIONS]",
     "Without --task, lists the tasks with their numbers.  With it, shows one record\n"
     "of the task: each primitive in readable form, its kind as TLP encodes it and\n"

@@ -229,7 +229,7 @@ const char *cli_train_setting(int i)
     return NULL;
 }
 
-static const cli_cmd TRAIN_CMD = {
+const cli_cmd TRAIN_CMD = {
     "train", "DATA... --out MODEL [OPTIONS]",
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
@@ -536,7 +536,7 @@ static const cli_opt EVAL_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const cli_cmd EVAL_CMD = {
+const cli_cmd EVAL_CMD = {
     "eval", "MODEL DATA... [OPTIONS]",
     "How well MODEL ranks the records of each task (spec 6).  For each k: the mean over\n"
     "tasks of best/lat_k (lat_k: the best latency among the model's top k), the pooled\n"
@@ -556,7 +556,7 @@ static const cli_opt PREDICT_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const cli_cmd PREDICT_CMD = {
+const cli_cmd PREDICT_CMD = {
     "predict", "MODEL DATA... [OPTIONS]",
     "Prints a TSV: task hardware record measured_cost predicted_score predicted_rank\n"
     "(record = file:line; rank within the task, 1 = predicted fastest).",

@@ -934,7 +934,7 @@ static const cli_opt EXPLORE_OPTS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-static const cli_cmd EXPLORE_CMD = {
+const cli_cmd EXPLORE_CMD = {
     "explore", "DATA... [OPTIONS]",
     "The explorer: tasks, their candidate schedules with measured and predicted ranks,\n"
     "each schedule's primitives beside its TLP tokens, a plot, and training in the\n"

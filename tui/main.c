@@ -1,44 +1,39 @@
 /* main.c: `tlpx [SUBCOMMAND] ...`.  Subcommands are table-driven: one list
- * gives the name, the function and the one-line help. */
+ * gives the name, the function, the one-line help and the option table
+ * (which also makes --help, the man page and the bash completion). */
 #include "cli.h"
 #include "explore.h"
+#include "opts.h"
 
 #include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COMMANDS(X)                                                                  \
-    X("explore", cmd_explore, "the interactive explorer (the default when the first argument is data)")  \
-    X("stats", cmd_stats, "per-hardware counts: tasks, records, failures, steps, crop")  \
-    X("tokens", cmd_tokens, "one schedule's primitives beside its TLP feature tokens")   \
-    X("features", cmd_features, "write features/labels/costs as .npy and an index .tsv")                 \
-    X("train", cmd_train, "train TLP / MTL-TLP on records; write the best model")                       \
-    X("eval", cmd_eval, "top-k scores, pairwise accuracy and Kendall's tau of a model")                 \
-    X("predict", cmd_predict, "a TSV of predicted scores and ranks for every record")                   \
-    X("best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)")
-
-static const struct {
-    const char *name;
-    int (*fn)(int, char **);
-    const char *help;
-} CMDS[] = {
-#define X(n, f, h) {n, f, h},
-    COMMANDS(X)
-#undef X
+const cli_subcommand CLI_SUBCOMMANDS[] = {
+    {"explore", cmd_explore, "the interactive explorer (the default when the first argument is data)", &EXPLORE_CMD},
+    {"stats", cmd_stats, "per-hardware counts: tasks, records, failures, steps, crop", &STATS_CMD},
+    {"tokens", cmd_tokens, "one schedule's primitives beside its TLP feature tokens", &TOKENS_CMD},
+    {"features", cmd_features, "write features/labels/costs as .npy and an index .tsv", &FEATURES_CMD},
+    {"train", cmd_train, "train TLP / MTL-TLP on records; write the model", &TRAIN_CMD},
+    {"eval", cmd_eval, "top-k (mean, pooled, random, failed picks), pairwise accuracy, Kendall's tau", &EVAL_CMD},
+    {"predict", cmd_predict, "a TSV of predicted scores and ranks for every record", &PREDICT_CMD},
+    {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
 };
+const size_t CLI_N_SUBCOMMANDS = sizeof CLI_SUBCOMMANDS / sizeof *CLI_SUBCOMMANDS;
+#define CMDS CLI_SUBCOMMANDS
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tlpx SUBCOMMAND [ARGS...]\n\n"
                "Explore Ansor/TenSet measure records through the TLP cost model.\n\nsubcommands:\n");
-    for (size_t i = 0; i < sizeof CMDS / sizeof *CMDS; i++) fprintf(f, "  %-10s %s\n", CMDS[i].name, CMDS[i].help);
+    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) fprintf(f, "  %-10s %s\n", CMDS[i].name, CMDS[i].help);
     fprintf(f, "\n`tlpx SUBCOMMAND --help` tells more.  DATA arguments are record files or\n"
                "directories (read recursively); NAME=PATH names the hardware of PATH.\n");
 }
 
-/* The embedded demo: assets/ beside the binary (the build tree), or where
- * TLPX_ASSETS points.  Returns 0 and fills dir when found. */
+/* The embedded default: where TLPX_ASSETS points, else assets/ beside the
+ * binary, installed, or in the source tree.  Returns 0 and fills dir. */
 static int find_assets(char *dir, size_t cap)
 {
     const char *env = getenv("TLPX_ASSETS");
@@ -48,15 +43,22 @@ static int find_assets(char *dir, size_t cap)
         snprintf(dir, cap, "%s", env);
         return 0;
     }
+    /* beside the binary (an in-tree build), where `make install` put them,
+     * then the source tree (a build elsewhere, not installed) */
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *places[3] = {NULL, TLPX_PKGDATADIR, TLPX_SRCDIR};
     if (n > 0) {
         exe[n] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
-        snprintf(probe, sizeof probe, "%.4000s/assets/demo-gpu.tlpx", exe);
+        places[0] = exe;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!places[i]) continue;
+        snprintf(probe, sizeof probe, "%.4000s/assets/demo-gpu.tlpx", places[i]);
         if (stat(probe, &sb) == 0) {
-            snprintf(dir, cap, "%.4000s/assets", exe);
+            snprintf(dir, cap, "%.4000s/assets", places[i]);
             return 0;
         }
     }
@@ -84,7 +86,32 @@ int main(int argc, char **argv)
         printf("tlpx %s\n", PACKAGE_VERSION);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof CMDS / sizeof *CMDS; i++)
+    if (strcmp(argv[1], "--assets") == 0) { /* where the embedded default is */
+        char dir[4096];
+        if (find_assets(dir, sizeof dir) != 0) {
+            fprintf(stderr, "tlpx: no embedded default found (TLPX_ASSETS names one)\n");
+            return EXIT_FAIL;
+        }
+        printf("%s\n", dir);
+        return EXIT_OK;
+    }
+    /* made from the option tables at build time (Makefile.am) */
+    if (strcmp(argv[1], "--man") == 0) {
+        cli_man(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--completion") == 0 && argc == 3 && strcmp(argv[2], "bash") == 0) {
+        cli_bash_completion(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--heads") == 0 && argc == 3) { /* for completion: the heads of a model */
+        tlp_model *m = tlp_checkpoint_load(argv[2], NULL, NULL, NULL, NULL);
+        if (!m) return EXIT_FAIL;
+        for (int h = 0; h < tlp_model_config_of(m)->n_heads; h++) printf("%s\n", tlp_model_config_of(m)->heads[h]);
+        tlp_model_free(m);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++)
         if (strcmp(argv[1], CMDS[i].name) == 0) return CMDS[i].fn(argc - 1, argv + 1);
     struct stat sb;
     int looks_like_data = strchr(argv[1], '/') || strchr(argv[1], '=') || stat(argv[1], &sb) == 0;

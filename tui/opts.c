@@ -170,3 +170,143 @@ int cli_choice(const cli_cmd *cmd, const cli_opt *o, const char *s, const char *
     cli_usage_error(cmd, "%s is one of %s, not \"%s\"", o->name, list, s);
     return -1;
 }
+
+/* ------------------------------------------------------------ man page */
+
+/* Text into roff: backslashes and hyphens escaped, a line never starts with
+ * a dot or a quote. */
+static void roff(FILE *f, const char *s)
+{
+    int bol = 1;
+    for (; *s; s++) {
+        if (bol && (*s == '.' || *s == '\'')) fputs("\\&", f);
+        if (*s == '\\') fputs("\\e", f);
+        else if (*s == '-') fputs("\\-", f);
+        else fputc(*s, f);
+        bol = *s == '\n';
+    }
+}
+
+static void man_opts(FILE *f, const cli_opt *t)
+{
+    for (; t && t->name; t++) {
+        fputs(".TP\n.B ", f);
+        if (t->alias) {
+            roff(f, t->alias);
+            fputs(", ", f);
+        }
+        roff(f, t->name);
+        if (t->arg) {
+            fputs(" \\fI", f);
+            roff(f, t->arg);
+            fputs("\\fR", f);
+        }
+        fputc('\n', f);
+        roff(f, t->help);
+        fputc('\n', f);
+    }
+}
+
+void cli_man(FILE *f)
+{
+    fprintf(f, ".\\\" tlpx(1), made by `tlpx --man` from the option tables of tlpx %s\n", PACKAGE_VERSION);
+    fprintf(f, ".TH TLPX 1 \"\" \"tlpx %s\" \"User Commands\"\n", PACKAGE_VERSION);
+    fputs(".SH NAME\ntlpx \\- explore Ansor/TenSet measure records through the TLP cost model\n", f);
+    fputs(".SH SYNOPSIS\n.B tlpx\n.RI [ DATA ...]\n.RB [ \\-\\-model\n.IR MODEL ]\n.br\n", f);
+    fputs(".B tlpx\n.I SUBCOMMAND\n.RI [ ARGS ...]\n", f);
+    fputs(".SH DESCRIPTION\n", f);
+    roff(f, "tlpx reads the measure records of TVM's Ansor (auto_scheduler) and TenSet, turns each schedule into "
+            "the feature tokens of TLP (ASPLOS'23), and trains, evaluates and runs the TLP and MTL-TLP cost models. "
+            "Without a subcommand it opens the interactive explorer on the DATA given, or on the embedded default "
+            "when there is none.\n");
+    fputs(".PP\n", f);
+    roff(f, "DATA is a record file (JSON lines, .json or .log), a directory read recursively, or - for standard "
+            "input. NAME=PATH names the hardware of PATH; otherwise it is the -model= of the target, else a "
+            "name from the path, which tlpx reports.\n");
+    fputs(".SH SUBCOMMANDS\n", f);
+    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) {
+        const cli_cmd *c = CLI_SUBCOMMANDS[i].cmd;
+        fputs(".SS \"tlpx ", f);
+        roff(f, c->name);
+        fputc(' ', f);
+        roff(f, c->synopsis);
+        fputs("\"\n", f);
+        roff(f, c->about);
+        fputc('\n', f);
+        man_opts(f, c->opts);
+    }
+    fputs(".SH DATA OPTIONS\nEvery subcommand that reads DATA takes these.\n", f);
+    man_opts(f, CLI_DATA_OPTS);
+    fputs(".SH EXIT STATUS\n0 success, 1 failure (unreadable path, no records, I/O), 2 usage error; "
+          "train interrupted by SIGINT or SIGTERM: 130 or 143, after saving the model.\n", f);
+    fputs(".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nset and not empty: the explorer draws without colour.\n"
+          ".TP\n.B TERM\nthe explorer needs a terminal that can move the cursor.\n"
+          ".TP\n.B XDG_STATE_HOME\nthe explorer's command history is kept in $XDG_STATE_HOME/tlpx/history "
+          "(default ~/.local/state).\n"
+          ".TP\n.B TLPX_ASSETS\nwhere the embedded default data and models are, instead of the installed ones.\n",
+          f);
+    fputs(".SH SEE ALSO\nThe README of tlpx; TLP: A Deep Learning-Based Cost Model for Tensor Program Tuning "
+          "(ASPLOS'23).\n",
+          f);
+}
+
+/* ------------------------------------------------------------ bash completion */
+
+static void words_of(FILE *f, const cli_opt *t)
+{
+    for (; t && t->name; t++) fprintf(f, " %s%s%s", t->name, t->alias ? " " : "", t->alias ? t->alias : "");
+}
+
+void cli_bash_completion(FILE *f)
+{
+    fputs("# bash completion for tlpx, made by `tlpx --completion bash` from its option tables\n"
+          "_tlpx() {\n"
+          "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} sub=\"\" i model=\"\"\n"
+          "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+          "        case ${COMP_WORDS[i]} in -*) ;; *) if [ -z \"$sub\" ]; then sub=${COMP_WORDS[i]}; "
+          "elif [ -z \"$model\" ]; then model=${COMP_WORDS[i]}; fi ;; esac\n"
+          "    done\n"
+          "    case $prev in\n"
+          "    --recipe) COMPREPLY=($(compgen -W 'tlp tlpx' -- \"$cur\")); return ;;\n"
+          "    --encode) COMPREPLY=($(compgen -W 'raw log' -- \"$cur\")); return ;;\n"
+          "    --select) COMPREPLY=($(compgen -W 'loss topk last' -- \"$cur\")); return ;;\n"
+          "    --sched) COMPREPLY=($(compgen -W 'const cosine' -- \"$cur\")); return ;;\n"
+          "    --loss) COMPREPLY=($(compgen -W 'rank mse' -- \"$cur\")); return ;;\n"
+          "    --pairs) COMPREPLY=($(compgen -W 'batch task' -- \"$cur\")); return ;;\n"
+          "    --split) COMPREPLY=($(compgen -W 'task record' -- \"$cur\")); return ;;\n"
+          "    --failed) COMPREPLY=($(compgen -W 'keep demote' -- \"$cur\")); return ;;\n"
+          "    --mode) COMPREPLY=($(compgen -W 'cpu gpu' -- \"$cur\")); return ;;\n"
+          "    --head|--heads)\n"
+          "        [ -n \"$model\" ] && COMPREPLY=($(compgen -W \"$(tlpx --heads \"$model\" 2>/dev/null)\" -- \"$cur\"))\n"
+          "        return ;;\n"
+          "    --epochs|--batch|--lr|--group|--average|--val|--seed|--threads|-j|--k|--fold|--except-fold|--size) "
+          "return ;;\n"
+          "    esac\n"
+          "    if [ -z \"$sub\" ] && [[ $cur != -* ]]; then\n"
+          "        COMPREPLY=($(compgen -W '",
+          f);
+    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) fprintf(f, "%s%s", i ? " " : "", CLI_SUBCOMMANDS[i].name);
+    fputs("' -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
+          "        return\n"
+          "    fi\n"
+          "    if [[ $cur == -* ]]; then\n"
+          "        local opts=\"--help\"\n"
+          "        case $sub in\n",
+          f);
+    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) {
+        const cli_cmd *c = CLI_SUBCOMMANDS[i].cmd;
+        fprintf(f, "        %s) opts=\"$opts", c->name);
+        words_of(f, c->opts);
+        if (c->data) words_of(f, CLI_DATA_OPTS);
+        fputs("\" ;;\n", f);
+    }
+    fputs("        *) opts=\"--help --version --model\" ;;\n"
+          "        esac\n"
+          "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+          "        return\n"
+          "    fi\n"
+          "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+          "}\n"
+          "complete -o filenames -o bashdefault -F _tlpx tlpx\n",
+          f);
+}

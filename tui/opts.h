@@ -27,6 +27,23 @@ typedef struct {
 } cli_cmd;
 
 extern const cli_opt CLI_DATA_OPTS[];
+/* Every subcommand's table, for the man page and completion. */
+extern const cli_cmd EXPLORE_CMD, STATS_CMD, TOKENS_CMD, FEATURES_CMD, TRAIN_CMD, EVAL_CMD, PREDICT_CMD, BEST_CMD;
+
+/* One subcommand of tlpx: its name, the function, a line of help, its table. */
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+    const cli_cmd *cmd;
+} cli_subcommand;
+extern const cli_subcommand CLI_SUBCOMMANDS[];
+extern const size_t CLI_N_SUBCOMMANDS;
+
+/* The man page tlpx(1), in roff, from the tables. */
+void cli_man(FILE *f);
+/* A bash completion script for tlpx, from the tables. */
+void cli_bash_completion(FILE *f);
 
 /* Called for each option given (o: its table entry, val: its value or NULL)
  * and each positional argument (o NULL, val the argument).  Returns 0 to go
