@@ -174,6 +174,10 @@ check "features on one mode uses PREFIX.*" status 0 "$TLPX" features "$FX/record
 check "one mode: features.npy" test -s "$T/g.features.npy"
 check "one mode: index rows" test "$(wc -l < "$T/g.index.tsv")" -eq 6
 check "features needs --out" status 2 "$TLPX" features "$FX/records"
+# a full disk (a file-size limit of 8 KiB): the command fails, nothing is left half-written
+check "features past a file-size limit fails" status 1 sh -c "trap '' XFSZ; ulimit -f 8; exec '$TLPX' features '$FX/train' --out '$T/full'"
+check "saying the write failed" grep -q "write failed\|File too large" "$T/err"
+check "and leaves no partial file and no temporary" test "$(ls "$T" | grep -c '^full')" -eq 0
 check "features to an unwritable place fails" status 1 "$TLPX" features "$FX/records/gpu-x" --out /nonexistent/dir/x
 check "and names it" grep -q "/nonexistent/dir/x" "$T/err"
 
