@@ -24,7 +24,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #define MAX_LINE (16u << 20) /* longer lines are skipped, not loaded */
 #define MAX_DIAGS 10000
@@ -455,18 +458,23 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
 /* A line reader over fread chunks: lines are found with memchr, so NUL bytes
  * and CR are data like any other; a line inside the chunk is returned in
  * place, one that spans chunks is gathered in ds->line, up to MAX_LINE. */
+/* A file read through zlib: gzip data is inflated, anything else is read
+ * as it is (zlib's transparent mode), so .json.gz and .json take one path. */
 typedef struct {
-    FILE *f;
+    gzFile g;
     char *buf;
     size_t pos, end;
     int eof, error;
 } reader;
 
-#define CHUNK (1u << 20)
+/* Inflated bytes asked of zlib at a time: small enough that corrupt gzip
+ * data loses little of what came before it. */
+#define CHUNK (1u << 16)
 
 /* Returns the line length (without '\n') and sets *out, -1 at the end, -2 for
- * a line over MAX_LINE (consumed), -3 on a read error.  *consumed gets the
- * bytes taken from the file, newline included. */
+ * a line over MAX_LINE (consumed), -3 on a read error, -4 on corrupt or
+ * truncated gzip data (the partial line is dropped).  *consumed gets the
+ * bytes taken from the (inflated) file, newline included. */
 static long next_line(tlp_dataset *ds, reader *rd, const char **out, uint64_t *consumed)
 {
     size_t acc = 0;
@@ -474,15 +482,26 @@ static long next_line(tlp_dataset *ds, reader *rd, const char **out, uint64_t *c
     *consumed = 0;
     for (;;) {
         if (rd->pos == rd->end) {
+            if (rd->error && !acc && !too_long) return rd->error; /* after the good bytes */
             if (rd->eof) break;
-            size_t n = fread(rd->buf, 1, CHUNK, rd->f);
+            int got = gzread(rd->g, rd->buf, CHUNK), zerr = Z_OK;
+            if (got < 0) {
+                gzerror(rd->g, &zerr);
+                return zerr == Z_ERRNO ? -3 : -4;
+            }
+            size_t n = (size_t)got;
             if (n < CHUNK) {
-                if (ferror(rd->f)) return -3;
                 rd->eof = 1;
+                /* a truncated stream gives its last bytes, then the error */
+                gzerror(rd->g, &zerr);
+                if (zerr != Z_OK && zerr != Z_STREAM_END) rd->error = zerr == Z_ERRNO ? -3 : -4;
             }
             rd->pos = 0;
             rd->end = n;
-            if (n == 0) break;
+            if (n == 0) {
+                if (rd->error && !acc && !too_long) return rd->error;
+                break;
+            }
         }
         char *start = rd->buf + rd->pos;
         size_t avail = rd->end - rd->pos;
@@ -513,11 +532,29 @@ static long next_line(tlp_dataset *ds, reader *rd, const char **out, uint64_t *c
     return (long)acc;
 }
 
-/* Read the records of f, named path (f stays open; the caller closes it). */
 static void note_inferred(tlp_dataset *ds, const hw_name_t *name, const char *path);
+static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_name_t *hardware,
+                               const tlp_load_opts *o, tlp_error *err);
 
-static tlp_status add_stream(tlp_dataset *ds, FILE *f, const char *path, hw_name_t *hardware,
+/* Read the records of the file open as fd, named path (fd stays open; the
+ * caller closes it), plain or gzip. */
+static tlp_status add_stream(tlp_dataset *ds, int fd, const char *path, hw_name_t *hardware,
                              const tlp_load_opts *o, tlp_error *err)
+{
+    int dfd = dup(fd);
+    gzFile g = dfd >= 0 ? gzdopen(dfd, "rb") : NULL;
+    if (!g) {
+        if (dfd >= 0) close(dfd);
+        return tlp_error_set(err, TLP_NOMEM, path, 0, "cannot read: %s", strerror(errno));
+    }
+    gzbuffer(g, 1u << 18);
+    tlp_status st = read_records(ds, g, path, hardware, o, err);
+    gzclose(g);
+    return st;
+}
+
+static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_name_t *hardware,
+                               const tlp_load_opts *o, tlp_error *err)
 {
     if (tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files))
         return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
@@ -525,7 +562,7 @@ static tlp_status add_stream(tlp_dataset *ds, FILE *f, const char *path, hw_name
     if (!name) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     size_t file = ds->n_files++;
     ds->files[file] = name;
-    reader rd = {f, malloc(CHUNK), 0, 0, 0, 0};
+    reader rd = {g, malloc(CHUNK), 0, 0, 0, 0};
     if (!rd.buf) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     uint64_t off = 0;
     long lineno = 0;
@@ -541,6 +578,14 @@ static tlp_status add_stream(tlp_dataset *ds, FILE *f, const char *path, hw_name
         ds->bytes_read += consumed;
         if (n == -3) {
             status = tlp_error_set(err, TLP_IO, path, lineno, "read error: %s", strerror(errno));
+            break;
+        }
+        if (n == -4) { /* the records before it stay; loading goes on with the next file */
+            int zerr;
+            char msg[200];
+            snprintf(msg, sizeof msg, "corrupt or truncated gzip data (%s): the rest of the file is lost",
+                     gzerror(g, &zerr));
+            diag(ds, file, lineno, TLP_IO, msg, o);
             break;
         }
         if (n == -2) {
@@ -587,10 +632,10 @@ static tlp_status add_stream(tlp_dataset *ds, FILE *f, const char *path, hw_name
 static tlp_status add_file(tlp_dataset *ds, const char *path, hw_name_t *hardware,
                            const tlp_load_opts *o, tlp_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
-    tlp_status s = add_stream(ds, f, path, hardware, o, err);
-    fclose(f);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
+    tlp_status s = add_stream(ds, fd, path, hardware, o, err);
+    close(fd);
     return s;
 }
 
@@ -613,7 +658,7 @@ static tlp_status add_stdin(tlp_dataset *ds, hw_name_t *hardware, const tlp_load
         return tlp_error_set(err, TLP_IO, "-", 0, "cannot read standard input");
     }
     ds->stdin_copy = t;
-    return add_stream(ds, t, "-", hardware, o, err);
+    return add_stream(ds, fileno(t), "-", hardware, o, err);
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -684,7 +729,8 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const struct stat *
         if (n) qsort(names, n, sizeof *names, cmp_str); /* a stable order whatever the file system */
         for (size_t i = 0; i < n && s == TLP_OK; i++) {
             struct stat sb;
-            int records = has_suffix(names[i], ".json") || has_suffix(names[i], ".log");
+            int records = has_suffix(names[i], ".json") || has_suffix(names[i], ".log") ||
+                          has_suffix(names[i], ".json.gz") || has_suffix(names[i], ".log.gz");
             if (stat(names[i], &sb) != 0) {
                 /* a dangling link or no permission to look: said, not fatal */
                 if (records || errno != ENOENT) s = skip_path(ds, names[i], o, "%s: skipped", strerror(errno));
@@ -998,22 +1044,44 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
     const tlp_rec *rec = &ds->recs[i];
     const char *path = ds->files[rec->file];
     int is_stdin = !strcmp(path, "-") && ds->stdin_copy;
-    FILE *f = is_stdin ? ds->stdin_copy : fopen(path, "rb");
-    if (!f) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot reopen: %s", strerror(errno));
+    int fd = is_stdin ? dup(fileno(ds->stdin_copy)) : open(path, O_RDONLY);
+    if (fd < 0) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot reopen: %s", strerror(errno));
+    if (is_stdin) lseek(fd, 0, SEEK_SET);
+    gzFile g = gzdopen(fd, "rb");
+    if (!g) {
+        close(fd);
+        return tlp_error_set(err, TLP_NOMEM, path, rec->line, "out of memory");
+    }
+    /* the offset is in the inflated bytes: gzseek inflates up to it */
     tlp_status s = TLP_OK;
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    if (fseeko(f, (off_t)rec->byte_off, SEEK_SET) != 0 || (n = getline(&line, &cap, f)) < 0) {
+    size_t len = 0, cap = 0;
+    if (gzseek(g, (z_off_t)rec->byte_off, SEEK_SET) != (z_off_t)rec->byte_off) {
         s = tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the line again (file changed?)");
     } else {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        char chunk[65536];
+        for (;;) {
+            if (!gzgets(g, chunk, sizeof chunk)) break;
+            size_t n = strlen(chunk);
+            if (tlp__grow((void **)&line, &cap, len + n + 1, 1)) {
+                s = tlp_error_set(err, TLP_NOMEM, path, rec->line, "out of memory");
+                break;
+            }
+            memcpy(line + len, chunk, n + 1);
+            len += n;
+            if (len && line[len - 1] == '\n') break;
+            if (len > MAX_LINE) break;
+        }
+        if (s == TLP_OK && !len) s = tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the line again (file changed?)");
+    }
+    if (s == TLP_OK) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
         tlp_error e = {0};
-        s = tlp_record_parse(r, line, (size_t)n, &e);
+        s = tlp_record_parse(r, line, len, &e);
         if (s) s = tlp_error_set(err, s, path, rec->line, "%s (file changed since loading?)", e.msg);
     }
     free(line);
-    if (!is_stdin) fclose(f);
+    gzclose(g);
     return s;
 }
 

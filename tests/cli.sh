@@ -133,6 +133,25 @@ check "eval --scores reads the escaped TSV back" status 0 "$TLPX" eval --scores 
 check "features on it" status 0 "$TLPX" features "E=$T/esc" --out "$T/escf"
 check "index.tsv keeps 4 columns" awk -F '\t' 'NF != 4 { bad++ } END { exit bad > 0 || NR != 41 }' "$T/escf.index.tsv"
 
+# compressed logs: .json.gz / .log.gz read like plain files, with the same diagnostics
+mkdir -p "$T/gz/hw-a" "$T/gz/hw-b"
+for f in "$FX"/train/hw-a/*.json; do gzip -c "$f" >"$T/gz/hw-a/$(basename "$f").gz"; done
+cp "$FX"/train/hw-b/*.json "$T/gz/hw-b/"
+gzip "$T/gz/hw-b/op512.json"
+check "a directory of .json.gz and .json files" status 0 "$TLPX" stats "$T/gz"
+sed 1d "$T/out" >"$T/gzstats"
+"$TLPX" stats "$FX/train/hw-a" "$FX/train/hw-b" -q 2>/dev/null | sed 1d >"$T/plainstats"
+check "the same figures as the plain files" cmp "$T/gzstats" "$T/plainstats"
+check "a gzip record is read again for the token view" status 0 "$TLPX" tokens "$T/gz/hw-a/op64.json.gz" --task 0 --record 7
+check "the record of line 8" grep -q "^record 7 of 40 (.*op64.json.gz:8)" "$T/out"
+check "gzip data on standard input" status 0 sh -c "'$TLPX' stats - < '$T/gz/hw-a/op64.json.gz'"
+check "reads its 40 records" grep -q "^1 files, 1 tasks, 40 records" "$T/out"
+cat "$FX"/train/hw-a/*.json | gzip -c >"$T/gzall"
+head -c 2500 "$T/gzall" >"$T/gz/hw-a/cut.json.gz"
+check "a truncated .gz: loading goes on" status 0 "$TLPX" stats "$T/gz"
+check "and it is reported with file and line" grep -q "cut.json.gz:[0-9]*: corrupt or truncated gzip data (.*unexpected end of file)" "$T/err"
+check "the other files all load (hw-b untouched)" grep -q "records 160 " "$T/out"
+
 # best: the best valid record of every task, as TVM records
 check "best" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best.json"
 check "one line per task with a valid record" test "$(wc -l <"$T/best.json")" -eq 9
