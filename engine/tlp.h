@@ -579,6 +579,7 @@ typedef struct {
     char note[512];         /* provenance text saved with the model */
     const char *save_path;  /* not NULL: the worker saves the kept model (and
                                its Adam state) there whenever it changes */
+    int weights_only;       /* save_path gets no Adam state (a smaller file; no --resume) */
 } tlp_train_opts;
 
 /* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's

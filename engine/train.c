@@ -537,7 +537,9 @@ static void autosave(tlp_job *j, tlp_progress *p)
     double t0 = now_s();
     tlp_train_meta m = kept_meta(j);
     tlp_error e = {0};
-    if (tlp_checkpoint_save(j->o.save_path, j->best, &m, j->best_m, j->best_v, &e) != TLP_OK)
+    int adam = !j->o.weights_only;
+    if (tlp_checkpoint_save(j->o.save_path, j->best, &m, adam ? j->best_m : NULL, adam ? j->best_v : NULL, &e) !=
+        TLP_OK)
         snprintf(p->save_error, sizeof p->save_error, "%s", e.msg);
     else {
         p->save_error[0] = 0;

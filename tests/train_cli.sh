@@ -257,4 +257,11 @@ check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' 
 check "--resume with --recipe is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/s.tlpx" --recipe tlp --epochs 4 --out "$T/x.tlpx"
 check "--resume with another --encode is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/tlp.tlpx" --encode log --epochs 2 --out "$T/x.tlpx"
 
+# --weights-only: a smaller file that loads, but no resume
+check "--weights-only" status 0 "$TLPX" train "$D/hw-a" --out "$T/w.tlpx" --weights-only $FAST
+check "a third of the size of one with Adam state" test "$(wc -c <"$T/w.tlpx")" -lt "$(( $(wc -c <"$T/tlp.tlpx") / 2 ))"
+check "it scores" status 0 "$TLPX" eval "$T/w.tlpx" "$D/hw-a"
+check "--resume of it is refused" status 1 "$TLPX" train "$D/hw-a" --resume "$T/w.tlpx" --epochs 3 --out "$T/x.tlpx"
+check "saying why" grep -q "has no Adam state (saved with --weights-only)" "$T/err"
+
 tap_end
