@@ -73,11 +73,15 @@ cut -d' ' -f1 "$w/chosen" >"$out/roller/TASKS"
 [ "$data_only" = 1 ] && exit 0
 
 # ---------------------------------------------------------------- the models
-# Trained on all of ../shared/data with the default recipe; weights only.
-G="K80=$R/Table3 V100=$R/microbenchmark MI50=$R/Table4"
+# Trained on all of ../shared/data with the default recipe (--only: on the
+# slice, and no CPU model), weights only; the file notes the command.
+if [ -n "$only" ]; then
+    G="K80=$out/roller/K80 V100=$out/roller/V100 MI50=$out/roller/MI50"
+else
+    G="K80=$R/Table3 V100=$R/microbenchmark MI50=$R/Table4"
+fi
 # shellcheck disable=SC2086
-"$T" train $G --heads K80,V100,MI50 --epochs "$epochs" --seed "$seed" --out "$w/gpu.tlpx" -q
-"$T" train "Xeon=$data/crazydemo-tlcbench" --epochs "$epochs" --seed "$seed" --out "$w/cpu.tlpx" -q
-"$T" --strip "$w/gpu.tlpx" "$out/mtl-gpu.tlpx"
-"$T" --strip "$w/cpu.tlpx" "$out/xeon-cpu.tlpx"
-echo "make-assets.sh: models $(ls -s "$out/mtl-gpu.tlpx" "$out/xeon-cpu.tlpx" | awk '{ printf "%s ", $0 }')"
+"$T" train $G --heads K80,V100,MI50 --epochs "$epochs" --seed "$seed" --weights-only --out "$out/mtl-gpu.tlpx" -q
+[ -n "$only" ] || "$T" train "Xeon=$data/crazydemo-tlcbench" --epochs "$epochs" --seed "$seed" --weights-only \
+    --out "$out/xeon-cpu.tlpx" -q
+echo "make-assets.sh: models $(cd "$out" && ls -s ./*.tlpx | awk '{ printf "%s ", $0 }')"
