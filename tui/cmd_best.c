@@ -23,19 +23,6 @@ const cli_cmd BEST_CMD = {
     BEST_OPTS, 1};
 
 typedef struct {
-    cli_data_opts *d;
-    const char *out;
-} best_args;
-
-static int best_arg(void *ctx, const cli_opt *o, const char *val)
-{
-    best_args *a = ctx;
-    if (!o) a->d->paths[a->d->n_paths++] = val;
-    else a->out = val;
-    return 0;
-}
-
-typedef struct {
     const tlp_dataset *ds;
     size_t written, all_failed;
 } best_ctx;
@@ -72,31 +59,24 @@ static tlp_status write_best(FILE *f, void *ctx, tlp_error *err)
 int cmd_best(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    best_args ba = {&o, NULL};
-    o.paths = calloc((size_t)argc, sizeof *o.paths);
-    if (!o.paths) return EXIT_FAIL;
-    int rc = cli_parse(&BEST_CMD, argc, argv, &o, best_arg, &ba);
-    if (rc < 0 && (!o.n_paths || !ba.out || !*ba.out))
-        rc = cli_usage_error(&BEST_CMD, "%s", o.n_paths ? "--out FILE is required" : "no DATA given");
-    if (rc >= 0) {
-        free(o.paths);
-        return rc;
-    }
+    const char *out = NULL;
+    int rc = cli_parse_data_out(&BEST_CMD, argc, argv, &o, &out);
+    if (rc >= 0) return rc;
     rc = EXIT_FAIL;
     tlp_error err = {0};
-    if (tlp_check_writable(ba.out, &err) != TLP_OK) {
-        fprintf(stderr, "tlpx best: %s: %s\n", err.file[0] ? err.file : ba.out, err.msg);
+    if (tlp_check_writable(out, &err) != TLP_OK) {
+        fprintf(stderr, "tlpx best: %s: %s\n", err.file[0] ? err.file : out, err.msg);
         free(o.paths);
         return rc;
     }
     tlp_dataset *ds = cli_load(&o);
     if (ds) {
         best_ctx c = {ds, 0, 0};
-        if (tlp_write_atomic(ba.out, write_best, &c, &err) != TLP_OK)
-            fprintf(stderr, "tlpx best: %s: %s (nothing written)\n", ba.out, err.msg);
+        if (tlp_write_atomic(out, write_best, &c, &err) != TLP_OK)
+            fprintf(stderr, "tlpx best: %s: %s (nothing written)\n", out, err.msg);
         else {
             if (!o.quiet)
-                fprintf(stderr, "wrote %s: the best of %zu task%s%s", ba.out, c.written, c.written == 1 ? "" : "s",
+                fprintf(stderr, "wrote %s: the best of %zu task%s%s", out, c.written, c.written == 1 ? "" : "s",
                         c.all_failed ? "" : "\n");
             if (!o.quiet && c.all_failed)
                 fprintf(stderr, "; %zu task%s left out (every measurement failed)\n", c.all_failed,

@@ -19,30 +19,12 @@ const cli_cmd FEATURES_CMD = {
     "mixes cpu and gpu records, one set per mode: PREFIX.cpu.* and PREFIX.gpu.*.",
     FEATURES_OPTS, 1};
 
-typedef struct {
-    cli_data_opts *d;
-    const char *out;
-} features_args;
-
-static int features_arg(void *ctx, const cli_opt *o, const char *val)
-{
-    features_args *a = ctx;
-    if (!o) a->d->paths[a->d->n_paths++] = val;
-    else a->out = val;
-    return 0;
-}
-
 int cmd_features(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    features_args fa = {&o, NULL};
-    o.paths = calloc((size_t)argc, sizeof *o.paths);
-    if (!o.paths) return EXIT_FAIL;
-    int rc = cli_parse(&FEATURES_CMD, argc, argv, &o, features_arg, &fa);
-    if (rc < 0 && (!o.n_paths || !fa.out || !*fa.out))
-        rc = cli_usage_error(&FEATURES_CMD, "%s", o.n_paths ? "--out PREFIX is required" : "no DATA given");
-    if (rc >= 0) goto done;
-    const char *out = fa.out;
+    const char *out = NULL;
+    int rc = cli_parse_data_out(&FEATURES_CMD, argc, argv, &o, &out);
+    if (rc >= 0) return rc;
     rc = EXIT_USAGE;
     tlp_dataset *ds = cli_load(&o);
     if (!ds) {

@@ -132,6 +132,40 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, cl
     return -1;
 }
 
+typedef struct {
+    cli_data_opts *d;
+    const char *out;
+} data_out_args;
+
+static int data_out_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    data_out_args *a = ctx;
+    if (!o) a->d->paths[a->d->n_paths++] = val;
+    else if (!strcmp(o->name, "--out")) a->out = val;
+    return 0;
+}
+
+int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, const char **out)
+{
+    data_out_args a = {data, NULL};
+    data->paths = calloc((size_t)argc + 1, sizeof *data->paths);
+    if (!data->paths) return EXIT_FAIL;
+    int rc = cli_parse(cmd, argc, argv, data, data_out_arg, &a);
+    if (rc < 0 && (!data->n_paths || !a.out || !*a.out)) {
+        char need[64];
+        const cli_opt *o = cmd->opts;
+        while (o->name && strcmp(o->name, "--out")) o++;
+        snprintf(need, sizeof need, "--out %s is required", o->arg ? o->arg : "PATH");
+        rc = cli_usage_error(cmd, "%s", data->n_paths ? need : "no DATA given");
+    }
+    if (rc >= 0) {
+        free(data->paths);
+        data->paths = NULL;
+    }
+    *out = a.out;
+    return rc;
+}
+
 int cli_long(const cli_cmd *cmd, const cli_opt *o, const char *s, long lo, long hi, long *out)
 {
     char *end;
