@@ -274,3 +274,57 @@ tlp_eval_k tlp_eval_sum_k(const tlp_eval_sum *s, int i)
 
 double tlp_eval_sum_pair_acc(const tlp_eval_sum *s) { return s->n_acc ? s->sum_acc / s->n_acc : NAN; }
 double tlp_eval_sum_tau(const tlp_eval_sum *s) { return s->n_tau ? s->sum_tau / s->n_tau : NAN; }
+
+/* ------------------------------------------------------------ replay */
+
+tlp_status tlp_replay_task(const double *cost, const uint8_t *failed, const float *score, int n, double within,
+                           tlp_replay *out)
+{
+    if (!out || !cost || !score || n <= 0 || !(within >= 0)) return TLP_ARG;
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    double best = INFINITY;
+    for (int i = 0; i < n; i++)
+        if (!(failed && failed[i])) best = fmin(best, cost_key(cost[i]));
+    out->best = best;
+    if (!isfinite(best)) return TLP_EMPTY;
+    double near = best * (1 + within);
+    int *idx = malloc(sizeof(int) * 2 * (size_t)n);
+    if (!idx) return TLP_NOMEM;
+    eval_ctx c = {cost, score};
+    for (int i = 0; i < n; i++) idx[i] = i;
+    merge_sort(idx, idx + n, n, by_score_desc, &c);
+    for (int pos = 0; pos < n; pos++) {
+        int l = pos, m = idx[pos]; /* the log's pos-th candidate, the model's */
+        int lok = !(failed && failed[l]), mok = !(failed && failed[m]);
+        if (lok && !out->log_within && cost_key(cost[l]) <= near) out->log_within = pos + 1;
+        if (lok && !out->log_best && cost_key(cost[l]) <= best) out->log_best = pos + 1;
+        if (mok && !out->model_within && cost_key(cost[m]) <= near) out->model_within = pos + 1;
+        if (mok && !out->model_best && cost_key(cost[m]) <= best) out->model_best = pos + 1;
+    }
+    free(idx);
+    return TLP_OK;
+}
+
+tlp_status tlp_replay_dataset_task(const tlp_dataset *ds, size_t t, const float *scores, double within,
+                                   tlp_replay *out)
+{
+    if (!ds || !scores || t >= tlp_dataset_n_tasks(ds)) return TLP_ARG;
+    const tlp_task *tk = tlp_dataset_task(ds, t);
+    size_t n = tk->n_records ? tk->n_records : 1;
+    double *cost = malloc(sizeof(double) * n);
+    float *score = malloc(sizeof(float) * n);
+    uint8_t *failed = malloc(n);
+    tlp_status st = TLP_NOMEM;
+    if (cost && score && failed) {
+        for (uint32_t k = 0; k < tk->n_records; k++) {
+            const tlp_rec *r = tlp_dataset_rec(ds, tk->records[k]);
+            cost[k] = r->cost;
+            failed[k] = r->error_no != 0;
+            score[k] = scores[tk->records[k]];
+        }
+        st = tlp_replay_task(cost, failed, score, (int)tk->n_records, within, out);
+    }
+    free(cost), free(score), free(failed);
+    return st;
+}

@@ -518,6 +518,25 @@ tlp_eval_k tlp_eval_sum_k(const tlp_eval_sum *s, int i);
 double tlp_eval_sum_pair_acc(const tlp_eval_sum *s); /* mean over tasks, NaN if none */
 double tlp_eval_sum_tau(const tlp_eval_sum *s);
 
+/* Replaying a tuning log: the trials a tuner spends before it holds a
+ * program within `within` (0.05 = 5%) of the task's best valid cost, and
+ * before it holds the best itself, measuring in the log's order (the order
+ * of the records, which is Ansor's order of measurement) or in the model's
+ * (score descending, ties in the log's order).  A failed candidate counts
+ * as a trial.  Trials are 1-based. */
+typedef struct {
+    int n;                        /* candidates */
+    int log_within, model_within; /* trials to come within `within` of the best */
+    int log_best, model_best;     /* trials to the best itself */
+    double best;                  /* the best valid cost */
+} tlp_replay;
+
+/* TLP_EMPTY when no candidate is valid (nothing to come near). */
+tlp_status tlp_replay_task(const double *cost, const uint8_t *failed, const float *score, int n, double within,
+                           tlp_replay *out);
+tlp_status tlp_replay_dataset_task(const tlp_dataset *ds, size_t t, const float *scores, double within,
+                                   tlp_replay *out);
+
 /* ---------------------------------------------------------------- training */
 
 /* Training settings and state saved with a model. */

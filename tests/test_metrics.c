@@ -391,8 +391,35 @@ static void test_random_order(void)
     ok(isnan(tlp_eval_sum_k(&sum, 3).mean), "a k that is not there: NaN");
 }
 
+/* Replay: trials to come near the best, in the log's order and the model's. */
+static void test_replay(void)
+{
+    /* costs in log order; record 4 failed; the best valid is 1.0 (record 5) */
+    double c[] = {5, 3, 1.04, 2, 1e10, 1.0};
+    uint8_t fl[] = {0, 0, 0, 0, 1, 0};
+    float s[] = {0, 1, 2, 3, 9, 5}; /* model order: 4 (failed), 5, 3, 2, 1, 0 */
+    tlp_replay r;
+    is_int(tlp_replay_task(c, fl, s, 6, 0.05, &r), TLP_OK, "replay: ok");
+    is_int(r.log_within, 3, "log order: 1.04 is within 5% at trial 3");
+    is_int(r.log_best, 6, "log order: the best at trial 6");
+    is_int(r.model_within, 2, "model order: the failed pick costs a trial, the best comes second");
+    is_int(r.model_best, 2, "model order: the best itself at trial 2");
+    is_dbl(r.best, 1.0, 0, "the best valid cost");
+    is_int(tlp_replay_task(c, fl, s, 6, 0, &r), TLP_OK, "within 0%");
+    is_int(r.log_within, 6, "within 0% is the best itself");
+    double cf[] = {1e10, 1e10};
+    uint8_t ff[] = {1, 1};
+    is_int(tlp_replay_task(cf, ff, s, 2, 0.05, &r), TLP_EMPTY, "every run failed: nothing to find");
+    is_int(tlp_replay_task(c, fl, s, 0, 0.05, &r), TLP_ARG, "no candidates: ARG");
+    /* ties in score keep the log's order */
+    float tie[] = {1, 1, 1, 1, 1, 1};
+    tlp_replay_task(c, fl, tie, 6, 0.05, &r);
+    ok(r.model_within == r.log_within && r.model_best == r.log_best, "equal scores: the model's order is the log's");
+}
+
 int main(void)
 {
+    test_replay();
     test_hand();
     test_random();
     test_random_order();

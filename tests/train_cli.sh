@@ -12,7 +12,7 @@ has_string() { # has_string FILE S: a checkpoint holds the string S (u32-length-
 FAST="--epochs 1 --batch 32 --quiet"
 
 # help and usage errors
-for c in train eval predict; do
+for c in train eval predict replay; do
     check "$c --help exits 0" status 0 "$TLPX" $c --help
     check "$c --help shows usage" grep -q "^usage: tlpx $c" "$T/out"
 done
@@ -108,6 +108,17 @@ check "predict --head with an unknown head fails" status 1 "$TLPX" predict "$T/m
 check "predict on mixed data: only the gpu records" status 0 "$TLPX" predict "$T/m.tlpx" "$D"
 check "predict on mixed data: 321 rows" test "$(tail -n +2 "$T/out" | wc -l)" -eq 321
 check "predict a gpu model on cpu data fails" status 1 "$TLPX" predict "$T/m.tlpx" "$D/cpu-c"
+
+# replay: trials to come near the best in the log's order and the model's
+check "replay" status 0 "$TLPX" replay "$T/m.tlpx" "$D/hw-a" "$D/hw-b" -q
+check "replay: the header" test "$(head -n 1 "$T/out")" = "$(printf 'task\thardware\tcandidates\tlog_trials\tmodel_trials\tgain\tlog_trials_best\tmodel_trials_best\tworkload')"
+check "replay: a row per task, trials within 1..candidates" awk -F '\t' 'NR > 1 && !/^#/ { n++; if ($4 < 1 || $4 > $3 || $5 < 1 || $5 > $3 || $7 < $4 || $8 < $5) bad++ } END { exit !(n == 8 && !bad) }' "$T/out"
+check "replay: gain = log / model trials" awk -F '\t' 'NR > 1 && !/^#/ { g = $4 / $5; if ((g - $6) ^ 2 > 1e-4 * g * g) bad++ } END { exit bad > 0 }' "$T/out"
+check "replay: the summary" grep -q "^# 8 tasks; to within 5% of the best: median trials log [0-9.]*, model [0-9.]*; geometric mean gain [0-9.]*x$" "$T/out"
+check "replay: the trained model finds near-best programs sooner than the log" awk '/geometric mean gain/ { g = $NF; sub(/x/, "", g); exit !(g > 1) }' "$T/out"
+check "replay --within 0: the best itself" status 0 "$TLPX" replay "$T/m.tlpx" "$D/hw-a" --within 0 -q
+check "replay --within 0: trials = trials to the best" awk -F '\t' 'NR > 1 && !/^#/ && ($4 != $7 || $5 != $8) { bad++ } END { exit bad > 0 }' "$T/out"
+check "replay --within -1 is a usage error" status 2 "$TLPX" replay "$T/m.tlpx" "$D/hw-a" --within -1
 
 # eval --scores: predictions from a file, scored by the same code
 check "eval --scores the predict output" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --tsv

@@ -577,6 +577,24 @@ const cli_cmd PREDICT_CMD = {
     "(record = file:line; rank within the task, 1 = predicted fastest).",
     PREDICT_OPTS, 1};
 
+static const cli_opt REPLAY_OPTS[] = {
+    {"--head", NULL, "HW", "order every task with this head (default: each task by its hardware's head, else head 0)"},
+    {"--within", NULL, "PCT", "how near the best counts as found, in percent (5)"},
+    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the orders are the same for any number)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const cli_cmd REPLAY_CMD = {
+    "replay", "MODEL DATA... [OPTIONS]",
+    "What the model would have saved a tuner.  A log is in the order Ansor measured\n"
+    "its candidates; measuring them in the model's order instead, how many trials\n"
+    "until a program within PCT% of the task's best valid cost is found, and the best\n"
+    "itself (failed candidates count as trials)?  A TSV row per task: task hardware\n"
+    "candidates log_trials model_trials gain log_trials_best model_trials_best workload\n"
+    "(gain = log_trials / model_trials); then, as # lines, the median trials of each\n"
+    "order and the geometric mean of the gains.",
+    REPLAY_OPTS, 1};
+
 static int parse_ks(const char *s, int *ks, int *n)
 {
     *n = 0;
@@ -597,6 +615,7 @@ typedef struct {
     cli_data_opts data;
     const char *model_path, *head, *scores_path;
     int per_task, tsv, threads;
+    double within;       /* replay: how near the best counts, as a fraction */
     int ks[8], n_k;
     /* what open_session loads */
     tlp_model *m;
@@ -626,6 +645,10 @@ static int model_arg(void *ctx, const cli_opt *o, const char *val)
         long t;
         if (cli_long(a->cmd, o, val, 1, 256, &t)) return EXIT_USAGE;
         a->threads = (int)t;
+    } else if (!strcmp(o->name, "--within")) {
+        double w;
+        if (cli_double(a->cmd, o, val, -1e-9, 1000, &w)) return EXIT_USAGE;
+        a->within = w / 100;
     }
     return 0;
 }
@@ -644,6 +667,7 @@ static int open_session(int argc, char **argv, model_args *a, const cli_cmd *cmd
 {
     a->cmd = cmd;
     a->forced = -1;
+    a->within = 0.05;
     a->ks[0] = 1, a->ks[1] = 5, a->n_k = 2;
     a->data.paths = calloc((size_t)argc, sizeof *a->data.paths);
     if (!a->data.paths) return EXIT_FAIL;
@@ -987,6 +1011,72 @@ int cmd_predict(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
+    close_session(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------ replay */
+
+static int cmp_int(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double median_int(int *v, size_t n)
+{
+    if (!n) return NAN;
+    qsort(v, n, sizeof *v, cmp_int);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    model_args a;
+    memset(&a, 0, sizeof a);
+    int rc = open_session(argc, argv, &a, &REPLAY_CMD);
+    if (rc >= 0) return rc;
+    rc = EXIT_FAIL;
+    tlp_model *m = a.m;
+    tlp_dataset *ds = a.ds;
+    const tlp_model_config *c = tlp_model_config_of(m);
+    size_t nt = tlp_dataset_n_tasks(ds), tasks = 0, no_valid = 0;
+    int *lw = malloc(sizeof(int) * (nt ? nt : 1)), *mw = malloc(sizeof(int) * (nt ? nt : 1));
+    int *lb = malloc(sizeof(int) * (nt ? nt : 1)), *mb = malloc(sizeof(int) * (nt ? nt : 1));
+    double log_gain = 0;
+    if (!lw || !mw || !lb || !mb) goto done;
+    printf("task\thardware\tcandidates\tlog_trials\tmodel_trials\tgain\tlog_trials_best\tmodel_trials_best\tworkload\n");
+    for (size_t t = 0; t < nt; t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        if (tk->mode != c->mode || !tk->n_records) continue;
+        const float *sc = scores_for(m, ds, &a.cache, head_for(m, tk, a.forced));
+        if (!sc) goto done;
+        tlp_replay r;
+        tlp_status st = tlp_replay_dataset_task(ds, t, sc, a.within, &r);
+        if (st == TLP_EMPTY) {
+            no_valid++;
+            continue;
+        }
+        if (st != TLP_OK) goto done;
+        double gain = (double)r.log_within / r.model_within;
+        printf("%s\t%s\t%d\t%d\t%d\t%.4g\t%d\t%d\t%s\n", cli_esc(tk->workload_key), tk->hardware, r.n, r.log_within,
+               r.model_within, gain, r.log_best, r.model_best, tk->summary);
+        lw[tasks] = r.log_within, mw[tasks] = r.model_within, lb[tasks] = r.log_best, mb[tasks] = r.model_best;
+        log_gain += log(gain);
+        tasks++;
+    }
+    if (!tasks) {
+        fprintf(stderr, "tlpx: no %s task with a valid measurement in DATA\n", tlp_mode_name(c->mode));
+        goto done;
+    }
+    printf("# %zu tasks%s; to within %g%% of the best: median trials log %.1f, model %.1f; "
+           "geometric mean gain %.2fx\n",
+           tasks, no_valid ? " (tasks whose every run failed left out)" : "", 100 * a.within,
+           median_int(lw, tasks), median_int(mw, tasks), exp(log_gain / (double)tasks));
+    printf("# to the best itself: median trials log %.1f, model %.1f\n", median_int(lb, tasks), median_int(mb, tasks));
+    rc = EXIT_OK;
+done:
+    free(lw), free(mw), free(lb), free(mb);
     close_session(&a);
     return rc;
 }

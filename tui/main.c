@@ -18,6 +18,7 @@ const cli_subcommand CLI_SUBCOMMANDS[] = {
     {"train", cmd_train, "train TLP / MTL-TLP on records; write the model", &TRAIN_CMD},
     {"eval", cmd_eval, "top-k (mean, pooled, random, failed picks), pairwise accuracy, Kendall's tau", &EVAL_CMD},
     {"predict", cmd_predict, "a TSV of predicted scores and ranks for every record", &PREDICT_CMD},
+    {"replay", cmd_replay, "trials a tuner would spend to near the best: the log's order vs the model's", &REPLAY_CMD},
     {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
 };
 const size_t CLI_N_SUBCOMMANDS = sizeof CLI_SUBCOMMANDS / sizeof *CLI_SUBCOMMANDS;
