@@ -23,7 +23,10 @@
 # The peer's predictions do not depend on tlpx, so they are cached (by data,
 # fold, seed, epochs, variant and the peer script's checksum) under
 # ${XDG_CACHE_HOME:-~/.cache}/tlpx/quality; --fresh-peer recomputes them.
-# Figures and wall times are printed as a table and kept in DIR/quality.tsv.
+# Beside the top-k figures, each set of predictions is replayed (tlpx replay
+# --scores): the trials a tuner would spend to come within 5% of the best in
+# the model's order instead of the log's.  Figures and wall times are printed
+# as a table and kept in DIR/quality.tsv.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${top_builddir:-$top}
@@ -82,6 +85,18 @@ collect() {
         'NR > 1 { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", hw, model, seed, $4, $5, $6, $7, $8, $9, $10, secs }' \
         "$3" >>"$res"
 }
+# the replay of predictions $3 on $1's data (tlpx replay --scores): rows "gain" (the
+# geometric-mean gain in trials to within 5% of the best) and "trials" (the model's
+# median trials; the log's in the random column) for hardware $1, model $2, seed $4
+replay() {
+    "$T" replay --scores "$3" "$(path_of "$1")" -q | awk -F '\t' -v hw="$1" -v model="$2" -v seed="$4" '
+        /geometric mean gain/ {
+            match($0, /median trials log [0-9.]+, model [0-9.]+/); split(substr($0, RSTART, RLENGTH), m, "[ ,]+")
+            match($0, /gain [0-9.]+x/); g = substr($0, RSTART + 5, RLENGTH - 6)
+            printf "%s\t%s\t%s\tgain\t%s\t\t\t1\t\t\t\n", hw, model, seed, g
+            printf "%s\t%s\t%s\ttrials\t%s\t\t\t%s\t\t\t\n", hw, model, seed, m[6], m[4]
+        }' >>"$res"
+}
 
 start_all=$(now)
 echo "quality: $hw; $folds folds x $seeds seeds, $epochs epochs, $threads threads; work in $dir"
@@ -114,6 +129,7 @@ for h in $(echo "$hw" | tr , ' '); do
             t1=$(now)
             "$T" eval --scores "$pred" "$target" --tsv -q >"$pred.eval"
             collect "$h" "tlpx-$c" "$pred.eval" "$s" $((t1 - t0))
+            replay "$h" "tlpx-$c" "$pred" "$s"
             printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "tlpx-$c" "$s" \
                 "$(awk -F '\t' '$4 == "top-1" { printf "top-1 %.4f", $5 } $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" $((t1 - t0))
         done
@@ -163,6 +179,7 @@ for h in $(echo "$hw" | tr , ' '); do
             fi
             "$T" eval --scores "$pred" "$target" --tsv -q >"$pred.eval"
             collect "$h" "peer-$v" "$pred.eval" "$s" "$(cat "$cache/$key.seconds")"
+            replay "$h" "peer-$v" "$pred" "$s"
             printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "peer-$v" "$s" \
                 "$(awk -F '\t' '$4 == "top-1" { printf "top-1 %.4f", $5 } $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" \
                 "$(cat "$cache/$key.seconds")"
@@ -186,6 +203,7 @@ NR == 1 { next }
     if (!(key in lo) || v < lo[key]) lo[key] = v
     if (!(key in hi) || v > hi[key]) hi[key] = v
     if ($4 == "top-1") { psum[k] += $6; fsum[k] += $7; secs[k] += $11; runs[k]++ }
+    if ($4 == "trials") log_trials[$1] = $8
 }
 function fig(k, m,   key) {
     key = k SUBSEP m
@@ -194,11 +212,15 @@ function fig(k, m,   key) {
     return sprintf("%.3f [%.3f-%.3f]", sum[key] / cnt[key], lo[key], hi[key])
 }
 END {
-    printf "%-5s %-11s %-21s %-21s %-21s %7s %6s %6s\n", "hw", "model", "top-1 (mean)", "top-5 (mean)", "pair-acc", "pooled", "failed", "s"
+    printf "%-5s %-11s %-21s %-21s %-21s %7s %6s %-17s %6s %6s\n", "hw", "model", "top-1 (mean)", "top-5 (mean)", "pair-acc", "pooled",
+        "failed", "replay gain", "trials", "s"
     for (i = 1; i <= n; i++) {
         k = order[i]; split(k, p, SUBSEP)
-        printf "%-5s %-11s %s %s %s %7.3f %6.1f %6.0f\n", p[1], p[2], fig(k, "top-1"), fig(k, "top-5"), fig(k, "pair-acc"),
-            psum[k] / runs[k], fsum[k] / runs[k], secs[k] / runs[k]
+        g = (k SUBSEP "gain") in cnt ? sprintf("%.2f [%.2f-%.2f]", sum[k SUBSEP "gain"] / cnt[k SUBSEP "gain"], lo[k SUBSEP "gain"], hi[k SUBSEP "gain"]) : "-"
+        tr = (k SUBSEP "trials") in cnt ? sprintf("%.1f", sum[k SUBSEP "trials"] / cnt[k SUBSEP "trials"]) : (p[2] == "random" ? log_trials[p[1]] : "-")
+        printf "%-5s %-11s %s %s %s %7.3f %6.1f %-17s %6s %6.0f\n", p[1], p[2], fig(k, "top-1"), fig(k, "top-5"), fig(k, "pair-acc"),
+            psum[k] / runs[k], fsum[k] / runs[k], g, tr, secs[k] / runs[k]
     }
+    printf "(trials: the median trials to within 5%% of the best; in the random row, the log'"'"'s own order)\n"
 }' "$res"
 echo "wall time $((end_all - start_all)) s; figures in $res"

@@ -119,6 +119,10 @@ check "replay: the trained model finds near-best programs sooner than the log" a
 check "replay --within 0: the best itself" status 0 "$TLPX" replay "$T/m.tlpx" "$D/hw-a" --within 0 -q
 check "replay --within 0: trials = trials to the best" awk -F '\t' 'NR > 1 && !/^#/ && ($4 != $7 || $5 != $8) { bad++ } END { exit bad > 0 }' "$T/out"
 check "replay --within -1 is a usage error" status 2 "$TLPX" replay "$T/m.tlpx" "$D/hw-a" --within -1
+"$TLPX" predict "$T/m.tlpx" "$D/hw-a" "$D/hw-b" -q >"$T/pred-r"
+"$TLPX" replay "$T/m.tlpx" "$D/hw-a" "$D/hw-b" -q >"$T/rep-m"
+check "replay --scores the predictions" status 0 "$TLPX" replay --scores "$T/pred-r" "$D/hw-a" "$D/hw-b" -q
+check "the same replay as with the model" cmp "$T/out" "$T/rep-m"
 
 # eval --scores: predictions from a file, scored by the same code
 check "eval --scores the predict output" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --tsv

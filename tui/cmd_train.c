@@ -580,6 +580,7 @@ const cli_cmd PREDICT_CMD = {
 static const cli_opt REPLAY_OPTS[] = {
     {"--head", NULL, "HW", "order every task with this head (default: each task by its hardware's head, else head 0)"},
     {"--within", NULL, "PCT", "how near the best counts as found, in percent (5)"},
+    {"--scores", NULL, "TSV", "the order of predictions from a file instead of a MODEL (tlpx predict's columns)"},
     {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the orders are the same for any number)"},
     {NULL, NULL, NULL, NULL},
 };
@@ -1039,18 +1040,27 @@ int cmd_replay(int argc, char **argv)
     rc = EXIT_FAIL;
     tlp_model *m = a.m;
     tlp_dataset *ds = a.ds;
-    const tlp_model_config *c = tlp_model_config_of(m);
+    const tlp_model_config *c = m ? tlp_model_config_of(m) : NULL;
     size_t nt = tlp_dataset_n_tasks(ds), tasks = 0, no_valid = 0;
+    float *file_scores = NULL;
     int *lw = malloc(sizeof(int) * (nt ? nt : 1)), *mw = malloc(sizeof(int) * (nt ? nt : 1));
     int *lb = malloc(sizeof(int) * (nt ? nt : 1)), *mb = malloc(sizeof(int) * (nt ? nt : 1));
     double log_gain = 0;
     if (!lw || !mw || !lb || !mb) goto done;
+    if (a.scores_path) { /* another cost model's predictions */
+        file_scores = malloc(sizeof(float) * (tlp_dataset_n_records(ds) ? tlp_dataset_n_records(ds) : 1));
+        if (!file_scores || read_scores(a.scores_path, ds, file_scores)) goto done;
+    }
     printf("task\thardware\tcandidates\tlog_trials\tmodel_trials\tgain\tlog_trials_best\tmodel_trials_best\tworkload\n");
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
-        if (tk->mode != c->mode || !tk->n_records) continue;
-        const float *sc = scores_for(m, ds, &a.cache, head_for(m, tk, a.forced));
+        if ((c && tk->mode != c->mode) || !tk->n_records) continue;
+        if (file_scores && a.head && strcmp(a.head, tk->hardware)) continue;
+        const float *sc = file_scores ? file_scores : scores_for(m, ds, &a.cache, head_for(m, tk, a.forced));
         if (!sc) goto done;
+        int missing = 0;
+        for (uint32_t k = 0; file_scores && k < tk->n_records; k++) missing |= isnan(sc[tk->records[k]]);
+        if (missing) continue; /* a task the file does not score */
         tlp_replay r;
         tlp_status st = tlp_replay_dataset_task(ds, t, sc, a.within, &r);
         if (st == TLP_EMPTY) {
@@ -1066,7 +1076,7 @@ int cmd_replay(int argc, char **argv)
         tasks++;
     }
     if (!tasks) {
-        fprintf(stderr, "tlpx: no %s task with a valid measurement in DATA\n", tlp_mode_name(c->mode));
+        fprintf(stderr, "tlpx: no task with a valid measurement%s in DATA\n", file_scores ? " and scores" : "");
         goto done;
     }
     printf("# %zu tasks%s; to within %g%% of the best: median trials log %.1f, model %.1f; "
@@ -1076,7 +1086,7 @@ int cmd_replay(int argc, char **argv)
     printf("# to the best itself: median trials log %.1f, model %.1f\n", median_int(lb, tasks), median_int(mb, tasks));
     rc = EXIT_OK;
 done:
-    free(lw), free(mw), free(lb), free(mb);
+    free(lw), free(mw), free(lb), free(mb), free(file_scores);
     close_session(&a);
     return rc;
 }
