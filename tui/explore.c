@@ -643,13 +643,15 @@ static void find(app_t *a, int dir)
 
 static void open_view(app_t *a, view_id v)
 {
-    if (v == VIEW_CANDS || v == VIEW_TOKENS || v == VIEW_PLOT) {
+    if (VIEW_OF_TASK(v)) {
         if (a->task < 0 && a->n_task_rows) load_task(a, a->task_rows[a->task_cur]);
         if (a->task < 0) return;
     }
     if (v == VIEW_TOKENS && a->n_cand_rows) load_record(a);
     if (v != a->view && (v == VIEW_HELP || v == VIEW_WARNINGS)) a->back_to = a->view;
-    if (v != a->view && v == VIEW_PLOT && a->view != VIEW_HELP && a->view != VIEW_WARNINGS) a->plot_back = a->view;
+    if (v != a->view && VIEW_IS_GRAPH(v) && !VIEW_IS_GRAPH(a->view) && a->view != VIEW_HELP &&
+        a->view != VIEW_WARNINGS)
+        a->plot_back = a->view;
     if (v != a->view) a->hscroll = 0;
     a->view = v;
 }
@@ -691,21 +693,22 @@ void app_do(app_t *a, action_id act, const char *arg)
         a->hscroll = 0;
         if (a->view == VIEW_TASKS) quit(a);
         else if (a->view == VIEW_HELP || a->view == VIEW_WARNINGS) a->view = a->back_to;
-        else if (a->view == VIEW_PLOT) a->view = a->plot_back == VIEW_TASKS || a->plot_back == VIEW_TOKENS ? a->plot_back : VIEW_CANDS;
+        else if (VIEW_IS_GRAPH(a->view))
+            a->view = a->plot_back == VIEW_TASKS || a->plot_back == VIEW_TOKENS ? a->plot_back : VIEW_CANDS;
         else if (a->view == VIEW_TOKENS) a->view = VIEW_CANDS;
         else a->view = VIEW_TASKS;
         break;
     case ACT_LEFT: a->hscroll = a->hscroll > 8 ? a->hscroll - 8 : 0; break;
     case ACT_RIGHT:
-        if (a->view != VIEW_PLOT && a->hscroll < 4000) a->hscroll += 8;
+        if (!VIEW_IS_GRAPH(a->view) && a->hscroll < 4000) a->hscroll += 8;
         break;
     case ACT_NEXT_VIEW:
         if (arg && *arg) {
-            static const char *const names[] = {"tasks", "candidates", "tokens", "plot"};
-            for (int v = 0; v < 4; v++)
+            static const char *const names[] = {"tasks", "candidates", "tokens", "plot", "replay"};
+            for (int v = 0; v < 5; v++)
                 if (!strncmp(names[v], arg, strlen(arg))) open_view(a, (view_id)v);
         } else
-            open_view(a, a->view >= VIEW_PLOT ? VIEW_TASKS : (view_id)(a->view + 1));
+            open_view(a, a->view >= VIEW_REPLAY ? VIEW_TASKS : (view_id)(a->view + 1));
         break;
     case ACT_SEARCH:
         if (arg && *arg) {
@@ -795,6 +798,18 @@ void app_do(app_t *a, action_id act, const char *arg)
         app_message(a, a->diff ? "diff against the best measured candidate" : "diff off");
         break;
     case ACT_PLOT: open_view(a, VIEW_PLOT); break;
+    case ACT_REPLAY:
+        if (arg && *arg) {
+            char *end;
+            double w = strtod(arg, &end);
+            if (*end || !(w >= 0 && w < 1000)) {
+                app_message(a, "replay: PCT is how near the best counts, in percent (5), not \"%s\"", arg);
+                break;
+            }
+            a->replay_within = w / 100;
+        }
+        open_view(a, VIEW_REPLAY);
+        break;
     case ACT_WARNINGS: open_view(a, VIEW_WARNINGS); break;
     case ACT_HELP: open_view(a, VIEW_HELP); break;
     case ACT_PROMPT: prompt_open(a); break;
@@ -985,6 +1000,7 @@ int cmd_explore(int argc, char **argv)
     a.task = -1;
     a.rec_i = a.best_i = -1;
     tlp_eval_sum_init(&a.eval, NULL, 0);
+    a.replay_within = 0.05;
     tlp_record_init(&a.rec);
     tlp_record_init(&a.best_rec);
     for (int m = 0; m < TLP_MODE_COUNT; m++) a.fam[m].prev_head = a.fam[m].cmp_head = -1;

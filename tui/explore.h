@@ -23,7 +23,11 @@ typedef struct {
 
 extern const action_t ACTIONS[ACT_COUNT];
 
-typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_HELP, VIEW_WARNINGS, VIEW_COUNT } view_id;
+typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_REPLAY, VIEW_HELP, VIEW_WARNINGS, VIEW_COUNT } view_id;
+/* The views of one task drawn as a graph (they return where they came from). */
+#define VIEW_IS_GRAPH(v) ((v) == VIEW_PLOT || (v) == VIEW_REPLAY)
+/* The views that need a selected task. */
+#define VIEW_OF_TASK(v) ((v) == VIEW_CANDS || (v) == VIEW_TOKENS || VIEW_IS_GRAPH(v))
 
 /* One model family (cpu or gpu): its model, scores per head, active head. */
 typedef struct {
@@ -49,7 +53,8 @@ typedef struct {
     tlp_eval_sum eval;      /* top-1/top-5 over the tasks of the family in use */
     /* views */
     view_id view, back_to;  /* back_to: where help and warnings return */
-    view_id plot_back;      /* where the plot returns */
+    view_id plot_back;      /* where the plot and the replay return */
+    double replay_within;   /* the replay view: how near the best counts (fraction) */
     int hscroll;            /* columns the text views are scrolled right */
     int confirm_quit;       /* the next key answers "quit anyway?" */
     int *task_rows;         /* visible tasks, sorted and filtered */

@@ -378,6 +378,120 @@ static void draw_plot(app_t *a, int top, int rows)
     }
 }
 
+/* Best latency so far after each trial, measuring in the order ord (record
+ * positions within the task); INFINITY before the first valid one. */
+static void best_so_far(const app_t *a, const tlp_task *tk, const uint32_t *ord, double *curve)
+{
+    double b = INFINITY;
+    for (uint32_t t = 0; t < tk->n_records; t++) {
+        const tlp_rec *r = tlp_dataset_rec(a->ds, tk->records[ord[t]]);
+        if (!r->error_no && r->cost < b) b = r->cost;
+        curve[t] = b;
+    }
+}
+
+static const float *sort_scores; /* by_score_pos: the scores being sorted by */
+
+static int by_score_pos(const void *x, const void *y)
+{
+    uint32_t p = *(const uint32_t *)x, q = *(const uint32_t *)y;
+    float a = sort_scores[p], b = sort_scores[q];
+    if (a != b) return a > b ? -1 : 1;
+    return p < q ? -1 : p > q;
+}
+
+/* The replay of the selected task: best latency so far (up, log scale)
+ * against trials (right, log scale), in the log's order (l), the model's (m)
+ * and the compare head's (c); the trials to come within PCT% are marked. */
+static void draw_replay(app_t *a, int top, int rows)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    family_t *f = &a->fam[a->mode];
+    const float *sc = f->model ? f->scores[f->head] : NULL;
+    const float *cs = f->model && f->cmp_head >= 0 ? f->scores[f->cmp_head] : NULL;
+    uint32_t n = tk->n_records;
+    put(top, 0, "%s on %s: best latency so far (up) against trials (right, both log scales)", tk->summary, tk->hardware);
+    if (!sc) {
+        put(top + 1, 2, "no predictions yet (:load MODEL or :train)");
+        return;
+    }
+    tlp_replay rm, rc = {0};
+    if (tlp_replay_dataset_task(a->ds, (size_t)a->task, sc, a->replay_within, &rm) != TLP_OK) {
+        put(top + 1, 2, "every run of this task failed: nothing to find");
+        return;
+    }
+    if (cs) tlp_replay_dataset_task(a->ds, (size_t)a->task, cs, a->replay_within, &rc);
+    const tlp_model_config *c = tlp_model_config_of(f->model);
+    char l1[256], l2[160];
+    int w1 = snprintf(l1, sizeof l1, "within %g%% of the best: l log order %d trials, m model (%s) %d (gain %.1fx)",
+                      100 * a->replay_within, rm.log_within, c->heads[f->head], rm.model_within,
+                      (double)rm.log_within / rm.model_within);
+    int w2 = snprintf(l2, sizeof l2, "the best itself: log %d trials, model %d", rm.log_best, rm.model_best);
+    if (cs) {
+        snprintf(l1 + w1, sizeof l1 - (size_t)w1, ", c %s %d", c->heads[f->cmp_head], rc.model_within);
+        snprintf(l2 + w2, sizeof l2 - (size_t)w2, ", compare %d", rc.model_best);
+    }
+    put(top + 1, 0, "%s", l1);
+    put(top + 2, 0, "%s", l2);
+    int h = rows - 6, w = COLS - 12;
+    uint32_t *ord = malloc(sizeof *ord * (n ? n : 1));
+    double *curves[3] = {malloc(sizeof(double) * (n ? n : 1)), malloc(sizeof(double) * (n ? n : 1)),
+                         cs ? malloc(sizeof(double) * (n ? n : 1)) : NULL};
+    if (h < 3 || w < 10 || !ord || !curves[0] || !curves[1] || (cs && !curves[2])) goto out;
+    for (uint32_t k = 0; k < n; k++) ord[k] = k;
+    best_so_far(a, tk, ord, curves[0]);
+    float *task_sc = malloc(sizeof(float) * (n ? n : 1));
+    if (!task_sc) goto out;
+    for (int s = 1; s <= (cs ? 2 : 1); s++) {
+        const float *src = s == 1 ? sc : cs;
+        for (uint32_t k = 0; k < n; k++) task_sc[k] = src[tk->records[k]], ord[k] = k;
+        sort_scores = task_sc;
+        qsort(ord, n, sizeof *ord, by_score_pos);
+        best_so_far(a, tk, ord, curves[s]);
+    }
+    free(task_sc);
+    /* y: from the best to the worst first valid latency of any curve */
+    double ylo = log10(rm.best), yhi = ylo;
+    for (int s = 0; s < 3; s++)
+        for (uint32_t t = 0; curves[s] && t < n; t++)
+            if (isfinite(curves[s][t])) yhi = fmax(yhi, log10(curves[s][t]));
+    if (yhi - ylo < 1e-9) yhi = ylo + 1e-3;
+    double xmax = log10((double)n > 1 ? n : 2);
+    int y0 = top + 3;
+    char lo[24], hi[24];
+    fmt_sec(pow(10, yhi), hi, sizeof hi);
+    fmt_sec(pow(10, ylo), lo, sizeof lo);
+    put(y0, 0, "%9s", hi);
+    put(y0 + h - 1, 0, "%9s", lo);
+    for (int r = 0; r < h; r++) mvaddch(y0 + r, 10, '|');
+    mvhline(y0 + h, 10, '-', w + 1);
+    static const char glyph[3] = {'l', 'm', 'c'};
+    for (int x = 0; x < w; x++) {
+        uint32_t t = (uint32_t)floor(pow(10, xmax * x / (w - 1)) + 1e-9);
+        if (t < 1) t = 1;
+        if (t > n) t = n;
+        for (int s = 0; s < 3; s++) { /* m drawn last: on top */
+            int ser = s == 1 ? 2 : s == 2 ? 1 : 0;
+            if (!curves[ser] || !isfinite(curves[ser][t - 1])) continue;
+            int y = (int)lround((yhi - log10(curves[ser][t - 1])) / (yhi - ylo) * (h - 1));
+            mvaddch(y0 + y, 11 + x, (chtype)glyph[ser]);
+        }
+    }
+    /* the trials of each order marked under the axis */
+    int marks[3] = {rm.log_within, rm.model_within, cs ? rc.model_within : 0};
+    for (int s = 0; s < 3; s++) {
+        if (!marks[s]) continue;
+        int x = (int)lround(log10((double)marks[s]) / xmax * (w - 1));
+        if (x >= 0 && x < w) mvaddch(y0 + h, 11 + x, (chtype)glyph[s]);
+    }
+    put(y0 + h + 1, 11, "1");
+    put(y0 + h + 1, 11 + w - 6, "%6u", n);
+    put(y0 + h + 1, 20, "trials (l m c under the axis: where each order comes within %g%%)", 100 * a->replay_within);
+out:
+    free(ord);
+    for (int s = 0; s < 3; s++) free(curves[s]);
+}
+
 /* ------------------------------------------------------------ help, warnings */
 
 static void draw_help(app_t *a, int top, int rows)
@@ -456,7 +570,7 @@ static void draw_status(app_t *a, int y)
 
 void views_draw(app_t *a)
 {
-    static const char *const names[VIEW_COUNT] = {"tasks", "candidates", "tokens", "plot", "help", "warnings"};
+    static const char *const names[VIEW_COUNT] = {"tasks", "candidates", "tokens", "plot", "replay", "help", "warnings"};
     erase();
     hshift = 0;
     if (LINES < 6 || COLS < 30) {
@@ -469,14 +583,15 @@ void views_draw(app_t *a)
              a->filter[0] ? "  filter: " : "", a->filter);
     bar(a, 0, title, 1);
     int top = 1, rows = views_body_rows();
-    if (a->task < 0 && (a->view == VIEW_CANDS || a->view == VIEW_TOKENS || a->view == VIEW_PLOT))
+    if (a->task < 0 && VIEW_OF_TASK(a->view))
         a->view = VIEW_TASKS; /* nothing selected (e.g. after :open) */
-    hshift = a->view == VIEW_PLOT ? 0 : a->hscroll;
+    hshift = VIEW_IS_GRAPH(a->view) ? 0 : a->hscroll;
     switch (a->view) {
     case VIEW_TASKS: draw_tasks(a, top, rows); break;
     case VIEW_CANDS: draw_cands(a, top, rows); break;
     case VIEW_TOKENS: draw_tokens(a, top, rows); break;
     case VIEW_PLOT: draw_plot(a, top, rows); break;
+    case VIEW_REPLAY: draw_replay(a, top, rows); break;
     case VIEW_HELP: draw_help(a, top, rows); break;
     case VIEW_WARNINGS: draw_warnings(a, top, rows); break;
     default: break;
