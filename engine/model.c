@@ -217,6 +217,29 @@ tlp_model *tlp_model_clone(const tlp_model *src)
     return m;
 }
 
+size_t tlp_model_trunk_params(const tlp_model *m) { return m->dec[0][0].w; }
+
+tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
+{
+    if (cfg->mode != init->cfg.mode || cfg->encode != init->cfg.encode) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "the model is %s with %s tokens; the training wants %s with %s tokens",
+                      tlp_mode_name(init->cfg.mode), tlp_encode_name(init->cfg.encode), tlp_mode_name(cfg->mode),
+                      tlp_encode_name(cfg->encode));
+        return NULL;
+    }
+    tlp_model *m = tlp_model_new(cfg, seed, err); /* fresh heads where init has none */
+    if (!m) return NULL;
+    size_t trunk = tlp_model_trunk_params(m), per_head = (m->n_params - trunk) / (size_t)cfg->n_heads;
+    memcpy(m->params, init->params, sizeof(float) * trunk);
+    for (int h = 0; h < cfg->n_heads; h++) {
+        int g = tlp_model_head(init, cfg->heads[h]);
+        if (g >= 0)
+            memcpy(m->params + trunk + (size_t)h * per_head, init->params + tlp_model_trunk_params(init) + (size_t)g * per_head,
+                   sizeof(float) * per_head);
+    }
+    return m;
+}
+
 const tlp_model_config *tlp_model_config_of(const tlp_model *m) { return &m->cfg; }
 
 int tlp_model_head(const tlp_model *m, const char *name)

@@ -38,7 +38,7 @@ void tlp_adam_step(tlp_adam *a, float *p, float *g)
     const float b1 = a->beta1, b2 = a->beta2, wd = a->weight_decay;
     const double bc1 = 1 - pow(b1, (double)a->t), bc2 = 1 - pow(b2, (double)a->t);
     const float step = (float)(a->lr / bc1), sbc2 = (float)sqrt(bc2);
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = a->from; i < a->n; i++) {
         float gi = g[i] + wd * p[i];
         a->m[i] = b1 * a->m[i] + (1 - b1) * gi;
         a->v[i] = b2 * a->v[i] + (1 - b2) * gi * gi;

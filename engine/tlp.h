@@ -405,6 +405,13 @@ void tlp_model_free(tlp_model *m);
 /* A deep copy of the parameters and config (no activations, no optimiser). */
 tlp_model *tlp_model_clone(const tlp_model *m);
 const tlp_model_config *tlp_model_config_of(const tlp_model *m);
+/* A model of config cfg that starts from init (fine-tuning): init's trunk,
+ * init's decoder for each head of cfg that init has (by hardware name), a
+ * fresh one (from seed) for the others.  Mode and encoding must match. */
+tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err);
+/* Parameters of the shared trunk (encoder, attention, residual blocks): they
+ * come first in the block; the heads' decoders follow. */
+size_t tlp_model_trunk_params(const tlp_model *m);
 int tlp_model_head(const tlp_model *m, const char *name); /* index or -1 */
 
 /* All parameters in one block, in PyTorch state_dict order (see model.c).
@@ -448,6 +455,7 @@ typedef struct {
     uint64_t t;
     size_t n;
     float *m, *v;
+    size_t from; /* parameters before this one are frozen: never updated (0) */
 } tlp_adam;
 
 tlp_status tlp_adam_init(tlp_adam *a, size_t n, float lr, float weight_decay);
@@ -599,6 +607,8 @@ typedef struct {
     const char *save_path;  /* not NULL: the worker saves the kept model (and
                                its Adam state) there whenever it changes */
     int weights_only;       /* save_path gets no Adam state (a smaller file; no --resume) */
+    int freeze_trunk;       /* only the heads' decoders learn (fine-tuning a new head) */
+    int budget;             /* > 0: head 0 keeps labels on this many random samples (spec §5) */
 } tlp_train_opts;
 
 /* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's

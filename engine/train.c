@@ -182,6 +182,39 @@ static int grow_samples(tlp_samples *s)
     return 0;
 }
 
+/* MTL-TLP's target budget (spec §5): head 0 keeps its labels on o->budget
+ * samples drawn at random (from the seed), the others lose theirs; a sample
+ * left with no label at all is dropped. */
+static tlp_status apply_budget(tlp_samples *s, const tlp_train_opts *o)
+{
+    int H = s->n_heads;
+    uint32_t *with = malloc(sizeof(uint32_t) * (s->n ? s->n : 1));
+    if (!with) return TLP_NOMEM;
+    size_t n0 = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->have[i * (size_t)H]) with[n0++] = (uint32_t)i;
+    if ((size_t)o->budget < n0) {
+        tlp_rng r;
+        tlp_rng_seed(&r, o->seed ^ 0xb0d6e7u);
+        tlp_rng_shuffle_u32(&r, with, n0);
+        for (size_t k = (size_t)o->budget; k < n0; k++) s->have[(size_t)with[k] * (size_t)H] = 0;
+    }
+    free(with);
+    size_t w = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int any = 0;
+        for (int h = 0; h < H; h++) any |= s->have[i * (size_t)H + (size_t)h];
+        if (!any) continue;
+        s->rec[w] = s->rec[i];
+        s->task[w] = s->task[i];
+        memmove(s->label + w * (size_t)H, s->label + i * (size_t)H, sizeof(float) * (size_t)H);
+        memmove(s->have + w * (size_t)H, s->have + i * (size_t)H, (size_t)H);
+        w++;
+    }
+    s->n = w;
+    return TLP_OK;
+}
+
 tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err)
 {
     tlp_samples *s = calloc(1, sizeof *s);
@@ -292,6 +325,7 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
                                               : (float)tlp_dataset_label(ds, ri);
         }
     }
+    if (st == TLP_OK && o->budget > 0) st = apply_budget(s, o);
     for (size_t i = 0; i < s->n; i++) {
         int c = 0;
         for (int h = 0; h < H; h++) {
@@ -648,6 +682,8 @@ static void *worker(void *arg)
             double l = batch_loss(j, order + a, nb, &b, 1);
             tlp_model_zero_grads(j->m);
             tlp_model_backward(j->m, b.dout);
+            if (j->o.freeze_trunk) /* only the heads learn: the trunk's gradient neither counts nor moves it */
+                memset(tlp_model_grads(j->m), 0, sizeof(float) * tlp_model_trunk_params(j->m));
             tlp_clip_grad_norm(tlp_model_grads(j->m), np, j->o.clip);
             j->adam.lr = tlp_train_lr(&j->o, j->adam.t, total_steps);
             tlp_adam_step(&j->adam, tlp_model_params(j->m), tlp_model_grads(j->m));
@@ -796,6 +832,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     }
     fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
+    if (o->freeze_trunk) j->adam.from = tlp_model_trunk_params(j->m);
     static const char *const SELECT[] = {"loss", "topk", "last"}, *const SCHED[] = {"const", "cosine"};
     snprintf(j->meta.recipe, sizeof j->meta.recipe, "%s", o->recipe[0] ? o->recipe : "custom");
     snprintf(j->meta.select, sizeof j->meta.select, "%s", SELECT[o->select <= TLP_SELECT_LAST ? o->select : 0]);

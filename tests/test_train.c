@@ -933,6 +933,68 @@ static void test_folds(void)
     is_int(tlp_workload_fold("a", 1000), (int)(0xaf63dc4c8601ec8cull % 1000), "FNV-1a-64(\"a\") mod 1000");
 }
 
+/* Fine-tuning: adapt keeps the trunk and the heads it knows, freeze-trunk
+ * trains the heads only, budget keeps N labels of the target head. */
+static void test_finetune(const tlp_dataset *ds2, const tlp_samples *s1)
+{
+    tlp_status st;
+    tlp_train_meta meta;
+    tlp_train_opts o = opts(1, 32, 31);
+    tlp_model *a = train_quiet(s1, &o, &meta, &st); /* head hw-a */
+    if (!ok(a != NULL, "a one-head model to start from")) return;
+    tlp_model_config cfg = {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}, TLP_ENCODE_RAW};
+    tlp_error e = {0};
+    tlp_model *m = tlp_model_adapt(a, &cfg, 5, &e);
+    if (ok(m != NULL, "adapt to heads hw-b (new), hw-a (known)")) {
+        size_t trunk = tlp_model_trunk_params(m), head = (tlp_model_n_params(m) - trunk) / 2;
+        ok(trunk == tlp_model_trunk_params(a) && head == tlp_model_n_params(a) - trunk, "trunk and head sizes");
+        const float *pm = tlp_model_params_const(m), *pa = tlp_model_params_const(a);
+        ok(!memcmp(pm, pa, trunk * sizeof(float)), "the trunk is the model's");
+        ok(!memcmp(pm + trunk + head, pa + trunk, head * sizeof(float)), "hw-a's decoder is the model's (now head 1)");
+        ok(memcmp(pm + trunk, pa + trunk, head * sizeof(float)) != 0, "hw-b's decoder is new");
+    }
+    cfg.encode = TLP_ENCODE_LOG;
+    tlp_model *bad = tlp_model_adapt(a, &cfg, 5, &e);
+    ok(bad == NULL && e.status == TLP_ARG, "another encoding is refused");
+    cfg.encode = TLP_ENCODE_RAW;
+    tlp_model_free(bad);
+
+    /* freeze the trunk: two epochs move the heads only */
+    tlp_train_opts f = opts(2, 32, 9);
+    f.n_heads = 2;
+    snprintf(f.heads[0], TLP_HEAD_NAME, "hw-b");
+    snprintf(f.heads[1], TLP_HEAD_NAME, "hw-a");
+    f.freeze_trunk = 1;
+    tlp_samples *s2 = tlp_samples_build(ds2, &f, &e);
+    tlp_job *j = m && s2 ? tlp_train_start(s2, &f, m, NULL, NULL, NULL, &e) : NULL;
+    tlp_model *t = NULL;
+    if (ok(j != NULL, "a training from the adapted model starts")) tlp_job_finish(j, &t, NULL, NULL, NULL, &e);
+    if (ok(t != NULL, "and ends")) {
+        size_t trunk = tlp_model_trunk_params(t);
+        ok(!memcmp(tlp_model_params_const(t), tlp_model_params_const(m), trunk * sizeof(float)),
+           "freeze-trunk: the trunk has not moved, bit for bit");
+        ok(memcmp(tlp_model_params_const(t) + trunk, tlp_model_params_const(m) + trunk,
+                  (tlp_model_n_params(t) - trunk) * sizeof(float)) != 0,
+           "and the heads have");
+    }
+    tlp_model_free(t);
+    /* the budget: head 0 (hw-b) keeps 20 labels; samples without any label go */
+    f.budget = 20;
+    tlp_samples *sb = tlp_samples_build(ds2, &f, &e);
+    if (ok(sb && s2, "samples with a budget")) {
+        is_int(tlp_samples_labelled(sb, 0), 20, "budget: 20 labels on the target head");
+        is_int(tlp_samples_labelled(sb, 1), tlp_samples_labelled(s2, 1), "budget: the other head keeps all of its own");
+        ok(tlp_samples_count(sb) < tlp_samples_count(s2), "budget: samples with no label left are dropped");
+        tlp_samples *sc = tlp_samples_build(ds2, &f, &e);
+        ok(sc && tlp_samples_count(sc) == tlp_samples_count(sb), "budget: the same draw for the same seed");
+        tlp_samples_free(sc);
+    }
+    tlp_samples_free(sb);
+    tlp_samples_free(s2);
+    tlp_model_free(m);
+    tlp_model_free(a);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -964,6 +1026,7 @@ int main(void)
     test_recipes();
     test_select_average(s1);
     test_folds();
+    test_finetune(ds2, s1);
 
     tlp_model_free(trained);
     tlp_samples_free(s2), tlp_samples_free(s1);

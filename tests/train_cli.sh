@@ -272,6 +272,17 @@ check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' 
 check "--resume with --recipe is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/s.tlpx" --recipe tlp --epochs 4 --out "$T/x.tlpx"
 check "--resume with another --encode is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/tlp.tlpx" --encode log --epochs 2 --out "$T/x.tlpx"
 
+# fine-tuning: --init, a new head, --freeze-trunk, --budget
+check "a model of hw-a" status 0 "$TLPX" train "$D/hw-a" --out "$T/a.tlpx" --weights-only $FAST
+check "--init it with a new head for hw-b" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --heads hw-b,hw-a --init "$T/a.tlpx" --freeze-trunk --budget 30 --out "$T/ab.tlpx" --epochs 2 --batch 32
+check "says which heads are its own and which are new" grep -q "^starting from $T/a.tlpx: hw-b (new) hw-a (its head); the trunk frozen$" "$T/err"
+check "the budget leaves hw-b 30 labels" grep -q "heads: hw-b (30 labels) hw-a (161 labels)" "$T/err"
+check "the fine-tuned model has both heads" status 0 "$TLPX" eval "$T/ab.tlpx" "$D/hw-a" "$D/hw-b"
+check "heads hw-b hw-a" grep -q "heads: hw-b hw-a" "$T/out"
+check "--init with --resume is a usage error" status 2 "$TLPX" train "$D/hw-a" --init "$T/a.tlpx" --resume "$T/a.tlpx" --out "$T/x.tlpx"
+check "--init of a missing model fails" status 1 "$TLPX" train "$D/hw-a" --init "$T/none.tlpx" --out "$T/x.tlpx" $FAST
+check "--budget 0 is a usage error" status 2 "$TLPX" train "$D/hw-a" --budget 0 --out "$T/x.tlpx" $FAST
+
 # --weights-only: a smaller file that loads, but no resume
 check "--weights-only" status 0 "$TLPX" train "$D/hw-a" --out "$T/w.tlpx" --weights-only $FAST
 check "a third of the size of one with Adam state" test "$(wc -c <"$T/w.tlpx")" -lt "$(( $(wc -c <"$T/tlp.tlpx") / 2 ))"

@@ -48,6 +48,7 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, 
     char *end;
     int c;
 #define BAD(...) return snprintf(why, cap, __VA_ARGS__), -1
+    if (!v && strcmp(key, "freeze-trunk") != 0) BAD("%s needs a value: %s=VALUE", key, key);
     if (!strcmp(key, "recipe")) {
         tlp_train_opts keep = *o;
         if (tlp_train_recipe(o, o->mode, v) != TLP_OK) {
@@ -111,6 +112,13 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, 
     } else if (!strcmp(key, "sched")) {
         if ((c = choice(v, SCHEDS)) < 0) BAD("sched is const or cosine, not \"%s\"", v);
         o->sched = (tlp_sched_kind)c;
+    } else if (!strcmp(key, "budget")) {
+        if (whole(v, 1, LONG_MAX, &n)) BAD("budget is a number of samples >= 1, not \"%s\"", v);
+        o->budget = (int)(n > 2000000000 ? 2000000000 : n);
+        return 0; /* how much data, not how to train */
+    } else if (!strcmp(key, "freeze-trunk")) {
+        if (v && *v) BAD("freeze-trunk takes no value");
+        o->freeze_trunk = 1;
     } else if (!strcmp(key, "failed")) {
         if ((c = choice(v, FAILEDS)) < 0) BAD("failed is keep or demote, not \"%s\"", v);
         o->failed = (tlp_failed_kind)c;
@@ -216,6 +224,9 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--seed", NULL, "N", "initial weights, split and shuffles (0)"},
     {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the model is the same for any number)"},
     {"--resume", NULL, "MODEL", "continue a training from its saved model and Adam state"},
+    {"--init", NULL, "MODEL", "start from MODEL's weights (fine-tuning); heads it lacks start fresh"},
+    {"--freeze-trunk", NULL, NULL, "train the heads only (with --init: a new hardware's head on a trained trunk)"},
+    {"--budget", NULL, "N", "the target head (the first) keeps labels on N random samples only (MTL-TLP's budget)"},
     {"--weights-only", NULL, NULL, "save no Adam state: a third of the size, but no --resume"},
     {NULL, NULL, NULL, NULL},
 };
@@ -243,7 +254,7 @@ const cli_cmd TRAIN_CMD = {
 typedef struct {
     cli_data_opts *data;
     tlp_train_opts to;
-    const char *out, *resume, *mode;
+    const char *out, *resume, *mode, *init;
     /* settings given on the command line, in order, applied after the recipe */
     const char *keys[64], *vals[64];
     int n_set;
@@ -260,6 +271,7 @@ static int train_arg(void *ctx, const cli_opt *o, const char *val)
     }
     if (!strcmp(o->name, "--out")) a->out = val;
     else if (!strcmp(o->name, "--resume")) a->resume = val;
+    else if (!strcmp(o->name, "--init")) a->init = val;
     else if (!strcmp(o->name, "--mode")) a->mode = val;
     else if (!strcmp(o->name, "--recipe")) a->recipe = val;
     else if (!strcmp(o->name, "--weights-only")) a->weights_only = 1;
@@ -346,6 +358,10 @@ int cmd_train(int argc, char **argv)
     }
     if (a.resume && a.recipe) {
         cli_usage_error(&TRAIN_CMD, "--resume continues with the saved settings; --recipe cannot change them");
+        goto done;
+    }
+    if (a.resume && a.init) {
+        cli_usage_error(&TRAIN_CMD, "--resume continues a training; --init starts a new one from a model: one of them");
         goto done;
     }
     if (tlp_train_recipe(to, TLP_MODE_GPU, a.recipe ? a.recipe : TLP_RECIPE_DEFAULT) == TLP_OK)
@@ -455,6 +471,26 @@ int cmd_train(int argc, char **argv)
         for (int h = 0; h < tlp_samples_n_heads(s); h++)
             fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
         fprintf(stderr, "\n");
+    }
+    if (a.init) { /* fine-tuning: the model's trunk and heads, fresh heads where it has none */
+        tlp_model *from = load_model(a.init, NULL, NULL, NULL);
+        if (!from) goto done;
+        tlp_model_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.mode = to->mode;
+        cfg.encode = tlp_model_config_of(from)->encode;
+        cfg.n_heads = tlp_samples_n_heads(s);
+        for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(s, h));
+        init = tlp_model_adapt(from, &cfg, to->seed, &err);
+        if (!init) fprintf(stderr, "tlpx train: --init %s: %s\n", a.init, err.msg);
+        else if (!o.quiet) {
+            fprintf(stderr, "starting from %s:", a.init);
+            for (int h = 0; h < cfg.n_heads; h++)
+                fprintf(stderr, " %s (%s)", cfg.heads[h], tlp_model_head(from, cfg.heads[h]) >= 0 ? "its head" : "new");
+            fprintf(stderr, "%s\n", to->freeze_trunk ? "; the trunk frozen" : "");
+        }
+        tlp_model_free(from);
+        if (!init) goto done;
     }
     tlp_job *job = tlp_train_start(s, to, init, resume_meta, am, av, &err);
     if (!job) {

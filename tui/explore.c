@@ -336,8 +336,8 @@ static void train_done(app_t *a)
     f->cmp_head = -1;
     f->dirty = 1;
     free_scores(f);
-    app_message(a, "training done (recipe %s): epoch %d of %d kept (by %s); :save to keep it", meta.recipe,
-                meta.best_epoch, p.n_hist, meta.select);
+    app_message(a, "training done (recipe %s, %s): epoch %d of %d kept (by %s); :save to keep it", meta.recipe,
+                a->train_fine ? "fine-tuned" : "from scratch", meta.best_epoch, p.n_hist, meta.select);
     start_predict(a, a->train_mode);
 }
 
@@ -354,17 +354,18 @@ static void start_training(app_t *a, const char *args)
     o.epochs = 10;
     o.threads = cli_default_threads();
     char buf[512], why[256];
+    int fresh = 0;
     for (int pass = 0; pass < 2; pass++) {
         snprintf(buf, sizeof buf, "%s", args ? args : "");
         for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
             char *eq = strchr(w, '=');
-            if (!eq) {
-                app_message(a, "train: settings are key=value (epochs=10 recipe=tlp heads=K80,V100 ...), not \"%s\"", w);
-                return;
-            }
-            *eq = 0;
+            if (eq) *eq = 0;
             if ((pass == 0) != !strcmp(w, "recipe")) continue;
-            if (cli_train_set(&o, w, eq + 1, why, sizeof why)) {
+            if (!strcmp(w, "fresh") && !eq) {
+                fresh = 1;
+                continue;
+            }
+            if (cli_train_set(&o, w, eq ? eq + 1 : NULL, why, sizeof why)) {
                 app_message(a, "train: %s", why);
                 return;
             }
@@ -377,8 +378,29 @@ static void start_training(app_t *a, const char *args)
         app_message(a, "train: %s", err.msg);
         return;
     }
+    /* fine-tune the model in use (its trunk, its heads, fresh heads for new
+     * hardware) unless asked to start over */
+    family_t *f = fam(a);
+    tlp_model *init = NULL;
+    if (f->model && !fresh) {
+        tlp_model_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.mode = a->mode;
+        cfg.encode = tlp_model_config_of(f->model)->encode;
+        cfg.n_heads = tlp_samples_n_heads(a->samples);
+        for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(a->samples, h));
+        init = tlp_model_adapt(f->model, &cfg, o.seed, &err);
+        if (!init) {
+            app_message(a, "train: cannot start from the model in use (%s); :train fresh starts over", err.msg);
+            tlp_samples_free(a->samples);
+            a->samples = NULL;
+            return;
+        }
+    }
     a->train_mode = a->mode;
-    a->train = tlp_train_start(a->samples, &o, NULL, NULL, NULL, NULL, &err);
+    a->train_fine = init != NULL;
+    a->train = tlp_train_start(a->samples, &o, init, NULL, NULL, NULL, &err);
+    tlp_model_free(init); /* the job has its own copy */
     if (!a->train) {
         app_message(a, "train: %s", err.msg);
         tlp_samples_free(a->samples);
@@ -387,8 +409,8 @@ static void start_training(app_t *a, const char *args)
     }
     memset(&a->prog, 0, sizeof a->prog);
     a->prog.epochs = o.epochs;
-    app_message(a, "training a %s model on %zu samples, %d epochs (:cancel stops)", tlp_mode_name(a->mode),
-                tlp_samples_count(a->samples), o.epochs);
+    app_message(a, "training a %s model on %zu samples, %d epochs, %s (:cancel stops)", tlp_mode_name(a->mode),
+                tlp_samples_count(a->samples), o.epochs, init ? "from the model in use" : "from scratch");
 }
 
 /* ------------------------------------------------------------ other commands */

@@ -74,6 +74,7 @@ typedef struct {
     tlp_job *train;
     tlp_samples *samples;
     tlp_mode train_mode;
+    int train_fine;         /* the training started from the model in use */
     tlp_progress prog;
     /* the bottom line */
     char msg[512];
