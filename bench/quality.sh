@@ -14,12 +14,14 @@
 #
 # usage: bench/quality.sh [--quick | --full] [--hw K80,Xeon] [--folds N] [--seeds N]
 #            [--epochs N] [--threads N] [--configs tlpx,tlp,mtl] [--peer log,raw | --peer none]
-#            [--train-args "..."] [--dir DIR] [--fresh-peer]
+#            [--train-args "..."] [--dir DIR] [--resume] [--fresh-peer]
 #   (default)  K80 and Xeon, 3 folds x 3 seeds, 10 epochs: recipe tlpx, the
 #              random order and the peer --log (cached, see below)
 #   --quick    K80, 3 folds x 1 seed, recipe tlpx only: for iterating
 #   --full     K80, V100, MI50 and Xeon, 3 folds x 3 seeds: recipes tlpx and
 #              tlp, MTL (the other GPUs as auxiliary heads), the peer raw and --log
+# --resume keeps the model files already in DIR (from an interrupted run with
+# the same options) instead of training them again.
 # The peer's predictions do not depend on tlpx, so they are cached (by data,
 # fold, seed, epochs, variant and the peer script's checksum) under
 # ${XDG_CACHE_HOME:-~/.cache}/tlpx/quality; --fresh-peer recomputes them.
@@ -35,7 +37,7 @@ data=${TLPX_DATA:-$top/../shared/data}
 peer=${TLPX_PEERS:-$top/../shared/peers}/tlp_torch_train.py
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/tlpx/quality
 
-hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0
+hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0 resume=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) hw=K80 seeds=1 configs=tlpx peers=none ;;
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     --train-args) extra=$2; shift ;;
     --dir) dir=$2; shift ;;
     --fresh-peer) fresh=1 ;;
+    --resume) resume=1 ;;
     *) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     esac
     shift
@@ -122,8 +125,9 @@ for h in $(echo "$hw" | tr , ' '); do
             for k in $(seq 1 "$folds"); do
                 m="$dir/$h-$c-f$k-s$s.tlpx"
                 # shellcheck disable=SC2086
-                "$T" train $datas --except-fold "$k/$folds" $args $extra --epochs "$epochs" --seed "$s" \
-                    --threads "$threads" --out "$m" -q
+                [ "$resume" = 1 ] && [ -s "$m" ] ||
+                    "$T" train $datas --except-fold "$k/$folds" $args $extra --epochs "$epochs" --seed "$s" \
+                        --threads "$threads" --out "$m" -q
                 "$T" predict "$m" "$target" --fold "$k/$folds" -q | tail -n +2 >>"$pred"
             done
             t1=$(now)
