@@ -539,9 +539,10 @@ static tlp_status read_all(const char *path, unsigned char **buf, size_t *n, tlp
 {
     *buf = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = tlp_fopen_regular(path); /* a FIFO is refused, not waited on */
     if (!f) {
         int e = errno;
+        if (e == EINVAL) return tlp_error_set(err, CK_BAD, path, 0, "not a regular file");
         return tlp_error_set(err, e == ENOENT ? TLP_NOT_FOUND : TLP_IO, path, 0, "cannot open: %s", strerror(e));
     }
     struct stat st;

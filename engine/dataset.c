@@ -917,8 +917,8 @@ tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
 
 tlp_status tlp_dataset_load_weights(tlp_dataset *ds, const char *path, tlp_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return tlp_error_set(err, TLP_NOT_FOUND, path, 0, "cannot open: %s", strerror(errno));
+    FILE *f = tlp_fopen_regular(path);
+    if (!f) return tlp_error_set(err, TLP_NOT_FOUND, path, 0, "cannot open: %s", tlp_fopen_why(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;

@@ -320,3 +320,27 @@ tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix,
     free(path);
     return s;
 }
+
+FILE *tlp_fopen_regular(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    int e = 0;
+    if (fstat(fd, &st) != 0) e = errno;
+    else if (!S_ISREG(st.st_mode)) e = EINVAL;
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) e = errno;
+    FILE *f = e ? NULL : fdopen(fd, "r");
+    if (!f) {
+        if (!e) e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
+const char *tlp_fopen_why(int e)
+{
+    return e == EINVAL ? "not a regular file" : strerror(e);
+}
+

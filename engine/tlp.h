@@ -730,6 +730,12 @@ tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix,
  * file keeps its mode.  Temporaries of a save that was killed are removed. */
 typedef tlp_status (*tlp_write_fn)(FILE *f, void *ctx, tlp_error *err);
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err);
+/* fopen(path, "r") for a file tlpx reads whole (a model, weights, scores):
+ * only a regular file (or a link to one); a FIFO is refused at once instead
+ * of waiting for a writer.  NULL with errno set (EINVAL: not a regular file);
+ * tlp_fopen_why(errno) says it in words. */
+FILE *tlp_fopen_regular(const char *path);
+const char *tlp_fopen_why(int e);
 /* Would tlp_write_atomic to path work?  The same refusals, and a file can
  * be made in its directory.  For checking before hours of work. */
 tlp_status tlp_check_writable(const char *path, tlp_error *err);

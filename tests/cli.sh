@@ -7,7 +7,9 @@ FX="$top_srcdir/tests/fixtures"
 check "--help exits 0" status 0 "$TLPX" --help
 check "no arguments without a terminal: the demo explorer says it needs one" status 1 "$TLPX"
 check "and says so" grep -q "needs a terminal" "$T/err"
-check "explore without DATA says how to give records" status 2 "$TLPX" explore
+check "explore without DATA opens the embedded default (and needs a terminal)" status 1 "$TLPX" explore
+check "and says so" grep -q "needs a terminal" "$T/err"
+check "explore without DATA nor an embedded default says how to give records" status 2 env TLPX_ASSETS="$T/none" "$TLPX" explore
 check "and says so" grep -q "no record files given" "$T/err"
 check "unknown subcommand is a usage error" status 2 "$TLPX" frobnicate
 for c in stats tokens features best; do
@@ -87,6 +89,15 @@ check "a dangling link is skipped with its reason" grep -q "dangling.json: No su
 check "and the paths skipped are counted" grep -q "^3 paths in DATA skipped" "$T/err"
 check "a FIFO named on the command line is an error at once" status 1 timeout 5 "$TLPX" stats "$T/d/sub/pipe.json"
 check "saying what it is" grep -q "pipe.json: a FIFO, not a record file or a directory (- reads standard input)" "$T/err"
+# a FIFO where a model, weights or scores are read: refused at once, never waited on
+P="$T/d/sub/pipe.json"
+check "a FIFO as the model of eval is refused at once" status 1 timeout 5 "$TLPX" eval "$P" "$FX/train/hw-a" -q
+check "as not a regular file" grep -q "pipe.json: not a regular file" "$T/err"
+check "a FIFO as --init of train is refused at once" status 1 timeout 5 "$TLPX" train "$FX/train/hw-a" --init "$P" --out "$T/m.tlpx" -q
+check "a FIFO as --weights is refused at once" status 1 timeout 5 "$TLPX" stats "$FX/train/hw-a" --weights "$P" -q
+check "naming it without a line 0" grep -q "pipe.json: cannot open: not a regular file$" "$T/err"
+check "a FIFO as eval --scores is refused at once" status 1 timeout 5 "$TLPX" eval --scores "$P" "$FX/train/hw-a" -q
+check "with the reason" grep -q "pipe.json: cannot open: not a regular file" "$T/err"
 if [ "$(id -u)" != 0 ]; then
     cp "$FX/train/hw-a/op256.json" "$T/d/sub/secret.json" && chmod 000 "$T/d/sub/secret.json"
     check "an unreadable file inside a directory is skipped" status 0 "$TLPX" stats "$T/d"

@@ -451,7 +451,7 @@ static void version_1(void)
 {
     const char *top = getenv("top_srcdir");
     char path[1024];
-    snprintf(path, sizeof path, "%s/assets/demo-gpu.tlpx", top ? top : ".");
+    snprintf(path, sizeof path, "%s/tests/fixtures/demo-gpu.tlpx", top ? top : ".");
     size_t n;
     unsigned char *b = slurp(path, &n);
     if (!ok(b && n > 12 && b[8] == 1 && b[9] == 0, "the fixture is a version 1 file")) {

@@ -22,7 +22,7 @@ for script in "$src"/tests/tui/*.script; do
     args=$(sed -n 's/^# args: //p' "$script" | head -1)
     size=$(sed -n 's/^# size: //p' "$script" | head -1)
     golden="$src/tests/screens/$name.txt"
-    (cd "$T" && rm -f ./*.tlpx ./*.json && XDG_STATE_HOME="$T/state" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
+    (cd "$T" && rm -f ./*.tlpx ./*.json && TLPX_ASSETS=assets XDG_STATE_HOME="$T/state" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
         > "$T/$name.out" 2> "$T/$name.err"
     rc=$?
     if [ -n "$TLPX_UPDATE_SCREENS" ]; then cp "$T/$name.out" "$golden"; fi

@@ -46,6 +46,14 @@ const char *cli_train_setting(int i);
 const char *cli_esc(const char *s);
 /* Threads when none are asked: the CPUs online, at most 16. */
 int cli_default_threads(void);
+
+/* The embedded default (assets/): real Ansor records of three GPUs under
+ * roller/<GPU>, and the MTL model CLI_DEFAULT_MODEL trained on other tasks.
+ * cli_assets_dir fills dir with where it is (TLPX_ASSETS, beside the binary,
+ * installed, the source tree); -1 if nowhere. */
+#define CLI_DEFAULT_MODEL "mtl-gpu.tlpx"
+#define CLI_DEFAULT_GPUS {"K80", "V100", "MI50"}
+int cli_assets_dir(char *dir, size_t cap);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

@@ -70,7 +70,8 @@ tlp_dataset *cli_load(const cli_data_opts *o)
         return NULL;
     }
     if (o->weights && tlp_dataset_load_weights(ds, o->weights, &err) != TLP_OK) {
-        fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
+        if (err.line > 0) fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
+        else fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
         tlp_dataset_free(ds);
         return NULL;
     }
@@ -163,4 +164,40 @@ int cli_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
+/* The embedded default: where TLPX_ASSETS points, else assets/ beside the
+ * binary, installed, or in the source tree (the first holding the default
+ * model).  Returns 0 and fills dir. */
+int cli_assets_dir(char *dir, size_t cap)
+{
+    const char *env = getenv("TLPX_ASSETS");
+    struct stat sb;
+    char probe[4200];
+    if (env && *env) { /* only there, and only if it holds the default */
+        snprintf(probe, sizeof probe, "%.4000s/" CLI_DEFAULT_MODEL, env);
+        if (stat(probe, &sb) != 0) return -1;
+        snprintf(dir, cap, "%s", env);
+        return 0;
+    }
+    /* beside the binary (an in-tree build), where `make install` put them,
+     * then the source tree (a build elsewhere, not installed) */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *places[3] = {NULL, TLPX_PKGDATADIR, TLPX_SRCDIR};
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        places[0] = exe;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!places[i]) continue;
+        snprintf(probe, sizeof probe, "%.4000s/assets/" CLI_DEFAULT_MODEL, places[i]);
+        if (stat(probe, &sb) == 0) {
+            snprintf(dir, cap, "%.4000s/assets", places[i]);
+            return 0;
+        }
+    }
+    return -1;
 }

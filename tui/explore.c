@@ -68,12 +68,24 @@ static void load_task(app_t *a, long t);
 static void compute_scores(app_t *a);
 
 /* Per-task top-1/top-5 under each family's active head, and the figures
- * over the tasks of the family in use (mean, pooled, random, failed picks). */
+ * over the tasks of the family in use (mean, pooled, random, failed picks):
+ * over the tasks measured on the head's hardware when there are any (a K80
+ * head scored on K80 measurements), else over all of them. */
 static void compute_scores(app_t *a)
 {
     size_t nt = tlp_dataset_n_tasks(a->ds);
     int ks[2] = {1, 5};
     tlp_eval_sum_init(&a->eval, ks, 2);
+    a->eval_hw[0] = 0;
+    const family_t *in_use = &a->fam[a->mode];
+    if (in_use->model) {
+        const char *hn = tlp_model_config_of(in_use->model)->heads[in_use->head];
+        for (size_t t = 0; t < nt && !a->eval_hw[0]; t++) {
+            const tlp_task *tk = tlp_dataset_task(a->ds, t);
+            if (tk->mode == a->mode && tk->hardware && !strcmp(tk->hardware, hn))
+                snprintf(a->eval_hw, sizeof a->eval_hw, "%s", hn);
+        }
+    }
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
@@ -84,7 +96,8 @@ static void compute_scores(app_t *a)
         if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
         a->tscore[t].top1 = ev.best / ev.lat_k[0];
         a->tscore[t].top5 = ev.best / ev.lat_k[1];
-        if (tk->mode == a->mode) tlp_eval_sum_add(&a->eval, &ev, tk->weight);
+        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw)))
+            tlp_eval_sum_add(&a->eval, &ev, tk->weight);
     }
 }
 
@@ -1009,6 +1022,22 @@ int cmd_explore(int argc, char **argv)
     rc = EXIT_USAGE;
     const char **models = ea.models, *script = ea.script;
     int n_models = ea.n_models, w = ea.w, h = ea.h;
+    /* no data and no model: the embedded default, real records of three
+     * GPUs and the MTL model trained without them */
+    static char dflt[4][4200];
+    static const char *gpus[] = CLI_DEFAULT_GPUS;
+    char dir[4096];
+    if (!o.n_paths && !n_models && cli_assets_dir(dir, sizeof dir) == 0) {
+        const char **more = realloc(o.paths, 4 * sizeof *o.paths);
+        if (!more) goto out;
+        o.paths = more;
+        for (int i = 0; i < 3; i++) {
+            snprintf(dflt[i], sizeof dflt[i], "%s=%s/roller/%s", gpus[i], dir, gpus[i]);
+            o.paths[o.n_paths++] = dflt[i];
+        }
+        snprintf(dflt[3], sizeof dflt[3], "%s/%s", dir, CLI_DEFAULT_MODEL);
+        models[n_models++] = dflt[3];
+    }
     if (!o.n_paths) {
         fprintf(stderr, "tlpx: no record files given.  Point the explorer at Ansor/TenSet measure records:\n"
                         "  tlpx explore measure_records/k80/            (a directory, read recursively)\n"

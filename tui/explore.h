@@ -51,6 +51,7 @@ typedef struct {
     tlp_mode mode;          /* the family in use */
     task_score *tscore;     /* [n_tasks] for the active heads */
     tlp_eval_sum eval;      /* top-1/top-5 over the tasks of the family in use */
+    char eval_hw[64];         /* the hardware whose tasks a->eval covers ("" = all of the mode) */
     /* views */
     view_id view, back_to;  /* back_to: where help and warnings return */
     view_id plot_back;      /* where the plot and the replay return */

@@ -33,52 +33,9 @@ static void usage(FILE *f)
                "directories (read recursively); NAME=PATH names the hardware of PATH.\n");
 }
 
-/* The embedded default: where TLPX_ASSETS points, else assets/ beside the
- * binary, installed, or in the source tree.  Returns 0 and fills dir. */
-static int find_assets(char *dir, size_t cap)
-{
-    const char *env = getenv("TLPX_ASSETS");
-    struct stat sb;
-    char probe[4200];
-    if (env && *env) {
-        snprintf(dir, cap, "%s", env);
-        return 0;
-    }
-    /* beside the binary (an in-tree build), where `make install` put them,
-     * then the source tree (a build elsewhere, not installed) */
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    const char *places[3] = {NULL, TLPX_PKGDATADIR, TLPX_SRCDIR};
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-        places[0] = exe;
-    }
-    for (int i = 0; i < 3; i++) {
-        if (!places[i]) continue;
-        snprintf(probe, sizeof probe, "%.4000s/assets/demo-gpu.tlpx", places[i]);
-        if (stat(probe, &sb) == 0) {
-            snprintf(dir, cap, "%.4000s/assets", places[i]);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        char dir[4096];
-        if (find_assets(dir, sizeof dir) != 0) return cmd_explore(argc, argv); /* says how to give data */
-        char a1[4200], a2[4200], a3[4200], a4[4200];
-        snprintf(a1, sizeof a1, "%s/demo/hw-a", dir);
-        snprintf(a2, sizeof a2, "%s/demo/hw-b", dir);
-        snprintf(a3, sizeof a3, "%s/demo/cpu-c", dir);
-        snprintf(a4, sizeof a4, "%s/demo-gpu.tlpx", dir);
-        char *args[] = {argv[0], a1, a2, a3, (char *)"--model", a4, NULL};
-        return cmd_explore(6, args);
-    }
+    if (argc < 2) return cmd_explore(argc, argv); /* the embedded default */
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return EXIT_OK;
@@ -89,7 +46,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--assets") == 0) { /* where the embedded default is */
         char dir[4096];
-        if (find_assets(dir, sizeof dir) != 0) {
+        if (cli_assets_dir(dir, sizeof dir) != 0) {
             fprintf(stderr, "tlpx: no embedded default found (TLPX_ASSETS names one)\n");
             return EXIT_FAIL;
         }

@@ -559,8 +559,9 @@ static void draw_status(app_t *a, int y)
         tlp_eval_k k1 = tlp_eval_sum_k(&a->eval, 0), k5 = tlp_eval_sum_k(&a->eval, 1);
         /* mean over tasks first (what a tuner sees per task), then TLP's
          * pooled figure, the random order's and the failed picks */
-        w += (size_t)snprintf(s + w, sizeof s - w, " | top1 %.3f pooled %.3f random %.3f failed %d | top5 %.3f random %.3f",
-                              k1.mean, k1.pooled, k1.rand_mean, k1.failed, k5.mean, k5.rand_mean);
+        w += (size_t)snprintf(s + w, sizeof s - w, " | %s %d tasks: top1 %.3f pooled %.3f random %.3f failed %d | top5 %.3f random %.3f",
+                              a->eval_hw[0] ? a->eval_hw : "all", a->eval.tasks, k1.mean, k1.pooled, k1.rand_mean, k1.failed,
+                              k5.mean, k5.rand_mean);
     }
     snprintf(s + w, sizeof s - w, " | %s | %llu warn", a->data_desc, (unsigned long long)tlp_dataset_n_skipped(a->ds));
     bar(a, y, s, 1);
