@@ -85,14 +85,32 @@ typedef struct {
     int script;             /* scripted run: no real terminal */
 } app_t;
 
-/* explore.c */
-void app_do(app_t *a, action_id act, const char *arg);
-void app_command(app_t *a, const char *line);
+/* explore.c: the state, the loop and the jobs */
+int cmd_explore(int argc, char **argv);
 void app_message(app_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int app_busy(const app_t *a);
-int cmd_explore(int argc, char **argv);
 void app_poll_jobs(app_t *a);
+family_t *app_fam(app_t *a);                   /* the family in use */
+void app_free_scores(family_t *f);
+void app_start_predict(app_t *a, tlp_mode m);  /* every head's scores, in the background */
+void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
+void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
+const float *app_cur_scores(app_t *a, int head);
+void app_sort_cands(app_t *a);
+/* ranks[i] of the task's i-th record: measured (scores NULL) or by scores */
+void app_rank_of(app_t *a, const tlp_task *tk, const float *scores, int *ranks);
+#define APP_N_TASK_SORTS 5
+extern const char *const APP_TASK_SORTS[APP_N_TASK_SORTS]; /* the task list's sort keys */
+void app_rank_task_now(app_t *a);
+void app_load_task(app_t *a, long t);
+void app_load_record(app_t *a);
+int app_load_model(app_t *a, const char *path); /* 0, or -1 with the reason in a->msg */
+void app_describe_data(app_t *a);
+
+/* commands.c: keys and :commands */
 void app_key(app_t *a, int key);
+void app_command(app_t *a, const char *line);
+void app_do(app_t *a, action_id act, const char *arg);
 
 /* views.c */
 void views_draw(app_t *a);
