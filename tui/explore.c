@@ -410,7 +410,9 @@ const cli_cmd EXPLORE_CMD = {
     "explore", "DATA... [OPTIONS]",
     "The explorer: tasks, their candidate schedules with measured and predicted ranks,\n"
     "each schedule's primitives beside its TLP tokens, a plot, and training in the\n"
-    "background.  ? inside lists every key and :command.  `tlpx DATA...` is the same.",
+    "background.  ? inside lists every key and :command.  `tlpx DATA...` is the same.\n"
+    "With no DATA and no --model: the embedded default (real records of three GPUs and\n"
+    "the MTL model; tlpx --assets says where they are).",
     EXPLORE_OPTS, 1};
 
 typedef struct {
