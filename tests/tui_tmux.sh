@@ -10,9 +10,9 @@ trap 'tmux -L "$S" kill-server 2>/dev/null; rm -rf "$T"' EXIT
 n=0 failed=0
 check() { n=$((n + 1)); if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi; }
 screen() { tmux -L "$S" capture-pane -p -t tlpx > "$T/screen" 2>/dev/null; }
-wait_for() { # wait_for TEXT: up to 15 s for TEXT to appear on the screen
+wait_for() { # wait_for TEXT [SECONDS]: up to 15 s (or SECONDS) for TEXT to appear on the screen
     i=0
-    while [ $i -lt 150 ]; do
+    while [ $i -lt $((${2:-15} * 10)) ]; do
         screen
         grep -qF -- "$1" "$T/screen" && return 0
         sleep 0.1
@@ -72,5 +72,16 @@ sleep 0.3
 tmux -L "$S" kill-session -t tlpx 2>/dev/null
 tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 5"
 what="TERM=dumb: a sentence, not garbage"; check wait_for "needs a terminal that can move the cursor; TERM=dumb cannot"
+tmux -L "$S" kill-session -t tlpx 2>/dev/null
+# the README's first command: tlpx alone, in a real terminal, on the embedded default
+tmux -L "$S" new-session -d -s tlpx -x 120 -y 30 \
+    "env LANG=C.UTF-8 TLPX_ASSETS=$top_srcdir/assets XDG_STATE_HOME=$T/state $TLPX; sleep 2"
+what="tlpx alone opens the default: real GPU tasks"; check wait_for "conv2d_layer(128"
+# (scoring 24,250 records for three heads takes seconds; more on a loaded machine)
+what="with the MTL model's K80 head, scored on the K80 tasks"; check wait_for "head K80 | K80 26 tasks" 120
+keys h
+what="h switches to the V100 head"; check wait_for "head V100 | V100 26 tasks" 30
+keys Q
+tmux -L "$S" kill-session -t tlpx 2>/dev/null
 echo "1..$n"
 [ "$failed" = 0 ]
