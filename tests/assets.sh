@@ -29,6 +29,7 @@ check "better than the random order on K80 (mean top-1)" awk -F '\t' \
 check "the CPU model loads" sh -c "'$TLPX' --heads '$A/xeon-cpu.tlpx' | grep -qx Xeon"
 check "it predicts CPU records" status 0 "$TLPX" predict "$A/xeon-cpu.tlpx" "$top_srcdir/tests/fixtures/records/cpu-y" -q
 check "the models state their recipe" sh -c "'$TLPX' eval '$A/mtl-gpu.tlpx' K80='$A/roller/K80' -q 2>&1 | grep -q 'recipe tlpx'"
+check "and the command that made them" sh -c "'$TLPX' eval '$A/mtl-gpu.tlpx' K80='$A/roller/K80' -q | grep -q '^made by: tlpx .* train K80=roller-unshown/K80 .*--seed 0'"
 check "tlpx --assets finds them" status 0 env TLPX_ASSETS="$A" "$TLPX" --assets
 
 # make-assets.sh on one conv and one matmul task, twice (models: 1 epoch)

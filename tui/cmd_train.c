@@ -985,6 +985,7 @@ int cmd_eval(int argc, char **argv)
         printf(" (recipe %s, %s tokens", a.meta.recipe[0] ? a.meta.recipe : "?", tlp_encode_name(c->encode));
         if (a.meta.best_epoch) printf(", epoch %d of %d kept", a.meta.best_epoch, a.meta.epochs);
         printf(")\n");
+        if (a.meta.note[0]) printf("made by: %s\n", cli_esc(a.meta.note));
     }
     if (!report(&a, heads, c->n_heads, task_head)) {
         fprintf(stderr, "tlpx: no %s tasks in DATA for this model's heads\n", tlp_mode_name(c->mode));
