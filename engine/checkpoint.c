@@ -551,10 +551,6 @@ static tlp_status read_all(const char *path, unsigned char **buf, size_t *n, tlp
         fclose(f);
         return tlp_error_set(err, TLP_IO, path, 0, "cannot stat: %s", strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
-        fclose(f);
-        return tlp_error_set(err, CK_BAD, path, 0, "not a regular file");
-    }
     if (st.st_size <= 0) {
         fclose(f);
         return tlp_error_set(err, CK_BAD, path, 0, "empty file: not a tlpx checkpoint");

@@ -201,6 +201,34 @@ tlp_status tlp_eval_task(const double *cost, const uint8_t *failed, const float 
     return TLP_OK;
 }
 
+/* Task t's records of ds as the arrays tlp_eval_task and tlp_replay_task
+ * take: mean cost, failed flag, score (from scores[], by record index).
+ * The caller frees the three arrays, also on TLP_NOMEM. */
+typedef struct {
+    double *cost;
+    float *score;
+    uint8_t *failed;
+    int n;
+} task_arrays;
+
+static tlp_status gather_task(const tlp_dataset *ds, size_t t, const float *scores, task_arrays *a)
+{
+    const tlp_task *tk = tlp_dataset_task(ds, t);
+    size_t n = tk->n_records ? tk->n_records : 1;
+    a->n = (int)tk->n_records;
+    a->cost = malloc(sizeof(double) * n);
+    a->score = malloc(sizeof(float) * n);
+    a->failed = malloc(n);
+    if (!a->cost || !a->score || !a->failed) return TLP_NOMEM;
+    for (uint32_t k = 0; k < tk->n_records; k++) {
+        const tlp_rec *r = tlp_dataset_rec(ds, tk->records[k]);
+        a->cost[k] = r->cost;
+        a->failed[k] = r->error_no != 0;
+        a->score[k] = scores[tk->records[k]];
+    }
+    return TLP_OK;
+}
+
 tlp_status tlp_eval_dataset_task(const tlp_dataset *ds, size_t t, const float *scores, const int *ks, int n_k,
                                  tlp_task_eval *out)
 {
@@ -208,22 +236,10 @@ tlp_status tlp_eval_dataset_task(const tlp_dataset *ds, size_t t, const float *s
         if (out) fill_nan(out);
         return TLP_ARG;
     }
-    const tlp_task *tk = tlp_dataset_task(ds, t);
-    size_t n = tk->n_records ? tk->n_records : 1;
-    double *cost = malloc(sizeof(double) * n);
-    float *score = malloc(sizeof(float) * n);
-    uint8_t *failed = malloc(n);
-    tlp_status st = TLP_NOMEM;
-    if (cost && score && failed) {
-        for (uint32_t k = 0; k < tk->n_records; k++) {
-            const tlp_rec *r = tlp_dataset_rec(ds, tk->records[k]);
-            cost[k] = r->cost;
-            failed[k] = r->error_no != 0;
-            score[k] = scores[tk->records[k]];
-        }
-        st = tlp_eval_task(cost, failed, score, (int)tk->n_records, ks, n_k, out);
-    }
-    free(cost), free(score), free(failed);
+    task_arrays ta;
+    tlp_status st = gather_task(ds, t, scores, &ta);
+    if (st == TLP_OK) st = tlp_eval_task(ta.cost, ta.failed, ta.score, ta.n, ks, n_k, out);
+    free(ta.cost), free(ta.score), free(ta.failed);
     return st;
 }
 
@@ -310,21 +326,9 @@ tlp_status tlp_replay_dataset_task(const tlp_dataset *ds, size_t t, const float 
                                    tlp_replay *out)
 {
     if (!ds || !scores || t >= tlp_dataset_n_tasks(ds)) return TLP_ARG;
-    const tlp_task *tk = tlp_dataset_task(ds, t);
-    size_t n = tk->n_records ? tk->n_records : 1;
-    double *cost = malloc(sizeof(double) * n);
-    float *score = malloc(sizeof(float) * n);
-    uint8_t *failed = malloc(n);
-    tlp_status st = TLP_NOMEM;
-    if (cost && score && failed) {
-        for (uint32_t k = 0; k < tk->n_records; k++) {
-            const tlp_rec *r = tlp_dataset_rec(ds, tk->records[k]);
-            cost[k] = r->cost;
-            failed[k] = r->error_no != 0;
-            score[k] = scores[tk->records[k]];
-        }
-        st = tlp_replay_task(cost, failed, score, (int)tk->n_records, within, out);
-    }
-    free(cost), free(score), free(failed);
+    task_arrays ta;
+    tlp_status st = gather_task(ds, t, scores, &ta);
+    if (st == TLP_OK) st = tlp_replay_task(ta.cost, ta.failed, ta.score, ta.n, within, out);
+    free(ta.cost), free(ta.score), free(ta.failed);
     return st;
 }
