@@ -25,81 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAX_LINE (16u << 20) /* longer lines are skipped, not loaded */
-#define MAX_DIAGS 10000
-#define MIN_COST_INIT 1e6    /* TLP starts its per-file min at 1e6 (spec §3) */
-
-typedef struct {
-    char *key, *hardware, *target, *summary;
-    tlp_mode mode;
-    uint32_t hw;            /* index into the hardware table */
-    uint32_t *idx;          /* its records, after finish */
-    uint32_t n_idx;
-    tlp_task pub;
-} task_t;
-
-typedef struct {
-    char *key;
-    double weight;
-} weight_t;
-
-typedef struct {
-    size_t file;
-    long line;
-    tlp_status reason;
-    char *msg;
-} diag_t;
-
-typedef struct {
-    float *rows;            /* [n][F] */
-    size_t n, cap;
-    tlp__hmap index;
-    /* the id last seen at each step position: consecutive records of a task
-     * share most steps, so a row compare often saves the hash lookup */
-    uint32_t last[TLP_MAX_SEQ];
-    int have_last[TLP_MAX_SEQ];
-} vocab_t;
-
-typedef struct {
-    char *name, *root, *first_dir, *last_dir;
-    size_t n_files, n_dirs;
-} tlp_inferred_t;
-
-struct tlp_dataset {
-    char **files;
-    size_t n_files, cap_files;
-    task_t *tasks;
-    size_t n_tasks, cap_tasks;
-    tlp__hmap task_index;
-    tlp_rec *recs;
-    size_t n_recs, cap_recs;
-    uint32_t *toks;
-    size_t n_toks, cap_toks;
-    vocab_t vocab[TLP_MODE_COUNT];
-    tlp_hw_stats *hws;
-    char **hw_names;
-    size_t n_hws, cap_hws;
-    tlp__hmap hw_index;
-    weight_t *weights;
-    size_t n_weights, cap_weights;
-    tlp__hmap weight_index;
-    diag_t *diags;
-    size_t n_diags, cap_diags;
-    uint64_t skipped[TLP_STATUS_COUNT];
-    uint64_t n_skipped, n_comments, bytes_read, n_other_folds, n_skipped_files;
-    int printed;
-    FILE *stdin_copy;       /* standard input ("-"), spooled so records can be re-read */
-    tlp_inferred_t *inferred; /* hardware names taken from paths */
-    size_t n_inferred, cap_inferred;
-    tlp_record scratch;
-    char *line;             /* line buffer */
-    size_t line_cap;
-};
-
+#include "dataset_impl.h"
 
 tlp_dataset *tlp_dataset_new(void)
 {
@@ -125,6 +56,10 @@ void tlp_dataset_free(tlp_dataset *ds)
     tlp__hmap_free(&ds->task_index);
     free(ds->recs);
     free(ds->toks);
+    free(ds->segs);
+    if (ds->map) munmap(ds->map, ds->map_len);
+    free(ds->store_path);
+    tlp__hmap_free(&ds->store_files);
     for (int m = 0; m < TLP_MODE_COUNT; m++) {
         free(ds->vocab[m].rows);
         tlp__hmap_free(&ds->vocab[m].index);
@@ -165,7 +100,7 @@ static int eq_hw(const void *ctx, uint32_t i, const void *key)
     return ds->hws[i].mode == k->mode && strcmp(ds->hw_names[i], k->name) == 0;
 }
 
-static long hw_get(tlp_dataset *ds, const char *name, tlp_mode mode)
+long tlp__hw_get(tlp_dataset *ds, const char *name, tlp_mode mode)
 {
     hw_key k = {name, mode};
     uint32_t h = tlp__hash(name, strlen(name)) + (uint32_t)mode;
@@ -208,21 +143,20 @@ static uint32_t task_hash(const char *key, const char *hw)
     return tlp__hash(key, strlen(key)) ^ (tlp__hash(hw, strlen(hw)) * 0x9e3779b1u);
 }
 
-static long task_get(tlp_dataset *ds, const tlp_record *r, const char *hardware)
+long tlp__task_get(tlp_dataset *ds, const char *key, const char *target, const char *hardware, tlp_mode mode)
 {
-    tlp_mode mode = tlp_mode_of_target(r->target);
-    task_key k = {r->workload_key, hardware, mode};
-    uint32_t h = task_hash(r->workload_key, hardware) + (uint32_t)mode;
+    task_key k = {key, hardware, mode};
+    uint32_t h = task_hash(key, hardware) + (uint32_t)mode;
     long i = tlp__hmap_find(&ds->task_index, h, eq_task, ds, &k);
     if (i >= 0) return i;
-    long hw = hw_get(ds, hardware, mode);
+    long hw = tlp__hw_get(ds, hardware, mode);
     if (hw < 0) return -1;
     if (tlp__grow((void **)&ds->tasks, &ds->cap_tasks, ds->n_tasks + 1, sizeof *ds->tasks)) return -1;
     task_t *t = &ds->tasks[ds->n_tasks];
     memset(t, 0, sizeof *t);
-    t->key = strdup(r->workload_key);
-    t->target = strdup(r->target);
-    t->summary = tlp_workload_summary(r->workload_key);
+    t->key = strdup(key);
+    t->target = strdup(target);
+    t->summary = tlp_workload_summary(key);
     t->hardware = ds->hw_names[hw];
     t->hw = (uint32_t)hw;
     t->mode = mode;
@@ -250,7 +184,7 @@ static int eq_row(const void *ctx, uint32_t i, const void *key)
     return memcmp(c->v->rows + (size_t)i * (size_t)c->F, key, sizeof(float) * (size_t)c->F) == 0;
 }
 
-static long vocab_get(vocab_t *v, int F, const float *row)
+long tlp__vocab_get(vocab_t *v, int F, const float *row)
 {
     vocab_ctx c = {v, F};
     /* rows end in zero padding: hash up to the last non-zero slot */
@@ -270,8 +204,8 @@ static long vocab_get(vocab_t *v, int F, const float *row)
 
 /* Print (the first few) and keep (the first MAX_DIAGS) diagnostics; line 0
  * is about a whole file. */
-static void diag_keep(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
-                      const tlp_load_opts *o)
+void tlp__diag_keep(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
+                    const tlp_load_opts *o)
 {
     int max_print = o && o->max_printed ? o->max_printed : 20;
     if (!(o && o->quiet) && ds->printed < max_print) {
@@ -296,7 +230,7 @@ static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, con
 {
     ds->n_skipped++;
     ds->skipped[reason]++;
-    diag_keep(ds, file, line, reason, msg, o);
+    tlp__diag_keep(ds, file, line, reason, msg, o);
 }
 
 /* A path inside a DATA directory that cannot be read (or is not a record
@@ -318,8 +252,19 @@ static tlp_status skip_path(tlp_dataset *ds, const char *path, const tlp_load_op
     }
     ds->files[ds->n_files++] = name;
     ds->n_skipped_files++;
-    diag_keep(ds, ds->n_files - 1, 0, TLP_IO, msg, o);
+    tlp__diag_keep(ds, ds->n_files - 1, 0, TLP_IO, msg, o);
     return TLP_OK;
+}
+
+int tlp__add_file_name(tlp_dataset *ds, const char *name)
+{
+    char *copy = strdup(name);
+    if (!copy || tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
+        free(copy);
+        return -1;
+    }
+    ds->files[ds->n_files] = copy;
+    return (int)ds->n_files++;
 }
 
 /* ------------------------------------------------------------ records */
@@ -380,18 +325,19 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
         hw = name->path;
         name->used = 1;
     }
-    long t = task_get(ds, r, hw);
+    long t = tlp__task_get(ds, r->workload_key, r->target, hw, tlp_mode_of_target(r->target));
     if (t < 0) return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
     task_t *task = &ds->tasks[t];
     tlp_mode m = task->mode;
     int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
     tlp_hw_stats *st = &ds->hws[task->hw];
 
-    if (tlp__grow((void **)&ds->recs, &ds->cap_recs, ds->n_recs + 1, sizeof *ds->recs) ||
+    size_t live = ds->n_recs - ds->n_mapped;
+    if (tlp__grow((void **)&ds->recs, &ds->cap_recs, live + 1, sizeof *ds->recs) ||
         tlp__grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + (size_t)L, sizeof *ds->toks))
         return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
 
-    tlp_rec *rec = &ds->recs[ds->n_recs];
+    tlp_rec *rec = &ds->recs[live];
     memset(rec, 0, sizeof *rec);
     rec->cost = tlp_mean(r->costs, r->n_costs);
     double lo = r->costs[0], hi = r->costs[0];
@@ -429,7 +375,7 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
         if (v->have_last[i] && memcmp(v->rows + (size_t)v->last[i] * (size_t)F, row, sizeof(float) * (size_t)F) == 0)
             id = v->last[i];
         else {
-            id = vocab_get(v, F, row);
+            id = tlp__vocab_get(v, F, row);
             if (id >= 0) {
                 v->last[i] = (uint32_t)id;
                 v->have_last[i] = 1;
@@ -634,7 +580,16 @@ static tlp_status add_file(tlp_dataset *ds, const char *path, hw_name_t *hardwar
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
-    tlp_status s = add_stream(ds, fd, path, hardware, o, err);
+    tlp_status s;
+    if (tlp__is_store(fd))
+        s = tlp__store_add(ds, fd, path, hardware->given, o, err);
+    else if (ds->n_store_files && tlp__in_store(ds, path)) { /* packing a file twice: not an error, not kept */
+        if (!(o && o->quiet)) fprintf(stderr, "%s: already in the store %s: skipped\n", path, ds->store_path);
+        ds->n_already++;
+        s = TLP_OK;
+    }
+    else
+        s = add_stream(ds, fd, path, hardware, o, err);
     close(fd);
     return s;
 }
@@ -872,7 +827,7 @@ static void shrink(void **p, size_t *cap, size_t n, size_t elem)
 
 tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
 {
-    shrink((void **)&ds->recs, &ds->cap_recs, ds->n_recs, sizeof *ds->recs);
+    shrink((void **)&ds->recs, &ds->cap_recs, ds->n_recs - ds->n_mapped, sizeof *ds->recs);
     shrink((void **)&ds->toks, &ds->cap_toks, ds->n_toks, sizeof *ds->toks);
     for (int m = 0; m < TLP_MODE_COUNT; m++)
         shrink((void **)&ds->vocab[m].rows, &ds->vocab[m].cap, ds->vocab[m].n, sizeof(float) * (size_t)tlp_mode_fea((tlp_mode)m));
@@ -883,7 +838,7 @@ tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
         task->pub.best_valid = INFINITY;
         task->pub.n_valid = 0;
     }
-    for (size_t i = 0; i < ds->n_recs; i++) ds->tasks[ds->recs[i].task].n_idx++;
+    for (size_t i = 0; i < ds->n_recs; i++) ds->tasks[tlp__rec_at(ds, i)->task].n_idx++;
     for (size_t t = 0; t < ds->n_tasks; t++) {
         task_t *task = &ds->tasks[t];
         free(task->idx);
@@ -892,7 +847,7 @@ tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
         task->n_idx = 0;
     }
     for (size_t i = 0; i < ds->n_recs; i++) {
-        const tlp_rec *r = &ds->recs[i];
+        const tlp_rec *r = tlp__rec_at(ds, i);
         task_t *task = &ds->tasks[r->task];
         task->idx[task->n_idx++] = (uint32_t)i;
         if (r->cost < task->pub.min_cost) task->pub.min_cost = r->cost;
@@ -996,7 +951,7 @@ size_t tlp_dataset_n_records(const tlp_dataset *ds) { return ds->n_recs; }
 size_t tlp_dataset_n_files(const tlp_dataset *ds) { return ds->n_files; }
 const char *tlp_dataset_file(const tlp_dataset *ds, size_t i) { return i < ds->n_files ? ds->files[i] : NULL; }
 const tlp_task *tlp_dataset_task(const tlp_dataset *ds, size_t i) { return i < ds->n_tasks ? &ds->tasks[i].pub : NULL; }
-const tlp_rec *tlp_dataset_rec(const tlp_dataset *ds, size_t i) { return i < ds->n_recs ? &ds->recs[i] : NULL; }
+const tlp_rec *tlp_dataset_rec(const tlp_dataset *ds, size_t i) { return i < ds->n_recs ? tlp__rec_at(ds, i) : NULL; }
 size_t tlp_dataset_n_hw(const tlp_dataset *ds) { return ds->n_hws; }
 
 const tlp_hw_stats *tlp_dataset_hw(const tlp_dataset *ds, size_t i)
@@ -1015,34 +970,36 @@ long tlp_dataset_find_task(const tlp_dataset *ds, const char *key)
 
 const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n)
 {
-    const tlp_rec *r = &ds->recs[i];
-    *n = r->n_tok;
-    return ds->toks + r->tok_off;
+    *n = tlp__rec_at(ds, i)->n_tok;
+    return tlp__toks_at(ds, i);
 }
 
 double tlp_dataset_label(const tlp_dataset *ds, size_t i)
 {
-    const tlp_rec *r = &ds->recs[i];
+    const tlp_rec *r = tlp__rec_at(ds, i);
     return ds->tasks[r->task].pub.min_cost / r->cost;
 }
 
 void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out)
 {
-    const tlp_rec *r = &ds->recs[i];
+    const tlp_rec *r = tlp__rec_at(ds, i);
+    const uint32_t *toks = tlp__toks_at(ds, i);
     tlp_mode m = ds->tasks[r->task].mode;
     int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
     const vocab_t *v = &ds->vocab[m];
     size_t k = 0;
     for (; k < r->n_tok; k++)
-        memcpy(out + k * (size_t)F, v->rows + (size_t)ds->toks[r->tok_off + k] * (size_t)F, sizeof(float) * (size_t)F);
+        memcpy(out + k * (size_t)F, v->rows + (size_t)toks[k] * (size_t)F, sizeof(float) * (size_t)F);
     memset(out + k * (size_t)F, 0, sizeof(float) * (size_t)F * ((size_t)L - k));
 }
 
 tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *r, tlp_error *err)
 {
     if (i >= ds->n_recs) return tlp_error_set(err, TLP_ARG, NULL, 0, "no record %zu", i);
-    const tlp_rec *rec = &ds->recs[i];
+    const tlp_rec *rec = tlp__rec_at(ds, i);
     const char *path = ds->files[rec->file];
+    if (!strcmp(path, "-") && !ds->stdin_copy)
+        return tlp_error_set(err, TLP_IO, path, rec->line, "a record packed from standard input: its text was not kept");
     int is_stdin = !strcmp(path, "-") && ds->stdin_copy;
     int fd = is_stdin ? dup(fileno(ds->stdin_copy)) : open(path, O_RDONLY);
     if (fd < 0) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot reopen: %s", strerror(errno));
@@ -1107,7 +1064,7 @@ uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds) { return ds->bytes_read; 
 
 size_t tlp_dataset_bytes(const tlp_dataset *ds)
 {
-    size_t b = sizeof *ds;
+    size_t b = sizeof *ds + ds->map_len + ds->n_segs * sizeof *ds->segs;
     b += ds->cap_recs * sizeof *ds->recs + ds->cap_toks * sizeof *ds->toks;
     b += ds->cap_tasks * sizeof *ds->tasks + tlp__hmap_bytes(&ds->task_index);
     for (size_t t = 0; t < ds->n_tasks; t++) {

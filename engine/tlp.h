@@ -215,6 +215,7 @@ typedef struct {
     uint8_t error_no;
     uint8_t n_costs;
     uint8_t flags;    /* TLP_REC_* */
+    uint8_t reserved[6]; /* zero: the record is 56 bytes with no padding (a packed store maps it as it is) */
 } tlp_rec;
 
 enum {
@@ -252,6 +253,10 @@ typedef struct {
     uint64_t steps_cropped;         /* steps beyond L */
     uint64_t kind_absent;           /* steps whose kind the dictionary lacks */
     uint64_t unknown_str;           /* unknown pragma/scope strings */
+    /* records whose steps are in none of the histograms above (kind_count,
+     * arg_count, kind_absent, unknown_str): loaded from a subset (a fold)
+     * of a packed store, which keeps per-hardware step counts only whole */
+    uint64_t uncounted;
 } tlp_hw_stats;
 
 /* Load options.  hardware may be NULL (use -model= or the file's directory). */
@@ -349,6 +354,33 @@ tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i);
 size_t tlp_dataset_bytes(const tlp_dataset *ds);
 /* Bytes of JSON read so far. */
 uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds);
+
+/* ---------------------------------------------------------------- packed store */
+
+/* A packed store holds a dataset's records parsed once: the compact records,
+ * their token ids, the vocabulary, tasks, hardware, files (by absolute path,
+ * so the token view can re-read a record) and diagnostics, in segments, each
+ * checksummed (CRC-32), behind a versioned header.  tlp_dataset_add_path
+ * takes a store wherever it takes a record file (it knows one by its first
+ * bytes) and maps it: opening one is a check of its checksums and records,
+ * not a parse.  A store from another version, another layout or damaged is
+ * refused naming the file and the reason. */
+
+/* Write every record of ds to a new store at path (atomically). */
+tlp_status tlp_store_write(const tlp_dataset *ds, const char *path, tlp_error *err);
+/* Append the records ds holds beyond the store it mapped (loaded after it)
+ * as a new segment of that store, without rewriting it: the new segment is
+ * written past the end and the header is switched to it last, so a store
+ * whose append was interrupted opens as it was before.  TLP_ARG when ds did
+ * not map the store at path or the store changed since. */
+tlp_status tlp_store_append(tlp_dataset *ds, const char *path, tlp_error *err);
+/* The store ds mapped (NULL if none), and how many of its records, and in
+ * how many segments, come from it. */
+const char *tlp_dataset_store(const tlp_dataset *ds);
+size_t tlp_dataset_n_mapped(const tlp_dataset *ds);
+size_t tlp_dataset_n_segments(const tlp_dataset *ds);
+/* Record files given after the store that it already holds (skipped). */
+size_t tlp_dataset_n_already(const tlp_dataset *ds);
 
 /* ---------------------------------------------------------------- BLAS */
 

@@ -97,6 +97,9 @@ int cmd_stats(int argc, char **argv)
     size_t files = tlp_dataset_n_files(ds) - (size_t)tlp_dataset_n_skipped_files(ds);
     printf("%zu files, %zu tasks, %zu records, %llu MB of JSON\n", files, tlp_dataset_n_tasks(ds),
            tlp_dataset_n_records(ds), (unsigned long long)(tlp_dataset_bytes_read(ds) >> 20));
+    if (tlp_dataset_store(ds))
+        printf("store %s: %zu of the records mapped, in %zu segment%s\n", tlp_dataset_store(ds),
+               tlp_dataset_n_mapped(ds), tlp_dataset_n_segments(ds), tlp_dataset_n_segments(ds) == 1 ? "" : "s");
     for (size_t h = 0; h < tlp_dataset_n_hw(ds); h++) {
         const tlp_hw_stats *s = tlp_dataset_hw(ds, h);
         int L = tlp_mode_seq(s->mode), F = tlp_mode_fea(s->mode);
@@ -112,19 +115,28 @@ int cmd_stats(int argc, char **argv)
                 any = 1;
             }
         printf("%s\n", any ? "" : " none");
-        printf("  step kinds:");
-        for (int k = 0; k < TLP_STEP_COUNT; k++)
-            if (s->kind_count[k]) printf(" %s %llu", tlp_step_tag((tlp_step_kind)k), (unsigned long long)s->kind_count[k]);
-        printf("\n");
+        if (s->uncounted)
+            printf("  step kinds and values per step: not counted for %llu record%s (a fold of a store keeps\n"
+                   "  them whole-store only; stats on the store itself or on the JSON has them)\n",
+                   (unsigned long long)s->uncounted, s->uncounted == 1 ? "" : "s");
+        if (s->uncounted < s->n_records) {
+            printf("  step kinds:");
+            for (int k = 0; k < TLP_STEP_COUNT; k++)
+                if (s->kind_count[k]) printf(" %s %llu", tlp_step_tag((tlp_step_kind)k), (unsigned long long)s->kind_count[k]);
+            printf("\n");
+        }
         print_dist("steps per record:", s->seq_len);
         print_hist(s->seq_len, 5);
-        print_dist("values per step:", s->arg_count);
-        print_hist(s->arg_count, 1);
+        if (s->uncounted < s->n_records) {
+            print_dist("values per step:", s->arg_count);
+            print_hist(s->arg_count, 1);
+        }
         printf("  crop: %llu records lose steps (more than %d; %llu steps dropped), "
                "%llu lose values (a kept step over %d values)\n",
                (unsigned long long)s->lost_steps, L, (unsigned long long)s->steps_cropped,
                (unsigned long long)s->lost_args, F - TLP_ONEHOT);
-        printf("  dictionary: %llu steps of kinds the %s dictionary lacks, %llu unknown pragma/scope strings\n",
+        if (s->uncounted < s->n_records)
+            printf("  dictionary: %llu steps of kinds the %s dictionary lacks, %llu unknown pragma/scope strings\n",
                (unsigned long long)s->kind_absent, tlp_mode_name(s->mode), (unsigned long long)s->unknown_str);
     }
     printf("\nskipped lines: %llu", (unsigned long long)tlp_dataset_n_skipped(ds));

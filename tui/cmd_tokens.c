@@ -50,7 +50,8 @@ static void list_tasks(const tlp_dataset *ds)
     }
 }
 
-static void show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
+/* 0, or -1 when the record cannot be read again (said on stderr) */
+static int show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
 {
     const tlp_task *tk = tlp_dataset_task(ds, t);
     size_t rec_i = tk->records[ri];
@@ -63,7 +64,7 @@ static void show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
     if (tlp_dataset_read_record(ds, rec_i, &r, &err) != TLP_OK) {
         fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
         tlp_record_free(&r);
-        return;
+        return -1;
     }
     char cost[32], best[32];
     cli_fmt_seconds(rec->cost, cost, sizeof cost);
@@ -115,6 +116,7 @@ static void show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
         }
     }
     tlp_record_free(&r);
+    return 0;
 }
 
 int cmd_tokens(int argc, char **argv)
@@ -153,7 +155,7 @@ int cmd_tokens(int argc, char **argv)
                         if (tlp_dataset_rec(ds, tk->records[k])->cost < tlp_dataset_rec(ds, tk->records[record])->cost)
                             record = k;
                 }
-                show(ds, (size_t)t, (size_t)record, matrix);
+                if (show(ds, (size_t)t, (size_t)record, matrix)) rc = EXIT_FAIL;
             }
         }
     }

@@ -19,6 +19,7 @@ const cli_subcommand CLI_SUBCOMMANDS[] = {
     {"eval", cmd_eval, "top-k (mean, pooled, random, failed picks), pairwise accuracy, Kendall's tau", &EVAL_CMD},
     {"predict", cmd_predict, "a TSV of predicted scores and ranks for every record", &PREDICT_CMD},
     {"replay", cmd_replay, "trials a tuner would spend to near the best: the log's order vs the model's", &REPLAY_CMD},
+    {"pack", cmd_pack, "parse records once into a packed store that every DATA argument takes, mapped", &PACK_CMD},
     {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
 };
 const size_t CLI_N_SUBCOMMANDS = sizeof CLI_SUBCOMMANDS / sizeof *CLI_SUBCOMMANDS;
@@ -32,7 +33,8 @@ static void usage(FILE *f)
     fprintf(f, "\n`tlpx` alone opens the explorer on the embedded default: real Ansor records of\n"
                "26 tasks on K80, V100 and MI50 and an MTL model trained without them\n"
                "(tlpx --assets says where).  `tlpx SUBCOMMAND --help` tells more.  DATA\n"
-               "arguments are record files or directories (read recursively), plain or gzip'd;\n"
+               "arguments are record files or directories (read recursively), plain or gzip'd,\n"
+               "or stores made by tlpx pack;\n"
                "NAME=PATH names the hardware of PATH.\n");
 }
 

@@ -41,8 +41,8 @@ void cli_help(const cli_cmd *cmd, FILE *f)
     if (cmd->data) {
         fprintf(f, "\ndata options:\n");
         print_opts(CLI_DATA_OPTS, f);
-        fprintf(f, "\nDATA is a record file (.json, .log) or a directory read recursively; NAME=PATH\n"
-                   "names the hardware of PATH.\n");
+        fprintf(f, "\nDATA is a record file (.json, .log, gzip'd or not), a directory read\n"
+                   "recursively, or a store made by tlpx pack; NAME=PATH names the hardware of PATH.\n");
     }
     fprintf(f, "  %-24s %s\n", "-h, --help", "this help");
 }

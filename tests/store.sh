@@ -1,0 +1,112 @@
+#!/bin/sh
+# store.sh: `tlpx pack` and packed stores, through the binary, on the
+# committed Roller records (assets/roller): a store gives every command the
+# same figures as the JSON it was packed from, appends without rewriting,
+# and a damaged, truncated, foreign or interrupted store is refused (or
+# read as it was) with the file and the reason, never a crash.
+. "${top_srcdir:-.}/tests/lib.sh"
+A=$(cd "$top_srcdir/assets/roller" && pwd -P) M="$top_srcdir/assets/mtl-gpu.tlpx"
+GPUS="K80=$A/K80 V100=$A/V100 MI50=$A/MI50"
+S="$T/all.pack"
+
+check "pack three GPUs into a store" status 0 "$TLPX" pack $GPUS --out "$S"
+check "it says what it wrote" grep -q "the store holds 24250 records of 78 tasks on 3 hardware in 1 segment" "$T/err"
+check "the store is smaller than 256 bytes a record" sh -c "[ \$(stat -c %s '$S') -lt \$((24250 * 256)) ]"
+
+# the same figures from the store as from the JSON
+"$TLPX" stats $GPUS >"$T/stats.json" 2>/dev/null
+"$TLPX" stats "$S" >"$T/stats.pack" 2>/dev/null
+check "stats of the store name it" grep -q "^store $S: 24250 of the records mapped, in 1 segment" "$T/stats.pack"
+check "stats of the store equal stats of the JSON" sh -c "grep -v '^store ' '$T/stats.pack' | cmp -s - '$T/stats.json'"
+"$TLPX" eval "$M" $GPUS >"$T/eval.json" 2>&1
+"$TLPX" eval "$M" "$S" >"$T/eval.pack" 2>&1
+check "eval of the store equals eval of the JSON" cmp -s "$T/eval.json" "$T/eval.pack"
+check "and it scored something" grep -q "top-1" "$T/eval.pack"
+"$TLPX" predict "$M" $GPUS --head MI50 >"$T/pred.json" 2>/dev/null
+"$TLPX" predict "$M" "$S" --head MI50 >"$T/pred.pack" 2>/dev/null
+check "predict of the store equals predict of the JSON (given by absolute path, as a store keeps it)" cmp -s "$T/pred.json" "$T/pred.pack"
+check "predict printed every record" sh -c "[ \$(wc -l <'$T/pred.pack') -eq 24251 ]"
+for f in 1/3 3/3; do
+    "$TLPX" eval "$M" $GPUS --except-fold $f >"$T/fj" 2>&1
+    "$TLPX" eval "$M" "$S" --except-fold $f >"$T/fp" 2>&1
+    check "a fold of the store ($f) is the same fold of the JSON" cmp -s "$T/fj" "$T/fp"
+done
+"$TLPX" stats "$S" --fold 2/3 >"$T/out" 2>&1
+check "stats of a fold of a store say what they do not count" grep -q "not counted for" "$T/out"
+check "the token view re-reads a record of the store from its file" status 0 "$TLPX" tokens "$S" --task 3 --record 5
+check "and shows its primitives" grep -q "split" "$T/out"
+
+# renaming: one hardware maps whole, several become one
+"$TLPX" pack "K80=$A/K80" --out "$T/k80.pack" -q
+check "NAME=STORE renames a one-hardware store" status 0 "$TLPX" stats "gpu0=$T/k80.pack"
+check "as the JSON would be" sh -c "grep -q '^hardware gpu0 ' '$T/out' && ! grep -q '^hardware K80' '$T/out'"
+"$TLPX" stats "GPU=$S" 2>/dev/null | grep -v '^store ' | sed 1d >"$T/ren.pack"
+"$TLPX" stats "GPU=$A/K80" "GPU=$A/V100" "GPU=$A/MI50" 2>/dev/null | sed 1d >"$T/ren.json"
+check "NAME=STORE of three hardware merges them as NAME=DIR does" cmp -s "$T/ren.json" "$T/ren.pack"
+
+# appending
+check "append V100 to the K80 store" status 0 "$TLPX" pack "V100=$A/V100" --out "$T/k80.pack" --append
+check "it says the store holds both" grep -q "the store holds 16819 records of 52 tasks on 2 hardware in 2 segments" "$T/err"
+check "append MI50 and K80 again" status 0 "$TLPX" pack "MI50=$A/MI50" "K80=$A/K80" --out "$T/k80.pack" --append
+check "the files already in it are skipped" grep -q "26 files of DATA already in" "$T/err"
+"$TLPX" eval "$M" "$T/k80.pack" >"$T/eval.app" 2>&1
+check "eval of the store of three segments equals eval of the JSON" cmp -s "$T/eval.json" "$T/eval.app"
+check "appending nothing new says so and succeeds" status 0 "$TLPX" pack "K80=$A/K80" --out "$T/k80.pack" --append
+check "in words" grep -q "nothing to append" "$T/err"
+check "--append to a missing store is an error" status 1 "$TLPX" pack "K80=$A/K80" --out "$T/none.pack" --append
+check "that says how to make one" grep -q "pack without --append makes one" "$T/err"
+check "--append to a record file is refused" status 1 "$TLPX" pack "K80=$A/K80" --out "$T/pred.json" --append
+check "--weights is refused (a store keeps none)" status 2 "$TLPX" pack "$A/K80" --out "$T/w.pack" --weights "$T/x"
+check "--out a directory is refused before loading" status 1 "$TLPX" pack "$A/K80" --out "$T"
+
+# an interrupted append: bytes past the committed end are ignored, then overwritten
+cp "$S" "$T/tail.pack"
+head -c 5000 "$S" >>"$T/tail.pack"
+"$TLPX" eval "$M" "$T/tail.pack" >"$T/eval.tail" 2>&1
+check "a store with an interrupted append's tail reads as it was" cmp -s "$T/eval.json" "$T/eval.tail"
+"$TLPX" pack "K80=$A/K80" --out "$T/t2.pack" -q
+head -c 3000 "$S" >>"$T/t2.pack"
+check "and takes the next append" status 0 "$TLPX" pack "V100=$A/V100" --out "$T/t2.pack" --append
+check "which replaces the tail" sh -c "[ \$(stat -c %s '$T/t2.pack') -lt \$(stat -c %s '$S') ]"
+check "and reads back" status 0 "$TLPX" stats "$T/t2.pack"
+
+# damage: each refused with the file and the reason
+size=$(stat -c %s "$S")
+flip() { # flip the byte at $2 of a copy of the store into $1
+    cp "$S" "$1" && printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+flip "$T/d.pack" 1000
+check "a damaged record is refused" status 1 "$TLPX" eval "$M" "$T/d.pack"
+check "naming the file and the checksum" grep -q "d.pack: a damaged store: the records' checksum is wrong" "$T/err"
+flip "$T/d.pack" $((size - 300))
+check "damaged tables are refused" status 1 "$TLPX" stats "$T/d.pack"
+check "naming them" grep -q "a damaged store: the tables' checksum is wrong" "$T/err"
+flip "$T/d.pack" 0
+check "a store with a damaged magic is still known as a store" status 1 "$TLPX" stats "$T/d.pack"
+check "and refused as damaged" grep -q "d.pack: a damaged store: its first bytes" "$T/err"
+head -c $((size - 100)) "$S" >"$T/trunc.pack"
+check "a truncated store is refused" status 1 "$TLPX" stats "$T/trunc.pack"
+check "as truncated" grep -q "truncated" "$T/err"
+head -c 20 "$S" >"$T/short.pack"
+check "a store cut inside its header is refused" status 1 "$TLPX" stats "$T/short.pack"
+check "as cut short" grep -q "header is cut short" "$T/err"
+cp "$S" "$T/v.pack"
+printf '\002' | dd of="$T/v.pack" bs=1 seek=8 conv=notrunc 2>/dev/null
+check "a store of another format version is refused" status 1 "$TLPX" stats "$T/v.pack"
+check "saying which version and what to do" grep -q "format version 2; this tlpx reads version 1 (pack the records again)" "$T/err"
+crashed=0
+i=0
+while [ $i -lt 40 ]; do # flips anywhere: refused or read, never a crash
+    off=$(( (i * 7919 + 13) % size ))
+    flip "$T/r.pack" $off
+    "$TLPX" stats "$T/r.pack" >/dev/null 2>&1
+    [ $? -ge 2 ] && { echo "# flip at $off: exit $?"; crashed=$((crashed + 1)); }
+    i=$((i + 1))
+done
+check "40 single-byte flips across the store: no crash" test "$crashed" = 0
+
+# standard input packs; its records cannot be re-read
+check "records from standard input pack" status 0 sh -c "zcat '$A/K80/matmul/'*.log.gz | '$TLPX' pack - --out '$T/stdin.pack'"
+check "the token view says the text was not kept" status 1 "$TLPX" tokens "$T/stdin.pack" --task 0 --record 0
+check "in words" grep -q "not kept" "$T/err"
+tap_end
