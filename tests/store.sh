@@ -36,6 +36,16 @@ check "stats of a fold of a store say what they do not count" grep -q "not count
 check "the token view re-reads a record of the store from its file" status 0 "$TLPX" tokens "$S" --task 3 --record 5
 check "and shows its primitives" grep -q "split" "$T/out"
 
+# training reads a store as it reads the JSON: the same model
+F="$top_srcdir/tests/fixtures/train"
+"$TLPX" pack "$F" --out "$T/train.pack" -q
+"$TLPX" train "$F" --mode gpu --epochs 2 --seed 3 -j 1 -q --out "$T/m1.tlpx"
+"$TLPX" train "$T/train.pack" --mode gpu --epochs 2 --seed 3 -j 1 -q --out "$T/m2.tlpx"
+"$TLPX" eval "$T/m1.tlpx" "$F" 2>&1 | grep -v '^model \|^made by' >"$T/t1"
+"$TLPX" eval "$T/m2.tlpx" "$F" 2>&1 | grep -v '^model \|^made by' >"$T/t2"
+check "a model trained on the store scores as the one trained on the JSON" cmp -s "$T/t1" "$T/t2"
+check "which scored tasks" grep -q "top-1" "$T/t1"
+
 # renaming: one hardware maps whole, several become one
 "$TLPX" pack "K80=$A/K80" --out "$T/k80.pack" -q
 check "NAME=STORE renames a one-hardware store" status 0 "$TLPX" stats "gpu0=$T/k80.pack"

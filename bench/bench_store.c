@@ -1,0 +1,143 @@
+/* bench_store.c: the packed store at scale.  Loads DATA from JSON (the
+ * peer: what every command did before stores), packs it, then builds stores
+ * of about 1 M and 8.6 M records (TenSet's size per platform) by repeating
+ * those records (stated as such: the same tasks, each with its records
+ * repeated), and measures in a fresh process each: the time to open the
+ * store (map, check every checksum and record, build the task index), the
+ * resident bytes per record after opening, and after gathering the feature
+ * matrix of every record once (what eval and predict do).
+ * usage: bench_store DIR [NAME=]PATH...   (DIR gets the stores; removed after) */
+#include "tlp.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+tlp_status tlp__store_write_repeat(const tlp_dataset *ds, const char *path, int repeat, tlp_error *err);
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+        fclose(f);
+    }
+    return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static volatile double sink;
+
+/* In a child: open the store, gather every record's features; print a row. */
+static void measure(const char *path, double json_rate)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return;
+    if (pid > 0) {
+        int st;
+        waitpid(pid, &st, 0);
+        return;
+    }
+    long rss0 = rss_kb();
+    double t0 = now();
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_load_opts lo = {.quiet = 1};
+    tlp_error e = {0};
+    if (tlp_dataset_add_path(ds, path, NULL, &lo, &e) != TLP_OK || tlp_dataset_finish(ds, &e) != TLP_OK) {
+        fprintf(stderr, "bench_store: %s: %s\n", e.file, e.msg);
+        _exit(1);
+    }
+    double open_s = now() - t0;
+    long rss1 = rss_kb();
+    size_t n = tlp_dataset_n_records(ds);
+    float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    double sum = 0;
+    t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        tlp_dataset_features(ds, i, x);
+        sum += x[0] + tlp_dataset_label(ds, i);
+    }
+    double gather_s = now() - t0;
+    long rss2 = rss_kb();
+    struct stat sb;
+    stat(path, &sb);
+    sink = sum;
+    printf("%10zu %9.0f %8.2f %9.1f %10.0f %10.0f %9.0f\n", n, (double)sb.st_size / (double)n, open_s,
+           json_rate > 0 ? (double)n / json_rate : 0.0, (double)(rss1 - rss0) * 1024.0 / (double)n,
+           (double)(rss2 - rss0) * 1024.0 / (double)n, (double)n / gather_s);
+    fflush(stdout);
+    tlp_dataset_free(ds);
+    _exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_store DIR [NAME=]PATH...\n");
+        return 2;
+    }
+    const char *dir = argv[1];
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_load_opts lo = {.quiet = 1};
+    double t0 = now();
+    for (int i = 2; i < argc; i++) {
+        char name[128] = {0};
+        const char *path = argv[i], *eq = strchr(argv[i], '=');
+        if (eq && (size_t)(eq - argv[i]) < sizeof name) {
+            memcpy(name, argv[i], (size_t)(eq - argv[i]));
+            path = eq + 1;
+        }
+        tlp_error e = {0};
+        if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &e) != TLP_OK) {
+            fprintf(stderr, "bench_store: %s: %s\n", e.file, e.msg);
+            return 1;
+        }
+    }
+    tlp_error e = {0};
+    tlp_dataset_finish(ds, &e);
+    double json_s = now() - t0;
+    size_t n = tlp_dataset_n_records(ds);
+    double json_rate = (double)n / json_s;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/base.pack", dir);
+    t0 = now();
+    if (tlp_store_write(ds, path, &e) != TLP_OK) {
+        fprintf(stderr, "bench_store: %s: %s\n", path, e.msg);
+        return 1;
+    }
+    double write_s = now() - t0;
+    printf("JSON (the peer): %zu records parsed in %.2f s: %.0f records/s on one core\n", n, json_s, json_rate);
+    printf("pack: written in %.2f s: %.0f records/s (parsing + writing: %.0f records/s)\n", write_s,
+           (double)n / write_s, (double)n / (json_s + write_s));
+    printf("\n%10s %9s %8s %9s %10s %10s %9s\n", "records", "B/rec", "open s", "JSON s", "RSS B/rec",
+           "+gather", "gather/s");
+    measure(path, json_rate);
+    const double targets[] = {1e6, 8.6e6};
+    for (int k = 0; k < 2; k++) {
+        int repeat = (int)((targets[k] + (double)n - 1) / (double)n);
+        snprintf(path, sizeof path, "%s/x%d.pack", dir, repeat);
+        if (tlp__store_write_repeat(ds, path, repeat, &e) != TLP_OK) {
+            fprintf(stderr, "bench_store: %s: %s\n", path, e.msg);
+            return 1;
+        }
+        measure(path, json_rate);
+        unlink(path);
+    }
+    printf("\n(records repeated to reach 1 M and 8.6 M: each task's records k times over;\n"
+           " JSON s: the JSON parse of as many records at the rate measured above;\n"
+           " RSS B/rec: resident bytes a record after opening, +gather: after every record's\n"
+           " features were gathered once; the store's pages are in the page cache, just written)\n");
+    tlp_dataset_free(ds);
+    return 0;
+}
