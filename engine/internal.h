@@ -40,4 +40,14 @@ tlp_status tlp__record_parse_tree(tlp_record *r, const char *line, size_t len, t
  * equal ids in one mode mean equal feature matrices. */
 const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n);
 
+/* dist.c: this rank's shards [lo, hi) of S; a sum over ranks of x (each
+ * entry written by one rank); the shards' gradients added up in shard
+ * order across ranks (g: shard 0's, extra[s - 1]: shard s's), the total in g
+ * on every rank. */
+void tlp__dist_shards(int S, int *lo, int *hi);
+void tlp__dist_share(float *x, size_t n);
+void tlp__dist_sum_shards(float *g, const float *extra, size_t np, int lo, int hi);
+/* Is flag set on any rank? (flag itself with one rank) */
+int tlp__dist_any(int flag);
+
 #endif

@@ -25,6 +25,7 @@
  * CHUNK samples through a small workspace, so the working set stays in cache.
  */
 #include "tlp.h"
+#include "internal.h"
 
 #include <math.h>
 #ifdef _OPENMP
@@ -504,15 +505,22 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
     if (T > m->n_inf) T = m->n_inf;
     size_t row = (size_t)m->L * (size_t)m->F;
     if (head < 0) { /* training: keep every activation for the backward */
-        int S = n_shards(B), nt = T < S ? T : S;
+        /* with several ranks (dist.c) this one computes its shards and the
+         * predictions of the others arrive: each entry from one rank */
+        int S = n_shards(B), lo, hi;
+        tlp__dist_shards(S, &lo, &hi);
+        int nt = T < hi - lo ? T : hi - lo;
+        if (nt < 1) nt = 1;
         m->last_x = x;
         m->last_B = B;
+        if (tlp_dist_size() > 1) memset(out, 0, sizeof(float) * (size_t)m->cfg.n_heads * (size_t)B);
 #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int s = 0; s < S; s++) {
+        for (int s = lo; s < hi; s++) {
             int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
             acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
             forward_acts(m, x + (size_t)b0 * row, &sl, 0, m->cfg.n_heads, out + b0, B, 0);
         }
+        tlp__dist_share(out, (size_t)m->cfg.n_heads * (size_t)B);
         return TLP_OK;
     }
     int chunks = (B + CHUNK - 1) / CHUNK, S = T < chunks ? T : chunks;
@@ -611,25 +619,22 @@ static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *
 void tlp_model_backward(tlp_model *m, const float *dout)
 {
     int B = m->last_B, T = tlp_get_threads();
-    int S = n_shards(B), nt = T < S ? T : S;
+    int S = n_shards(B), lo, hi;
+    tlp__dist_shards(S, &lo, &hi); /* all of them in one process */
+    int nt = T < hi - lo ? T : hi - lo;
+    if (nt < 1) nt = 1;
     size_t np = m->n_params;
     /* shard 0 adds into the gradients; the others into buffers of their own,
-     * summed in afterwards in shard order: the same bits for any thread count */
+     * summed in afterwards in shard order: the same bits for any thread
+     * count, and for any number of ranks */
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int s = 0; s < S; s++) {
+    for (int s = lo; s < hi; s++) {
         int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
         float *G = s == 0 ? m->grads : m->g_extra + (size_t)(s - 1) * np;
         if (s) memset(G, 0, sizeof(float) * np);
         backward_shard(m, b0, b1 - b0, B, dout, G, m->g_pp + (size_t)s * (size_t)m->L * (size_t)m->L);
     }
-    if (S < 2) return;
+    if (S < 2 && tlp_dist_size() == 1) return;
     /* each parameter is summed over the shards in the same order */
-    float *restrict g = m->grads;
-    const float *restrict e = m->g_extra;
-#pragma omp parallel for num_threads(T) schedule(static)
-    for (size_t i = 0; i < np; i++) {
-        float v = g[i];
-        for (int s = 1; s < S; s++) v += e[(size_t)(s - 1) * np + i];
-        g[i] = v;
-    }
+    tlp__dist_sum_shards(m->grads, m->g_extra, np, lo, hi);
 }

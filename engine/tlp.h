@@ -382,6 +382,19 @@ size_t tlp_dataset_n_segments(const tlp_dataset *ds);
 /* Record files given after the store that it already holds (skipped). */
 size_t tlp_dataset_n_already(const tlp_dataset *ds);
 
+/* ---------------------------------------------------------------- data-parallel training */
+
+/* Under mpirun (a build --with-mpi), start MPI: training then shards each
+ * batch across the ranks and gives the same model bits as one process
+ * (dist.c).  Elsewhere a no-op: rank 0 of 1.  -1 when MPI fails to start. */
+int tlp_dist_init(int *argc, char ***argv);
+void tlp_dist_finish(void);
+/* End every rank of the job (after saying why); a no-op with one rank. */
+void tlp_dist_abort(int code);
+int tlp_dist_rank(void);
+int tlp_dist_size(void);
+int tlp_dist_available(void); /* built with MPI */
+
 /* ---------------------------------------------------------------- BLAS */
 
 /* C[M,N] = alpha * op(A) op(B) + beta * C, row-major, through cblas_sgemm.

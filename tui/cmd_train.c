@@ -345,6 +345,8 @@ int cmd_train(int argc, char **argv)
         return rc;
     }
     rc = EXIT_USAGE;
+    int rank = tlp_dist_rank(); /* under mpirun: rank 0 reports and writes the model, the others compute */
+    if (rank > 0) o.quiet = 1;
     tlp_dataset *ds = NULL;
     tlp_model *init = NULL;
     tlp_train_meta meta, *resume_meta = NULL;
@@ -419,7 +421,7 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    to->save_path = a.out;
+    to->save_path = rank == 0 ? a.out : NULL;
     to->weights_only = a.weights_only;
     if (!(ds = cli_load(&o))) goto done;
     /* the mode: asked, the resumed model's, else the only one in the data */
@@ -537,7 +539,9 @@ int cmd_train(int argc, char **argv)
     float *bm = NULL, *bv = NULL;
     tlp_status st = tlp_job_finish(job, &best, &done_meta, &bm, &bv, &err);
     if (st != TLP_OK) fprintf(stderr, "tlpx train: %s\n", err.msg);
-    if (best) {
+    if (best && rank > 0) {
+        rc = cancelled ? 128 + cancelled : st == TLP_OK ? EXIT_OK : EXIT_FAIL;
+    } else if (best) {
         if (tlp_checkpoint_save(a.out, best, &done_meta, a.weights_only ? NULL : bm, a.weights_only ? NULL : bv,
                                 &err) != TLP_OK)
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);

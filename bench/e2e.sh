@@ -1,0 +1,33 @@
+#!/bin/sh
+# e2e.sh: `tlpx predict` and `tlpx eval` end to end (load, gather, network,
+# sort, print) against the network alone (bench/bench_net, inference of GPU
+# shapes, batch 512), in the same run and at the same thread count, on the
+# 25,176 K80 records of ../shared/data, read as JSON and from a packed store.
+# Goal: end to end at >= 90% of the network's own rate.
+# usage: bench/e2e.sh [THREADS]   (needs ../shared/data or TLPX_DATA)
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${top_builddir:-$top}
+data=${TLPX_DATA:-$top/../shared/data}
+t=${1:-2}
+[ -d "$data/nnfusion-roller" ] || { echo "e2e.sh: no data at $data"; exit 77; }
+[ -x "$build/bench/bench_net" ] || make -C "$build" bench/bench_net >/dev/null
+w=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_e2e.XXXXXX")
+trap 'rm -rf "$w"' EXIT
+K80="K80=$data/nnfusion-roller/artifacts/Table3" M="$top/assets/mtl-gpu.tlpx" T="$build/tlpx"
+"$T" pack "$K80" --out "$w/k80.pack" -q
+n=$("$T" stats "$w/k80.pack" | sed -n '1s/.* tasks, \([0-9]*\) records.*/\1/p')
+secs() { # the wall seconds of a command, output discarded
+    s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
+    awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", e - s }'
+}
+row() { awk -v w="$1" -v n="$n" -v s="$2" -v net="$3" \
+    'BEGIN { r = n / s; printf "%-28s %8.2f %10.0f %8.0f%%\n", w, s, r, 100 * r / net }'; }
+printf '%-28s %8s %10s %9s\n' "$n records, $t threads" seconds "records/s" "of net"
+for rep in 1 2; do
+    net=$(OPENBLAS_NUM_THREADS=$t "$build/bench/bench_net" "$t" 3 | sed -n 's/^infer_cpu_40x20_b512 samples_per_s=\([0-9.]*\).*/\1/p')
+    printf '%-28s %8s %10.0f %8s\n' "network alone (bench_net)" - "$net" "100%"
+    row "predict, JSON" "$(secs "$T" predict "$M" "$K80" --head K80 -j "$t" -q)" "$net"
+    row "predict, store" "$(secs "$T" predict "$M" "$w/k80.pack" --head K80 -j "$t" -q)" "$net"
+    row "eval, JSON" "$(secs "$T" eval "$M" "$K80" -j "$t" -q)" "$net"
+    row "eval, store" "$(secs "$T" eval "$M" "$w/k80.pack" -j "$t" -q)" "$net"
+done
