@@ -80,7 +80,7 @@ typedef struct {
 
 static void put(buf_t *b, const void *p, size_t n)
 {
-    if (b->oom) return;
+    if (b->oom || n == 0) return; /* p may be NULL then (an empty vocabulary) */
     if (tlp__grow((void **)&b->p, &b->cap, b->n + n, 1)) {
         b->oom = 1;
         return;
