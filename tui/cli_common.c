@@ -163,6 +163,10 @@ const char *cli_esc(const char *s)
 int cli_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* ranks of an MPI job on this machine share its CPUs */
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    long ranks = local && tlp_dist_size() > 1 ? strtol(local, NULL, 10) : 1;
+    if (ranks > 1) n /= ranks;
     return n < 1 ? 1 : n > 16 ? 16 : (int)n;
 }
 
