@@ -83,8 +83,18 @@ static void measure(const char *path, double json_rate)
 
 int main(int argc, char **argv)
 {
+    /* bench_store --make OUT REPEAT DATA...: only write a store of DATA's
+     * records REPEAT times over (for other benchmarks) */
+    const char *make_out = NULL;
+    int make_repeat = 0;
+    if (argc > 4 && !strcmp(argv[1], "--make")) {
+        make_out = argv[2];
+        make_repeat = atoi(argv[3]);
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_store DIR [NAME=]PATH...\n");
+        fprintf(stderr, "usage: bench_store DIR [NAME=]PATH...  |  bench_store --make OUT REPEAT [NAME=]PATH...\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -109,6 +119,12 @@ int main(int argc, char **argv)
     double json_s = now() - t0;
     size_t n = tlp_dataset_n_records(ds);
     double json_rate = (double)n / json_s;
+    if (make_out) {
+        tlp_status st = tlp__store_write_repeat(ds, make_out, make_repeat, &e);
+        if (st) fprintf(stderr, "bench_store: %s: %s\n", make_out, e.msg);
+        tlp_dataset_free(ds);
+        return st ? 1 : 0;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/base.pack", dir);
     t0 = now();

@@ -472,11 +472,16 @@ void app_do(app_t *a, action_id act, const char *arg)
     }
     case ACT_TRAIN: start_training(a, arg); break;
     case ACT_CANCEL:
-        if (!a->train) app_message(a, "no training is running");
-        else {
+        if (a->train) {
             tlp_job_cancel(a->train);
             app_message(a, "cancelling...");
-        }
+        } else if (f->predict) { /* scoring a big dataset: stop it, keep what was shown */
+            tlp_job_cancel(f->predict);
+            app_free_scores(f); /* a previous model's scores must not pass for this one's */
+            app_compute_scores(a);
+            app_message(a, "scoring cancelled: no predicted ranks (:load the model to score again)");
+        } else
+            app_message(a, "no training or scoring is running");
         break;
     case ACT_SAVE: {
         if (!f->model) {

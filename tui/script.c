@@ -9,7 +9,9 @@
  *   # ...       a comment
  * After each line the engine is waited on until idle (predictions and
  * training finished), so dumps are deterministic; "nowait " before a line
- * skips that wait (to cancel a training while it runs).  The screen is a real
+ * skips that wait (to cancel a training while it runs); a first line of
+ * "nowait" alone skips the wait for the opening predictions (to time keys
+ * while a big dataset is scored).  The screen is a real
  * curses screen (newterm on /dev/null) of the given size, drawn in ASCII.
  * With TLPX_TIMING set, each line's handling plus one redraw is timed and
  * printed to stderr as "time_ms N LINE" (bench/tui.sh reads them). */
@@ -89,13 +91,16 @@ int script_run(app_t *a, const char *path, int w, int h)
     a->utf8 = 0;
     a->color = 0;
     prompt_init(a);
-    wait_idle(a);
     char line[4096];
     int screens = 0, lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         line[strcspn(line, "\r\n")] = 0;
         char *s = line;
+        if (lineno == 1) {
+            if (!strcmp(s, "nowait")) continue;
+            wait_idle(a);
+        }
         int nowait = 0;
         if (!strncmp(s, "nowait ", 7)) {
             nowait = 1;
