@@ -22,6 +22,13 @@ done
 "$TLPX" eval "$T/np2.tlpx" "$F" 2>&1 | sed "s|np2.tlpx|one.tlpx|" >"$T/e2"
 check "eval prints the same lines for both" cmp -s "$T/e1" "$T/e2"
 check "and scored tasks" grep -q "top-1" "$T/e1"
+# resuming over ranks continues as one process does
+check "mpirun -np 2 trains one epoch" status 0 mpi 2 "$TLPX" train $args --epochs 1 --out "$T/half.tlpx"
+check "mpirun -np 2 resumes it to two" status 0 mpi 2 "$TLPX" train $args --resume "$T/half.tlpx" --out "$T/res.tlpx"
+"$TLPX" predict "$T/one.tlpx" "$F" --head hw-a >"$T/p1" 2>/dev/null
+"$TLPX" predict "$T/res.tlpx" "$F" --head hw-a >"$T/p2" 2>/dev/null
+check "its predictions are those of the uninterrupted run" cmp -s "$T/p1" "$T/p2"
+check "which predicted records" test "$(wc -l <"$T/p1")" -gt 100
 # a rank that cannot read its data: the job ends (no hang) with a message
 check "a failing rank ends the job" sh -c "! timeout 120 mpirun -np 2 sh -c 'if [ \"\$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec \"$TLPX\" train $T/none --out $T/np2.tlpx; else exec \"$TLPX\" train $args --epochs 50 --out $T/np2.tlpx; fi' >$T/out 2>$T/err"
 check "saying which rank failed" grep -q "rank 1 of 2 failed" "$T/err"
