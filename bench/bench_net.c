@@ -4,17 +4,11 @@
  * inputs, and the machine's sgemm peak, so the network's share of it shows.
  * usage: bench_net THREADS SECONDS   (prints one line per figure) */
 #include "tlp.h"
+#include "bench_util.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Like the peer's _fake_batch: one-hot of 11 then small ints. */
 static void fake(tlp_rng *r, float *x, int B, int L, int F)
@@ -70,7 +64,7 @@ int main(int argc, char **argv)
     static const int shapes[2][2] = {{25, 22}, {40, 20}};
     for (int s = 0; s < 2; s++) {
         int L = shapes[s][0], F = shapes[s][1], B = 512;
-        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}};
+        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW}; /* raw, as the peer it is compared with */
         tlp_model *m = tlp_model_new(&c, 0, NULL);
         float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B);
         fake(&r, x, B, L, F);
@@ -91,7 +85,7 @@ int main(int argc, char **argv)
     }
     for (int s = 0; s < 2; s++) {
         int L = shapes[s][0], F = shapes[s][1], B = 1024;
-        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}};
+        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW}; /* raw, as the peer it is compared with */
         tlp_model *m = tlp_model_new(&c, 0, NULL);
         float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B),
               *y = malloc(sizeof(float) * B), *g = malloc(sizeof(float) * B);

@@ -8,6 +8,7 @@
  * matrix of every record once (what eval and predict do).
  * usage: bench_store DIR [NAME=]PATH...   (DIR gets the stores; removed after) */
 #include "tlp.h"
+#include "bench_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,24 +18,6 @@
 #include <unistd.h>
 
 tlp_status tlp__store_write_repeat(const tlp_dataset *ds, const char *path, int repeat, tlp_error *err);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
-        fclose(f);
-    }
-    return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static volatile double sink;
 
