@@ -5,18 +5,25 @@
 # and a damaged, truncated, foreign or interrupted store is refused (or
 # read as it was) with the file and the reason, never a crash.
 . "${top_srcdir:-.}/tests/lib.sh"
-A=$(cd "$top_srcdir/assets/roller" && pwd -P) M="$top_srcdir/assets/mtl-gpu.tlpx"
+# the small operators of each GPU (pooling, reduction, relu: 8 tasks, 4,261 records in all), copied so
+# the paths a store keeps (absolute, real) are the ones given: quick enough under the sanitizers
+for g in K80 V100 MI50; do
+    mkdir -p "$T/roller/$g"
+    cp -r "$top_srcdir/assets/roller/$g/pooling" "$top_srcdir/assets/roller/$g/reduction" \
+        "$top_srcdir/assets/roller/$g/elementwise" "$T/roller/$g/"
+done
+A=$(cd "$T/roller" && pwd -P) M="$top_srcdir/assets/mtl-gpu.tlpx"
 GPUS="K80=$A/K80 V100=$A/V100 MI50=$A/MI50"
 S="$T/all.pack"
 
 check "pack three GPUs into a store" status 0 "$TLPX" pack $GPUS --out "$S"
-check "it says what it wrote" grep -q "the store holds 24250 records of 78 tasks on 3 hardware in 1 segment" "$T/err"
-check "the store is smaller than 256 bytes a record" sh -c "[ \$(stat -c %s '$S') -lt \$((24250 * 256)) ]"
+check "it says what it wrote" grep -q "the store holds 4261 records of 24 tasks on 3 hardware in 1 segment" "$T/err"
+check "the store is smaller than 256 bytes a record" sh -c "[ \$(stat -c %s '$S') -lt \$((4261 * 256)) ]"
 
 # the same figures from the store as from the JSON
 "$TLPX" stats $GPUS >"$T/stats.json" 2>/dev/null
 "$TLPX" stats "$S" >"$T/stats.pack" 2>/dev/null
-check "stats of the store name it" grep -q "^store $S: 24250 of the records mapped, in 1 segment" "$T/stats.pack"
+check "stats of the store name it" grep -q "^store $S: 4261 of the records mapped, in 1 segment" "$T/stats.pack"
 check "stats of the store equal stats of the JSON" sh -c "grep -v '^store ' '$T/stats.pack' | cmp -s - '$T/stats.json'"
 "$TLPX" eval "$M" $GPUS >"$T/eval.json" 2>&1
 "$TLPX" eval "$M" "$S" >"$T/eval.pack" 2>&1
@@ -25,7 +32,7 @@ check "and it scored something" grep -q "top-1" "$T/eval.pack"
 "$TLPX" predict "$M" $GPUS --head MI50 >"$T/pred.json" 2>/dev/null
 "$TLPX" predict "$M" "$S" --head MI50 >"$T/pred.pack" 2>/dev/null
 check "predict of the store equals predict of the JSON (given by absolute path, as a store keeps it)" cmp -s "$T/pred.json" "$T/pred.pack"
-check "predict printed every record" sh -c "[ \$(wc -l <'$T/pred.pack') -eq 24251 ]"
+check "predict printed every record" sh -c "[ \$(wc -l <'$T/pred.pack') -eq 4262 ]"
 for f in 1/3 3/3; do
     "$TLPX" eval "$M" $GPUS --except-fold $f >"$T/fj" 2>&1
     "$TLPX" eval "$M" "$S" --except-fold $f >"$T/fp" 2>&1
@@ -56,9 +63,9 @@ check "NAME=STORE of three hardware merges them as NAME=DIR does" cmp -s "$T/ren
 
 # appending
 check "append V100 to the K80 store" status 0 "$TLPX" pack "V100=$A/V100" --out "$T/k80.pack" --append
-check "it says the store holds both" grep -q "the store holds 16819 records of 52 tasks on 2 hardware in 2 segments" "$T/err"
+check "it says the store holds both" grep -q "the store holds 2840 records of 16 tasks on 2 hardware in 2 segments" "$T/err"
 check "append MI50 and K80 again" status 0 "$TLPX" pack "MI50=$A/MI50" "K80=$A/K80" --out "$T/k80.pack" --append
-check "the files already in it are skipped" grep -q "26 files of DATA already in" "$T/err"
+check "the files already in it are skipped" grep -q "8 files of DATA already in" "$T/err"
 "$TLPX" eval "$M" "$T/k80.pack" >"$T/eval.app" 2>&1
 check "eval of the store of three segments equals eval of the JSON" cmp -s "$T/eval.json" "$T/eval.app"
 check "appending nothing new says so and succeeds" status 0 "$TLPX" pack "K80=$A/K80" --out "$T/k80.pack" --append
@@ -116,7 +123,7 @@ done
 check "40 single-byte flips across the store: no crash" test "$crashed" = 0
 
 # standard input packs; its records cannot be re-read
-check "records from standard input pack" status 0 sh -c "zcat '$A/K80/matmul/'*.log.gz | '$TLPX' pack - --out '$T/stdin.pack'"
+check "records from standard input pack" status 0 sh -c "zcat '$A/K80/pooling/'*.log.gz | '$TLPX' pack - --out '$T/stdin.pack'"
 check "the token view says the text was not kept" status 1 "$TLPX" tokens "$T/stdin.pack" --task 0 --record 0
 check "in words" grep -q "not kept" "$T/err"
 tap_end
