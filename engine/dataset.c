@@ -233,6 +233,17 @@ static void diag(tlp_dataset *ds, size_t file, long line, tlp_status reason, con
     tlp__diag_keep(ds, file, line, reason, msg, o);
 }
 
+int tlp__add_file_name(tlp_dataset *ds, const char *name)
+{
+    char *copy = strdup(name);
+    if (!copy || tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
+        free(copy);
+        return -1;
+    }
+    ds->files[ds->n_files] = copy;
+    return (int)ds->n_files++;
+}
+
 /* A path inside a DATA directory that cannot be read (or is not a record
  * file): say so as "path: reason" and go on.  It is kept among the files so
  * the diagnostic can name it. */
@@ -245,26 +256,10 @@ static tlp_status skip_path(tlp_dataset *ds, const char *path, const tlp_load_op
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char *name = strdup(path);
-    if (!name || tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
-        free(name);
-        return TLP_NOMEM;
-    }
-    ds->files[ds->n_files++] = name;
+    if (tlp__add_file_name(ds, path) < 0) return TLP_NOMEM;
     ds->n_skipped_files++;
     tlp__diag_keep(ds, ds->n_files - 1, 0, TLP_IO, msg, o);
     return TLP_OK;
-}
-
-int tlp__add_file_name(tlp_dataset *ds, const char *name)
-{
-    char *copy = strdup(name);
-    if (!copy || tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files)) {
-        free(copy);
-        return -1;
-    }
-    ds->files[ds->n_files] = copy;
-    return (int)ds->n_files++;
 }
 
 /* ------------------------------------------------------------ records */
@@ -385,18 +380,23 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
         ds->toks[ds->n_toks++] = (uint32_t)id;
         rec->n_tok++;
     }
-    if (r->n_steps > (size_t)L) {
-        rec->flags |= TLP_REC_LOST_STEPS;
-        st->lost_steps++;
-        st->steps_cropped += r->n_steps - (size_t)L;
-    }
-    if (rec->flags & TLP_REC_LOST_ARGS) st->lost_args++;
-    st->seq_len[r->n_steps < TLP_HIST ? r->n_steps : TLP_HIST - 1]++;
-    st->n_records++;
-    if (r->error_no == 0) st->n_valid++;
-    st->error_no[r->error_no < 15 ? r->error_no : 15]++;
+    if (r->n_steps > (size_t)L) rec->flags |= TLP_REC_LOST_STEPS;
+    tlp__hw_count(st, rec, L);
     ds->n_recs++;
     return TLP_OK;
+}
+
+void tlp__hw_count(tlp_hw_stats *st, const tlp_rec *rec, int L)
+{
+    if (rec->flags & TLP_REC_LOST_STEPS) {
+        st->lost_steps++;
+        st->steps_cropped += (uint64_t)(rec->n_steps - L);
+    }
+    if (rec->flags & TLP_REC_LOST_ARGS) st->lost_args++;
+    st->seq_len[rec->n_steps < TLP_HIST ? rec->n_steps : TLP_HIST - 1]++;
+    st->n_records++;
+    if (rec->error_no == 0) st->n_valid++;
+    st->error_no[rec->error_no < 15 ? rec->error_no : 15]++;
 }
 
 /* ------------------------------------------------------------ files */
@@ -502,12 +502,9 @@ static tlp_status add_stream(tlp_dataset *ds, int fd, const char *path, hw_name_
 static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_name_t *hardware,
                                const tlp_load_opts *o, tlp_error *err)
 {
-    if (tlp__grow((void **)&ds->files, &ds->cap_files, ds->n_files + 1, sizeof *ds->files))
-        return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    char *name = strdup(path);
-    if (!name) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    size_t file = ds->n_files++;
-    ds->files[file] = name;
+    int added = tlp__add_file_name(ds, path);
+    if (added < 0) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    size_t file = (size_t)added;
     reader rd = {g, malloc(CHUNK), 0, 0, 0, 0};
     if (!rd.buf) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     uint64_t off = 0;
@@ -970,8 +967,9 @@ long tlp_dataset_find_task(const tlp_dataset *ds, const char *key)
 
 const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n)
 {
-    *n = tlp__rec_at(ds, i)->n_tok;
-    return tlp__toks_at(ds, i);
+    const uint32_t *toks;
+    *n = tlp__rec_toks(ds, i, &toks)->n_tok;
+    return toks;
 }
 
 double tlp_dataset_label(const tlp_dataset *ds, size_t i)
@@ -982,8 +980,8 @@ double tlp_dataset_label(const tlp_dataset *ds, size_t i)
 
 void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out)
 {
-    const tlp_rec *r = tlp__rec_at(ds, i);
-    const uint32_t *toks = tlp__toks_at(ds, i);
+    const uint32_t *toks;
+    const tlp_rec *r = tlp__rec_toks(ds, i, &toks);
     tlp_mode m = ds->tasks[r->task].mode;
     int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
     const vocab_t *v = &ds->vocab[m];

@@ -99,27 +99,32 @@ struct tlp_dataset {
     size_t line_cap;
 };
 
-/* Record i and its tokens, wherever it lives. */
-static inline const tlp_rec *tlp__rec_at(const tlp_dataset *ds, size_t i)
+/* Record i, wherever it lives, and (toks not NULL) its token ids. */
+static inline const tlp_rec *tlp__rec_toks(const tlp_dataset *ds, size_t i, const uint32_t **toks)
 {
-    if (i >= ds->n_mapped) return &ds->recs[i - ds->n_mapped];
-    size_t k = ds->n_segs - 1;
-    while (ds->segs[k].first > i) k--;
-    return &ds->segs[k].recs[i - ds->segs[k].first];
+    const tlp_rec *r;
+    const uint32_t *base;
+    if (i >= ds->n_mapped) {
+        r = &ds->recs[i - ds->n_mapped];
+        base = ds->toks;
+    } else {
+        size_t k = ds->n_segs - 1;
+        while (ds->segs[k].first > i) k--;
+        r = &ds->segs[k].recs[i - ds->segs[k].first];
+        base = ds->segs[k].toks;
+    }
+    if (toks) *toks = base + r->tok_off;
+    return r;
 }
-
-static inline const uint32_t *tlp__toks_at(const tlp_dataset *ds, size_t i)
-{
-    if (i >= ds->n_mapped) return ds->toks + ds->recs[i - ds->n_mapped].tok_off;
-    size_t k = ds->n_segs - 1;
-    while (ds->segs[k].first > i) k--;
-    return ds->segs[k].toks + ds->segs[k].recs[i - ds->segs[k].first].tok_off;
-}
+static inline const tlp_rec *tlp__rec_at(const tlp_dataset *ds, size_t i) { return tlp__rec_toks(ds, i, NULL); }
 
 /* dataset.c, for store.c */
 long tlp__task_get(tlp_dataset *ds, const char *key, const char *target, const char *hardware, tlp_mode mode);
 long tlp__hw_get(tlp_dataset *ds, const char *name, tlp_mode mode);
 long tlp__vocab_get(vocab_t *v, int F, const float *row);
+/* Count a record in its hardware's statistics: what the compact record
+ * tells (validity, errors, length, crop); L is the mode's sequence length. */
+void tlp__hw_count(tlp_hw_stats *st, const tlp_rec *rec, int L);
 int tlp__add_file_name(tlp_dataset *ds, const char *name); /* index, or -1 */
 void tlp__diag_keep(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
                     const tlp_load_opts *o);

@@ -489,7 +489,8 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
     }
     for (size_t f = 0; ok && f < nf; f++) file_map[f] = -1;
     for (size_t i = 0; !st && i < src->n_recs; i++) {
-        const tlp_rec *r = tlp__rec_at(src, i);
+        const uint32_t *toks;
+        const tlp_rec *r = tlp__rec_toks(src, i, &toks);
         if (!task_in[r->task]) {
             ds->n_other_folds++;
             continue;
@@ -512,7 +513,6 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
         d->task = (uint32_t)t;
         d->file = (uint32_t)file_map[r->file];
         d->tok_off = ds->n_toks;
-        const uint32_t *toks = tlp__toks_at(src, i);
         vocab_t *v = &ds->vocab[stask->mode];
         for (int k = 0; k < r->n_tok; k++) {
             long *id = &vmap[stask->mode][toks[k]];
@@ -526,17 +526,8 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
         if (st) break;
         ds->n_recs++;
         if (filtered) { /* what the compact record tells; the step histograms stay whole-store only */
-            tlp_hw_stats *s = &ds->hws[ds->tasks[t].hw];
-            s->n_records++;
-            if (r->error_no == 0) s->n_valid++;
-            s->error_no[r->error_no < 15 ? r->error_no : 15]++;
-            s->seq_len[r->n_steps < TLP_HIST ? r->n_steps : TLP_HIST - 1]++;
-            if (r->flags & TLP_REC_LOST_STEPS) {
-                s->lost_steps++;
-                s->steps_cropped += (uint64_t)(r->n_steps - L);
-            }
-            if (r->flags & TLP_REC_LOST_ARGS) s->lost_args++;
-            s->uncounted++;
+            tlp__hw_count(&ds->hws[ds->tasks[t].hw], r, L);
+            ds->hws[ds->tasks[t].hw].uncounted++;
         }
     }
     if (!st && !filtered) { /* the whole store: its statistics and diagnostics add up */
@@ -643,7 +634,11 @@ static uint64_t write_segment(out_t *w, const tlp_dataset *ds, size_t from, size
     f.toks_off = w->pos;
     crc = 0;
     for (int k = 0; k < repeat; k++)
-        for (size_t i = from; i < to; i++) out_write(w, tlp__toks_at(ds, i), sizeof(uint32_t) * tlp__rec_at(ds, i)->n_tok, &crc);
+        for (size_t i = from; i < to; i++) {
+            const uint32_t *toks;
+            const tlp_rec *r = tlp__rec_toks(ds, i, &toks);
+            out_write(w, toks, sizeof(uint32_t) * r->n_tok, &crc);
+        }
     f.n_toks = tok;
     f.crc_toks = crc;
     out_pad(w, 8);
