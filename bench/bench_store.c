@@ -8,6 +8,7 @@
  * matrix of every record once (what eval and predict do).
  * usage: bench_store DIR [NAME=]PATH...   (DIR gets the stores; removed after) */
 #include "tlp.h"
+#include "dataset_impl.h" /* tlp__store_write_repeat */
 #include "bench_util.h"
 
 #include <stdlib.h>
@@ -17,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-tlp_status tlp__store_write_repeat(const tlp_dataset *ds, const char *path, int repeat, tlp_error *err);
 
 static volatile double sink;
 

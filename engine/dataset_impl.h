@@ -135,6 +135,9 @@ int tlp__is_store(int fd);
  * nothing filters or renames, else copied record by record. */
 tlp_status tlp__store_add(tlp_dataset *ds, int fd, const char *path, const char *hardware,
                           const tlp_load_opts *o, tlp_error *err);
+/* tlp_store_write with every record `repeat` times over (bench/bench_store
+ * builds TenSet-size stores from the shared records this way). */
+tlp_status tlp__store_write_repeat(const tlp_dataset *ds, const char *path, int repeat, tlp_error *err);
 /* Is path (a record file) among the files of the mapped store? */
 int tlp__in_store(const tlp_dataset *ds, const char *path);
 

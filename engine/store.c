@@ -7,7 +7,8 @@
  *
  *   header   64 bytes at offset 0: magic "TLPXPACK", version, byte-order mark,
  *            sizeof(tlp_rec), step kinds, segments, committed length, the
- *            last segment's footer, records, CRC-32 of the header
+ *            last segment's footer, records, hardware per mode, CRC-32 of
+ *            the header
  *   segment  records   tlp_rec[n]      (tok_off relative to the segment)
  *            tokens    uint32_t[m]     (ids into the vocabulary), padded to 8
  *            tables    the whole dataset's tables after this segment: files,
@@ -54,7 +55,8 @@ typedef struct {
     uint32_t version, order, rec_size, step_kinds;
     uint32_t n_segs, pad;
     uint64_t committed, last_footer, n_recs;
-    uint32_t reserved, crc; /* crc: CRC-32 of the bytes before it */
+    uint16_t n_hw[TLP_MODE_COUNT]; /* hardware of each mode: a rename of several into one copies */
+    uint32_t crc;                  /* CRC-32 of the bytes before it */
 } store_header;
 _Static_assert(sizeof(store_header) <= HEADER_SIZE, "header fits");
 
@@ -202,10 +204,6 @@ static char *get_str(cur_t *c)
     return s;
 }
 
-/* load_tables' reason when a rename makes two hardware one: the store is
- * then copied, not mapped */
-static const char DUP_HW[] = "the hardware table names one hardware twice";
-
 static int eq_file(const void *ctx, uint32_t i, const void *key)
 {
     const tlp_dataset *ds = ctx;
@@ -261,7 +259,7 @@ static const char *load_tables(tlp_dataset *ds, cur_t *c, const char *rename, si
         s->kind_absent = get64(c), s->unknown_str = get64(c), s->uncounted = get64(c);
         if (!name || c->bad || mode >= TLP_MODE_COUNT) why = "the hardware table is damaged";
         else if (tlp__hw_get(ds, rename ? rename : name, (tlp_mode)mode) != (long)h)
-            why = DUP_HW;
+            why = "the hardware table names one hardware twice";
         s->mode = (tlp_mode)mode;
         free(name);
     }
@@ -403,13 +401,12 @@ static const char *check_records(const tlp_dataset *ds, const seg_t *s)
     return NULL;
 }
 
-/* Map the store into an empty ds. */
-static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const char *rename, tlp_error *err)
+/* Map the store (its header h already checked by read_header) into an
+ * empty ds. */
+static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const store_header h, const char *rename,
+                            tlp_error *err)
 {
-    store_header h;
-    uint64_t file_len;
-    tlp_status st = read_header(fd, path, &h, &file_len, err);
-    if (st) return st;
+    tlp_status st = TLP_OK;
     if (h.committed > SIZE_MAX) return tlp_error_set(err, TLP_NOMEM, path, 0, "too large to map");
     void *map = mmap(NULL, (size_t)h.committed, PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) return tlp_error_set(err, TLP_IO, path, 0, "cannot map: %s", strerror(errno));
@@ -440,8 +437,7 @@ static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const cha
         const char *why = load_tables(ds, &c, rename, &nf);
         ds->n_store_files = nf;
         for (uint32_t k = 0; k < h.n_segs && !why; k++) why = check_records(ds, &segs[k]);
-        if (why == DUP_HW && rename) st = TLP_ARG; /* not damage: the caller copies instead */
-        else if (why) st = !strcmp(why, "out of memory") ? tlp_error_set(err, TLP_NOMEM, path, 0, "%s", why)
+        if (why) st = !strcmp(why, "out of memory") ? tlp_error_set(err, TLP_NOMEM, path, 0, "%s", why)
                                                          : damaged(err, path, why);
     }
     free(ft);
@@ -565,23 +561,19 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
 tlp_status tlp__store_add(tlp_dataset *ds, int fd, const char *path, const char *hardware,
                           const tlp_load_opts *o, tlp_error *err)
 {
-    int filtered = o && o->n_folds > 0;
-    if (ds->n_recs == 0 && ds->n_files == 0 && ds->n_tasks == 0 && !filtered && !ds->map) {
-        /* a rename maps whole unless it makes two hardware of the store one */
-        tlp_status st = map_store(ds, fd, path, hardware, err);
-        if (st != TLP_ARG) return st;
-        /* it did: copy below, into a fresh dataset */
-        tlp_dataset *fresh = tlp_dataset_new();
-        if (!fresh) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-        /* ds may hold parts of the failed attempt: swap them out */
-        tlp_dataset tmp = *ds;
-        *ds = *fresh;
-        *fresh = tmp;
-        tlp_dataset_free(fresh);
-    }
+    store_header h;
+    uint64_t file_len;
+    tlp_status st = read_header(fd, path, &h, &file_len, err);
+    if (st) return st;
+    /* mapped as it is into an empty dataset, unless a fold keeps part of it
+     * or a rename makes two hardware of one mode one */
+    int filtered = o && o->n_folds > 0, merges = 0;
+    for (int m = 0; m < TLP_MODE_COUNT; m++) merges |= hardware && h.n_hw[m] > 1;
+    if (ds->n_recs == 0 && ds->n_files == 0 && ds->n_tasks == 0 && !filtered && !merges && !ds->map)
+        return map_store(ds, fd, path, h, hardware, err);
     tlp_dataset *src = tlp_dataset_new();
     if (!src) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    tlp_status st = map_store(src, fd, path, NULL, err);
+    st = map_store(src, fd, path, h, NULL, err);
     if (!st) st = import(ds, src, path, hardware, o, err);
     tlp_dataset_free(src);
     return st;
@@ -659,7 +651,8 @@ static uint64_t write_segment(out_t *w, const tlp_dataset *ds, size_t from, size
     return at;
 }
 
-static void fill_header(store_header *h, uint32_t n_segs, uint64_t committed, uint64_t last_footer, uint64_t n_recs)
+static void fill_header(store_header *h, const tlp_dataset *ds, uint32_t n_segs, uint64_t committed,
+                        uint64_t last_footer, uint64_t n_recs)
 {
     memset(h, 0, sizeof *h);
     memcpy(h->magic, STORE_MAGIC, 8);
@@ -671,6 +664,7 @@ static void fill_header(store_header *h, uint32_t n_segs, uint64_t committed, ui
     h->committed = committed;
     h->last_footer = last_footer;
     h->n_recs = n_recs;
+    for (size_t k = 0; k < ds->n_hws; k++) h->n_hw[ds->hws[k].mode]++;
     h->crc = crc_of(0, h, offsetof(store_header, crc));
 }
 
@@ -689,13 +683,12 @@ static tlp_status write_new(FILE *f, void *ctx, tlp_error *err)
     uint64_t footer = write_segment(&w, c->ds, 0, c->ds->n_recs, c->repeat, 0, &n);
     if (w.failed == 2) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
     store_header h;
-    fill_header(&h, 1, w.pos, footer, n);
+    fill_header(&h, c->ds, 1, w.pos, footer, n);
     if (w.failed || fseeko(f, 0, SEEK_SET) != 0 || fwrite(&h, sizeof h, 1, f) != 1)
         return tlp_error_set(err, TLP_IO, NULL, 0, "write failed: %s", strerror(errno));
     return TLP_OK;
 }
 
-tlp_status tlp__store_write_repeat(const tlp_dataset *ds, const char *path, int repeat, tlp_error *err);
 tlp_status tlp__store_write_repeat(const tlp_dataset *ds, const char *path, int repeat, tlp_error *err)
 {
     if (ds->n_recs == 0) return tlp_error_set(err, TLP_EMPTY, path, 0, "no records to pack");
@@ -747,7 +740,7 @@ tlp_status tlp_store_append(tlp_dataset *ds, const char *path, tlp_error *err)
         st = tlp_error_set(err, TLP_IO, path, 0, "write failed: %s (the store is unchanged)", strerror(errno));
     if (!st) {
         store_header nh;
-        fill_header(&nh, h.n_segs + 1, w.pos, footer, h.n_recs + n);
+        fill_header(&nh, ds, h.n_segs + 1, w.pos, footer, h.n_recs + n);
         if (pwrite(fd, &nh, sizeof nh, 0) != (ssize_t)sizeof nh || fsync(fd) != 0)
             st = tlp_error_set(err, TLP_IO, path, 0, "cannot commit the append: %s", strerror(errno));
         else
