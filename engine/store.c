@@ -436,6 +436,10 @@ static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const sto
         size_t nf = 0;
         const char *why = load_tables(ds, &c, rename, &nf);
         ds->n_store_files = nf;
+        uint16_t n_hw[TLP_MODE_COUNT] = {0};
+        for (size_t k = 0; k < ds->n_hws; k++) n_hw[ds->hws[k].mode]++;
+        if (!why && memcmp(n_hw, h.n_hw, sizeof n_hw) != 0)
+            why = "the header counts other hardware than the tables hold";
         for (uint32_t k = 0; k < h.n_segs && !why; k++) why = check_records(ds, &segs[k]);
         if (why) st = !strcmp(why, "out of memory") ? tlp_error_set(err, TLP_NOMEM, path, 0, "%s", why)
                                                          : damaged(err, path, why);
