@@ -19,28 +19,13 @@ int main(int argc, char **argv)
     }
     long rss0 = 0, rss_growth = 0;
     tlp_dataset *ds = NULL;
-    tlp_load_opts lo = {.quiet = 1};
     double load_s = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         tlp_dataset_free(ds);
         rss0 = rss_kb();
         ds = tlp_dataset_new();
         double t0 = now();
-        for (int i = 1; i < argc; i++) {
-            char name[128] = {0};
-            const char *path = argv[i], *eq = strchr(argv[i], '=');
-            if (eq && (size_t)(eq - argv[i]) < sizeof name) {
-                memcpy(name, argv[i], (size_t)(eq - argv[i]));
-                path = eq + 1;
-            }
-            tlp_error e = {0};
-            if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &e) != TLP_OK) {
-                fprintf(stderr, "bench_load: %s: %s\n", e.file, e.msg);
-                return 1;
-            }
-        }
-        tlp_error e = {0};
-        tlp_dataset_finish(ds, &e);
+        if (load_args(ds, argv + 1, argc - 1, "bench_load")) return 1;
         if (now() - t0 < load_s) load_s = now() - t0;
         if (rep == 0) rss_growth = rss_kb() - rss0; /* later passes reuse freed memory */
     }

@@ -82,23 +82,9 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     tlp_dataset *ds = tlp_dataset_new();
-    tlp_load_opts lo = {.quiet = 1};
     double t0 = now();
-    for (int i = 2; i < argc; i++) {
-        char name[128] = {0};
-        const char *path = argv[i], *eq = strchr(argv[i], '=');
-        if (eq && (size_t)(eq - argv[i]) < sizeof name) {
-            memcpy(name, argv[i], (size_t)(eq - argv[i]));
-            path = eq + 1;
-        }
-        tlp_error e = {0};
-        if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &e) != TLP_OK) {
-            fprintf(stderr, "bench_store: %s: %s\n", e.file, e.msg);
-            return 1;
-        }
-    }
+    if (load_args(ds, argv + 2, argc - 2, "bench_store")) return 1;
     tlp_error e = {0};
-    tlp_dataset_finish(ds, &e);
     double json_s = now() - t0;
     size_t n = tlp_dataset_n_records(ds);
     double json_rate = (double)n / json_s;

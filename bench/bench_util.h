@@ -3,7 +3,10 @@
 #ifndef TLPX_BENCH_UTIL_H
 #define TLPX_BENCH_UTIL_H
 
+#include "tlp.h"
+
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +27,28 @@ static inline long rss_kb(void)
         fclose(f);
     }
     return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Add [NAME=]PATH arguments to ds and finish it; 0, or -1 after saying why
+ * (prog names the program). */
+static inline int load_args(tlp_dataset *ds, char **args, int n, const char *prog)
+{
+    tlp_load_opts lo = {.quiet = 1};
+    for (int i = 0; i < n; i++) {
+        char name[128] = {0};
+        const char *path = args[i], *eq = strchr(args[i], '=');
+        if (eq && (size_t)(eq - args[i]) < sizeof name) {
+            memcpy(name, args[i], (size_t)(eq - args[i]));
+            path = eq + 1;
+        }
+        tlp_error e = {0};
+        if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &e) != TLP_OK) {
+            fprintf(stderr, "%s: %s: %s\n", prog, e.file, e.msg);
+            return -1;
+        }
+    }
+    tlp_error e = {0};
+    return tlp_dataset_finish(ds, &e) == TLP_OK ? 0 : -1;
 }
 
 #endif

@@ -115,11 +115,12 @@ int cmd_stats(int argc, char **argv)
                 any = 1;
             }
         printf("%s\n", any ? "" : " none");
+        int steps_known = s->uncounted < s->n_records; /* some records' steps were counted */
         if (s->uncounted)
             printf("  step kinds and values per step: not counted for %llu record%s (a fold of a store keeps\n"
                    "  them whole-store only; stats on the store itself or on the JSON has them)\n",
                    (unsigned long long)s->uncounted, s->uncounted == 1 ? "" : "s");
-        if (s->uncounted < s->n_records) {
+        if (steps_known) {
             printf("  step kinds:");
             for (int k = 0; k < TLP_STEP_COUNT; k++)
                 if (s->kind_count[k]) printf(" %s %llu", tlp_step_tag((tlp_step_kind)k), (unsigned long long)s->kind_count[k]);
@@ -127,7 +128,7 @@ int cmd_stats(int argc, char **argv)
         }
         print_dist("steps per record:", s->seq_len);
         print_hist(s->seq_len, 5);
-        if (s->uncounted < s->n_records) {
+        if (steps_known) {
             print_dist("values per step:", s->arg_count);
             print_hist(s->arg_count, 1);
         }
@@ -135,7 +136,7 @@ int cmd_stats(int argc, char **argv)
                "%llu lose values (a kept step over %d values)\n",
                (unsigned long long)s->lost_steps, L, (unsigned long long)s->steps_cropped,
                (unsigned long long)s->lost_args, F - TLP_ONEHOT);
-        if (s->uncounted < s->n_records)
+        if (steps_known)
             printf("  dictionary: %llu steps of kinds the %s dictionary lacks, %llu unknown pragma/scope strings\n",
                (unsigned long long)s->kind_absent, tlp_mode_name(s->mode), (unsigned long long)s->unknown_str);
     }

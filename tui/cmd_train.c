@@ -331,7 +331,7 @@ static void make_note(char *note, size_t cap, int argc, char **argv)
     }
 }
 
-int cmd_train(int argc, char **argv)
+static int train(int argc, char **argv)
 {
     cli_data_opts o = {0};
     train_args a;
@@ -577,6 +577,24 @@ done:
     tlp_dataset_free(ds);
     tlp_model_free(init), free(am), free(av);
     free(o.paths);
+    return rc;
+}
+
+/* Under mpirun (a build --with-mpi) every rank runs train; one that fails
+ * ends the job, since the others would wait for it forever. */
+int cmd_train(int argc, char **argv)
+{
+    if (tlp_dist_init(&argc, &argv) != 0) {
+        fprintf(stderr, "tlpx train: MPI did not start (MPI_THREAD_SERIALIZED needed)\n");
+        return EXIT_FAIL;
+    }
+    int rc = train(argc, argv);
+    if (tlp_dist_size() > 1 && rc != EXIT_OK && rc != 130 && rc != 143) {
+        fprintf(stderr, "tlpx train: rank %d of %d failed (exit %d): ending the job; the last saved model is whole\n",
+                tlp_dist_rank(), tlp_dist_size(), rc);
+        tlp_dist_abort(rc);
+    }
+    tlp_dist_finish();
     return rc;
 }
 

@@ -74,21 +74,6 @@ int main(int argc, char **argv)
         tlp_model_free(m);
         return EXIT_OK;
     }
-    if (strcmp(argv[1], "train") == 0) { /* under mpirun (a build --with-mpi): data-parallel */
-        if (tlp_dist_init(&argc, &argv) != 0) {
-            fprintf(stderr, "tlpx train: MPI did not start (MPI_THREAD_SERIALIZED needed)\n");
-            return EXIT_FAIL;
-        }
-        int rc = cmd_train(argc - 1, argv + 1);
-        if (tlp_dist_size() > 1 && rc != EXIT_OK && rc != 130 && rc != 143) {
-            /* the other ranks would wait for this one forever */
-            fprintf(stderr, "tlpx train: rank %d of %d failed (exit %d): ending the job; the last saved model is whole\n",
-                    tlp_dist_rank(), tlp_dist_size(), rc);
-            tlp_dist_abort(rc);
-        }
-        tlp_dist_finish();
-        return rc;
-    }
     for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++)
         if (strcmp(argv[1], CMDS[i].name) == 0) return CMDS[i].fn(argc - 1, argv + 1);
     struct stat sb;
