@@ -16,7 +16,11 @@
 #            [--epochs N] [--threads N] [--configs tlpx,tlp,mtl] [--peer log,raw | --peer none]
 #            [--train-args "..."] [--dir DIR] [--resume] [--fresh-peer]
 #   (default)  K80 and Xeon, 3 folds x 3 seeds, 10 epochs: recipe tlpx, the
-#              random order and the peer --log (cached, see below)
+#              random order and the peer --log where it is cached (see below):
+#              about 70 minutes on 2 cores.  The peer takes about 6 times as
+#              long as tlpx to train (an hour a seed on K80), so the default
+#              run uses its cached predictions only; --peer log (or --full)
+#              computes and caches the missing ones.
 #   --quick    K80, 3 folds x 1 seed, recipe tlpx only: for iterating
 #   --full     K80, V100, MI50 and Xeon, 3 folds x 3 seeds: recipes tlpx and
 #              tlp, MTL (the other GPUs as auxiliary heads), the peer raw and --log
@@ -37,18 +41,18 @@ data=${TLPX_DATA:-$top/../shared/data}
 peer=${TLPX_PEERS:-$top/../shared/peers}/tlp_torch_train.py
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/tlpx/quality
 
-hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0 resume=0
+hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0 resume=0 cached_only=1
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) hw=K80 seeds=1 configs=tlpx peers=none ;;
-    --full) hw=K80,V100,MI50,Xeon seeds=3 configs=tlpx,tlp,mtl peers=log,raw ;;
+    --full) hw=K80,V100,MI50,Xeon seeds=3 configs=tlpx,tlp,mtl peers=log,raw cached_only=0 ;;
     --hw) hw=$2; shift ;;
     --folds) folds=$2; shift ;;
     --seeds) seeds=$2; shift ;;
     --epochs) epochs=$2; shift ;;
     --threads) threads=$2; shift ;;
     --configs) configs=$2; shift ;;
-    --peer) peers=$2; shift ;;
+    --peer) peers=$2 cached_only=0; shift ;;
     --train-args) extra=$2; shift ;;
     --dir) dir=$2; shift ;;
     --fresh-peer) fresh=1 ;;
@@ -82,10 +86,15 @@ now() { date +%s; }
 
 res="$dir/quality.tsv"
 printf 'hardware\tmodel\tseed\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks\tseconds\n' >"$res"
-# add the figures of eval --tsv (file $3) as rows for hardware $1, model $2, seed $4, seconds $5
+ops="$dir/operators.tsv"
+printf 'hardware\tmodel\tseed\toperator\ttasks\ttop1\trandom_top1\n' >"$ops"
+# add the figures of eval --tsv --by-op (file $3) as rows for hardware $1, model $2,
+# seed $4, seconds $5; its rows per operator (head HW:OP) go to $ops
 collect() {
-    awk -F '\t' -v hw="$1" -v model="$2" -v seed="$4" -v secs="$5" \
-        'NR > 1 { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", hw, model, seed, $4, $5, $6, $7, $8, $9, $10, secs }' \
+    awk -F '\t' -v hw="$1" -v model="$2" -v seed="$4" -v secs="$5" -v ops="$ops" '
+        NR == 1 { next }
+        $1 ~ /:/ { if ($4 == "top-1") { sub(/^[^:]*:/, "", $1); printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", hw, model, seed, $1, $2, $5, $8 >>ops }; next }
+        { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", hw, model, seed, $4, $5, $6, $7, $8, $9, $10, secs }' \
         "$3" >>"$res"
 }
 # the replay of predictions $3 on $1's data (tlpx replay --scores): rows "gain" (the
@@ -105,6 +114,7 @@ start_all=$(now)
 echo "quality: $hw; $folds folds x $seeds seeds, $epochs epochs, $threads threads; work in $dir"
 for h in $(echo "$hw" | tr , ' '); do
     target=$(path_of "$h")
+    first_eval="" # this run's first evaluation of this hardware: the random order's figures come with it
     # tlpx: each config, each seed: N models, one per held-out fold
     for c in $(echo "$configs" | tr , ' '); do
         args="--recipe tlpx" datas="$target"
@@ -131,7 +141,8 @@ for h in $(echo "$hw" | tr , ' '); do
                 "$T" predict "$m" "$target" --fold "$k/$folds" -q | tail -n +2 >>"$pred"
             done
             t1=$(now)
-            "$T" eval --scores "$pred" "$target" --tsv -q >"$pred.eval"
+            "$T" eval --scores "$pred" "$target" --tsv --by-op -q >"$pred.eval"
+            first_eval=${first_eval:-$pred.eval}
             collect "$h" "tlpx-$c" "$pred.eval" "$s" $((t1 - t0))
             replay "$h" "tlpx-$c" "$pred" "$s"
             printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "tlpx-$c" "$s" \
@@ -139,7 +150,7 @@ for h in $(echo "$hw" | tr , ' '); do
         done
     done
     # the random order: exact expectations, the same for every seed
-    ev=$(ls "$dir/$h"-*-s0.tsv.eval 2>/dev/null | head -1)
+    ev=$first_eval
     if [ -n "$ev" ]; then
         awk -F '\t' -v OFS='\t' 'NR > 1 { print $1, $2, $3, $4, $8, $9, $10, $8, $9, $10 }' "$ev" |
             sed '1i head\ttasks\trecords\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks' \
@@ -168,6 +179,11 @@ for h in $(echo "$hw" | tr , ' '); do
             pred="$dir/$h-peer-$v-s$s.tsv"
             key="$h-$v-${folds}f-s$s-e$epochs-$psum-$dsum"
             t0=$(now)
+            if [ "$cached_only" = 1 ] && { [ "$fresh" = 1 ] || [ ! -s "$cache/$key.tsv" ]; }; then
+                printf '  %-5s %-10s seed %s: not cached; left out (about 6x the training time of tlpx: --peer %s runs it)\n' \
+                    "$h" "peer-$v" "$s" "$v"
+                continue
+            fi
             if [ "$fresh" = 1 ] || [ ! -s "$cache/$key.tsv" ]; then
                 : >"$pred"
                 for k in $(seq 1 "$folds"); do
@@ -181,7 +197,7 @@ for h in $(echo "$hw" | tr , ' '); do
             else
                 cp "$cache/$key.tsv" "$pred"
             fi
-            "$T" eval --scores "$pred" "$target" --tsv -q >"$pred.eval"
+            "$T" eval --scores "$pred" "$target" --tsv --by-op -q >"$pred.eval"
             collect "$h" "peer-$v" "$pred.eval" "$s" "$(cat "$cache/$key.seconds")"
             replay "$h" "peer-$v" "$pred" "$s"
             printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "peer-$v" "$s" \
@@ -227,4 +243,27 @@ END {
     }
     printf "(trials: the median trials to within 5%% of the best; in the random row, the log'"'"'s own order)\n"
 }' "$res"
-echo "wall time $((end_all - start_all)) s; figures in $res"
+# per operator: the mean top-1 over seeds of each model (a mean over tasks is
+# carried by the operators with many easy tasks; this shows where it is not)
+echo
+echo "Mean top-1 by operator (the workload's name, or its DAG hash), mean over seeds:"
+awk -F '\t' '
+NR == 1 { next }
+{
+    r = $1 SUBSEP $4; m = $2
+    if (!(r in rs)) { rs[r] = 1; rows[++nr] = r; tasks[r] = $5 }
+    if (!(m in ms)) { ms[m] = 1; models[++nm] = m }
+    sum[r SUBSEP m] += $6; cnt[r SUBSEP m]++
+}
+END {
+    printf "%-5s %-26s %5s", "hw", "operator", "tasks"
+    for (j = 1; j <= nm; j++) printf " %11s", models[j]
+    printf "\n"
+    for (i = 1; i <= nr; i++) {
+        split(rows[i], p, SUBSEP)
+        printf "%-5s %-26s %5d", p[1], p[2], tasks[rows[i]]
+        for (j = 1; j <= nm; j++) { k = rows[i] SUBSEP models[j]; if (k in cnt) printf " %11.3f", sum[k] / cnt[k]; else printf " %11s", "-" }
+        printf "\n"
+    }
+}' "$ops"
+echo "wall time $((end_all - start_all)) s; figures in $res and $ops"

@@ -77,6 +77,17 @@ check "eval --per-task: a header" grep -q "^task *hardware *head *n *failed *top
 check "eval --per-task: one row per task" test "$(grep -c -E '^[0-9]+ +hw-[ab] +hw-[ab] +[0-9]+ ' "$T/out")" -eq 8
 check "eval --per-task: each task once" test "$(grep -E '^[0-9]+ +hw-[ab] ' "$T/out" | awk '{ print $1 }' | sort -u | wc -l)" -eq 8
 check "eval --per-task: SAME conv on hw-a" grep -q -E '^[0-9]+ +hw-a +hw-a +40 .*conv2d_layer\(1, 16, 14, 14, 32, 3, 3, 1, "SAME"\)' "$T/out"
+check "eval --by-op" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --by-op
+check "eval --by-op: a table under each head" test "$(grep -c '^  by operator: .*tasks *top-1 *top-5 *rand-1 *failed *pair-acc$' "$T/out")" -eq 2
+check "eval --by-op: each head's tasks by operator (1 conv, 3 of the other)" \
+    awk '$1 == "conv2d_layer" && $2 == 1 { c++ } $1 == "tlpx_train_op" && $2 == 3 { o++ } END { exit !(c == 2 && o == 2) }' "$T/out"
+check "eval --by-op --tsv" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --by-op --tsv
+# the operators' means, weighted by their tasks, are the head's mean (model and random)
+ops='$1 !~ /:/ && NR > 1 { all[$1 SUBSEP $4] = $5; rall[$1 SUBSEP $4] = $8; next }
+     NR > 1 { split($1, p, ":"); k = p[1] SUBSEP $4; s[k] += $2 * $5; r[k] += $2 * $8; n[k] += $2 }
+     END { for (k in all) if (k in n) { m++; if ((s[k] / n[k] - all[k])^2 > 1e-10 || (r[k] / n[k] - rall[k])^2 > 1e-10) bad++ }
+           exit !(m == 6 && !bad) }'
+check "eval --by-op --tsv: the operators' task-weighted means are the head's" awk -F '\t' "$ops" "$T/out"
 check "eval --k 1,2,3" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 1,2,3
 check "eval --k: one row per k" test "$(grep -c -E '^  top-[123] ' "$T/out")" -eq 3
 check "eval --k 0 is a usage error" status 2 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 0

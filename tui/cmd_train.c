@@ -605,7 +605,8 @@ static const cli_opt EVAL_OPTS[] = {
     {"--scores", NULL, "TSV", "score predictions from a file instead of a MODEL (tlpx predict's columns)"},
     {"--k", NULL, "K,K...", "the top-k figures (1,5; at most 8)"},
     {"--per-task", NULL, NULL, "a row per task"},
-    {"--tsv", NULL, NULL, "tab-separated figures for scripts (one row per head and figure)"},
+    {"--by-op", NULL, NULL, "the figures per operator too (the workload's name, or its DAG hash: conv2d_layer, #52c29cac)"},
+    {"--tsv", NULL, NULL, "tab-separated figures for scripts (one row per head and figure; --by-op: head HW:OP)"},
     {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
     {NULL, NULL, NULL, NULL},
 };
@@ -674,7 +675,7 @@ typedef struct {
     const cli_cmd *cmd;
     cli_data_opts data;
     const char *model_path, *head, *scores_path;
-    int per_task, tsv, threads;
+    int per_task, by_op, tsv, threads;
     double within;       /* replay: how near the best counts, as a fraction */
     int ks[8], n_k;
     /* what open_session loads */
@@ -697,6 +698,8 @@ static int model_arg(void *ctx, const cli_opt *o, const char *val)
         a->scores_path = val;
     else if (!strcmp(o->name, "--per-task"))
         a->per_task = 1;
+    else if (!strcmp(o->name, "--by-op"))
+        a->by_op = 1;
     else if (!strcmp(o->name, "--tsv"))
         a->tsv = 1;
     else if (!strcmp(o->name, "--k") && parse_ks(val, a->ks, &a->n_k))
@@ -887,6 +890,65 @@ typedef struct {
     const float *scores; /* per record of the dataset */
 } eval_head;
 
+/* A task's operator: its summary up to the first '(' or ' ' (conv2d_layer,
+ * or #52c29cac for a TenSet key whose first element is the DAG's hash). */
+static size_t op_len(const char *summary)
+{
+    return strcspn(summary, "( ");
+}
+
+/* The figures per operator of one head's tasks: a row each, after the head's. */
+static void report_ops(model_args *a, const eval_head *head, int h, const int *task_head)
+{
+    tlp_dataset *ds = a->ds;
+    size_t nt = tlp_dataset_n_tasks(ds), n_ops = 0;
+    const char **ops = malloc(sizeof *ops * (nt ? nt : 1));
+    tlp_eval_sum *sums = malloc(sizeof *sums * (nt ? nt : 1));
+    if (!ops || !sums) {
+        free(ops), free(sums);
+        return;
+    }
+    for (size_t t = 0; t < nt; t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        if (task_head[t] != h || tk->n_records == 0) continue;
+        size_t len = op_len(tk->summary), o = 0;
+        while (o < n_ops && !(op_len(ops[o]) == len && !strncmp(ops[o], tk->summary, len))) o++;
+        if (o == n_ops) {
+            ops[n_ops] = tk->summary;
+            tlp_eval_sum_init(&sums[n_ops++], a->ks, a->n_k);
+        }
+        tlp_task_eval ev;
+        if (tlp_eval_dataset_task(ds, t, head->scores, a->ks, a->n_k, &ev) == TLP_OK)
+            tlp_eval_sum_add(&sums[o], &ev, tk->weight);
+    }
+    if (!a->tsv) {
+        printf("  by operator: %-24s %5s", "", "tasks");
+        for (int k = 0; k < a->n_k; k++) printf("  top-%-3d", a->ks[k]);
+        printf("  rand-1  failed  pair-acc\n");
+    }
+    for (size_t o = 0; o < n_ops; o++) {
+        const tlp_eval_sum *s = &sums[o];
+        int len = (int)op_len(ops[o]);
+        if (!s->tasks) continue;
+        if (a->tsv) {
+            for (int k = 0; k < a->n_k; k++) {
+                tlp_eval_k e = tlp_eval_sum_k(s, k);
+                printf("%s:%.*s\t%d\t\ttop-%d\t%.6f\t%.6f\t%d\t%.6f\t%.6f\t%.4f\n", head->name, len, ops[o], s->tasks,
+                       e.k, e.mean, e.pooled, e.failed, e.rand_mean, e.rand_pooled, e.rand_failed);
+            }
+            printf("%s:%.*s\t%d\t\tpair-acc\t%.6f\t\t\t0.5\t\t\n", head->name, len, ops[o], s->tasks,
+                   tlp_eval_sum_pair_acc(s));
+            continue;
+        }
+        printf("  %-37.*s %5d", len, ops[o], s->tasks);
+        for (int k = 0; k < a->n_k; k++) printf("  %7.4f", tlp_eval_sum_k(s, k).mean);
+        printf("  %6.4f  %6d  %8.4f\n", tlp_eval_sum_k(s, 0).rand_mean, tlp_eval_sum_k(s, 0).failed,
+               tlp_eval_sum_pair_acc(s));
+    }
+    free(ops);
+    free(sums);
+}
+
 static int report(model_args *a, const eval_head *heads, int n_heads, const int *task_head)
 {
     tlp_dataset *ds = a->ds;
@@ -921,6 +983,7 @@ static int report(model_args *a, const eval_head *heads, int n_heads, const int 
         if (!sum.tasks) continue;
         any = 1;
         print_head(a, heads[h].name, &sum, records, failed);
+        if (a->by_op) report_ops(a, &heads[h], h, task_head);
     }
     return any;
 }
