@@ -13,7 +13,7 @@
 # of log-scaled tokens (keeping the last epoch, the peer's default).
 #
 # usage: bench/quality.sh [--quick | --full] [--hw K80,Xeon] [--folds N] [--seeds N]
-#            [--epochs N] [--threads N] [--configs tlpx,tlp,mtl] [--peer log,raw | --peer none]
+#            [--first-seed S] [--epochs N] [--threads N] [--configs tlpx,tlp,mtl] [--peer log,raw | --peer none]
 #            [--train-args "..."] [--dir DIR] [--resume] [--fresh-peer]
 #   (default)  K80 and Xeon, 3 folds x 3 seeds, 10 epochs: recipe tlpx, the
 #              random order and the peer --log where it is cached (see below):
@@ -24,6 +24,8 @@
 #   --quick    K80, 3 folds x 1 seed, recipe tlpx only: for iterating
 #   --full     K80, V100, MI50 and Xeon, 3 folds x 3 seeds: recipes tlpx and
 #              tlp, MTL (the other GPUs as auxiliary heads), the peer raw and --log
+# --first-seed S runs seeds S.. (to share the seeds of one measure among runs:
+# copy their model files into one DIR and --resume there for the table).
 # --resume keeps the model files already in DIR (from an interrupted run with
 # the same options) instead of training them again.
 # The peer's predictions do not depend on tlpx, so they are cached (by data,
@@ -41,7 +43,7 @@ data=${TLPX_DATA:-$top/../shared/data}
 peer=${TLPX_PEERS:-$top/../shared/peers}/tlp_torch_train.py
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/tlpx/quality
 
-hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0 resume=0 cached_only=1
+hw=K80,Xeon folds=3 seeds=3 epochs=10 threads=2 configs=tlpx peers=log extra="" dir="" fresh=0 resume=0 cached_only=1 seed0=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) hw=K80 seeds=1 configs=tlpx peers=none ;;
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
     --hw) hw=$2; shift ;;
     --folds) folds=$2; shift ;;
     --seeds) seeds=$2; shift ;;
+    --first-seed) seed0=$2; shift ;;
     --epochs) epochs=$2; shift ;;
     --threads) threads=$2; shift ;;
     --configs) configs=$2; shift ;;
@@ -81,7 +84,7 @@ path_of() { # the DATA argument of a hardware
     esac
 }
 is_gpu() { [ "$1" != Xeon ]; }
-seq_to() { i=0; while [ "$i" -lt "$1" ]; do echo "$i"; i=$((i + 1)); done; }
+seq_to() { i=$seed0; while [ "$i" -lt $((seed0 + $1)) ]; do echo "$i"; i=$((i + 1)); done; }
 now() { date +%s; }
 
 res="$dir/quality.tsv"
@@ -146,7 +149,7 @@ for h in $(echo "$hw" | tr , ' '); do
             collect "$h" "tlpx-$c" "$pred.eval" "$s" $((t1 - t0))
             replay "$h" "tlpx-$c" "$pred" "$s"
             printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "tlpx-$c" "$s" \
-                "$(awk -F '\t' '$4 == "top-1" { printf "top-1 %.4f", $5 } $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" $((t1 - t0))
+                "$(awk -F '\t' '$1 !~ /:/ && $4 == "top-1" { printf "top-1 %.4f", $5 } $1 !~ /:/ && $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" $((t1 - t0))
         done
     done
     # the random order: exact expectations, the same for every seed
@@ -201,7 +204,7 @@ for h in $(echo "$hw" | tr , ' '); do
             collect "$h" "peer-$v" "$pred.eval" "$s" "$(cat "$cache/$key.seconds")"
             replay "$h" "peer-$v" "$pred" "$s"
             printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "peer-$v" "$s" \
-                "$(awk -F '\t' '$4 == "top-1" { printf "top-1 %.4f", $5 } $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" \
+                "$(awk -F '\t' '$1 !~ /:/ && $4 == "top-1" { printf "top-1 %.4f", $5 } $1 !~ /:/ && $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" \
                 "$(cat "$cache/$key.seconds")"
         done
     done

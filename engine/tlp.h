@@ -632,7 +632,7 @@ typedef struct {
     int n_heads;            /* 0 = every hardware of that mode in the data */
     char heads[TLP_MAX_HEADS][TLP_HEAD_NAME];
     int epochs;             /* default 50 */
-    int batch;              /* default 1024 */
+    int batch;              /* default 1024; 0: by the mode, as recipe tlpx (256 gpu, 1024 cpu) */
     float lr, weight_decay, clip;   /* 7e-4, 1e-6, 0.5 */
     tlp_loss_kind loss;
     tlp_pairs_kind pairs;

@@ -847,6 +847,33 @@ static void test_encoding(const tlp_dataset *ds)
     tlp_model_free(lg), tlp_model_free(rw);
 }
 
+/* Recipe tlpx leaves the batch to the mode: 256 on GPU records (these). */
+static void test_batch_by_mode(const tlp_samples *s)
+{
+    tlp_train_opts o;
+    tlp_train_recipe(&o, TLP_MODE_GPU, "tlpx");
+    is_int(o.batch, 0, "recipe tlpx: the batch by the mode");
+    o.epochs = 1;
+    o.threads = 2;
+    tlp_error e = {0};
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+    if (!ok(j != NULL, "a training of batch 0 starts")) {
+        printf("# %s\n", e.msg);
+        return;
+    }
+    watch w;
+    watch_job(j, &w, 1, 1, CANCEL_NEVER);
+    tlp_model *best = NULL;
+    tlp_train_meta meta;
+    float *am = NULL, *av = NULL;
+    is_int(tlp_job_finish(j, &best, &meta, &am, &av, &e), TLP_OK, "it ends");
+    is_int(meta.batch, 256, "gpu records: batch 256, saved as such");
+    is_int(w.last.steps_per_epoch, (int)((tlp_samples_count(s) * 9 / 10 + 255) / 256),
+           "about ceil(training samples / 256) steps");
+    tlp_model_free(best);
+    free(am), free(av);
+}
+
 static void test_recipes(void)
 {
     tlp_train_opts d, r;
@@ -1024,6 +1051,7 @@ int main(void)
     test_threads(s2);
     test_encoding(ds2);
     test_recipes();
+    test_batch_by_mode(s1);
     test_select_average(s1);
     test_folds();
     test_finetune(ds2, s1);

@@ -207,7 +207,7 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--out", "-o", "MODEL", "write the kept model here (atomically), with its Adam state"},
     {"--recipe", NULL, "NAME", "tlpx (default: the measured better recipe) or tlp (TLP's own)"},
     {"--epochs", NULL, "N", "passes over the training samples (recipe tlpx: 10, tlp: 50)"},
-    {"--batch", NULL, "N", "samples per optimiser step (1024)"},
+    {"--batch", NULL, "N", "samples per optimiser step (recipe tlpx: 256, tlp: 1024)"},
     {"--lr", NULL, "X", "Adam's learning rate (7e-4)"},
     {"--sched", NULL, "KIND", "learning rate over the run: const or cosine (decays to 0)"},
     {"--loss", NULL, "KIND", "rank (LambdaRank, spec 4.3) or mse"},
@@ -245,11 +245,12 @@ const cli_cmd TRAIN_CMD = {
     "train", "DATA... --out MODEL [OPTIONS]",
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
-    "(the default, see README \"Model quality\": log-scaled tokens, 10 epochs, the last\n"
-    "kept, validation on held-out tasks) or tlp (TLP's own: 50 epochs, batch\n"
-    "1024, LambdaRank over the batch, Adam 7e-4, raw token values, 10% of the records\n"
-    "for validation, the epoch of least validation loss).  Options after it change single settings.  The same data, seed\n"
-    "and settings give the same model bits on any number of threads.",
+    "(the default, see README \"Model quality\": log-scaled tokens, 10 epochs of batch\n"
+    "256, the last kept, validation on held-out tasks, failed programs ranked last) or\n"
+    "tlp (TLP's own: 50 epochs, batch 1024, LambdaRank over the batch, Adam 7e-4, raw\n"
+    "token values, 10% of the records for validation, the epoch of least validation\n"
+    "loss).  Options after it change single settings.  The same data, seed and settings\n"
+    "give the same model bits on any number of threads.",
     TRAIN_OPTS, 1};
 
 typedef struct {
@@ -897,56 +898,51 @@ static size_t op_len(const char *summary)
     return strcspn(summary, "( ");
 }
 
-/* The figures per operator of one head's tasks: a row each, after the head's. */
-static void report_ops(model_args *a, const eval_head *head, int h, const int *task_head)
+/* Tasks grouped by operator: the sums of each (eval --by-op). */
+typedef struct {
+    size_t n;
+    const char **name; /* a task summary of the operator: its first op_len() bytes name it */
+    tlp_eval_sum *sum;
+} op_sums;
+
+static void op_add(op_sums *o, const model_args *a, const char *summary, const tlp_task_eval *ev, double weight)
 {
-    tlp_dataset *ds = a->ds;
-    size_t nt = tlp_dataset_n_tasks(ds), n_ops = 0;
-    const char **ops = malloc(sizeof *ops * (nt ? nt : 1));
-    tlp_eval_sum *sums = malloc(sizeof *sums * (nt ? nt : 1));
-    if (!ops || !sums) {
-        free(ops), free(sums);
-        return;
+    size_t len = op_len(summary), k = 0;
+    while (k < o->n && !(op_len(o->name[k]) == len && !strncmp(o->name[k], summary, len))) k++;
+    if (k == o->n) {
+        o->name[o->n] = summary;
+        tlp_eval_sum_init(&o->sum[o->n++], a->ks, a->n_k);
     }
-    for (size_t t = 0; t < nt; t++) {
-        const tlp_task *tk = tlp_dataset_task(ds, t);
-        if (task_head[t] != h || tk->n_records == 0) continue;
-        size_t len = op_len(tk->summary), o = 0;
-        while (o < n_ops && !(op_len(ops[o]) == len && !strncmp(ops[o], tk->summary, len))) o++;
-        if (o == n_ops) {
-            ops[n_ops] = tk->summary;
-            tlp_eval_sum_init(&sums[n_ops++], a->ks, a->n_k);
-        }
-        tlp_task_eval ev;
-        if (tlp_eval_dataset_task(ds, t, head->scores, a->ks, a->n_k, &ev) == TLP_OK)
-            tlp_eval_sum_add(&sums[o], &ev, tk->weight);
-    }
+    tlp_eval_sum_add(&o->sum[k], ev, weight);
+}
+
+/* The figures per operator of one head's tasks: a row each, after the head's. */
+static void print_ops(const model_args *a, const char *head, const op_sums *o)
+{
     if (!a->tsv) {
         printf("  by operator: %-24s %5s", "", "tasks");
         for (int k = 0; k < a->n_k; k++) printf("  top-%-3d", a->ks[k]);
         printf("  rand-1  failed  pair-acc\n");
     }
-    for (size_t o = 0; o < n_ops; o++) {
-        const tlp_eval_sum *s = &sums[o];
-        int len = (int)op_len(ops[o]);
+    for (size_t i = 0; i < o->n; i++) {
+        const tlp_eval_sum *s = &o->sum[i];
+        int len = (int)op_len(o->name[i]);
         if (!s->tasks) continue;
         if (a->tsv) {
             for (int k = 0; k < a->n_k; k++) {
                 tlp_eval_k e = tlp_eval_sum_k(s, k);
-                printf("%s:%.*s\t%d\t\ttop-%d\t%.6f\t%.6f\t%d\t%.6f\t%.6f\t%.4f\n", head->name, len, ops[o], s->tasks,
+                printf("%s:%.*s\t%d\t\ttop-%d\t%.6f\t%.6f\t%d\t%.6f\t%.6f\t%.4f\n", head, len, o->name[i], s->tasks,
                        e.k, e.mean, e.pooled, e.failed, e.rand_mean, e.rand_pooled, e.rand_failed);
             }
-            printf("%s:%.*s\t%d\t\tpair-acc\t%.6f\t\t\t0.5\t\t\n", head->name, len, ops[o], s->tasks,
+            printf("%s:%.*s\t%d\t\tpair-acc\t%.6f\t\t\t0.5\t\t\n", head, len, o->name[i], s->tasks,
                    tlp_eval_sum_pair_acc(s));
             continue;
         }
-        printf("  %-37.*s %5d", len, ops[o], s->tasks);
+        printf("  %-37.*s %5d", len, o->name[i], s->tasks);
         for (int k = 0; k < a->n_k; k++) printf("  %7.4f", tlp_eval_sum_k(s, k).mean);
         printf("  %6.4f  %6d  %8.4f\n", tlp_eval_sum_k(s, 0).rand_mean, tlp_eval_sum_k(s, 0).failed,
                tlp_eval_sum_pair_acc(s));
     }
-    free(ops);
-    free(sums);
 }
 
 static int report(model_args *a, const eval_head *heads, int n_heads, const int *task_head)
@@ -960,16 +956,29 @@ static int report(model_args *a, const eval_head *heads, int n_heads, const int 
         printf("  rand-1  pair-acc     tau  workload   (! = a failed pick)\n");
     }
     int any = 0;
+    size_t nt = tlp_dataset_n_tasks(ds);
+    op_sums ops = {0, NULL, NULL};
+    if (a->by_op) {
+        ops.name = malloc(sizeof *ops.name * (nt ? nt : 1));
+        ops.sum = malloc(sizeof *ops.sum * (nt ? nt : 1));
+        if (!ops.name || !ops.sum) {
+            fprintf(stderr, "tlpx: out of memory\n");
+            free(ops.name), free(ops.sum);
+            return 0;
+        }
+    }
     for (int h = 0; h < n_heads; h++) {
         tlp_eval_sum sum;
         tlp_eval_sum_init(&sum, a->ks, a->n_k);
         size_t records = 0, failed = 0;
-        for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+        ops.n = 0;
+        for (size_t t = 0; t < nt; t++) {
             const tlp_task *tk = tlp_dataset_task(ds, t);
             if (task_head[t] != h || tk->n_records == 0) continue;
             tlp_task_eval ev;
             if (tlp_eval_dataset_task(ds, t, heads[h].scores, a->ks, a->n_k, &ev) != TLP_OK) continue;
             tlp_eval_sum_add(&sum, &ev, tk->weight);
+            if (a->by_op) op_add(&ops, a, tk->summary, &ev, tk->weight);
             if (ev.n_failed < ev.n) { /* the records of the tasks scored */
                 records += (size_t)ev.n;
                 failed += (size_t)ev.n_failed;
@@ -983,8 +992,9 @@ static int report(model_args *a, const eval_head *heads, int n_heads, const int 
         if (!sum.tasks) continue;
         any = 1;
         print_head(a, heads[h].name, &sum, records, failed);
-        if (a->by_op) report_ops(a, &heads[h], h, task_head);
+        if (a->by_op) print_ops(a, heads[h].name, &ops);
     }
+    free(ops.name), free(ops.sum);
     return any;
 }
 
