@@ -207,7 +207,7 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--out", "-o", "MODEL", "write the kept model here (atomically), with its Adam state"},
     {"--recipe", NULL, "NAME", "tlpx (default: the measured better recipe) or tlp (TLP's own)"},
     {"--epochs", NULL, "N", "passes over the training samples (recipe tlpx: 10, tlp: 50)"},
-    {"--batch", NULL, "N", "samples per optimiser step (recipe tlpx: 256, tlp: 1024)"},
+    {"--batch", NULL, "N", "samples per optimiser step (recipe tlpx: 256 on GPU records, 1024 on CPU; tlp: 1024)"},
     {"--lr", NULL, "X", "Adam's learning rate (7e-4)"},
     {"--sched", NULL, "KIND", "learning rate over the run: const or cosine (decays to 0)"},
     {"--loss", NULL, "KIND", "rank (LambdaRank, spec 4.3) or mse"},
@@ -245,12 +245,12 @@ const cli_cmd TRAIN_CMD = {
     "train", "DATA... --out MODEL [OPTIONS]",
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
-    "(the default, see README \"Model quality\": log-scaled tokens, 10 epochs of batch\n"
-    "256, the last kept, validation on held-out tasks, failed programs ranked last) or\n"
-    "tlp (TLP's own: 50 epochs, batch 1024, LambdaRank over the batch, Adam 7e-4, raw\n"
-    "token values, 10% of the records for validation, the epoch of least validation\n"
-    "loss).  Options after it change single settings.  The same data, seed and settings\n"
-    "give the same model bits on any number of threads.",
+    "(the default, see README \"Model quality\": log-scaled tokens, 10 epochs of batches\n"
+    "of 256 on GPU records and 1024 on CPU, the last kept, validation on held-out tasks,\n"
+    "failed programs ranked last) or tlp (TLP's own: 50 epochs, batch 1024, LambdaRank\n"
+    "over the batch, Adam 7e-4, raw token values, 10% of the records for validation,\n"
+    "the epoch of least validation loss).  Options after it change single settings.\n"
+    "The same data, seed and settings give the same model bits on any number of threads.",
     TRAIN_OPTS, 1};
 
 typedef struct {
