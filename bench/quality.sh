@@ -113,6 +113,13 @@ replay() {
         }' >>"$res"
 }
 
+# the progress line of hardware $1, model $2, seed $3: the head's top-1 and top-5
+# in eval file $4 (not its operators' rows), seconds $5
+seed_line() {
+    printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$1" "$2" "$3" \
+        "$(awk -F '\t' '$1 !~ /:/ && $4 == "top-1" { printf "top-1 %.4f", $5 } $1 !~ /:/ && $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$4")" "$5"
+}
+
 start_all=$(now)
 echo "quality: $hw; $folds folds x $seeds seeds, $epochs epochs, $threads threads; work in $dir"
 for h in $(echo "$hw" | tr , ' '); do
@@ -148,8 +155,7 @@ for h in $(echo "$hw" | tr , ' '); do
             first_eval=${first_eval:-$pred.eval}
             collect "$h" "tlpx-$c" "$pred.eval" "$s" $((t1 - t0))
             replay "$h" "tlpx-$c" "$pred" "$s"
-            printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "tlpx-$c" "$s" \
-                "$(awk -F '\t' '$1 !~ /:/ && $4 == "top-1" { printf "top-1 %.4f", $5 } $1 !~ /:/ && $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" $((t1 - t0))
+            seed_line "$h" "tlpx-$c" "$s" "$pred.eval" $((t1 - t0))
         done
     done
     # the random order: exact expectations, the same for every seed
@@ -203,9 +209,7 @@ for h in $(echo "$hw" | tr , ' '); do
             "$T" eval --scores "$pred" "$target" --tsv --by-op -q >"$pred.eval"
             collect "$h" "peer-$v" "$pred.eval" "$s" "$(cat "$cache/$key.seconds")"
             replay "$h" "peer-$v" "$pred" "$s"
-            printf '  %-5s %-10s seed %s: %s  (%s s)\n' "$h" "peer-$v" "$s" \
-                "$(awk -F '\t' '$1 !~ /:/ && $4 == "top-1" { printf "top-1 %.4f", $5 } $1 !~ /:/ && $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$pred.eval")" \
-                "$(cat "$cache/$key.seconds")"
+            seed_line "$h" "peer-$v" "$s" "$pred.eval" "$(cat "$cache/$key.seconds")"
         done
     done
 done

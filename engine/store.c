@@ -401,11 +401,19 @@ static const char *check_records(const tlp_dataset *ds, const seg_t *s)
     return NULL;
 }
 
+/* The hardware of each mode in ds's tables: the header's n_hw. */
+static void count_hw(const tlp_dataset *ds, uint16_t n_hw[TLP_MODE_COUNT])
+{
+    memset(n_hw, 0, sizeof(uint16_t) * TLP_MODE_COUNT);
+    for (size_t k = 0; k < ds->n_hws; k++) n_hw[ds->hws[k].mode]++;
+}
+
 /* Map the store (its header h already checked by read_header) into an
  * empty ds. */
-static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const store_header h, const char *rename,
+static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const store_header *hp, const char *rename,
                             tlp_error *err)
 {
+    const store_header h = *hp;
     tlp_status st = TLP_OK;
     if (h.committed > SIZE_MAX) return tlp_error_set(err, TLP_NOMEM, path, 0, "too large to map");
     void *map = mmap(NULL, (size_t)h.committed, PROT_READ, MAP_SHARED, fd, 0);
@@ -436,8 +444,8 @@ static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const sto
         size_t nf = 0;
         const char *why = load_tables(ds, &c, rename, &nf);
         ds->n_store_files = nf;
-        uint16_t n_hw[TLP_MODE_COUNT] = {0};
-        for (size_t k = 0; k < ds->n_hws; k++) n_hw[ds->hws[k].mode]++;
+        uint16_t n_hw[TLP_MODE_COUNT];
+        count_hw(ds, n_hw);
         if (!why && memcmp(n_hw, h.n_hw, sizeof n_hw) != 0)
             why = "the header counts other hardware than the tables hold";
         for (uint32_t k = 0; k < h.n_segs && !why; k++) why = check_records(ds, &segs[k]);
@@ -574,10 +582,10 @@ tlp_status tlp__store_add(tlp_dataset *ds, int fd, const char *path, const char 
     int filtered = o && o->n_folds > 0, merges = 0;
     for (int m = 0; m < TLP_MODE_COUNT; m++) merges |= hardware && h.n_hw[m] > 1;
     if (ds->n_recs == 0 && ds->n_files == 0 && ds->n_tasks == 0 && !filtered && !merges && !ds->map)
-        return map_store(ds, fd, path, h, hardware, err);
+        return map_store(ds, fd, path, &h, hardware, err);
     tlp_dataset *src = tlp_dataset_new();
     if (!src) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-    st = map_store(src, fd, path, h, NULL, err);
+    st = map_store(src, fd, path, &h, NULL, err);
     if (!st) st = import(ds, src, path, hardware, o, err);
     tlp_dataset_free(src);
     return st;
@@ -668,7 +676,7 @@ static void fill_header(store_header *h, const tlp_dataset *ds, uint32_t n_segs,
     h->committed = committed;
     h->last_footer = last_footer;
     h->n_recs = n_recs;
-    for (size_t k = 0; k < ds->n_hws; k++) h->n_hw[ds->hws[k].mode]++;
+    count_hw(ds, h->n_hw);
     h->crc = crc_of(0, h, offsetof(store_header, crc));
 }
 

@@ -63,14 +63,21 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
     o->split = TLP_SPLIT_TASK;   /* validation on tasks the model has not seen, as it is used */
     o->select = TLP_SELECT_LAST; /* the last epoch (least validation loss: lower) */
     o->epochs = 10;              /* the epochs it was measured with (50 not measured) */
-    o->batch = 0; /* by the mode, once the data says it: 256 on GPU records (4x the optimiser steps
-                     of TLP's 1024 in 10 epochs: K80 top-5 above the random order's on every seed,
-                     replay gain 8.7x instead of 7.7x), 1024 on CPU records (256 measured there: mean
-                     top-1 0.011 lower, within the spread, but a spread over seeds of 0.054) */
+    o->batch = 0;                /* by the mode, once the data says it: batch_of_mode */
     o->failed = TLP_FAILED_DEMOTE; /* failed programs below every valid one: no failed top-1 pick on K80,
                                       Xeon +0.019 top-1; K80 -0.008, within the spread over seeds */
     snprintf(o->recipe, sizeof o->recipe, "tlpx");
     return TLP_OK;
+}
+
+/* Recipe tlpx's batch (opts batch 0), resolved when the data gives the mode:
+ * 256 on GPU records (4x the optimiser steps of TLP's 1024 in 10 epochs: K80
+ * top-5 above the random order's on every seed, replay gain 8.7x instead of
+ * 7.7x), 1024 on CPU records (256 measured there: mean top-1 0.011 lower,
+ * within the spread, but a spread over seeds of 0.054). */
+static int batch_of_mode(tlp_mode m)
+{
+    return m == TLP_MODE_GPU ? 256 : 1024;
 }
 
 /* ------------------------------------------------------------ canonical keys */
@@ -801,7 +808,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     }
     j->s = s;
     j->o = *o;
-    if (!j->o.batch) j->o.batch = s->mode == TLP_MODE_GPU ? 256 : 1024; /* recipe tlpx, by the mode */
+    if (!j->o.batch) j->o.batch = batch_of_mode(s->mode);
     j->pipe[0] = j->pipe[1] = -1;
     pthread_mutex_init(&j->mu, NULL);
     if (init) {

@@ -86,7 +86,7 @@ check "eval --by-op --tsv" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
 ops='$1 !~ /:/ && NR > 1 { all[$1 SUBSEP $4] = $5; rall[$1 SUBSEP $4] = $8; next }
      NR > 1 { split($1, p, ":"); k = p[1] SUBSEP $4; s[k] += $2 * $5; r[k] += $2 * $8; n[k] += $2 }
      END { for (k in all) if (k in n) { m++; if ((s[k] / n[k] - all[k])^2 > 1e-10 || (r[k] / n[k] - rall[k])^2 > 1e-10) bad++ }
-           exit !(m == 6 && !bad) }'
+           exit !(m == 8 && !bad) }'
 check "eval --by-op --tsv: the operators' task-weighted means are the head's" awk -F '\t' "$ops" "$T/out"
 check "eval --k 1,2,3" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-b" --k 1,2,3
 check "eval --k: one row per k" test "$(grep -c -E '^  top-[123] ' "$T/out")" -eq 3

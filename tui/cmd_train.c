@@ -903,6 +903,7 @@ typedef struct {
     size_t n;
     const char **name; /* a task summary of the operator: its first op_len() bytes name it */
     tlp_eval_sum *sum;
+    size_t *records, *failed; /* of the tasks scored, as print_head counts them */
 } op_sums;
 
 static void op_add(op_sums *o, const model_args *a, const char *summary, const tlp_task_eval *ev, double weight)
@@ -911,9 +912,14 @@ static void op_add(op_sums *o, const model_args *a, const char *summary, const t
     while (k < o->n && !(op_len(o->name[k]) == len && !strncmp(o->name[k], summary, len))) k++;
     if (k == o->n) {
         o->name[o->n] = summary;
+        o->records[o->n] = o->failed[o->n] = 0;
         tlp_eval_sum_init(&o->sum[o->n++], a->ks, a->n_k);
     }
     tlp_eval_sum_add(&o->sum[k], ev, weight);
+    if (ev->n_failed < ev->n) {
+        o->records[k] += (size_t)ev->n;
+        o->failed[k] += (size_t)ev->n_failed;
+    }
 }
 
 /* The figures per operator of one head's tasks: a row each, after the head's. */
@@ -928,14 +934,10 @@ static void print_ops(const model_args *a, const char *head, const op_sums *o)
         const tlp_eval_sum *s = &o->sum[i];
         int len = (int)op_len(o->name[i]);
         if (!s->tasks) continue;
-        if (a->tsv) {
-            for (int k = 0; k < a->n_k; k++) {
-                tlp_eval_k e = tlp_eval_sum_k(s, k);
-                printf("%s:%.*s\t%d\t\ttop-%d\t%.6f\t%.6f\t%d\t%.6f\t%.6f\t%.4f\n", head, len, o->name[i], s->tasks,
-                       e.k, e.mean, e.pooled, e.failed, e.rand_mean, e.rand_pooled, e.rand_failed);
-            }
-            printf("%s:%.*s\t%d\t\tpair-acc\t%.6f\t\t\t0.5\t\t\n", head, len, o->name[i], s->tasks,
-                   tlp_eval_sum_pair_acc(s));
+        if (a->tsv) { /* the head's rows, named HW:OP */
+            char label[TLP_HEAD_NAME + 64];
+            snprintf(label, sizeof label, "%s:%.*s", head, len, o->name[i]);
+            print_head(a, label, s, o->records[i], o->failed[i]);
             continue;
         }
         printf("  %-37.*s %5d", len, o->name[i], s->tasks);
@@ -957,13 +959,15 @@ static int report(model_args *a, const eval_head *heads, int n_heads, const int 
     }
     int any = 0;
     size_t nt = tlp_dataset_n_tasks(ds);
-    op_sums ops = {0, NULL, NULL};
+    op_sums ops = {0, NULL, NULL, NULL, NULL};
     if (a->by_op) {
         ops.name = malloc(sizeof *ops.name * (nt ? nt : 1));
         ops.sum = malloc(sizeof *ops.sum * (nt ? nt : 1));
-        if (!ops.name || !ops.sum) {
+        ops.records = malloc(sizeof *ops.records * (nt ? nt : 1));
+        ops.failed = malloc(sizeof *ops.failed * (nt ? nt : 1));
+        if (!ops.name || !ops.sum || !ops.records || !ops.failed) {
             fprintf(stderr, "tlpx: out of memory\n");
-            free(ops.name), free(ops.sum);
+            free(ops.name), free(ops.sum), free(ops.records), free(ops.failed);
             return 0;
         }
     }
@@ -994,7 +998,7 @@ static int report(model_args *a, const eval_head *heads, int n_heads, const int 
         print_head(a, heads[h].name, &sum, records, failed);
         if (a->by_op) print_ops(a, heads[h].name, &ops);
     }
-    free(ops.name), free(ops.sum);
+    free(ops.name), free(ops.sum), free(ops.records), free(ops.failed);
     return any;
 }
 
