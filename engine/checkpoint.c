@@ -484,7 +484,7 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
                              tlp_mode_name(mode), line, (int)(end - start), dict + start);
     }
     if (o->encode >= TLP_ENCODE_COUNT)
-        return tlp_error_set(err, CK_BAD, path, 0, "unknown input encoding %u (0 raw, 1 log)", o->encode);
+        return tlp_error_set(err, CK_BAD, path, 0, "unknown input encoding %u (0 raw, 1 log, 2 prog)", o->encode);
     if (o->model_flags)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown model flags 0x%x: made by a newer tlpx", o->model_flags);
     static const char *const META[N_META_STR] = {"loss", "pairs", "split", "recipe", "select", "sched", "failed"};

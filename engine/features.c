@@ -14,6 +14,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,4 +219,87 @@ char *tlp_workload_summary(const char *key)
     char *safe = tlp_escape_dup(out); /* a summary is for display */
     free(out);
     return safe;
+}
+
+/* ------------------------------------------------------------ program row */
+
+/* The unroll limit a pragma code stands for ("auto_unroll_max_step$64": 64). */
+static double unroll_of_code(tlp_mode m, int c)
+{
+    const char *s = tlp_mode_pragma(m, c);
+    const char *d = s ? strchr(s, '$') : NULL;
+    return d ? strtod(d + 1, NULL) : 0;
+}
+
+/* Ansor's multi-level tiling (sketch rules): a spatial axis is split into
+ * SSSRRSRS's five levels on GPUs (four lengths), SSRSRS's four on CPUs
+ * (three); a reduction axis into three (two) and two (one). */
+static int spatial_lengths(tlp_mode m) { return m == TLP_MODE_GPU ? 4 : 3; }
+static int reduction_lengths(tlp_mode m) { return m == TLP_MODE_GPU ? 2 : 1; }
+
+int tlp_program_row(tlp_mode m, const float *x, float *out)
+{
+    const int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    const int ns = spatial_lengths(m), nr = reduction_lengths(m);
+    const int sp = tlp_mode_kind_index(m, TLP_STEP_SP) - 1, pr = tlp_mode_kind_index(m, TLP_STEP_PR) - 1;
+    double lv_s[8] = {0}, lv_r[8] = {0}, unroll = 0, fetch = 0, vec = 0;
+    int n_s = 0, n_r = 0;
+    for (int l = 0; l < L; l++) {
+        const float *row = x + (size_t)l * (size_t)F, *v = row + TLP_ONEHOT;
+        const int nv = F - TLP_ONEHOT;
+        if (pr >= 0 && row[pr] == 1 && nv > 2) {
+            double u = unroll_of_code(m, (int)v[2]);
+            if (u > unroll) unroll = u;
+            continue;
+        }
+        if (sp < 0 || row[sp] != 1) continue;
+        /* stage, iter, extent, lengths..., inner_to_outer (1 in Ansor's
+         * sketches): the lengths end before the last non-zero value */
+        int j = nv - 1;
+        while (j > 2 && v[j] == 0) j--;
+        int n = j - 3;
+        if (n < 1 || v[j] != 1) continue;
+        double prod = 1, ext = v[2];
+        for (int k = 0; k < n; k++) prod *= v[3 + k] > 1 ? v[3 + k] : 1;
+        double outer = ext > prod ? ceil(ext / prod) : 1;
+        double *lv = n == ns ? lv_s : n == nr ? lv_r : NULL;
+        if (lv) {
+            lv[0] += log2(outer);
+            for (int k = 0; k < n; k++) lv[1 + k] += v[3 + k] > 1 ? log2(v[3 + k]) : 0;
+            if (n == ns)
+                n_s++;
+            else
+                n_r++;
+        } else if (n == 1 && m == TLP_MODE_GPU) {
+            /* cooperative fetching into shared memory: the fused extent of
+             * a cache_read stage, split by the vector width */
+            fetch += ext > 0 ? ext : 0;
+            if (v[3] > vec) vec = v[3];
+        }
+    }
+    int w = 0;
+    memset(out, 0, sizeof(float) * (size_t)F);
+    out[w++] = -1; /* no step row has a negative one-hot slot */
+    for (int k = 0; k <= ns; k++) out[w++] = (float)lv_s[k];
+    for (int k = 0; k <= nr; k++) out[w++] = (float)lv_r[k];
+    out[w++] = (float)log2(1 + unroll);
+    out[w++] = (float)n_s;
+    out[w++] = (float)n_r;
+    if (m == TLP_MODE_GPU) {
+        out[w++] = (float)log2(1 + fetch);
+        out[w++] = (float)log2(1 + vec);
+    }
+    return w;
+}
+
+const char *tlp_program_slot_name(tlp_mode m, int j)
+{
+    static const char *const GPU[] = {"marker", "grid", "vthread", "threads", "inner", "innermost",
+                                      "r.outer", "r.mid", "r.inner", "unroll", "spatial_splits",
+                                      "reduction_splits", "fetched", "fetch_vector"};
+    static const char *const CPU[] = {"marker", "outer", "tile1", "tile2", "inner", "r.outer",
+                                      "r.inner", "unroll", "spatial_splits", "reduction_splits"};
+    const char *const *t = m == TLP_MODE_GPU ? GPU : CPU;
+    int n = m == TLP_MODE_GPU ? (int)(sizeof GPU / sizeof *GPU) : (int)(sizeof CPU / sizeof *CPU);
+    return j >= 0 && j < n ? t[j] : NULL;
 }

@@ -67,7 +67,8 @@ typedef struct {
 
 struct tlp_model {
     tlp_model_config cfg;
-    int L, F;
+    int L, F;          /* rows the network sees (L = Lin + 1 with the program row), features */
+    int Lin;           /* rows of an input sample: the mode's sequence length */
     size_t n_params;
     float *params, *grads;
     tensor_t tensors[16 + 8 * TLP_MAX_HEADS];
@@ -88,7 +89,7 @@ struct tlp_model {
     int last_B;
 };
 
-static const char *const ENCODE_NAMES[TLP_ENCODE_COUNT] = {"raw", "log"};
+static const char *const ENCODE_NAMES[TLP_ENCODE_COUNT] = {"raw", "log", "prog"};
 
 const char *tlp_encode_name(tlp_encode e) { return (unsigned)e < TLP_ENCODE_COUNT ? ENCODE_NAMES[e] : "?"; }
 
@@ -175,7 +176,8 @@ tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *
     }
     m->cfg = *cfg;
     for (int h = 0; h < cfg->n_heads; h++) m->cfg.heads[h][TLP_HEAD_NAME - 1] = 0;
-    m->L = tlp_mode_seq(cfg->mode);
+    m->Lin = tlp_mode_seq(cfg->mode);
+    m->L = m->Lin + (cfg->encode == TLP_ENCODE_PROG);
     m->F = tlp_mode_fea(cfg->mode);
     layout(m);
     m->params = calloc(m->n_params, sizeof(float));
@@ -444,9 +446,14 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
     int L = m->L;
     size_t N = (size_t)a->n * (size_t)L;
     const float *in = x;
-    if (m->cfg.encode == TLP_ENCODE_LOG) {
-        size_t nx = N * (size_t)m->F;
-        for (size_t i = 0; i < nx; i++) a->xe[i] = copysignf(log2f(1.0f + fabsf(x[i])), x[i]);
+    if (m->cfg.encode != TLP_ENCODE_RAW) {
+        size_t in_row = (size_t)m->Lin * (size_t)m->F, row = (size_t)L * (size_t)m->F;
+        for (int b = 0; b < a->n; b++) {
+            const float *xb = x + (size_t)b * in_row;
+            float *eb = a->xe + (size_t)b * row;
+            for (size_t i = 0; i < in_row; i++) eb[i] = copysignf(log2f(1.0f + fabsf(xb[i])), xb[i]);
+            if (m->cfg.encode == TLP_ENCODE_PROG) tlp_program_row(m->cfg.mode, xb, eb + in_row);
+        }
         in = a->xe;
     }
     for (int i = 0; i < ENC; i++) {
@@ -503,7 +510,7 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
     if (st) return st;
     int T = tlp_get_threads();
     if (T > m->n_inf) T = m->n_inf;
-    size_t row = (size_t)m->L * (size_t)m->F;
+    size_t row = (size_t)m->Lin * (size_t)m->F;
     if (head < 0) { /* training: keep every activation for the backward */
         /* with several ranks (dist.c) this one computes its shards and the
          * predictions of the others arrive: each entry from one rank */

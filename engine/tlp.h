@@ -185,6 +185,21 @@ int tlp_step_vector(tlp_mode m, const tlp_record *r, size_t i, float *out, int c
 /* The full [L][F] float32 matrix of a record (zero padded, cropped). */
 void tlp_record_features(tlp_mode m, const tlp_record *r, float *out);
 
+/* The program row of a record's raw [L][F] matrix x (encoding "prog"): what
+ * the whole program does with the tiles of Ansor's multi-level tiling, which
+ * no single step row holds.  Slot 0 is -1 (no step row has it), then log2 of
+ * the product over the spatial splits (4 lengths on GPU, 3 on CPU) of each
+ * tile level (outer: ceil(extent / lengths), then each length; on GPU the
+ * levels are grid, vthread, threads, inner, innermost), the same over the
+ * reduction splits (2 lengths GPU, 1 CPU), log2(1 + largest unroll limit),
+ * the number of spatial and of reduction splits, and on GPU log2(1 + the
+ * elements fetched into shared memory) and log2(1 + the widest fetch
+ * vector); zeros after.  Writes F floats; returns the slots used. */
+int tlp_program_row(tlp_mode m, const float *x, float *out);
+/* The name of slot j of the program row ("threads", "unroll", ...), NULL
+ * past the slots used. */
+const char *tlp_program_slot_name(tlp_mode m, int j);
+
 /* Label of slot j (0-based) of step i's row for display: "kind", "stage",
  * "lengths[2]", ...; "-" for padding.  Writes into buf (cap bytes). */
 void tlp_slot_label(const tlp_record *r, size_t i, int j, char *buf, size_t cap);
@@ -427,9 +442,13 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
 
 /* How token values reach the first layer.  RAW is TLP's (spec §2.2: no
  * normalisation); LOG feeds sign(x) log2(1 + |x|) of every value, so the
- * one-hot slots stay 0/1 and an extent of 3.3e8 becomes 28. */
-typedef enum { TLP_ENCODE_RAW = 0, TLP_ENCODE_LOG = 1, TLP_ENCODE_COUNT } tlp_encode;
-const char *tlp_encode_name(tlp_encode e); /* "raw" / "log" */
+ * one-hot slots stay 0/1 and an extent of 3.3e8 becomes 28; PROG is LOG
+ * plus one more row, the program row (tlp_program_row), so the network
+ * sees L + 1 rows: the decoders sum per row, and a figure of the whole
+ * program (threads per block) is a sum over split rows that no row's
+ * decoder sees. */
+typedef enum { TLP_ENCODE_RAW = 0, TLP_ENCODE_LOG = 1, TLP_ENCODE_PROG = 2, TLP_ENCODE_COUNT } tlp_encode;
+const char *tlp_encode_name(tlp_encode e); /* "raw" / "log" / "prog" */
 int tlp_encode_of(const char *name);       /* the encoding, or -1 */
 
 /* The network of spec §4.1; n_heads > 1 is MTL-TLP (§5): one shared trunk

@@ -183,6 +183,8 @@ check "tokens of a task by substring" status 0 "$TLPX" tokens "$FX/records" --ta
 check "readable primitive" grep -q "split stage 3 iter 0: 64 -> \[2,2,2,2\]" "$T/out"
 check "labelled slots" grep -q "kind SP=onehot\[6\] 11:stage=3 12:iter=0 13:extent=64 14:lengths\[0\]=2" "$T/out"
 check "steps beyond the crop are marked" grep -q "beyond the 40-step crop" "$T/out"
+check "the program row of --encode prog" grep -q "^program row (models with --encode prog see it as row 40)" "$T/out"
+check "threads per block over the 20 splits of the crop: 2^20" grep -q " threads=20 (1.049e+06) .* spatial_splits=20 " "$T/out"
 check "tokens of a task by number, default best record" status 0 "$TLPX" tokens "$FX/records" --task 1
 check "the best record is shown by default" grep -q "^record 0 of 3 " "$T/out"
 check "cropped slots are marked" grep -q "| cropped: 20:order\[8\]=2 " "$T/out"

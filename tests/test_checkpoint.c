@@ -328,10 +328,10 @@ static void corrupt_files(void)
     if (ok(enc != NULL, "the last head name is in the file")) {
         size_t at = (size_t)(enc - b) + 4;
         memcpy(b, orig, n);
-        put32(b + at, 2);
+        put32(b + at, TLP_ENCODE_COUNT);
         reseal(b, n);
         spill(bad, b, n);
-        refused(bad, TLP_FORMAT, "unknown input encoding 2", "an encoding out of range");
+        refused(bad, TLP_FORMAT, "unknown input encoding 3", "an encoding out of range");
         memcpy(b, orig, n);
         put32(b + at + 4, 1);
         reseal(b, n);

@@ -3,6 +3,8 @@
 #include "tap.h"
 #include "tlp.h"
 
+#include <math.h>
+
 static const char *srcdir(void)
 {
     const char *d = getenv("top_srcdir");
@@ -206,6 +208,76 @@ static void test_golden(void)
     tlp_dataset_free(ds);
 }
 
+/* The program row of a whole record (encoding "prog"): the tile levels of
+ * Ansor's multi-level tiling summed over the splits, worked by hand. */
+static void program_row_of(const char *target, const char *steps, float *out, int *used)
+{
+    char line[4096];
+    snprintf(line, sizeof line, "{\"i\": [[\"[\\\"k\\\"]\", \"%s\"], [[], [%s]]], \"r\": [[1], 0, 1, 1]}", target,
+             steps);
+    tlp_record r;
+    tlp_record_init(&r);
+    tlp_error e = {0};
+    *used = -1;
+    if (tlp_record_parse(&r, line, strlen(line), &e) == TLP_OK) {
+        tlp_mode m = tlp_mode_of_target(target);
+        float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+        tlp_record_features(m, &r, x);
+        *used = tlp_program_row(m, x, out);
+    } else
+        printf("# parse: %s\n", e.msg);
+    tlp_record_free(&r);
+}
+
+static void test_program_row(void)
+{
+    /* a K80 conv2d of the Roller records (first record of
+     * ansor_conv2d_128_1024_14_14_256_1_1_1_0.log), abridged */
+    const char *gpu = "[\"CHW\", 3, \"local\"], [\"SP\", 3, 0, 128, [1, 4, 1, 2], 1],"
+                      "[\"SP\", 3, 5, 256, [4, 1, 1, 4], 1], [\"SP\", 3, 10, 14, [1, 2, 1, 1], 1],"
+                      "[\"SP\", 3, 15, 14, [1, 7, 1, 1], 1], [\"SP\", 3, 20, 1024, [16, 1], 1],"
+                      "[\"SP\", 3, 23, 1, [1, 1], 1], [\"SP\", 3, 26, 1, [1, 1], 1],"
+                      "[\"FSP\", 4, 0, 1, 3], [\"CA\", 3, 4, 11], [\"CHR\", 2, \"shared\", [3]],"
+                      "[\"FU\", 4, [0, 1, 2, 3]], [\"SP\", 4, 0, 64, [1], 1], [\"AN\", 4, 1, 2],"
+                      "[\"SP\", 2, 0, 32, [4], 1], [\"PR\", 5, 0, \"auto_unroll_max_step$512\"]";
+    float o[TLP_MAX_FEA];
+    int w;
+    program_row_of("cuda -keys=cuda,gpu", gpu, o, &w);
+    /* grid: 128/8 * 256/16 * 14/2 * 14/7 = 3584 blocks; vthreads 4*1*1*1;
+     * threads 4*1*2*7 = 56; inner 1; innermost 2*4 = 8; reduction: 1024/16 = 64
+     * outer (the unit extents add 0), 16, 1; unroll 512; 4 spatial and 3
+     * reduction splits; 64 + 32 elements fetched, vectors of up to 4 */
+    const double want[] = {-1, log2(3584), 2, log2(56), 0, 3, 6, 4, 0, log2(513), 4, 3, log2(97), log2(5)};
+    int same = w == 14;
+    for (int j = 0; same && j < 14; j++) same = fabs(o[j] - want[j]) < 1e-5;
+    for (int j = 14; same && j < tlp_mode_fea(TLP_MODE_GPU); j++) same = o[j] == 0;
+    if (!ok(same, "GPU program row: grid, vthreads, threads per block, tiles, unroll, shared-memory fetch")) {
+        printf("#   got %d:", w);
+        for (int j = 0; j < tlp_mode_fea(TLP_MODE_GPU); j++) printf(" %.4g", (double)o[j]);
+        printf("\n");
+    }
+    /* a Xeon dense layer (crazydemo-tlcbench MLP1-B512-int8), abridged */
+    const char *cpu = "[\"CI\", 17], [\"SP\", 3, 0, 512, [8, 2, 1], 1], [\"SP\", 3, 4, 256, [16, 1, 1], 1],"
+                      "[\"SP\", 3, 8, 512, [2], 1], [\"FSP\", 18, 0, 9, 1], [\"FU\", 18, [0, 1]],"
+                      "[\"AN\", 18, 0, 3], [\"PR\", 3, 0, \"auto_unroll_max_step$64\"], [\"AN\", 3, 9, 2]";
+    program_row_of("llvm -keys=cpu", cpu, o, &w);
+    /* outer 512/16 * 256/16 = 2^9; 8*16 = 2^7; 2; 1; reduction 256, 2 */
+    const double want_c[] = {-1, 9, 7, 1, 0, 8, 1, log2(65), 2, 1};
+    same = w == 10;
+    for (int j = 0; same && j < 10; j++) same = fabs(o[j] - want_c[j]) < 1e-5;
+    for (int j = 10; same && j < tlp_mode_fea(TLP_MODE_CPU); j++) same = o[j] == 0;
+    if (!ok(same, "CPU program row: parallel outer tiles, inner tiles, reduction, unroll")) {
+        printf("#   got %d:", w);
+        for (int j = 0; j < tlp_mode_fea(TLP_MODE_CPU); j++) printf(" %.4g", (double)o[j]);
+        printf("\n");
+    }
+    /* a program without splits or pragmas: the marker alone */
+    program_row_of("cuda", "[\"CI\", 1]", o, &w);
+    same = w == 14 && o[0] == -1;
+    for (int j = 1; j < tlp_mode_fea(TLP_MODE_GPU); j++) same &= o[j] == 0;
+    ok(same, "a program without tiles: the marker and zeros");
+}
+
 int main(void)
 {
     test_spec_examples();
@@ -213,5 +285,6 @@ int main(void)
     test_labels();
     test_summary();
     test_golden();
+    test_program_row();
     return tap_done();
 }

@@ -53,14 +53,18 @@ static void test_rng(void)
     ok(perm && moved > 25, "shuffle is a permutation that moves things");
 }
 
-static tlp_model *small_model(tlp_mode mode, int heads, uint64_t seed)
+static tlp_model *small_model_enc(tlp_mode mode, int heads, uint64_t seed, tlp_encode enc)
 {
-    tlp_model_config c = {mode, heads, {{0}}, TLP_ENCODE_RAW};
+    tlp_model_config c = {mode, heads, {{0}}, enc};
     for (int h = 0; h < heads; h++) snprintf(c.heads[h], TLP_HEAD_NAME, "hw%d", h);
     tlp_error e = {0};
     tlp_model *m = tlp_model_new(&c, seed, &e);
     if (!m) printf("# %s\n", e.msg);
     return m;
+}
+static tlp_model *small_model(tlp_mode mode, int heads, uint64_t seed)
+{
+    return small_model_enc(mode, heads, seed, TLP_ENCODE_RAW);
 }
 
 static void fill_input(tlp_rng *r, float *x, int B, int L, int F, float scale)
@@ -127,9 +131,9 @@ static void test_model_shapes(void)
 }
 
 /* Every tensor's gradient against central differences on a few entries. */
-static void gradcheck(tlp_mode mode, int heads)
+static void gradcheck(tlp_mode mode, int heads, tlp_encode enc)
 {
-    tlp_model *m = small_model(mode, heads, 7);
+    tlp_model *m = small_model_enc(mode, heads, 7, enc);
     int L = tlp_mode_seq(mode), F = tlp_mode_fea(mode), B = 3, H = heads;
     tlp_rng r;
     tlp_rng_seed(&r, 3);
@@ -183,8 +187,8 @@ static void gradcheck(tlp_mode mode, int heads)
         bad += tensor_bad > 1;
     }
     char what[128];
-    snprintf(what, sizeof what, "%s model, %d head%s: every tensor's gradient matches finite differences (%d entries, worst rel %.2g)",
-             tlp_mode_name(mode), heads, heads > 1 ? "s" : "", checked, worst);
+    snprintf(what, sizeof what, "%s model, %s tokens, %d head%s: every tensor's gradient matches finite differences (%d entries, worst rel %.2g)",
+             tlp_mode_name(mode), tlp_encode_name(enc), heads, heads > 1 ? "s" : "", checked, worst);
     ok(bad == 0, what);
     /* the inference path (chunked, one head) gives the training path's outputs */
     float *one = malloc(sizeof(float) * (size_t)B);
@@ -381,8 +385,10 @@ int main(void)
     test_gemm();
     test_rng();
     test_model_shapes();
-    gradcheck(TLP_MODE_CPU, 1);
-    gradcheck(TLP_MODE_GPU, 2);
+    gradcheck(TLP_MODE_CPU, 1, TLP_ENCODE_RAW);
+    gradcheck(TLP_MODE_GPU, 2, TLP_ENCODE_RAW);
+    gradcheck(TLP_MODE_GPU, 1, TLP_ENCODE_PROG); /* L + 1 rows inside, L rows in */
+    gradcheck(TLP_MODE_CPU, 2, TLP_ENCODE_PROG);
     test_losses();
     test_adam();
     test_overfit();

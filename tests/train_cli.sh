@@ -277,6 +277,14 @@ check "eval shows custom, log tokens" status 0 "$TLPX" eval "$T/c2.tlpx" "$D/hw-
 check "(recipe custom, log tokens ...)" grep -q "(recipe custom, log tokens" "$T/out"
 check "--recipe nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --recipe nope --out "$T/x.tlpx" $FAST
 check "and names the recipes" grep -q "tlp, tlpx" "$T/err"
+check "--encode prog: tokens and a program row" status 0 "$TLPX" train "$D/hw-a" --encode prog --out "$T/prog.tlpx" $FAST
+check "eval shows prog tokens" status 0 "$TLPX" eval "$T/prog.tlpx" "$D/hw-a"
+check "(recipe custom, prog tokens ...)" grep -q "(recipe custom, prog tokens" "$T/out"
+check "a prog model predicts" status 0 "$TLPX" predict "$T/prog.tlpx" "$D/hw-a"
+check "a score a program" sh -c "test \$(grep -c . '$T/out') -gt 10"
+check "--init from a prog model" status 0 "$TLPX" train "$D/hw-a" --init "$T/prog.tlpx" --out "$T/prog2.tlpx" $FAST
+check "fine-tunes it with its program row" status 0 "$TLPX" eval "$T/prog2.tlpx" "$D/hw-a"
+check "(prog tokens)" grep -q "prog tokens" "$T/out"
 check "--encode nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode nope --out "$T/x.tlpx" $FAST
 check "--select topk --sched cosine --average 2" status 0 "$TLPX" train "$D/hw-a" --select topk --sched cosine --average 2 --epochs 3 --batch 32 --out "$T/s.tlpx" --quiet
 check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx topk && LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx cosine"

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,18 +104,27 @@ static int show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
         printf("\n");
     }
     if (r.n_steps < (size_t)L) printf("%3zu.. %d: zero padding\n", r.n_steps, L - 1);
-    if (matrix) {
-        float *x = malloc(sizeof(float) * (size_t)L * (size_t)F);
-        if (x) {
-            tlp_dataset_features(ds, rec_i, x);
-            printf("\nmatrix [%d x %d]:\n", L, F);
-            for (int i = 0; i < L; i++) {
-                for (int j = 0; j < F; j++) printf(j ? " %g" : "%g", (double)x[i * F + j]);
-                printf("\n");
-            }
-            free(x);
+    float *x = malloc(sizeof(float) * (size_t)L * (size_t)F), prog[TLP_MAX_FEA];
+    if (x) tlp_dataset_features(ds, rec_i, x);
+    if (x) { /* what a model of encoding prog adds as row L */
+        int n = tlp_program_row(m, x, prog);
+        printf("\nprogram row (models with --encode prog see it as row %d): log2 of the tile levels over the splits\n     ", L);
+        for (int j = 1; j < n; j++) {
+            const char *name = tlp_program_slot_name(m, j);
+            int counted = strstr(name, "splits") != NULL;
+            if (counted) printf(" %s=%g", name, (double)prog[j]);
+            else printf(" %s=%.3g (%.4g)", name, (double)prog[j], exp2((double)prog[j]) - (strcmp(name, "unroll") && strncmp(name, "fetch", 5) ? 0 : 1));
+        }
+        printf("\n");
+    }
+    if (matrix && x) {
+        printf("\nmatrix [%d x %d]:\n", L, F);
+        for (int i = 0; i < L; i++) {
+            for (int j = 0; j < F; j++) printf(j ? " %g" : "%g", (double)x[i * F + j]);
+            printf("\n");
         }
     }
+    free(x);
     tlp_record_free(&r);
     return 0;
 }

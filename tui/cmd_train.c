@@ -19,7 +19,7 @@
 static const char *const LOSSES[] = {"rank", "mse", NULL};
 static const char *const PAIRS[] = {"batch", "task", NULL};
 static const char *const SPLITS[] = {"task", "record", NULL};
-static const char *const ENCODES[] = {"raw", "log", NULL};
+static const char *const ENCODES[] = {"raw", "log", "prog", NULL};
 static const char *const SELECTS[] = {"loss", "topk", "last", NULL};
 static const char *const SCHEDS[] = {"const", "cosine", NULL};
 static const char *const FAILEDS[] = {"keep", "demote", NULL};
@@ -104,7 +104,7 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, 
         if ((c = choice(v, SPLITS)) < 0) BAD("split is task or record, not \"%s\"", v);
         o->split = (tlp_split_kind)c;
     } else if (!strcmp(key, "encode")) {
-        if ((c = choice(v, ENCODES)) < 0) BAD("encode is raw or log, not \"%s\"", v);
+        if ((c = choice(v, ENCODES)) < 0) BAD("encode is raw, log or prog, not \"%s\"", v);
         o->encode = (tlp_encode)c;
     } else if (!strcmp(key, "select")) {
         if ((c = choice(v, SELECTS)) < 0) BAD("select is loss, topk or last, not \"%s\"", v);
@@ -213,7 +213,7 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--loss", NULL, "KIND", "rank (LambdaRank, spec 4.3) or mse"},
     {"--pairs", NULL, "KIND", "LambdaRank pairs over the whole batch (TLP) or within a task"},
     {"--group", NULL, "N", "--pairs task: samples of one task per run in a batch (128)"},
-    {"--encode", NULL, "KIND", "token values into the network: raw (TLP) or log: sign(x) log2(1+|x|)"},
+    {"--encode", NULL, "KIND", "token values into the network: raw (TLP), log: sign(x) log2(1+|x|), or prog: log and a row of whole-program tile figures"},
     {"--select", NULL, "KIND", "the epoch kept: loss (least validation loss), topk (best validation top-1+top-5), last"},
     {"--average", NULL, "N", "each epoch's candidate is the mean of the last N epochs' weights (0: off)"},
     {"--failed", NULL, "KIND", "a failed measurement's label: keep (TLP: min_cost/1e10) or demote (-1, below all)"},

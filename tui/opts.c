@@ -302,7 +302,7 @@ void cli_bash_completion(FILE *f)
           "    done\n"
           "    case $prev in\n"
           "    --recipe) COMPREPLY=($(compgen -W 'tlp tlpx' -- \"$cur\")); return ;;\n"
-          "    --encode) COMPREPLY=($(compgen -W 'raw log' -- \"$cur\")); return ;;\n"
+          "    --encode) COMPREPLY=($(compgen -W 'raw log prog' -- \"$cur\")); return ;;\n"
           "    --select) COMPREPLY=($(compgen -W 'loss topk last' -- \"$cur\")); return ;;\n"
           "    --sched) COMPREPLY=($(compgen -W 'const cosine' -- \"$cur\")); return ;;\n"
           "    --loss) COMPREPLY=($(compgen -W 'rank mse' -- \"$cur\")); return ;;\n"
