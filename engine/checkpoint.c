@@ -17,7 +17,13 @@
  *   u64 n_params, u32 n_tensors, n_tensors x (str name, u32 rows, u32 cols)
  *   u32 flags                 bit 0: Adam moments follow the parameters
  *   f32 params[n_params], then when flagged f32 adam_m[n_params], adam_v[n_params]
+ *   u32 n_members, n_members x (u32 encode, f32 params[n_params])     [v3]
  *   u64 FNV-1a-64 of every byte above
+ *
+ * An ensemble's other networks (tlp_model_add_member) follow the first's
+ * weights: same mode, heads and tensor table, each with its own encoding.
+ * A model without members is written as version 2, so a tlpx of before
+ * ensembles reads it.
  *
  * The dictionary and the tensor table are redundant on purpose: weights are
  * only meaningful for the exact token encoding and parameter order they were
@@ -44,7 +50,7 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 
 #define CK_MAGIC "TLPXCKPT"
 #define CK_MAGIC_LEN 8
-#define CK_VERSION 2u
+#define CK_VERSION 3u
 #define CK_VERSION_MIN 1u
 #define CK_FLAG_ADAM 1u
 /* No checkpoint of this network comes near this; anything bigger is refused
@@ -187,7 +193,8 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     const tlp_train_meta *mt = w->meta;
 
     w_bytes(w, CK_MAGIC, CK_MAGIC_LEN);
-    w_u32(w, CK_VERSION);
+    int K = tlp_model_n_members(m);
+    w_u32(w, K > 1 ? 3u : 2u);
     w_u32(w, (uint32_t)cfg->mode);
     w_u32(w, (uint32_t)tlp_mode_seq(cfg->mode));
     w_u32(w, (uint32_t)tlp_mode_fea(cfg->mode));
@@ -236,6 +243,14 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     if (w->am) {
         w_floats(w, w->am, np);
         w_floats(w, w->av, np);
+    }
+    if (K > 1) {
+        w_u32(w, (uint32_t)(K - 1));
+        for (int k = 1; k < K; k++) {
+            const tlp_model *mk = tlp_model_member(m, k);
+            w_u32(w, (uint32_t)tlp_model_config_of(mk)->encode);
+            w_floats(w, tlp_model_params_const(mk), np);
+        }
     }
     /* the trailer is not part of what it checks */
     uint64_t sum = w->h;
@@ -297,6 +312,9 @@ typedef struct {
     } tensors[MAX_TENSORS];
     uint32_t flags;
     size_t params_off; /* the moments follow the params */
+    uint32_t n_members;                      /* networks after the first [v3] */
+    uint32_t member_encode[TLP_MAX_MEMBERS]; /* the first TLP_MAX_MEMBERS of them */
+    size_t member_off[TLP_MAX_MEMBERS];
 } parsed;
 
 /* A cursor over the file's bytes.  The first failure sticks: later reads
@@ -422,6 +440,14 @@ static void walk(reader *r, parsed *o)
         r_floats(r, o->n_params, "Adam first moments");
         r_floats(r, o->n_params, "Adam second moments");
     }
+    if (o->version >= 3) {
+        o->n_members = r_u32(r, "the number of ensemble members");
+        for (uint32_t k = 0; k < o->n_members && !r->st; k++) {
+            uint32_t enc = r_u32(r, "a member's input encoding");
+            size_t off = r_floats(r, o->n_params, "member parameters");
+            if (k < TLP_MAX_MEMBERS) o->member_encode[k] = enc, o->member_off[k] = off;
+        }
+    }
 }
 
 /* A file's bytes made safe to quote in a message: at most cap-1 of them,
@@ -485,6 +511,13 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
     }
     if (o->encode >= TLP_ENCODE_COUNT)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown input encoding %u (0 raw, 1 log, 2 prog)", o->encode);
+    if (o->n_members > TLP_MAX_MEMBERS - 1)
+        return tlp_error_set(err, CK_BAD, path, 0, "%u ensemble members: at most %d networks in all", o->n_members,
+                             TLP_MAX_MEMBERS);
+    for (uint32_t k = 0; k < o->n_members; k++)
+        if (o->member_encode[k] >= TLP_ENCODE_COUNT)
+            return tlp_error_set(err, CK_BAD, path, 0, "member %u: unknown input encoding %u", k + 1,
+                                 o->member_encode[k]);
     if (o->model_flags)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown model flags 0x%x: made by a newer tlpx", o->model_flags);
     static const char *const META[N_META_STR] = {"loss", "pairs", "split", "recipe", "select", "sched", "failed"};
@@ -663,6 +696,16 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
         get_floats(p + o->params_off + 8 * np, np, av);
     }
     get_floats(p + o->params_off, np, tlp_model_params(m));
+    for (uint32_t k = 0; k < o->n_members; k++) {
+        cfg.encode = (tlp_encode)o->member_encode[k];
+        tlp_model *mk = tlp_model_new(&cfg, 0, &merr);
+        if (!mk || tlp_model_add_member(m, mk, &merr) != TLP_OK) {
+            tlp_model_free(mk);
+            tlp_error_set(err, merr.status ? merr.status : TLP_NOMEM, path, 0, "member %u: %s", k + 1, merr.msg);
+            goto fail;
+        }
+        get_floats(p + o->member_off[k], np, tlp_model_params(mk));
+    }
     if (meta) {
         tlp_train_meta mt;
         memset(&mt, 0, sizeof mt);

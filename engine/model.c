@@ -87,6 +87,9 @@ struct tlp_model {
     /* the last training forward */
     const float *last_x;
     int last_B;
+    /* an ensemble's other networks (tlp_model_add_member) */
+    tlp_model *members[TLP_MAX_MEMBERS - 1];
+    int n_members;
 };
 
 static const char *const ENCODE_NAMES[TLP_ENCODE_COUNT] = {"raw", "log", "prog"};
@@ -209,6 +212,7 @@ void tlp_model_free(tlp_model *m)
     free(m->ws);
     free(m->g_extra);
     for (int t = 0; t < m->n_inf; t++) free(m->ws_inf[t]);
+    for (int k = 0; k < m->n_members; k++) tlp_model_free(m->members[k]);
     free(m);
 }
 
@@ -217,13 +221,55 @@ tlp_model *tlp_model_clone(const tlp_model *src)
     tlp_model *m = tlp_model_new(&src->cfg, 0, NULL);
     if (!m) return NULL;
     memcpy(m->params, src->params, sizeof(float) * m->n_params);
+    for (int k = 0; k < src->n_members; k++) {
+        tlp_model *c = tlp_model_clone(src->members[k]);
+        if (!c || tlp_model_add_member(m, c, NULL) != TLP_OK) {
+            tlp_model_free(c);
+            tlp_model_free(m);
+            return NULL;
+        }
+    }
     return m;
+}
+
+tlp_status tlp_model_add_member(tlp_model *m, tlp_model *member, tlp_error *err)
+{
+    if (!m || !member || member == m || member->n_members)
+        return tlp_error_set(err, TLP_ARG, NULL, 0, "a member is one network of its own");
+    if (1 + m->n_members >= TLP_MAX_MEMBERS)
+        return tlp_error_set(err, TLP_ARG, NULL, 0, "an ensemble has at most %d networks", TLP_MAX_MEMBERS);
+    int same = member->cfg.mode == m->cfg.mode && member->cfg.n_heads == m->cfg.n_heads;
+    for (int h = 0; same && h < m->cfg.n_heads; h++) same = !strcmp(member->cfg.heads[h], m->cfg.heads[h]);
+    if (!same) {
+        char a[TLP_MAX_HEADS * (TLP_HEAD_NAME + 1)] = "", b[sizeof a] = "";
+        for (int h = 0; h < m->cfg.n_heads; h++) strcat(strcat(a, h ? "," : ""), m->cfg.heads[h]);
+        for (int h = 0; h < member->cfg.n_heads; h++) strcat(strcat(b, h ? "," : ""), member->cfg.heads[h]);
+        return tlp_error_set(err, TLP_ARG, NULL, 0,
+                             "the members of an ensemble need one mode and the same heads: %s %s and %s %s",
+                             tlp_mode_name(m->cfg.mode), a, tlp_mode_name(member->cfg.mode), b);
+    }
+    m->members[m->n_members++] = member;
+    return TLP_OK;
+}
+
+int tlp_model_n_members(const tlp_model *m) { return 1 + m->n_members; }
+
+tlp_model *tlp_model_member(const tlp_model *m, int k)
+{
+    if (k == 0) return (tlp_model *)m;
+    return k > 0 && k <= m->n_members ? m->members[k - 1] : NULL;
 }
 
 size_t tlp_model_trunk_params(const tlp_model *m) { return m->dec[0][0].w; }
 
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
 {
+    if (init->n_members) {
+        tlp_error_set(err, TLP_ARG, NULL, 0,
+                      "an ensemble (%d networks) is not trained as one: fine-tune its networks, then combine them",
+                      1 + init->n_members);
+        return NULL;
+    }
     if (cfg->mode != init->cfg.mode || cfg->encode != init->cfg.encode) {
         tlp_error_set(err, TLP_ARG, NULL, 0, "the model is %s with %s tokens; the training wants %s with %s tokens",
                       tlp_mode_name(init->cfg.mode), tlp_encode_name(init->cfg.encode), tlp_mode_name(cfg->mode),

@@ -473,6 +473,20 @@ const tlp_model_config *tlp_model_config_of(const tlp_model *m);
  * init's decoder for each head of cfg that init has (by hardware name), a
  * fresh one (from seed) for the others.  Mode and encoding must match. */
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err);
+/* An ensemble: a model may carry other networks of its mode and heads (each
+ * with its own encoding and weights), its members.  tlp_predict combines
+ * them: each network's scores standardised within each task (mean 0 and
+ * spread 1 over the task's records given), then averaged; so the scores of
+ * an ensemble rank programs within a task, and a record's score depends on
+ * the other records of its task that are scored with it.  Training, saving
+ * Adam state, adapting and forward use the first network only; checkpoints
+ * keep the members' weights.  add_member takes member on success (the
+ * caller keeps it on failure). */
+#define TLP_MAX_MEMBERS 8
+tlp_status tlp_model_add_member(tlp_model *m, tlp_model *member, tlp_error *err);
+int tlp_model_n_members(const tlp_model *m); /* 1 + the members added */
+/* Network k of the ensemble (0: m itself), NULL past the last. */
+tlp_model *tlp_model_member(const tlp_model *m, int k);
 /* Parameters of the shared trunk (encoder, attention, residual blocks): they
  * come first in the block; the heads' decoders follow. */
 size_t tlp_model_trunk_params(const tlp_model *m);

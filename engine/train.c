@@ -813,6 +813,12 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tl
     pthread_mutex_init(&j->mu, NULL);
     if (init) {
         const tlp_model_config *c = tlp_model_config_of(init);
+        if (tlp_model_n_members(init) > 1) {
+            tlp_error_set(err, TLP_ARG, NULL, 0,
+                          "an ensemble is not trained as one: train its networks, then combine them");
+            free(j);
+            return NULL;
+        }
         if (c->mode != s->mode || c->n_heads != s->n_heads) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d %s head%s, the data gives %d %s head%s",
                           c->n_heads, tlp_mode_name(c->mode), c->n_heads == 1 ? "" : "s", s->n_heads,
@@ -959,8 +965,9 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, fl
 
 /* ------------------------------------------------------------ inference */
 
-tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
-                       int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+/* One network's scores of every record of its mode (NAN for the others). */
+static tlp_status predict_one(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
+                              int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
 {
     const tlp_model_config *c = tlp_model_config_of(m);
     if (head < 0 || head >= c->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", head);
@@ -995,6 +1002,60 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
     }
     free(x), free(out), free(idx);
     return TLP_OK;
+}
+
+typedef struct {
+    int (*progress)(void *ctx, double frac);
+    void *ctx;
+    int k, K;
+} member_ctx;
+
+static int member_progress(void *ctx, double frac)
+{
+    member_ctx *c = ctx;
+    return c->progress(c->ctx, ((double)c->k + frac) / (double)c->K);
+}
+
+tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
+                       int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+{
+    int K = tlp_model_n_members(m);
+    if (K == 1) return predict_one(m, ds, head, scores, progress, ctx, err);
+    /* an ensemble: the mean over its networks of their scores standardised
+     * within each task */
+    size_t n = tlp_dataset_n_records(ds);
+    float *one = malloc(sizeof(float) * (n ? n : 1));
+    double *sum = calloc(n ? n : 1, sizeof(double));
+    if (!one || !sum) {
+        free(one), free(sum);
+        return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+    }
+    tlp_status st = TLP_OK;
+    for (int k = 0; k < K && st == TLP_OK; k++) {
+        member_ctx mc = {progress, ctx, k, K};
+        st = predict_one(tlp_model_member(m, k), ds, head, one, progress ? member_progress : NULL, &mc, err);
+        for (size_t t = 0; st == TLP_OK && t < tlp_dataset_n_tasks(ds); t++) {
+            const tlp_task *tk = tlp_dataset_task(ds, t);
+            double s1 = 0, s2 = 0;
+            uint32_t c = 0;
+            for (uint32_t r = 0; r < tk->n_records; r++) {
+                float v = one[tk->records[r]];
+                if (isfinite(v)) s1 += v, s2 += (double)v * v, c++;
+            }
+            if (!c) continue;
+            double mean = s1 / c, var = s2 / c - mean * mean, sd = var > 0 ? sqrt(var) : 0;
+            if (!(sd > 1e-12 * fmax(1, fabs(mean)))) sd = 1;
+            for (uint32_t r = 0; r < tk->n_records; r++) {
+                uint32_t i = tk->records[r];
+                sum[i] += isfinite(one[i]) ? (one[i] - mean) / sd : NAN;
+            }
+        }
+    }
+    for (size_t i = 0; st == TLP_OK && i < n; i++) scores[i] = (float)(sum[i] / K);
+    for (size_t i = 0; st == TLP_OK && i < n; i++)
+        if (tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode != tlp_model_config_of(m)->mode) scores[i] = NAN;
+    free(one), free(sum);
+    return st;
 }
 
 /* ------------------------------------------------------------ prediction jobs */

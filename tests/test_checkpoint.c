@@ -313,10 +313,10 @@ static void corrupt_files(void)
     refused(bad, TLP_FORMAT, "not a tlpx checkpoint", "a short text file");
 
     memcpy(b, orig, n);
-    put32(b + 8, 3);
+    put32(b + 8, 4);
     reseal(b, n);
     spill(bad, b, n);
-    refused(bad, TLP_FORMAT, "version 3 is not supported; this tlpx reads versions 1 to 2", "a future version");
+    refused(bad, TLP_FORMAT, "version 4 is not supported; this tlpx reads versions 1 to 3", "a future version");
     memcpy(b, orig, n);
     put32(b + 8, 0);
     reseal(b, n);
@@ -497,6 +497,57 @@ static void cleanup(void)
     ok(rmdir(dir) == 0, "temp directory removed");
 }
 
+/* An ensemble's members: kept bit for bit; a bad count, encoding or a
+ * truncated member refused with a reason. */
+static void members(void)
+{
+    static const char *const heads[] = {"K80", "V100"};
+    const char *good = in_dir("ens.ckpt"), *bad = in_dir("ens-bad.ckpt");
+    tlp_model *m = make_model(TLP_MODE_GPU, heads, 2, 7), *b = make_model(TLP_MODE_GPU, heads, 2, 8);
+    tlp_model_config c = *tlp_model_config_of(b);
+    c.encode = TLP_ENCODE_PROG;
+    tlp_error e = {0};
+    tlp_model *p = tlp_model_new(&c, 9, &e);
+    if (!ok(m && b && p && tlp_model_add_member(m, b, &e) == TLP_OK && tlp_model_add_member(m, p, &e) == TLP_OK,
+            "an ensemble of three networks")) return;
+    tlp_train_meta meta = make_meta();
+    is_int(tlp_checkpoint_save(good, m, &meta, NULL, NULL, &e), TLP_OK, "save it");
+    tlp_model *l = tlp_checkpoint_load(good, NULL, NULL, NULL, &e);
+    int same = l && tlp_model_n_members(l) == 3;
+    for (int k = 0; same && k < 3; k++)
+        same = same_params(tlp_model_member(l, k), tlp_model_member(m, k)) &&
+               tlp_model_config_of(tlp_model_member(l, k))->encode == tlp_model_config_of(tlp_model_member(m, k))->encode;
+    ok(same, "loaded: every member's encoding and weights, bit for bit");
+    tlp_model_free(l);
+    size_t n, np = tlp_model_n_params(m);
+    unsigned char *orig = slurp(good, &n), *bb = orig ? malloc(n) : NULL;
+    if (!ok(bb && n > 12 * np, "read it back")) {
+        free(orig), free(bb), tlp_model_free(m);
+        return;
+    }
+    /* the count sits before the two members: 8 (trailer) + 2 x (4 + 4 np) + 4 from the end */
+    size_t count_at = n - 8 - 2 * (4 + 4 * np) - 4, enc_at = count_at + 4;
+    memcpy(bb, orig, n);
+    put32(bb + count_at, 8);
+    reseal(bb, n);
+    spill(bad, bb, n);
+    refused(bad, TLP_FORMAT, "truncated", "8 members claimed, 2 there");
+    memcpy(bb, orig, n);
+    put32(bb + count_at, 1);
+    reseal(bb, n);
+    spill(bad, bb, n);
+    refused(bad, TLP_FORMAT, "trailing data", "1 member claimed, 2 there");
+    memcpy(bb, orig, n);
+    put32(bb + enc_at, 9);
+    reseal(bb, n);
+    spill(bad, bb, n);
+    refused(bad, TLP_FORMAT, "member 1: unknown input encoding 9", "a member's encoding out of range");
+    spill(bad, orig, n - 8 - 4 * np);
+    refused(bad, TLP_FORMAT, "member parameters", "a member cut short");
+    free(orig), free(bb);
+    tlp_model_free(m);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -511,6 +562,7 @@ int main(void)
     corrupt_files();
     failed_save();
     version_1();
+    members();
     cleanup();
     return tap_done();
 }

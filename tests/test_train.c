@@ -1022,6 +1022,91 @@ static void test_finetune(const tlp_dataset *ds2, const tlp_samples *s1)
     tlp_model_free(a);
 }
 
+/* An ensemble: the mean over its networks of their scores standardised
+ * within each task; saved and loaded with its members; not trained as one. */
+static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const char *dir)
+{
+    tlp_model_config c = {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_LOG};
+    tlp_error e = {0};
+    tlp_model *a = tlp_model_new(&c, 3, &e);
+    c.encode = TLP_ENCODE_PROG;
+    tlp_model *b = tlp_model_new(&c, 4, &e), *b_alone = tlp_model_clone(b), *a_alone = tlp_model_clone(a);
+    if (!ok(a && b && a_alone && b_alone, "two networks, log and prog")) return;
+    size_t n = tlp_dataset_n_records(ds);
+    float *sa = malloc(sizeof(float) * n), *sb = malloc(sizeof(float) * n), *se = malloc(sizeof(float) * n),
+          *sl = malloc(sizeof(float) * n);
+    tlp_predict(a_alone, ds, 1, sa, NULL, NULL, &e);
+    tlp_predict(b_alone, ds, 1, sb, NULL, NULL, &e);
+    is_int(tlp_model_add_member(a, b, &e), TLP_OK, "add the prog network as a member");
+    is_int(tlp_model_n_members(a), 2, "two networks");
+    ok(tlp_model_member(a, 0) == a && tlp_model_member(a, 1) == b && !tlp_model_member(a, 2), "members by index");
+    is_int(tlp_predict(a, ds, 1, se, NULL, NULL, &e), TLP_OK, "an ensemble predicts");
+    /* by hand: per task, each network's z-scores, averaged */
+    double worst = 0;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        double ma = 0, mb = 0, va = 0, vb = 0;
+        for (uint32_t r = 0; r < tk->n_records; r++) ma += sa[tk->records[r]], mb += sb[tk->records[r]];
+        ma /= tk->n_records, mb /= tk->n_records;
+        for (uint32_t r = 0; r < tk->n_records; r++) {
+            double da = sa[tk->records[r]] - ma, db = sb[tk->records[r]] - mb;
+            va += da * da, vb += db * db;
+        }
+        double sda = sqrt(va / tk->n_records), sdb = sqrt(vb / tk->n_records);
+        for (uint32_t r = 0; r < tk->n_records; r++) {
+            size_t i = tk->records[r];
+            double want = ((sa[i] - ma) / (sda > 0 ? sda : 1) + (sb[i] - mb) / (sdb > 0 ? sdb : 1)) / 2;
+            worst = fmax(worst, fabs(want - se[i]));
+        }
+    }
+    if (!ok(worst < 1e-4, "its scores: the mean of the networks' scores standardised per task"))
+        printf("#   worst difference %.3g\n", worst);
+    tlp_model *cl = tlp_model_clone(a);
+    if (ok(cl && tlp_model_n_members(cl) == 2, "a clone keeps the members")) {
+        tlp_predict(cl, ds, 1, sl, NULL, NULL, &e);
+        ok(!memcmp(se, sl, n * sizeof(float)), "and scores the same");
+    }
+    tlp_model_free(cl);
+    /* saved and loaded: version 3 with its member; a single network stays version 2 */
+    char path[256], one[256];
+    snprintf(path, sizeof path, "%s/ens.tlpx", dir);
+    snprintf(one, sizeof one, "%s/one.tlpx", dir);
+    is_int(tlp_checkpoint_save(path, a, NULL, NULL, NULL, &e), TLP_OK, "save an ensemble");
+    is_int(tlp_checkpoint_save(one, a_alone, NULL, NULL, NULL, &e), TLP_OK, "save one network");
+    unsigned char hdr[12] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f) fread(hdr, 1, 12, f), fclose(f);
+    is_int(hdr[8], 3, "an ensemble's file is version 3");
+    f = fopen(one, "rb");
+    if (f) fread(hdr, 1, 12, f), fclose(f);
+    is_int(hdr[8], 2, "one network's file stays version 2 (older tlpx read it)");
+    tlp_model *ld = tlp_checkpoint_load(path, NULL, NULL, NULL, &e);
+    if (ok(ld && tlp_model_n_members(ld) == 2, "loaded with its member")) {
+        is_int(tlp_model_config_of(tlp_model_member(ld, 1))->encode, TLP_ENCODE_PROG, "the member's encoding");
+        tlp_predict(ld, ds, 1, sl, NULL, NULL, &e);
+        ok(!memcmp(se, sl, n * sizeof(float)), "the loaded ensemble scores the same, bit for bit");
+    }
+    /* not trained as one */
+    tlp_train_opts o = opts(1, 32, 0);
+    tlp_job *j = ld ? tlp_train_start(s1, &o, ld, NULL, NULL, NULL, &e) : NULL;
+    ok(ld && !j && e.status == TLP_ARG && strstr(e.msg, "ensemble"), "training an ensemble is refused");
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL, NULL);
+    c.encode = TLP_ENCODE_LOG;
+    tlp_model *ad = ld ? tlp_model_adapt(ld, &c, 1, &e) : NULL;
+    ok(ld && !ad && strstr(e.msg, "ensemble"), "and so is fine-tuning one");
+    tlp_model_free(ad);
+    tlp_model_free(ld);
+    /* members need the same mode and heads */
+    tlp_model_config d = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_LOG};
+    tlp_model *other = tlp_model_new(&d, 5, &e);
+    ok(tlp_model_add_member(a, other, &e) == TLP_ARG && strstr(e.msg, "same heads"), "a member with other heads is refused");
+    tlp_model_free(other);
+    ok(tlp_model_add_member(a, a, &e) == TLP_ARG, "a model is not its own member");
+    remove(path), remove(one);
+    free(sa), free(sb), free(se), free(sl);
+    tlp_model_free(a), tlp_model_free(a_alone), tlp_model_free(b_alone);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -1055,6 +1140,7 @@ int main(void)
     test_select_average(s1);
     test_folds();
     test_finetune(ds2, s1);
+    test_ensemble(ds2, s1, dir);
 
     tlp_model_free(trained);
     tlp_samples_free(s2), tlp_samples_free(s1);

@@ -285,6 +285,24 @@ check "a score a program" sh -c "test \$(grep -c . '$T/out') -gt 10"
 check "--init from a prog model" status 0 "$TLPX" train "$D/hw-a" --init "$T/prog.tlpx" --out "$T/prog2.tlpx" $FAST
 check "fine-tunes it with its program row" status 0 "$TLPX" eval "$T/prog2.tlpx" "$D/hw-a"
 check "(prog tokens)" grep -q "prog tokens" "$T/out"
+# ensembles: networks of one mode and heads as one model
+check "ensemble of a log and a prog model" status 0 "$TLPX" ensemble "$T/c2.tlpx" "$T/prog.tlpx" --out "$T/ens.tlpx"
+check "says what it combined" grep -q "an ensemble of 2 networks: $T/c2.tlpx (log), $T/prog.tlpx (prog)" "$T/err"
+check "eval of the ensemble" status 0 "$TLPX" eval "$T/ens.tlpx" "$D/hw-a"
+check "names its networks" grep -q "(an ensemble of 2 networks: log, prog tokens;" "$T/out"
+check "predict of the ensemble" status 0 "$TLPX" predict "$T/ens.tlpx" "$D/hw-a"
+check "scores standardised per task: each task's scores sum to about 0" sh -c "awk -F '\t' 'NR > 1 { s[\$1] += \$5; n[\$1]++; q += \$5 * \$5; c++ } END { if (c < 10 || q < c / 10) exit 1; for (t in s) if (s[t] > 1e-3 * n[t] || s[t] < -1e-3 * n[t]) exit 1 }' '$T/out'"
+check "an ensemble of an ensemble and a model flattens" status 0 "$TLPX" ensemble "$T/ens.tlpx" "$T/c2.tlpx" --out "$T/ens3.tlpx" -q
+check "three networks" sh -c "'$TLPX' eval '$T/ens3.tlpx' '$D/hw-a' -q | grep -q 'an ensemble of 3 networks: log, prog, log'"
+check "one model is a usage error" status 2 "$TLPX" ensemble "$T/c2.tlpx" --out "$T/x.tlpx"
+check "and says two are needed" grep -q "give two or more models (1 given)" "$T/err"
+check "models with other heads are refused" status 1 "$TLPX" ensemble "$T/c2.tlpx" "$T/j1.tlpx" --out "$T/x.tlpx"
+check "naming the file and why" grep -q "$T/j1.tlpx: the members of an ensemble need one mode and the same heads" "$T/err"
+check "nothing written" test ! -e "$T/x.tlpx"
+check "a missing model is named" status 1 "$TLPX" ensemble "$T/c2.tlpx" "$T/none.tlpx" --out "$T/x.tlpx"
+check "by its path" grep -q "$T/none.tlpx" "$T/err"
+check "an ensemble is not fine-tuned" status 1 "$TLPX" train "$D/hw-a" --init "$T/ens.tlpx" --out "$T/x.tlpx" $FAST
+check "and says so" grep -q "an ensemble (2 networks) is not trained as one" "$T/err"
 check "--encode nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode nope --out "$T/x.tlpx" $FAST
 check "--select topk --sched cosine --average 2" status 0 "$TLPX" train "$D/hw-a" --select topk --sched cosine --average 2 --epochs 3 --batch 32 --out "$T/s.tlpx" --quiet
 check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx topk && LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx cosine"

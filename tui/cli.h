@@ -14,6 +14,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_best(int argc, char **argv);
+int cmd_ensemble(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 

@@ -1081,7 +1081,14 @@ int cmd_eval(int argc, char **argv)
     if (!a.tsv) {
         printf("model %s: %s, heads:", a.model_path, tlp_mode_name(c->mode));
         for (int h = 0; h < c->n_heads; h++) printf(" %s", c->heads[h]);
-        printf(" (recipe %s, %s tokens", a.meta.recipe[0] ? a.meta.recipe : "?", tlp_encode_name(c->encode));
+        int K = tlp_model_n_members(m);
+        if (K > 1) {
+            printf(" (an ensemble of %d networks:", K);
+            for (int k = 0; k < K; k++)
+                printf("%s %s", k ? "," : "", tlp_encode_name(tlp_model_config_of(tlp_model_member(m, k))->encode));
+            printf(" tokens; the first's recipe %s", a.meta.recipe[0] ? a.meta.recipe : "?");
+        } else
+            printf(" (recipe %s, %s tokens", a.meta.recipe[0] ? a.meta.recipe : "?", tlp_encode_name(c->encode));
         if (a.meta.best_epoch) printf(", epoch %d of %d kept", a.meta.best_epoch, a.meta.epochs);
         printf(")\n");
         if (a.meta.note[0]) printf("made by: %s\n", cli_esc(a.meta.note));

@@ -19,6 +19,7 @@ const cli_subcommand CLI_SUBCOMMANDS[] = {
     {"eval", cmd_eval, "top-k (mean, pooled, random, failed picks), pairwise accuracy, Kendall's tau", &EVAL_CMD},
     {"predict", cmd_predict, "a TSV of predicted scores and ranks for every record", &PREDICT_CMD},
     {"replay", cmd_replay, "trials a tuner would spend to near the best: the log's order vs the model's", &REPLAY_CMD},
+    {"ensemble", cmd_ensemble, "trained models as one: their scores standardised per task and averaged", &ENSEMBLE_CMD},
     {"pack", cmd_pack, "parse records once into a packed store that every DATA argument takes, mapped", &PACK_CMD},
     {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
 };

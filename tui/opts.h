@@ -29,7 +29,7 @@ typedef struct {
 extern const cli_opt CLI_DATA_OPTS[];
 /* Every subcommand's table, for the man page and completion. */
 extern const cli_cmd EXPLORE_CMD, STATS_CMD, TOKENS_CMD, FEATURES_CMD, TRAIN_CMD, EVAL_CMD, PREDICT_CMD, REPLAY_CMD,
-    BEST_CMD, PACK_CMD;
+    BEST_CMD, PACK_CMD, ENSEMBLE_CMD;
 
 /* One subcommand of tlpx: its name, the function, a line of help, its table. */
 typedef struct {
