@@ -447,7 +447,13 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
  * sees L + 1 rows: the decoders sum per row, and a figure of the whole
  * program (threads per block) is a sum over split rows that no row's
  * decoder sees. */
-typedef enum { TLP_ENCODE_RAW = 0, TLP_ENCODE_LOG = 1, TLP_ENCODE_PROG = 2, TLP_ENCODE_COUNT } tlp_encode;
+typedef enum {
+    TLP_ENCODE_MODE = -1, /* training settings only: by the mode (recipe tlpx), see tlp_train_resolve */
+    TLP_ENCODE_RAW = 0,
+    TLP_ENCODE_LOG = 1,
+    TLP_ENCODE_PROG = 2,
+    TLP_ENCODE_COUNT
+} tlp_encode;
 const char *tlp_encode_name(tlp_encode e); /* "raw" / "log" / "prog" */
 int tlp_encode_of(const char *name);       /* the encoding, or -1 */
 
@@ -673,7 +679,8 @@ typedef struct {
     double val_frac;        /* default 0.1 */
     uint64_t seed;
     int threads;            /* BLAS threads, default 1 */
-    tlp_encode encode;      /* input encoding of a new model (default raw) */
+    tlp_encode encode;      /* input encoding of a new model (default raw); TLP_ENCODE_MODE: by the
+                               mode, as recipe tlpx (prog gpu, log cpu) */
     tlp_select_kind select; /* default loss */
     tlp_sched_kind sched;   /* default const */
     tlp_failed_kind failed; /* default keep */
@@ -695,6 +702,9 @@ typedef struct {
 /* Fill o with recipe name's settings for mode m (TLP_ARG for an unknown
  * name; o is then TLP's). */
 tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name);
+/* Settings a recipe leaves to the mode of the data (batch 0, encode
+ * TLP_ENCODE_MODE) made concrete for mode m; tlp_train_start does it too. */
+void tlp_train_resolve(tlp_train_opts *o, tlp_mode m);
 /* The names of the recipes, NULL-terminated (for help and completion). */
 extern const char *const TLP_RECIPES[];
 /* The learning rate of optimiser step t (0-based) of a run of total steps:

@@ -886,7 +886,15 @@ static void test_recipes(void)
     is_int(d.split, TLP_SPLIT_RECORD, "tlp: validation on 10% of the records");
     is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "tlpx"), TLP_OK, "recipe tlpx");
     is_str(r.recipe, "tlpx", "tlpx names itself");
-    is_int(r.encode, TLP_ENCODE_LOG, "tlpx: log tokens");
+    is_int(r.encode, TLP_ENCODE_MODE, "tlpx: tokens by the mode");
+    tlp_train_opts g = r, c = r;
+    tlp_train_resolve(&g, TLP_MODE_GPU);
+    tlp_train_resolve(&c, TLP_MODE_CPU);
+    ok(g.encode == TLP_ENCODE_PROG && g.batch == 256, "tlpx on gpu records: prog tokens, batches of 256");
+    ok(c.encode == TLP_ENCODE_LOG && c.batch == 1024, "tlpx on cpu records: log tokens, batches of 1024");
+    c.encode = TLP_ENCODE_RAW, c.batch = 64;
+    tlp_train_resolve(&c, TLP_MODE_GPU);
+    ok(c.encode == TLP_ENCODE_RAW && c.batch == 64, "settings given stay as they are");
     is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "nope"), TLP_ARG, "an unknown recipe");
     is_str(r.recipe, "tlp", "leaves TLP's settings");
     ok(!strcmp(TLP_RECIPES[0], "tlp") && !strcmp(TLP_RECIPES[1], "tlpx") && !TLP_RECIPES[2], "the recipe list");

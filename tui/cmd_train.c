@@ -245,9 +245,9 @@ const cli_cmd TRAIN_CMD = {
     "train", "DATA... --out MODEL [OPTIONS]",
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
-    "(the default, see README \"Model quality\": log-scaled tokens, 10 epochs of batches\n"
-    "of 256 on GPU records and 1024 on CPU, the last kept, validation on held-out tasks,\n"
-    "failed programs ranked last) or tlp (TLP's own: 50 epochs, batch 1024, LambdaRank\n"
+    "(the default, see README \"Model quality\": log-scaled tokens, with the program row\n"
+    "on GPU records, 10 epochs of batches of 256 on GPU records and 1024 on CPU, the\n"
+    "last kept, validation on held-out tasks, failed programs ranked last) or tlp (TLP's own: 50 epochs, batch 1024, LambdaRank\n"
     "over the batch, Adam 7e-4, raw token values, 10% of the records for validation,\n"
     "the epoch of least validation loss).  Options after it change single settings.\n"
     "The same data, seed and settings give the same model bits on any number of threads.",
@@ -443,6 +443,7 @@ static int train(int argc, char **argv)
         }
         to->mode = per_mode[TLP_MODE_CPU] ? TLP_MODE_CPU : TLP_MODE_GPU;
     }
+    tlp_train_resolve(to, to->mode); /* the recipe's settings by the mode (batch, encoding) */
     if (init) { /* resuming: the model's heads, in its order */
         const tlp_model_config *c = tlp_model_config_of(init);
         to->n_heads = c->n_heads;
@@ -1144,7 +1145,7 @@ int cmd_predict(int argc, char **argv)
         for (uint32_t k = 0; k < tk->n_records; k++) rank[r[k].pos] = k + 1;
         for (uint32_t k = 0; k < tk->n_records; k++) {
             const tlp_rec *rec = tlp_dataset_rec(ds, tk->records[k]);
-            printf("%s\t%s\t%s:%u\t%.9g\t%.7g\t%u\n", cli_esc(tk->workload_key), tk->hardware,
+            printf("%s\t%s\t%s:%u\t%.9g\t%.9g\t%u\n", cli_esc(tk->workload_key), tk->hardware,
                    cli_esc(tlp_dataset_file(ds, rec->file)),
                    rec->line, rec->cost, (double)sc[tk->records[k]], rank[k]);
             rows++;
