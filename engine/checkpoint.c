@@ -23,7 +23,8 @@
  * An ensemble's other networks (tlp_model_add_member) follow the first's
  * weights: same mode, heads and tensor table, each with its own encoding.
  * A model without members is written as version 2, so a tlpx of before
- * ensembles reads it.
+ * ensembles reads it (if it knows the model's encoding: prog came with
+ * ensembles, and an older tlpx refuses it as an unknown encoding).
  *
  * The dictionary and the tensor table are redundant on purpose: weights are
  * only meaningful for the exact token encoding and parameter order they were

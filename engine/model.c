@@ -236,6 +236,8 @@ tlp_status tlp_model_add_member(tlp_model *m, tlp_model *member, tlp_error *err)
 {
     if (!m || !member || member == m || member->n_members)
         return tlp_error_set(err, TLP_ARG, NULL, 0, "a member is one network of its own");
+    for (int k = 0; k < m->n_members; k++)
+        if (m->members[k] == member) return tlp_error_set(err, TLP_ARG, NULL, 0, "a network is a member once");
     if (1 + m->n_members >= TLP_MAX_MEMBERS)
         return tlp_error_set(err, TLP_ARG, NULL, 0, "an ensemble has at most %d networks", TLP_MAX_MEMBERS);
     int same = member->cfg.mode == m->cfg.mode && member->cfg.n_heads == m->cfg.n_heads;

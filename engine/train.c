@@ -1059,7 +1059,10 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
                 float v = one[tk->records[r]];
                 if (isfinite(v)) s1 += v, s2 += (double)v * v, c++;
             }
-            if (!c) continue;
+            if (!c) { /* no score from this network: none from the ensemble */
+                for (uint32_t r = 0; r < tk->n_records; r++) sum[tk->records[r]] = NAN;
+                continue;
+            }
             double mean = s1 / c, var = s2 / c - mean * mean, sd = var > 0 ? sqrt(var) : 0;
             if (!(sd > 1e-12 * fmax(1, fabs(mean)))) sd = 1;
             for (uint32_t r = 0; r < tk->n_records; r++) {

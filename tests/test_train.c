@@ -1110,6 +1110,7 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
     ok(tlp_model_add_member(a, other, &e) == TLP_ARG && strstr(e.msg, "same heads"), "a member with other heads is refused");
     tlp_model_free(other);
     ok(tlp_model_add_member(a, a, &e) == TLP_ARG, "a model is not its own member");
+    ok(tlp_model_add_member(a, b, &e) == TLP_ARG && tlp_model_n_members(a) == 2, "nor a member twice");
     remove(path), remove(one);
     free(sa), free(sb), free(se), free(sl);
     tlp_model_free(a), tlp_model_free(a_alone), tlp_model_free(b_alone);

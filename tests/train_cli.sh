@@ -282,6 +282,8 @@ check "eval shows prog tokens" status 0 "$TLPX" eval "$T/prog.tlpx" "$D/hw-a"
 check "(recipe custom, prog tokens ...)" grep -q "(recipe custom, prog tokens" "$T/out"
 check "a prog model predicts" status 0 "$TLPX" predict "$T/prog.tlpx" "$D/hw-a"
 check "a score a program" sh -c "test \$(grep -c . '$T/out') -gt 10"
+check "--init from a log model on gpu records" status 0 "$TLPX" train "$D/hw-a" --init "$T/c2.tlpx" --out "$T/init-log.tlpx" --epochs 1 --batch 32
+check "says it trains log tokens (the model's), not the recipe's prog" grep -q "^training gpu model (recipe [a-z]*, log tokens)" "$T/err"
 check "--init from a prog model" status 0 "$TLPX" train "$D/hw-a" --init "$T/prog.tlpx" --out "$T/prog2.tlpx" $FAST
 check "fine-tunes it with its program row" status 0 "$TLPX" eval "$T/prog2.tlpx" "$D/hw-a"
 check "(prog tokens)" grep -q "prog tokens" "$T/out"

@@ -469,21 +469,13 @@ static int train(int argc, char **argv)
         fprintf(stderr, "tlpx train: %s\n", err.msg);
         goto done;
     }
-    if (!o.quiet) {
-        fprintf(stderr, "training %s model (recipe %s, %s tokens) on %zu samples (%zu with several labels), heads:",
-                tlp_mode_name(to->mode), to->recipe, tlp_encode_name(to->encode), tlp_samples_count(s),
-                tlp_samples_multi(s));
-        for (int h = 0; h < tlp_samples_n_heads(s); h++)
-            fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
-        fprintf(stderr, "\n");
-    }
     if (a.init) { /* fine-tuning: the model's trunk and heads, fresh heads where it has none */
         tlp_model *from = load_model(a.init, NULL, NULL, NULL);
         if (!from) goto done;
         tlp_model_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.mode = to->mode;
-        cfg.encode = tlp_model_config_of(from)->encode;
+        cfg.encode = to->encode = tlp_model_config_of(from)->encode; /* the model's tokens, whatever the recipe's */
         cfg.n_heads = tlp_samples_n_heads(s);
         for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(s, h));
         init = tlp_model_adapt(from, &cfg, to->seed, &err);
@@ -496,6 +488,14 @@ static int train(int argc, char **argv)
         }
         tlp_model_free(from);
         if (!init) goto done;
+    }
+    if (!o.quiet) {
+        fprintf(stderr, "training %s model (recipe %s, %s tokens) on %zu samples (%zu with several labels), heads:",
+                tlp_mode_name(to->mode), to->recipe, tlp_encode_name(to->encode), tlp_samples_count(s),
+                tlp_samples_multi(s));
+        for (int h = 0; h < tlp_samples_n_heads(s); h++)
+            fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
+        fprintf(stderr, "\n");
     }
     tlp_job *job = tlp_train_start(s, to, init, resume_meta, am, av, &err);
     if (!job) {
