@@ -303,3 +303,25 @@ const char *tlp_program_slot_name(tlp_mode m, int j)
     int n = m == TLP_MODE_GPU ? (int)(sizeof GPU / sizeof *GPU) : (int)(sizeof CPU / sizeof *CPU);
     return j >= 0 && j < n ? t[j] : NULL;
 }
+
+int tlp_program_describe(tlp_mode m, const float *row, char *buf, size_t cap)
+{
+    int n = tlp_mode_fea(m), w = 0;
+    if (cap) buf[0] = 0;
+    for (int j = 1; j < n; j++) {
+        const char *name = tlp_program_slot_name(m, j);
+        if (!name) break;
+        char one[64];
+        if (strstr(name, "splits")) snprintf(one, sizeof one, "%s%s=%g", j > 1 ? " " : "", name, (double)row[j]);
+        else {
+            /* log2(v) for the tile levels; log2(1 + v) for unroll and fetches */
+            int plus1 = !strcmp(name, "unroll") || !strncmp(name, "fetch", 5);
+            snprintf(one, sizeof one, "%s%s=%.3g (%.4g)", j > 1 ? " " : "", name, (double)row[j],
+                     exp2((double)row[j]) - plus1);
+        }
+        size_t len = strlen(one);
+        if ((size_t)w + len < cap) memcpy(buf + w, one, len + 1);
+        w += (int)len;
+    }
+    return w;
+}

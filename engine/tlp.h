@@ -199,6 +199,10 @@ int tlp_program_row(tlp_mode m, const float *x, float *out);
 /* The name of slot j of the program row ("threads", "unroll", ...), NULL
  * past the slots used. */
 const char *tlp_program_slot_name(tlp_mode m, int j);
+/* The program row made readable: "grid=12.4 (5376) vthread=2 (4) threads=6.39
+ * (84) ..." (each slot's value and, for the logs, the number).  Writes at
+ * most cap bytes (NUL included); returns the length it wanted. */
+int tlp_program_describe(tlp_mode m, const float *row, char *buf, size_t cap);
 
 /* Label of slot j (0-based) of step i's row for display: "kind", "stage",
  * "lengths[2]", ...; "-" for padding.  Writes into buf (cap bytes). */

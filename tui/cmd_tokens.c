@@ -107,14 +107,11 @@ static int show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
     float *x = malloc(sizeof(float) * (size_t)L * (size_t)F), prog[TLP_MAX_FEA];
     if (x) tlp_dataset_features(ds, rec_i, x);
     if (x) { /* what a model of encoding prog adds as row L */
-        int n = tlp_program_row(m, x, prog);
-        printf("\nprogram row (models with --encode prog see it as row %d): log2 of the tile levels over the splits\n     ", L);
-        for (int j = 1; j < n; j++) {
-            const char *name = tlp_program_slot_name(m, j);
-            int counted = strstr(name, "splits") != NULL;
-            if (counted) printf(" %s=%g", name, (double)prog[j]);
-            else printf(" %s=%.3g (%.4g)", name, (double)prog[j], exp2((double)prog[j]) - (strcmp(name, "unroll") && strncmp(name, "fetch", 5) ? 0 : 1));
-        }
+        tlp_program_row(m, x, prog);
+        printf("\nprogram row (models with --encode prog see it as row %d): log2 of the tile levels over the splits\n", L);
+        char desc[1024];
+        tlp_program_describe(m, prog, desc, sizeof desc);
+        printf("      %s", desc);
         printf("\n");
     }
     if (matrix && x) {

@@ -277,7 +277,18 @@ static void draw_tokens(app_t *a, int top, int rows)
         tone_off(a, pair, mark == 'x' ? A_DIM : 0);
     }
     if ((size_t)a->tok_top + (size_t)rows > n && y < top + 2 + rows && n < (size_t)L)
-        put(y, 0, "%3zu.. %d: zero padding", n, L - 1);
+        put(y++, 0, "%3zu.. %d: zero padding", n, L - 1);
+    if ((size_t)a->tok_top + (size_t)rows > n && y < top + 2 + rows) {
+        /* what a model of --encode prog adds as row L */
+        float x[TLP_MAX_SEQ * TLP_MAX_FEA], prog[TLP_MAX_FEA];
+        char desc[1024];
+        tlp_record_features(m, &a->rec, x);
+        tlp_program_row(m, x, prog);
+        tlp_program_describe(m, prog, desc, sizeof desc);
+        tone_on(a, 2, 0);
+        put(y, 0, "prog %s", desc);
+        tone_off(a, 2, 0);
+    }
 }
 
 /* ------------------------------------------------------------ plot */
