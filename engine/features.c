@@ -292,33 +292,40 @@ int tlp_program_row(tlp_mode m, const float *x, float *out)
     return w;
 }
 
-const char *tlp_program_slot_name(tlp_mode m, int j)
-{
-    static const char *const GPU[] = {"marker", "grid", "vthread", "threads", "inner", "innermost",
-                                      "r.outer", "r.mid", "r.inner", "unroll", "spatial_splits",
-                                      "reduction_splits", "fetched", "fetch_vector"};
-    static const char *const CPU[] = {"marker", "outer", "tile1", "tile2", "inner", "r.outer",
-                                      "r.inner", "unroll", "spatial_splits", "reduction_splits"};
-    const char *const *t = m == TLP_MODE_GPU ? GPU : CPU;
-    int n = m == TLP_MODE_GPU ? (int)(sizeof GPU / sizeof *GPU) : (int)(sizeof CPU / sizeof *CPU);
-    return j >= 0 && j < n ? t[j] : NULL;
-}
+/* The program row's slots after the marker, as tlp_program_row writes them,
+ * and how each value reads back: log2(v), log2(1 + v), or a count. */
+typedef enum { SLOT_LOG, SLOT_LOG1P, SLOT_COUNT } slot_kind;
+typedef struct {
+    const char *name;
+    slot_kind kind;
+} prog_slot;
+
+static const prog_slot SLOTS_GPU[] = {
+    {"grid", SLOT_LOG},       {"vthread", SLOT_LOG},          {"threads", SLOT_LOG},
+    {"inner", SLOT_LOG},      {"innermost", SLOT_LOG},        {"r.outer", SLOT_LOG},
+    {"r.mid", SLOT_LOG},      {"r.inner", SLOT_LOG},          {"unroll", SLOT_LOG1P},
+    {"spatial_splits", SLOT_COUNT}, {"reduction_splits", SLOT_COUNT}, {"fetched", SLOT_LOG1P},
+    {"fetch_vector", SLOT_LOG1P},
+};
+static const prog_slot SLOTS_CPU[] = {
+    {"outer", SLOT_LOG},   {"tile1", SLOT_LOG},   {"tile2", SLOT_LOG},
+    {"inner", SLOT_LOG},   {"r.outer", SLOT_LOG}, {"r.inner", SLOT_LOG},
+    {"unroll", SLOT_LOG1P}, {"spatial_splits", SLOT_COUNT}, {"reduction_splits", SLOT_COUNT},
+};
 
 int tlp_program_describe(tlp_mode m, const float *row, char *buf, size_t cap)
 {
-    int n = tlp_mode_fea(m), w = 0;
+    const prog_slot *t = m == TLP_MODE_GPU ? SLOTS_GPU : SLOTS_CPU;
+    int n = m == TLP_MODE_GPU ? (int)(sizeof SLOTS_GPU / sizeof *SLOTS_GPU) : (int)(sizeof SLOTS_CPU / sizeof *SLOTS_CPU);
+    int w = 0;
     if (cap) buf[0] = 0;
-    for (int j = 1; j < n; j++) {
-        const char *name = tlp_program_slot_name(m, j);
-        if (!name) break;
+    for (int j = 0; j < n; j++) {
+        double v = row[1 + j]; /* slot 0 is the marker */
         char one[64];
-        if (strstr(name, "splits")) snprintf(one, sizeof one, "%s%s=%g", j > 1 ? " " : "", name, (double)row[j]);
-        else {
-            /* log2(v) for the tile levels; log2(1 + v) for unroll and fetches */
-            int plus1 = !strcmp(name, "unroll") || !strncmp(name, "fetch", 5);
-            snprintf(one, sizeof one, "%s%s=%.3g (%.4g)", j > 1 ? " " : "", name, (double)row[j],
-                     exp2((double)row[j]) - plus1);
-        }
+        if (t[j].kind == SLOT_COUNT) snprintf(one, sizeof one, "%s%s=%g", j ? " " : "", t[j].name, v);
+        else
+            snprintf(one, sizeof one, "%s%s=%.3g (%.4g)", j ? " " : "", t[j].name, v,
+                     exp2(v) - (t[j].kind == SLOT_LOG1P));
         size_t len = strlen(one);
         if ((size_t)w + len < cap) memcpy(buf + w, one, len + 1);
         w += (int)len;

@@ -196,9 +196,6 @@ void tlp_record_features(tlp_mode m, const tlp_record *r, float *out);
  * elements fetched into shared memory) and log2(1 + the widest fetch
  * vector); zeros after.  Writes F floats; returns the slots used. */
 int tlp_program_row(tlp_mode m, const float *x, float *out);
-/* The name of slot j of the program row ("threads", "unroll", ...), NULL
- * past the slots used. */
-const char *tlp_program_slot_name(tlp_mode m, int j);
 /* The program row made readable: "grid=12.4 (5376) vthread=2 (4) threads=6.39
  * (84) ..." (each slot's value and, for the logs, the number).  Writes at
  * most cap bytes (NUL included); returns the length it wanted. */
