@@ -216,11 +216,17 @@ void tlp_model_free(tlp_model *m)
     free(m);
 }
 
-tlp_model *tlp_model_clone(const tlp_model *src)
+tlp_model *tlp_model_clone_net(const tlp_model *src)
 {
     tlp_model *m = tlp_model_new(&src->cfg, 0, NULL);
+    if (m) memcpy(m->params, src->params, sizeof(float) * m->n_params);
+    return m;
+}
+
+tlp_model *tlp_model_clone(const tlp_model *src)
+{
+    tlp_model *m = tlp_model_clone_net(src);
     if (!m) return NULL;
-    memcpy(m->params, src->params, sizeof(float) * m->n_params);
     for (int k = 0; k < src->n_members; k++) {
         tlp_model *c = tlp_model_clone(src->members[k]);
         if (!c || tlp_model_add_member(m, c, NULL) != TLP_OK) {
@@ -264,14 +270,19 @@ tlp_model *tlp_model_member(const tlp_model *m, int k)
 
 size_t tlp_model_trunk_params(const tlp_model *m) { return m->dec[0][0].w; }
 
+int tlp__model_refuse_ensemble(const tlp_model *m, tlp_error *err)
+{
+    if (!m->n_members) return 0;
+    tlp_error_set(err, TLP_ARG, NULL, 0,
+                  "an ensemble (%d networks) is not trained as one: train its networks, then combine them "
+                  "(tlpx ensemble)",
+                  1 + m->n_members);
+    return 1;
+}
+
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
 {
-    if (init->n_members) {
-        tlp_error_set(err, TLP_ARG, NULL, 0,
-                      "an ensemble (%d networks) is not trained as one: fine-tune its networks, then combine them",
-                      1 + init->n_members);
-        return NULL;
-    }
+    if (tlp__model_refuse_ensemble(init, err)) return NULL;
     if (cfg->mode != init->cfg.mode || cfg->encode != init->cfg.encode) {
         tlp_error_set(err, TLP_ARG, NULL, 0, "the model is %s with %s tokens; the training wants %s with %s tokens",
                       tlp_mode_name(init->cfg.mode), tlp_encode_name(init->cfg.encode), tlp_mode_name(cfg->mode),

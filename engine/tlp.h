@@ -473,8 +473,10 @@ typedef struct tlp_model tlp_model;
  * NULL when out of memory or the config is bad (err says which). */
 tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *err);
 void tlp_model_free(tlp_model *m);
-/* A deep copy of the parameters and config (no activations, no optimiser). */
+/* A deep copy of the parameters and config (no activations, no optimiser),
+ * an ensemble's members with it; _net copies the one network m alone. */
 tlp_model *tlp_model_clone(const tlp_model *m);
+tlp_model *tlp_model_clone_net(const tlp_model *m);
 const tlp_model_config *tlp_model_config_of(const tlp_model *m);
 /* A model of config cfg that starts from init (fine-tuning): init's trunk,
  * init's decoder for each head of cfg that init has (by hardware name), a

@@ -830,9 +830,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     pthread_mutex_init(&j->mu, NULL);
     if (init) {
         const tlp_model_config *c = tlp_model_config_of(init);
-        if (tlp_model_n_members(init) > 1) {
-            tlp_error_set(err, TLP_ARG, NULL, 0,
-                          "an ensemble is not trained as one: train its networks, then combine them");
+        if (tlp__model_refuse_ensemble(init, err)) {
             free(j);
             return NULL;
         }

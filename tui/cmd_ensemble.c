@@ -41,14 +41,6 @@ static int ens_arg(void *ctx, const cli_opt *o, const char *val)
     return 0;
 }
 
-/* A copy of one network of a model, without the model's other members. */
-static tlp_model *single(const tlp_model *net, tlp_error *err)
-{
-    tlp_model *c = tlp_model_new(tlp_model_config_of(net), 0, err);
-    if (c) memcpy(tlp_model_params(c), tlp_model_params_const(net), sizeof(float) * tlp_model_n_params(c));
-    return c;
-}
-
 int cmd_ensemble(int argc, char **argv)
 {
     ens_args a = {calloc((size_t)argc + 1, sizeof(char *)), 0, NULL, 0};
@@ -79,7 +71,8 @@ int cmd_ensemble(int argc, char **argv)
         }
         int K = tlp_model_n_members(m);
         for (int k = 0; k < K; k++) { /* an ensemble given brings each of its networks */
-            tlp_model *net = single(tlp_model_member(m, k), &err);
+            tlp_model *net = tlp_model_clone_net(tlp_model_member(m, k));
+            if (!net) snprintf(err.msg, sizeof err.msg, "out of memory");
             if (!net || (ens && tlp_model_add_member(ens, net, &err) != TLP_OK)) {
                 fprintf(stderr, "tlpx ensemble: %s: %s\n", a.models[i], err.msg);
                 tlp_model_free(net);

@@ -561,8 +561,14 @@ static void draw_status(app_t *a, int y)
     }
     if (f->model) {
         const char *base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-        snprintf(part, sizeof part, " %s:%s%s head %s", tlp_mode_name(a->mode), base[0] ? base : "(trained)",
-                 f->dirty ? "*" : "", tlp_model_config_of(f->model)->heads[f->head]);
+        /* an ensemble names its networks' tokens: "ensemble log+prog" */
+        char ens[64] = "";
+        int K = tlp_model_n_members(f->model);
+        for (int k = 0, e = 0; K > 1 && k < K && e < (int)sizeof ens; k++)
+            e += snprintf(ens + e, sizeof ens - (size_t)e, "%s%s", k ? "+" : " ensemble ",
+                          tlp_encode_name(tlp_model_config_of(tlp_model_member(f->model, k))->encode));
+        snprintf(part, sizeof part, " %s:%s%s%s head %s", tlp_mode_name(a->mode), base[0] ? base : "(trained)",
+                 f->dirty ? "*" : "", ens, tlp_model_config_of(f->model)->heads[f->head]);
     } else
         snprintf(part, sizeof part, " no %s model", tlp_mode_name(a->mode));
     w += (size_t)snprintf(s + w, sizeof s - w, "%s", part);
