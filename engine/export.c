@@ -202,6 +202,7 @@ static int npy_header(FILE *f, const char *descr, const size_t *shape, int nd)
 typedef struct {
     const tlp_dataset *ds;
     tlp_mode mode;
+    tlp_encode encode;
     size_t n;
     const char *path;
 } export_ctx;
@@ -215,15 +216,16 @@ static int in_mode(const export_ctx *c, size_t i)
 static tlp_status write_features(FILE *f, void *ctx, tlp_error *err)
 {
     export_ctx *c = ctx;
-    int L = tlp_mode_seq(c->mode), F = tlp_mode_fea(c->mode);
-    size_t shape[3] = {c->n, (size_t)L, (size_t)F};
+    int R = tlp_encode_rows(c->mode, c->encode), F = tlp_mode_fea(c->mode);
+    size_t shape[3] = {c->n, (size_t)R, (size_t)F};
     if (npy_header(f, "<f4", shape, 3)) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
-    float buf[TLP_MAX_SEQ * TLP_MAX_FEA];
+    float raw[TLP_MAX_SEQ * TLP_MAX_FEA], buf[(TLP_MAX_SEQ + 1) * TLP_MAX_FEA];
     size_t N = tlp_dataset_n_records(c->ds);
     for (size_t i = 0; i < N; i++) {
         if (!in_mode(c, i)) continue;
-        tlp_dataset_features(c->ds, i, buf);
-        if (fwrite(buf, sizeof(float), (size_t)L * (size_t)F, f) != (size_t)L * (size_t)F)
+        tlp_dataset_features(c->ds, i, raw);
+        tlp_encode_tokens(c->mode, c->encode, raw, buf);
+        if (fwrite(buf, sizeof(float), (size_t)R * (size_t)F, f) != (size_t)R * (size_t)F)
             return tlp_error_set(err, TLP_IO, c->path, 0, "write failed: %s", strerror(errno));
     }
     return TLP_OK;
@@ -293,9 +295,11 @@ static tlp_status write_index(FILE *f, void *ctx, tlp_error *err)
     return ferror(f) ? tlp_error_set(err, TLP_IO, c->path, 0, "write failed") : TLP_OK;
 }
 
-tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix, size_t *n_out, tlp_error *err)
+tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, const char *prefix, size_t *n_out,
+                          tlp_error *err)
 {
-    export_ctx c = {ds, m, 0, NULL};
+    if ((unsigned)e >= TLP_ENCODE_COUNT) return tlp_error_set(err, TLP_ARG, prefix, 0, "unknown token encoding %d", e);
+    export_ctx c = {ds, m, e, 0, NULL};
     size_t N = tlp_dataset_n_records(ds);
     for (size_t i = 0; i < N; i++) c.n += in_mode(&c, i);
     if (n_out) *n_out = c.n;

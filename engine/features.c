@@ -313,6 +313,19 @@ static const prog_slot SLOTS_CPU[] = {
     {"unroll", SLOT_LOG1P}, {"spatial_splits", SLOT_COUNT}, {"reduction_splits", SLOT_COUNT},
 };
 
+int tlp_encode_rows(tlp_mode m, tlp_encode e) { return tlp_mode_seq(m) + (e == TLP_ENCODE_PROG); }
+
+void tlp_encode_tokens(tlp_mode m, tlp_encode e, const float *x, float *out)
+{
+    size_t n = (size_t)tlp_mode_seq(m) * (size_t)tlp_mode_fea(m);
+    if (e == TLP_ENCODE_RAW) {
+        memcpy(out, x, sizeof(float) * n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) out[i] = copysignf(log2f(1.0f + fabsf(x[i])), x[i]);
+    if (e == TLP_ENCODE_PROG) tlp_program_row(m, x, out + n);
+}
+
 int tlp_program_describe(tlp_mode m, const float *row, char *buf, size_t cap)
 {
     const prog_slot *t = m == TLP_MODE_GPU ? SLOTS_GPU : SLOTS_CPU;

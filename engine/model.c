@@ -507,12 +507,8 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
     const float *in = x;
     if (m->cfg.encode != TLP_ENCODE_RAW) {
         size_t in_row = (size_t)m->Lin * (size_t)m->F, row = (size_t)L * (size_t)m->F;
-        for (int b = 0; b < a->n; b++) {
-            const float *xb = x + (size_t)b * in_row;
-            float *eb = a->xe + (size_t)b * row;
-            for (size_t i = 0; i < in_row; i++) eb[i] = copysignf(log2f(1.0f + fabsf(xb[i])), xb[i]);
-            if (m->cfg.encode == TLP_ENCODE_PROG) tlp_program_row(m->cfg.mode, xb, eb + in_row);
-        }
+        for (int b = 0; b < a->n; b++)
+            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, x + (size_t)b * in_row, a->xe + (size_t)b * row);
         in = a->xe;
     }
     for (int i = 0; i < ENC; i++) {

@@ -457,6 +457,12 @@ typedef enum {
 } tlp_encode;
 const char *tlp_encode_name(tlp_encode e); /* "raw" / "log" / "prog" */
 int tlp_encode_of(const char *name);       /* the encoding, or -1 */
+/* The rows a network of encoding e sees for mode m: L, or L + 1 with the
+ * program row.  tlp_encode_tokens writes them (rows x F floats) from a
+ * record's raw [L][F] matrix x: the model's own first step, and what
+ * `tlpx features --encode` exports for another cost model. */
+int tlp_encode_rows(tlp_mode m, tlp_encode e);
+void tlp_encode_tokens(tlp_mode m, tlp_encode e, const float *x, float *out);
 
 /* The network of spec §4.1; n_heads > 1 is MTL-TLP (§5): one shared trunk
  * (encoder, attention, residual blocks), one decoder per head. */
@@ -808,10 +814,11 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
 /* ---------------------------------------------------------------- export */
 
 /* Write the features, labels, costs and index of every record of mode m as
- * PREFIX.features.npy (float32 [N,L,F]), PREFIX.labels.npy (float32 [N]),
+ * PREFIX.features.npy (float32 [N,R,F]: the rows of encoding e,
+ * tlp_encode_rows; raw is TLP's [N,L,F]), PREFIX.labels.npy (float32 [N]),
  * PREFIX.costs.npy (float64 [N]) and PREFIX.index.tsv.  Each file is written
  * atomically.  *n_out (may be NULL) gets N. */
-tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, const char *prefix,
+tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, const char *prefix,
                           size_t *n_out, tlp_error *err);
 
 /* Write a file atomically: fn writes the contents to f; the file appears

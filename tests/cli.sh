@@ -206,6 +206,12 @@ check "features on one mode uses PREFIX.*" status 0 "$TLPX" features "$FX/record
 check "one mode: features.npy" test -s "$T/g.features.npy"
 check "one mode: index rows" test "$(wc -l < "$T/g.index.tsv")" -eq 6
 check "features needs --out" status 2 "$TLPX" features "$FX/records"
+check "features --encode prog" status 0 "$TLPX" features "$FX/records/gpu-x" --out "$T/gp" --encode prog
+check "says the shape with the program row" grep -q "gpu \[5, 41, 20\], tokens prog" "$T/out"
+check "prog tokens are another matrix than raw" sh -c "! cmp -s '$T/g.features.npy' '$T/gp.features.npy'"
+check "the same labels" cmp "$T/g.labels.npy" "$T/gp.labels.npy"
+check "an unknown --encode is a usage error" status 2 "$TLPX" features "$FX/records" --out "$T/f" --encode sqrt
+check "naming the choices" grep -q "\-\-encode is one of raw, log, prog" "$T/err"
 # a full disk (a file-size limit of 8 KiB): the command fails, nothing is left half-written
 check "features past a file-size limit fails" status 1 sh -c "trap '' XFSZ; ulimit -f 8; exec '$TLPX' features '$FX/train' --out '$T/full'"
 check "saying the write failed" grep -q "write failed\|File too large" "$T/err"

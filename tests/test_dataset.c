@@ -196,7 +196,7 @@ static void test_export(void)
     snprintf(prefix, sizeof prefix, "%s/out", dir);
     tlp_error e = {0};
     size_t n = 0;
-    is_int(tlp_export_npy(ds, TLP_MODE_GPU, prefix, &n, &e), TLP_OK, "export gpu");
+    is_int(tlp_export_npy(ds, TLP_MODE_GPU, TLP_ENCODE_RAW, prefix, &n, &e), TLP_OK, "export gpu");
     is_int(n, 5, "five gpu records");
     snprintf(p, sizeof p, "%s.features.npy", prefix);
     FILE *f = fopen(p, "rb");
@@ -226,6 +226,33 @@ static void test_export(void)
     is_int(rows, 5, "an index row per record");
     if (f) fclose(f);
 
+    /* --encode prog: what a prog network's first layer gets, one row more */
+    char prefix2[300];
+    snprintf(prefix2, sizeof prefix2, "%s/prog", dir);
+    is_int(tlp_export_npy(ds, TLP_MODE_GPU, TLP_ENCODE_PROG, prefix2, &n, &e), TLP_OK, "export gpu, prog tokens");
+    is_int(tlp_export_npy(ds, TLP_MODE_GPU, (tlp_encode)7, prefix2, &n, &e), TLP_ARG, "an unknown encoding is refused");
+    snprintf(p, sizeof p, "%s.features.npy", prefix2);
+    f = fopen(p, "rb");
+    ok(f != NULL, "prog features.npy exists");
+    if (f) {
+        unsigned char head[10];
+        ok(fread(head, 1, 10, f) == 10, "prog npy magic");
+        unsigned hl = head[8] | (unsigned)head[9] << 8;
+        char dict[256] = {0};
+        ok(hl < sizeof dict && fread(dict, 1, hl, f) == hl, "prog npy header");
+        ok(strstr(dict, "'shape': (5, 41, 20)") != NULL, "prog shape: L + 1 rows");
+        float x[41 * 20], raw[40 * 20], row[20];
+        ok(fread(x, sizeof(float), 820, f) == 820, "prog first matrix");
+        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "gpu-x"))->records[0], raw);
+        int same = 1;
+        for (int i = 0; i < 800; i++)
+            same &= fabsf(x[i] - copysignf(log2f(1.0f + fabsf(raw[i])), raw[i])) <= 1e-6f * (1 + fabsf(x[i]));
+        ok(same, "prog rows 0..L-1: sign(x) log2(1 + |x|) of the raw tokens");
+        tlp_program_row(TLP_MODE_GPU, raw, row);
+        ok(memcmp(x + 800, row, sizeof row) == 0 && x[800] == -1.0f, "prog row L: the program row");
+        fclose(f);
+    }
+
     /* atomic write: a failing writer leaves the old file whole */
     snprintf(p, sizeof p, "%s/keep.txt", dir);
     is_int(tlp_write_atomic(p, write_ok, (void *)"old contents\n", &e), TLP_OK, "atomic write");
@@ -234,7 +261,7 @@ static void test_export(void)
     ok(f && fgets(line, sizeof line, f) && strcmp(line, "old contents\n") == 0, "old file untouched");
     if (f) fclose(f);
     char cmd[400];
-    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 5", dir);
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 9", dir);
     ok(system(cmd) == 0, "no temporary files left behind");
     snprintf(p, sizeof p, "/nonexistent/dir/x.npy");
     ok(tlp_write_atomic(p, write_ok, (void *)"x", &e) == TLP_IO && strstr(e.msg, "temporary"), "unwritable dir is an error");

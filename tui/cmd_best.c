@@ -60,7 +60,7 @@ int cmd_best(int argc, char **argv)
 {
     cli_data_opts o = {0};
     const char *out = NULL;
-    int rc = cli_parse_data_out(&BEST_CMD, argc, argv, &o, &out);
+    int rc = cli_parse_data_out(&BEST_CMD, argc, argv, &o, &out, NULL, NULL);
     if (rc >= 0) return rc;
     rc = EXIT_FAIL;
     tlp_error err = {0};

@@ -8,6 +8,7 @@
 
 static const cli_opt FEATURES_OPTS[] = {
     {"--out", "-o", "PREFIX", "where to write: PREFIX.features.npy and the others"},
+    {"--encode", NULL, "KIND", "the tokens as a network of this encoding sees them: raw (TLP's), log, prog (one row more)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -16,14 +17,27 @@ const cli_cmd FEATURES_CMD = {
     "Writes PREFIX.features.npy (float32 [N, L, F]), PREFIX.labels.npy (float32\n"
     "[N], min_cost/cost per task), PREFIX.costs.npy (float64 [N], mean seconds)\n"
     "and PREFIX.index.tsv (task, hardware, file, line), each atomically.  When DATA\n"
-    "mixes cpu and gpu records, one set per mode: PREFIX.cpu.* and PREFIX.gpu.*.",
+    "mixes cpu and gpu records, one set per mode: PREFIX.cpu.* and PREFIX.gpu.*.\n"
+    "The features are TLP's raw tokens unless --encode says otherwise: log is\n"
+    "sign(x) log2(1 + |x|) of each value, prog that and the program row (L + 1\n"
+    "rows), what a tlpx model of that encoding feeds its first layer.",
     FEATURES_OPTS, 1};
+
+static int features_arg(void *ctx, const cli_opt *o, const char *val)
+{
+    static const char *const names[] = {"raw", "log", "prog", NULL};
+    int e = cli_choice(&FEATURES_CMD, o, val, names);
+    if (e < 0) return EXIT_USAGE;
+    *(tlp_encode *)ctx = (tlp_encode)e;
+    return 0;
+}
 
 int cmd_features(int argc, char **argv)
 {
     cli_data_opts o = {0};
     const char *out = NULL;
-    int rc = cli_parse_data_out(&FEATURES_CMD, argc, argv, &o, &out);
+    tlp_encode enc = TLP_ENCODE_RAW;
+    int rc = cli_parse_data_out(&FEATURES_CMD, argc, argv, &o, &out, features_arg, &enc);
     if (rc >= 0) return rc;
     rc = EXIT_USAGE;
     tlp_dataset *ds = cli_load(&o);
@@ -48,12 +62,13 @@ int cmd_features(int argc, char **argv)
         else snprintf(prefix, len, "%s", out);
         size_t n = 0;
         tlp_error err = {0};
-        if (tlp_export_npy(ds, (tlp_mode)m, prefix, &n, &err) != TLP_OK) {
+        if (tlp_export_npy(ds, (tlp_mode)m, enc, prefix, &n, &err) != TLP_OK) {
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
             rc = EXIT_FAIL;
         } else
-            printf("%s.{features,labels,costs}.npy, %s.index.tsv: %zu records, %s [%zu, %d, %d]\n", prefix, prefix, n,
-                   tlp_mode_name((tlp_mode)m), n, tlp_mode_seq((tlp_mode)m), tlp_mode_fea((tlp_mode)m));
+            printf("%s.{features,labels,costs}.npy, %s.index.tsv: %zu records, %s [%zu, %d, %d]%s%s\n", prefix, prefix,
+                   n, tlp_mode_name((tlp_mode)m), n, tlp_encode_rows((tlp_mode)m, enc), tlp_mode_fea((tlp_mode)m),
+                   enc == TLP_ENCODE_RAW ? "" : ", tokens ", enc == TLP_ENCODE_RAW ? "" : tlp_encode_name(enc));
         free(prefix);
     }
     tlp_dataset_free(ds);

@@ -135,6 +135,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, cl
 typedef struct {
     cli_data_opts *d;
     const char *out;
+    cli_opt_fn more;
+    void *more_ctx;
 } data_out_args;
 
 static int data_out_arg(void *ctx, const cli_opt *o, const char *val)
@@ -142,12 +144,14 @@ static int data_out_arg(void *ctx, const cli_opt *o, const char *val)
     data_out_args *a = ctx;
     if (!o) a->d->paths[a->d->n_paths++] = val;
     else if (!strcmp(o->name, "--out")) a->out = val;
+    else if (a->more) return a->more(a->more_ctx, o, val);
     return 0;
 }
 
-int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, const char **out)
+int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, const char **out,
+                       cli_opt_fn more, void *more_ctx)
 {
-    data_out_args a = {data, NULL};
+    data_out_args a = {data, NULL, more, more_ctx};
     data->paths = calloc((size_t)argc + 1, sizeof *data->paths);
     if (!data->paths) return EXIT_FAIL;
     int rc = cli_parse(cmd, argc, argv, data, data_out_arg, &a);

@@ -55,9 +55,11 @@ typedef int (*cli_opt_fn)(void *ctx, const cli_opt *o, const char *val);
  * else the exit status to return (0 after --help, EXIT_USAGE after an
  * unknown option or a missing value, or what fn returned). */
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, cli_opt_fn fn, void *ctx);
-/* cli_parse for a command of DATA... and --out PATH (its only option):
- * data->paths is allocated (caller frees), *out set.  Returns -1 to run. */
-int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, const char **out);
+/* cli_parse for a command of DATA... and --out PATH: data->paths is
+ * allocated (caller frees), *out set; its other options go to more (may be
+ * NULL when it has none).  Returns -1 to run. */
+int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, const char **out,
+                       cli_opt_fn more, void *more_ctx);
 /* Print cmd's usage and option table to f. */
 void cli_help(const cli_cmd *cmd, FILE *f);
 /* Print "tlpx CMD: MESSAGE" then the usage line to stderr; returns EXIT_USAGE. */
