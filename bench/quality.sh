@@ -10,10 +10,11 @@
 # PyTorch peer (../shared/peers/tlp_torch_train.py, TLP's training loop) on the
 # same folds and seeds: "raw" is TLP's recipe (raw tokens, 10% of the records
 # for validation, the epoch of least validation loss), "log" the one-line fix
-# of log-scaled tokens (keeping the last epoch, the peer's default).
+# of log-scaled tokens (keeping the last epoch, the peer's default), "prog"
+# the peer given tlpx's program row too (tlpx features --encode prog).
 #
 # usage: bench/quality.sh [--quick | --full] [--hw K80,Xeon] [--folds N] [--seeds N]
-#            [--first-seed S] [--epochs N] [--threads N] [--configs tlpx,tlp,mtl,ens] [--peer log,raw | --peer none]
+#            [--first-seed S] [--epochs N] [--threads N] [--configs tlpx,tlp,mtl,ens] [--peer log,raw,prog | --peer none]
 #            [--train-args "..."] [--dir DIR] [--resume] [--fresh-peer]
 #   (default)  K80 and Xeon, 3 folds x 3 seeds, 10 epochs: recipe tlpx, the
 #              random order and the peer --log where it is cached (see below):
@@ -190,10 +191,21 @@ for h in $(echo "$hw" | tr , ' '); do
         # raw: TLP's recipe (raw tokens, the epoch of least validation loss),
         # to compare with --recipe tlp; log: the peer's one-line fix as the
         # issue tried it (log-scaled tokens, the last epoch)
+        # prog: the peer fed what a tlpx network of encoding prog sees
+        # (tlpx features --encode prog: log-scaled tokens and the program
+        # row), to tell the row's share of tlpx's lead from the recipe's
+        fx=""
         case $v in
         raw) flag="--pick val" ;;
         log) flag="--log" ;;
-        *) echo "quality.sh: unknown peer variant $v (raw, log)"; exit 2 ;;
+        prog)
+            flag="" fx="-prog"
+            for k in $(seq 1 "$folds"); do
+                [ -f "$dir/$h-f$k-prog-test.index.tsv" ] && continue
+                "$T" features "$target" --except-fold "$k/$folds" --out "$dir/$h-f$k-prog-train" --encode prog -q >/dev/null
+                "$T" features "$target" --fold "$k/$folds" --out "$dir/$h-f$k-prog-test" --encode prog -q >/dev/null
+            done ;;
+        *) echo "quality.sh: unknown peer variant $v (raw, log, prog)"; exit 2 ;;
         esac
         for s in $(seq_to "$seeds"); do
             pred="$dir/$h-peer-$v-s$s.tsv"
@@ -207,7 +219,7 @@ for h in $(echo "$hw" | tr , ' '); do
             if [ "$fresh" = 1 ] || [ ! -s "$cache/$key.tsv" ]; then
                 : >"$pred"
                 for k in $(seq 1 "$folds"); do
-                    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$peer" "$dir/$h-f$k-train" "$dir/$h-f$k-test" \
+                    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$peer" "$dir/$h-f$k$fx-train" "$dir/$h-f$k$fx-test" \
                         "$dir/$h-peer-$v-f$k-s$s.tsv" --epochs "$epochs" --seed "$s" --threads "$threads" $flag 2>/dev/null
                     tail -n +2 "$dir/$h-peer-$v-f$k-s$s.tsv" >>"$pred"
                 done
