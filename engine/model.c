@@ -180,7 +180,7 @@ tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *
     m->cfg = *cfg;
     for (int h = 0; h < cfg->n_heads; h++) m->cfg.heads[h][TLP_HEAD_NAME - 1] = 0;
     m->Lin = tlp_mode_seq(cfg->mode);
-    m->L = m->Lin + (cfg->encode == TLP_ENCODE_PROG);
+    m->L = tlp_encode_rows(cfg->mode, cfg->encode);
     m->F = tlp_mode_fea(cfg->mode);
     layout(m);
     m->params = calloc(m->n_params, sizeof(float));

@@ -25,7 +25,8 @@ const cli_cmd FEATURES_CMD = {
 
 static int features_arg(void *ctx, const cli_opt *o, const char *val)
 {
-    static const char *const names[] = {"raw", "log", "prog", NULL};
+    const char *names[TLP_ENCODE_COUNT + 1] = {NULL}; /* the engine's names, one table */
+    for (int i = 0; i < TLP_ENCODE_COUNT; i++) names[i] = tlp_encode_name((tlp_encode)i);
     int e = cli_choice(&FEATURES_CMD, o, val, names);
     if (e < 0) return EXIT_USAGE;
     *(tlp_encode *)ctx = (tlp_encode)e;
