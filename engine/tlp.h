@@ -441,6 +441,10 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
 #define TLP_MAX_HEADS 16
 #define TLP_HEAD_NAME 64
 
+/* A training setting recipe tlpx leaves to the mode of the data (GPU or
+ * CPU records), made concrete by tlp_train_resolve: batch, encode, average. */
+#define TLP_BY_MODE (-1)
+
 /* How token values reach the first layer.  RAW is TLP's (spec §2.2: no
  * normalisation); LOG feeds sign(x) log2(1 + |x|) of every value, so the
  * one-hot slots stay 0/1 and an extent of 3.3e8 becomes 28; PROG is LOG
@@ -449,7 +453,7 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
  * program (threads per block) is a sum over split rows that no row's
  * decoder sees. */
 typedef enum {
-    TLP_ENCODE_MODE = -1, /* training settings only: by the mode (recipe tlpx), see tlp_train_resolve */
+    TLP_ENCODE_MODE = TLP_BY_MODE, /* training settings only: by the mode, see tlp_train_resolve */
     TLP_ENCODE_RAW = 0,
     TLP_ENCODE_LOG = 1,
     TLP_ENCODE_PROG = 2,
@@ -680,7 +684,7 @@ typedef struct {
     int n_heads;            /* 0 = every hardware of that mode in the data */
     char heads[TLP_MAX_HEADS][TLP_HEAD_NAME];
     int epochs;             /* default 50 */
-    int batch;              /* default 1024; 0: by the mode, as recipe tlpx (256 gpu, 1024 cpu) */
+    int batch;              /* default 1024; TLP_BY_MODE: as recipe tlpx (256 gpu, 1024 cpu) */
     float lr, weight_decay, clip;   /* 7e-4, 1e-6, 0.5 */
     tlp_loss_kind loss;
     tlp_pairs_kind pairs;
@@ -694,7 +698,8 @@ typedef struct {
     tlp_sched_kind sched;   /* default const */
     tlp_failed_kind failed; /* default keep */
     int average;            /* > 0: each epoch's candidate is the mean of the
-                               weights at the end of the last `average` epochs */
+                               weights at the end of the last `average` epochs;
+                               TLP_BY_MODE: as recipe tlpx (3 gpu, 0 cpu) */
     int group;              /* pairs=task: samples per run of one task (128) */
     char recipe[16];        /* the recipe these settings came from, for the record */
     char note[512];         /* provenance text saved with the model */
@@ -711,8 +716,8 @@ typedef struct {
 /* Fill o with recipe name's settings for mode m (TLP_ARG for an unknown
  * name; o is then TLP's). */
 tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name);
-/* Settings a recipe leaves to the mode of the data (batch 0, encode
- * TLP_ENCODE_MODE) made concrete for mode m; tlp_train_start does it too. */
+/* Settings a recipe leaves to the mode of the data (batch, encode, average
+ * TLP_BY_MODE) made concrete for mode m; tlp_train_start does it too. */
 void tlp_train_resolve(tlp_train_opts *o, tlp_mode m);
 /* The names of the recipes, NULL-terminated (for help and completion). */
 extern const char *const TLP_RECIPES[];

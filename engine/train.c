@@ -59,41 +59,48 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
     if (strcmp(name, "tlpx") != 0) return TLP_ARG;
     /* measured with bench/quality.sh (3-fold cross-validation by task, 3
      * seeds): see README, "Model quality and training recipes" */
-    o->encode = TLP_ENCODE_MODE; /* by the mode, once the data says it: encode_of_mode */
     o->split = TLP_SPLIT_TASK;   /* validation on tasks the model has not seen, as it is used */
     o->select = TLP_SELECT_LAST; /* the last epoch (least validation loss: lower) */
     o->epochs = 10;              /* the epochs it was measured with (50 not measured) */
-    o->batch = 0;                /* by the mode, once the data says it: batch_of_mode */
     o->failed = TLP_FAILED_DEMOTE; /* failed programs below every valid one: no failed top-1 pick on K80,
                                       Xeon +0.019 top-1; K80 -0.008, within the spread over seeds */
+    /* by the mode, once the data says it: TLPX_BY_MODE */
+    o->batch = TLP_BY_MODE;
+    o->encode = TLP_ENCODE_MODE;
+    o->average = TLP_BY_MODE;
     snprintf(o->recipe, sizeof o->recipe, "tlpx");
     return TLP_OK;
 }
 
-/* Recipe tlpx's batch (opts batch 0), resolved when the data gives the mode:
- * 256 on GPU records (4x the optimiser steps of TLP's 1024 in 10 epochs: K80
- * top-5 above the random order's on every seed, replay gain 8.7x instead of
- * 7.7x), 1024 on CPU records (256 measured there: mean top-1 0.011 lower,
- * within the spread, but a spread over seeds of 0.054). */
-static int batch_of_mode(tlp_mode m)
-{
-    return m == TLP_MODE_GPU ? 256 : 1024;
-}
-
-/* Recipe tlpx's encoding (opts encode TLP_ENCODE_MODE): log-scaled tokens,
- * sign(x) log2(1 + |x|) (the raw values reach 3e8), and on GPU records the
- * program row too (K80, 3 seeds: top-1 0.836 instead of 0.803, top-5 0.928
- * instead of 0.937, replay 8.7x either way); on CPU records the program row
- * measured lower (Xeon), so log alone. */
-static tlp_encode encode_of_mode(tlp_mode m)
-{
-    return m == TLP_MODE_GPU ? TLP_ENCODE_PROG : TLP_ENCODE_LOG;
-}
+/* Recipe tlpx's settings that differ between GPU and CPU records, made
+ * concrete when the data gives the mode (tlp_train_resolve):
+ * - batch: 256 on GPU records (4x the optimiser steps of TLP's 1024 in 10
+ *   epochs: K80 top-5 above the random order's on every seed, replay gain
+ *   8.7x instead of 7.7x), 1024 on CPU records (256 measured there: mean
+ *   top-1 0.011 lower, within the spread, but a spread over seeds of 0.054);
+ * - encode: log-scaled tokens, sign(x) log2(1 + |x|) (the raw values reach
+ *   3e8), and on GPU records the program row too (K80, 3 seeds: top-1 0.836
+ *   instead of 0.803, top-5 0.928 instead of 0.937, replay 8.7x either way);
+ *   on CPU records the program row measured lower (Xeon), so log alone;
+ * - average: on GPU records the kept weights are the mean of the last 3
+ *   epochs' (3 seeds: K80 top-1 0.849 instead of 0.836, spread 0.013
+ *   instead of 0.038; V100 0.860 instead of 0.853); on Xeon it measured
+ *   lower (0.721 and 0.711 against 0.745 and 0.736, 2 seeds), so none. */
+static const struct {
+    int batch;
+    tlp_encode encode;
+    int average;
+} TLPX_BY_MODE[TLP_MODE_COUNT] = {
+    [TLP_MODE_CPU] = {1024, TLP_ENCODE_LOG, 0},
+    [TLP_MODE_GPU] = {256, TLP_ENCODE_PROG, 3},
+};
 
 void tlp_train_resolve(tlp_train_opts *o, tlp_mode m)
 {
-    if (!o->batch) o->batch = batch_of_mode(m);
-    if (o->encode == TLP_ENCODE_MODE) o->encode = encode_of_mode(m);
+    if ((unsigned)m >= TLP_MODE_COUNT) return;
+    if (o->batch == TLP_BY_MODE) o->batch = TLPX_BY_MODE[m].batch;
+    if (o->encode == TLP_ENCODE_MODE) o->encode = TLPX_BY_MODE[m].encode;
+    if (o->average == TLP_BY_MODE) o->average = TLPX_BY_MODE[m].average;
 }
 
 /* ------------------------------------------------------------ canonical keys */
@@ -810,7 +817,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
 {
     tlp_train_opts resolved = *given, *o = &resolved;
     tlp_train_resolve(o, s->mode);
-    if (o->epochs < 1 || o->epochs > 100000 || (o->batch && (o->batch < 2 || o->batch > 65536)) || !(o->lr > 0) ||
+    if (o->epochs < 1 || o->epochs > 100000 || o->batch < 2 || o->batch > 65536 || !(o->lr > 0) ||
         !(o->val_frac >= 0 && o->val_frac < 1) || o->threads < 1 || o->threads > 256 || o->average < 0 ||
         o->average > 1000 || o->group < 0 || (unsigned)o->encode >= TLP_ENCODE_COUNT ||
         (unsigned)o->select > TLP_SELECT_LAST || (unsigned)o->sched > TLP_SCHED_COSINE ||

@@ -735,7 +735,7 @@ static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
     } bad[] = {
         {"epochs 0", 0, 32, 7e-4f, 0.1, 1},  {"batch 1", 1, 1, 7e-4f, 0.1, 1}, {"lr 0", 1, 32, 0, 0.1, 1},
         {"lr NaN", 1, 32, NAN, 0.1, 1},      {"val_frac 1", 1, 32, 7e-4f, 1.0, 1},
-        {"threads 0", 1, 32, 7e-4f, 0.1, 0},
+        {"threads 0", 1, 32, 7e-4f, 0.1, 0}, {"batch 0", 1, 0, 7e-4f, 0.1, 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tlp_train_opts o = opts(bad[i].epochs, bad[i].batch, 0);
@@ -847,17 +847,19 @@ static void test_encoding(const tlp_dataset *ds)
     tlp_model_free(lg), tlp_model_free(rw);
 }
 
-/* Recipe tlpx leaves the batch to the mode: 256 on GPU records (these). */
+/* Recipe tlpx leaves the batch and the averaging to the mode: batches of
+ * 256 and the mean of the last 3 epochs on GPU records (these). */
 static void test_batch_by_mode(const tlp_samples *s)
 {
     tlp_train_opts o;
     tlp_train_recipe(&o, TLP_MODE_GPU, "tlpx");
-    is_int(o.batch, 0, "recipe tlpx: the batch by the mode");
+    is_int(o.batch, TLP_BY_MODE, "recipe tlpx: the batch by the mode");
+    is_int(o.average, TLP_BY_MODE, "recipe tlpx: the averaging by the mode");
     o.epochs = 1;
     o.threads = 2;
     tlp_error e = {0};
     tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
-    if (!ok(j != NULL, "a training of batch 0 starts")) {
+    if (!ok(j != NULL, "a training of the batch by the mode starts")) {
         printf("# %s\n", e.msg);
         return;
     }
@@ -868,6 +870,7 @@ static void test_batch_by_mode(const tlp_samples *s)
     float *am = NULL, *av = NULL;
     is_int(tlp_job_finish(j, &best, &meta, &am, &av, &e), TLP_OK, "it ends");
     is_int(meta.batch, 256, "gpu records: batch 256, saved as such");
+    is_int(meta.average, 3, "gpu records: the last 3 epochs averaged, saved as such");
     is_int(w.last.steps_per_epoch, (int)((tlp_samples_count(s) * 9 / 10 + 255) / 256),
            "about ceil(training samples / 256) steps");
     tlp_model_free(best);
@@ -890,11 +893,13 @@ static void test_recipes(void)
     tlp_train_opts g = r, c = r;
     tlp_train_resolve(&g, TLP_MODE_GPU);
     tlp_train_resolve(&c, TLP_MODE_CPU);
-    ok(g.encode == TLP_ENCODE_PROG && g.batch == 256, "tlpx on gpu records: prog tokens, batches of 256");
-    ok(c.encode == TLP_ENCODE_LOG && c.batch == 1024, "tlpx on cpu records: log tokens, batches of 1024");
-    c.encode = TLP_ENCODE_RAW, c.batch = 64;
+    ok(g.encode == TLP_ENCODE_PROG && g.batch == 256 && g.average == 3,
+       "tlpx on gpu records: prog tokens, batches of 256, the last 3 epochs averaged");
+    ok(c.encode == TLP_ENCODE_LOG && c.batch == 1024 && c.average == 0,
+       "tlpx on cpu records: log tokens, batches of 1024, no averaging");
+    c.encode = TLP_ENCODE_RAW, c.batch = 64, c.average = 5;
     tlp_train_resolve(&c, TLP_MODE_GPU);
-    ok(c.encode == TLP_ENCODE_RAW && c.batch == 64, "settings given stay as they are");
+    ok(c.encode == TLP_ENCODE_RAW && c.batch == 64 && c.average == 5, "settings given stay as they are");
     is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "nope"), TLP_ARG, "an unknown recipe");
     is_str(r.recipe, "tlp", "leaves TLP's settings");
     ok(!strcmp(TLP_RECIPES[0], "tlp") && !strcmp(TLP_RECIPES[1], "tlpx") && !TLP_RECIPES[2], "the recipe list");

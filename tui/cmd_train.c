@@ -215,7 +215,7 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--group", NULL, "N", "--pairs task: samples of one task per run in a batch (128)"},
     {"--encode", NULL, "KIND", "token values into the network: raw (TLP), log: sign(x) log2(1+|x|), or prog: log and a row of whole-program tile figures"},
     {"--select", NULL, "KIND", "the epoch kept: loss (least validation loss), topk (best validation top-1+top-5), last"},
-    {"--average", NULL, "N", "each epoch's candidate is the mean of the last N epochs' weights (0: off)"},
+    {"--average", NULL, "N", "each epoch's candidate is the mean of the last N epochs' weights (0: off; recipe tlpx: 3 on GPU records, 0 on CPU)"},
     {"--failed", NULL, "KIND", "a failed measurement's label: keep (TLP: min_cost/1e10) or demote (-1, below all)"},
     {"--split", NULL, "KIND", "validation holds out 10% of the tasks (task, tlpx) or of the records (record, TLP's)"},
     {"--val", NULL, "X", "the fraction held out for validation (0.1; 0: none, keep the least training loss)"},
@@ -247,10 +247,12 @@ const cli_cmd TRAIN_CMD = {
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
     "(the default, see README \"Model quality\": log-scaled tokens, with the program row\n"
     "on GPU records, 10 epochs of batches of 256 on GPU records and 1024 on CPU, the\n"
-    "last kept, validation on held-out tasks, failed programs ranked last) or tlp (TLP's own: 50 epochs, batch 1024, LambdaRank\n"
-    "over the batch, Adam 7e-4, raw token values, 10% of the records for validation,\n"
-    "the epoch of least validation loss).  Options after it change single settings.\n"
-    "The same data, seed and settings give the same model bits on any number of threads.",
+    "last kept (on GPU records the mean of the last 3 epochs' weights), validation on\n"
+    "held-out tasks, failed programs ranked last) or tlp (TLP's own: 50 epochs, batch\n"
+    "1024, LambdaRank over the batch, Adam 7e-4, raw token values, 10% of the records\n"
+    "for validation, the epoch of least validation loss).  Options after it change\n"
+    "single settings.  The same data, seed and settings give the same model bits on\n"
+    "any number of threads.",
     TRAIN_OPTS, 1};
 
 typedef struct {
@@ -1091,6 +1093,7 @@ int cmd_eval(int argc, char **argv)
         } else
             printf(" (recipe %s, %s tokens", a.meta.recipe[0] ? a.meta.recipe : "?", tlp_encode_name(c->encode));
         if (a.meta.best_epoch) printf(", epoch %d of %d kept", a.meta.best_epoch, a.meta.epochs);
+        if (a.meta.average > 1) printf(", weights averaged over up to %d epochs", a.meta.average);
         printf(")\n");
         if (a.meta.note[0]) printf("made by: %s\n", cli_esc(a.meta.note));
     }
