@@ -124,6 +124,19 @@ seed_line() {
         "$(awk -F '\t' '$1 !~ /:/ && $4 == "top-1" { printf "top-1 %.4f", $5 } $1 !~ /:/ && $4 == "top-5" { printf "  top-5 %.4f", $5 }' "$4")" "$5"
 }
 
+# the peer's input for hardware $1: per fold, `tlpx features` of the training
+# folds and of the held-out fold into $dir/$1-fK$2-{train,test} (skipped when
+# there), with the options after $2 (an encoding)
+export_folds() {
+    _h=$1 _fx=$2
+    shift 2
+    for _k in $(seq 1 "$folds"); do
+        [ -f "$dir/$_h-f$_k$_fx-test.index.tsv" ] && continue
+        "$T" features "$(path_of "$_h")" --except-fold "$_k/$folds" --out "$dir/$_h-f$_k$_fx-train" "$@" -q >/dev/null
+        "$T" features "$(path_of "$_h")" --fold "$_k/$folds" --out "$dir/$_h-f$_k$_fx-test" "$@" -q >/dev/null
+    done
+}
+
 start_all=$(now)
 echo "quality: $hw; $folds folds x $seeds seeds, $epochs epochs, $threads threads; work in $dir"
 for h in $(echo "$hw" | tr , ' '); do
@@ -181,11 +194,7 @@ for h in $(echo "$hw" | tr , ' '); do
     # the peer: features once per fold, then each variant and seed (cached)
     [ -n "$peers" ] || continue
     psum=$(md5sum "$peer" | cut -c1-8)
-    for k in $(seq 1 "$folds"); do
-        [ -f "$dir/$h-f$k-test.index.tsv" ] && continue
-        "$T" features "$target" --except-fold "$k/$folds" --out "$dir/$h-f$k-train" -q >/dev/null
-        "$T" features "$target" --fold "$k/$folds" --out "$dir/$h-f$k-test" -q >/dev/null
-    done
+    export_folds "$h" ""
     dsum=$(cat "$dir/$h"-f*-test.index.tsv | md5sum | cut -c1-8)
     for v in $(echo "$peers" | tr , ' '); do
         # raw: TLP's recipe (raw tokens, the epoch of least validation loss),
@@ -200,11 +209,7 @@ for h in $(echo "$hw" | tr , ' '); do
         log) flag="--log" ;;
         prog)
             flag="" fx="-prog"
-            for k in $(seq 1 "$folds"); do
-                [ -f "$dir/$h-f$k-prog-test.index.tsv" ] && continue
-                "$T" features "$target" --except-fold "$k/$folds" --out "$dir/$h-f$k-prog-train" --encode prog -q >/dev/null
-                "$T" features "$target" --fold "$k/$folds" --out "$dir/$h-f$k-prog-test" --encode prog -q >/dev/null
-            done ;;
+            export_folds "$h" "$fx" --encode prog ;;
         *) echo "quality.sh: unknown peer variant $v (raw, log, prog)"; exit 2 ;;
         esac
         for s in $(seq_to "$seeds"); do
