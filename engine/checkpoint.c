@@ -16,7 +16,9 @@
  *   i32 batch, i32 epochs, i32 epochs_done, u64 seed, u64 step, f64 best_val
  *   u64 n_params, u32 n_tensors, n_tensors x (str name, u32 rows, u32 cols)
  *   u32 flags                 bit 0: Adam moments follow the parameters
+ *                             bit 1: so does the averaging ring (with bit 0)
  *   f32 params[n_params], then when flagged f32 adam_m[n_params], adam_v[n_params]
+ *   and when flagged u32 n_ring, u32 n_slots, n_slots x f32 params[n_params]
  *   u32 n_members, n_members x (u32 encode, f32 params[n_params])     [v3]
  *   u64 FNV-1a-64 of every byte above
  *
@@ -54,6 +56,12 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 #define CK_VERSION 3u
 #define CK_VERSION_MIN 1u
 #define CK_FLAG_ADAM 1u
+/* The raw weights of the last epochs that the saved (averaged) weights are
+ * the mean of, so --resume goes on bit for bit.  Written only when there is
+ * one: a tlpx from before it refuses such a file as "unknown flags 0x2". */
+#define CK_FLAG_RING 2u
+#define CK_FLAGS (CK_FLAG_ADAM | CK_FLAG_RING)
+#define MAX_AVERAGE 1000 /* as tlp_train_start allows */
 /* No checkpoint of this network comes near this; anything bigger is refused
  * before it is read into memory. */
 #define MAX_FILE ((uint64_t)2 << 30)
@@ -133,7 +141,7 @@ typedef struct {
     const char *path;
     const tlp_model *m;
     const tlp_train_meta *meta;
-    const float *am, *av;
+    const tlp_train_state *st; /* NULL, or with moments */
     const char *dict;
     size_t dict_len;
 } writer;
@@ -239,11 +247,18 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
         w_u32(w, (uint32_t)rows);
         w_u32(w, (uint32_t)cols);
     }
-    w_u32(w, w->am ? CK_FLAG_ADAM : 0);
+    const tlp_train_state *st = w->st;
+    int ring = st && st->ring && st->n_slots > 0;
+    w_u32(w, (st ? CK_FLAG_ADAM : 0) | (ring ? CK_FLAG_RING : 0));
     w_floats(w, tlp_model_params_const(m), np);
-    if (w->am) {
-        w_floats(w, w->am, np);
-        w_floats(w, w->av, np);
+    if (st) {
+        w_floats(w, st->m, np);
+        w_floats(w, st->v, np);
+    }
+    if (ring) {
+        w_u32(w, (uint32_t)st->n_ring);
+        w_u32(w, (uint32_t)st->n_slots);
+        w_floats(w, st->ring, np * (size_t)st->n_slots);
     }
     if (K > 1) {
         w_u32(w, (uint32_t)(K - 1));
@@ -262,24 +277,32 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
 }
 
 tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_train_meta *meta,
-                               const float *adam_m, const float *adam_v, tlp_error *err)
+                               const tlp_train_state *state, tlp_error *err)
 {
     if (!path || !path[0]) return tlp_error_set(err, TLP_ARG, path, 0, "no checkpoint path given");
     if (!m) return tlp_error_set(err, TLP_ARG, path, 0, "no model to save");
     /* one moment without the other cannot resume Adam; saving neither
      * silently would lose state the caller meant to keep */
-    if (!adam_m != !adam_v)
+    if (state && !state->m != !state->v)
         return tlp_error_set(err, TLP_ARG, path, 0, "Adam moments need both m and v (or neither)");
     tlp_train_meta zero;
     memset(&zero, 0, sizeof zero);
+    if (!meta) meta = &zero;
+    if (state && state->ring && state->n_slots > 0) {
+        int want = state->n_ring < meta->average ? state->n_ring : meta->average;
+        if (!state->m || state->n_ring < 1 || state->n_slots != want)
+            return tlp_error_set(err, TLP_ARG, path, 0,
+                                 "an averaging ring of %d slots after %d epochs does not fit average %d (or has no "
+                                 "Adam moments)",
+                                 state->n_slots, state->n_ring, meta->average);
+    }
     char dict[4096];
     writer w;
     memset(&w, 0, sizeof w);
     w.path = path;
     w.m = m;
-    w.meta = meta ? meta : &zero;
-    w.am = adam_m;
-    w.av = adam_v;
+    w.meta = meta;
+    w.st = state && state->m ? state : NULL;
     w.dict = dict;
     w.dict_len = dict_build(tlp_model_config_of(m)->mode, dict, sizeof dict);
     if (w.dict_len == 0)
@@ -313,6 +336,8 @@ typedef struct {
     } tensors[MAX_TENSORS];
     uint32_t flags;
     size_t params_off; /* the moments follow the params */
+    uint32_t n_ring, n_slots;
+    size_t ring_off;
     uint32_t n_members;                      /* networks after the first [v3] */
     uint32_t member_encode[TLP_MAX_MEMBERS]; /* the first TLP_MAX_MEMBERS of them */
     size_t member_off[TLP_MAX_MEMBERS];
@@ -441,6 +466,17 @@ static void walk(reader *r, parsed *o)
         r_floats(r, o->n_params, "Adam first moments");
         r_floats(r, o->n_params, "Adam second moments");
     }
+    if (o->flags & CK_FLAG_RING) {
+        o->n_ring = r_u32(r, "the epochs in the averaging ring");
+        o->n_slots = r_u32(r, "the averaging ring's slots");
+        if (!r->st && o->n_slots > MAX_AVERAGE)
+            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0, "an averaging ring of %u slots (at most %d)", o->n_slots,
+                                  MAX_AVERAGE);
+        for (uint32_t k = 0; k < o->n_slots && !r->st; k++) {
+            size_t off = r_floats(r, o->n_params, "the averaging ring's weights");
+            if (k == 0) o->ring_off = off;
+        }
+    }
     if (o->version >= 3) {
         o->n_members = r_u32(r, "the number of ensemble members");
         for (uint32_t k = 0; k < o->n_members && !r->st; k++) {
@@ -529,8 +565,16 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
     if (!str_ok(p, o->note, NOTE_STR))
         return tlp_error_set(err, CK_BAD, path, 0, "the note: %u bytes (at most %d, no NUL)", o->note.len,
                              NOTE_STR - 1);
-    if (o->flags & ~CK_FLAG_ADAM)
-        return tlp_error_set(err, CK_BAD, path, 0, "unknown flags 0x%x", o->flags & ~CK_FLAG_ADAM);
+    if (o->flags & ~CK_FLAGS)
+        return tlp_error_set(err, CK_BAD, path, 0, "unknown flags 0x%x: made by a newer tlpx", o->flags & ~CK_FLAGS);
+    if (o->flags & CK_FLAG_RING) {
+        int32_t avg = i32_of(o->average);
+        uint32_t want = avg < 1 ? 0 : o->n_ring < (uint32_t)avg ? o->n_ring : (uint32_t)avg;
+        if (!(o->flags & CK_FLAG_ADAM) || o->n_ring < 1 || o->n_ring > INT32_MAX || o->n_slots != want)
+            return tlp_error_set(err, CK_BAD, path, 0,
+                                 "an averaging ring of %u slots after %u epochs does not fit average %d%s", o->n_slots,
+                                 o->n_ring, avg, o->flags & CK_FLAG_ADAM ? "" : " (and no Adam moments)");
+    }
     return TLP_OK;
 }
 
@@ -647,11 +691,18 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     return check_meaning(p, o, path, err);
 }
 
-tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **adam_m, float **adam_v,
-                               tlp_error *err)
+void tlp_train_state_free(tlp_train_state *st)
 {
-    if (adam_m) *adam_m = NULL;
-    if (adam_v) *adam_v = NULL;
+    if (!st) return;
+    free(st->m);
+    free(st->v);
+    free(st->ring);
+    memset(st, 0, sizeof *st);
+}
+
+tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train_state *state, tlp_error *err)
+{
+    if (state) memset(state, 0, sizeof *state);
     if (!path || !path[0]) {
         tlp_error_set(err, TLP_ARG, path, 0, "no checkpoint path given");
         return NULL;
@@ -667,7 +718,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
         return NULL;
     }
     tlp_model *m = NULL;
-    float *am = NULL, *av = NULL;
+    tlp_train_state st = {0};
     if (parse(p, n, o, path, err) != TLP_OK) goto fail;
 
     tlp_model_config cfg;
@@ -685,16 +736,19 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
     }
     if (check_tensors(p, o, m, path, err) != TLP_OK) goto fail;
     size_t np = (size_t)o->n_params;
-    int has_adam = (o->flags & CK_FLAG_ADAM) != 0;
-    if (has_adam && adam_m) {
-        am = malloc(np * sizeof *am);
-        if (!am) goto nomem;
-        get_floats(p + o->params_off + 4 * np, np, am);
+    if (state && (o->flags & CK_FLAG_ADAM)) {
+        st.m = malloc(np * sizeof *st.m);
+        st.v = malloc(np * sizeof *st.v);
+        if (!st.m || !st.v) goto nomem;
+        get_floats(p + o->params_off + 4 * np, np, st.m);
+        get_floats(p + o->params_off + 8 * np, np, st.v);
     }
-    if (has_adam && adam_v) {
-        av = malloc(np * sizeof *av);
-        if (!av) goto nomem;
-        get_floats(p + o->params_off + 8 * np, np, av);
+    if (state && (o->flags & CK_FLAG_RING) && o->n_slots > 0) {
+        st.ring = malloc(np * o->n_slots * sizeof *st.ring);
+        if (!st.ring) goto nomem;
+        get_floats(p + o->ring_off, np * o->n_slots, st.ring);
+        st.n_ring = (int)o->n_ring;
+        st.n_slots = (int)o->n_slots;
     }
     get_floats(p + o->params_off, np, tlp_model_params(m));
     for (uint32_t k = 0; k < o->n_members; k++) {
@@ -734,17 +788,15 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **a
         memcpy(&mt.best_val, &o->best, 8);
         *meta = mt;
     }
-    if (adam_m) *adam_m = am;
-    if (adam_v) *adam_v = av;
+    if (state) *state = st;
     free(o);
     free(p);
     return m;
 
 nomem:
-    tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory for the Adam moments");
+    tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory for the state to resume from");
 fail:
-    free(am);
-    free(av);
+    tlp_train_state_free(&st);
     tlp_model_free(m);
     free(o);
     free(p);

@@ -666,6 +666,21 @@ typedef struct {
     char note[512];      /* where the model came from: data, folds, tool (free text) */
 } tlp_train_meta;
 
+/* What a training needs to go on (--resume) besides the kept weights:
+ * Adam's moments and, when the kept weights are the mean of the last
+ * epochs' (average > 0), those epochs' own weights, as the run holds them:
+ * the weights at the end of its k-th epoch (k = 1, 2, ... since the run
+ * began) are in slot (k - 1) % average, so the weights training goes on
+ * from are in slot (n_ring - 1) % average.  Everything may be NULL / 0. */
+typedef struct {
+    float *m, *v;        /* Adam's moments, n_params each (both or neither) */
+    float *ring;         /* n_slots x n_params, or NULL */
+    int n_ring;          /* epochs stored in the ring since the run began */
+    int n_slots;         /* min(n_ring, average) */
+} tlp_train_state;
+/* Free what st holds and zero it (st may be NULL). */
+void tlp_train_state_free(tlp_train_state *st);
+
 typedef enum { TLP_LOSS_RANK = 0, TLP_LOSS_MSE = 1 } tlp_loss_kind;
 typedef enum { TLP_PAIRS_BATCH = 0, TLP_PAIRS_TASK = 1 } tlp_pairs_kind;
 typedef enum { TLP_SPLIT_TASK = 0, TLP_SPLIT_RECORD = 1 } tlp_split_kind;
@@ -766,10 +781,11 @@ typedef struct tlp_job tlp_job;
 
 /* Start training on a worker thread.  init (may be NULL: a new model from
  * o->seed) is copied, never touched; samples and the dataset are borrowed
- * until tlp_job_finish.  resume_m / resume_v (may be NULL) restore Adam. */
+ * until tlp_job_finish.  resume (may be NULL) restores Adam and, when its
+ * ring fits resume_meta->average == o->average, the averaging: the run then
+ * goes on bit for bit as if it had not stopped. */
 tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tlp_model *init,
-                         const tlp_train_meta *resume_meta, const float *resume_m, const float *resume_v,
-                         tlp_error *err);
+                         const tlp_train_meta *resume_meta, const tlp_train_state *resume, tlp_error *err);
 void tlp_job_progress(tlp_job *j, tlp_progress *out);
 /* A file descriptor that becomes readable when the progress changes (read
  * and discard its bytes), for a poll loop. */
@@ -777,9 +793,10 @@ int tlp_job_fd(const tlp_job *j);
 /* Ask the worker to stop between two steps. */
 void tlp_job_cancel(tlp_job *j);
 /* Wait for the worker and take the result: the best-validation model (NULL
- * when cancelled or failed before any epoch ended), its meta and Adam state
- * (each may be NULL).  Frees the job. */
-tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, float **adam_m, float **adam_v,
+ * when cancelled or failed before any epoch ended), its meta and the state
+ * to resume it (each may be NULL; free the state with
+ * tlp_train_state_free).  Frees the job. */
+tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, tlp_train_state *state,
                           tlp_error *err);
 
 /* Scores of every record of the dataset in the model's mode on one head:
@@ -804,17 +821,19 @@ char *tlp_workload_canonical(const char *workload_key);
 /* ---------------------------------------------------------------- checkpoints */
 
 
-/* Write model (config, dictionaries, weights), meta and, when adam_m and
- * adam_v are not NULL, the Adam moments (n_params floats each) to path,
- * atomically.  A failed save leaves any previous file untouched. */
+/* Write model (config, dictionaries, weights), meta and, when state is
+ * not NULL and has Adam moments, the state to resume the training (the
+ * moments, and the averaging ring when it has one; its n_slots must be
+ * min(n_ring, meta->average)) to path, atomically.  A failed save leaves
+ * any previous file untouched. */
 tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_train_meta *meta,
-                               const float *adam_m, const float *adam_v, tlp_error *err);
+                               const tlp_train_state *state, tlp_error *err);
 /* Read a checkpoint.  Returns the model (caller frees) or NULL with err
  * naming the file and the reason (truncated, corrupt, foreign, another
- * version, another dictionary).  meta may be NULL; *adam_m / *adam_v (may be
- * NULL) get malloc'd moments or NULL when the file has none. */
-tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, float **adam_m, float **adam_v,
-                               tlp_error *err);
+ * version, another dictionary).  meta may be NULL; state (may be NULL) gets
+ * malloc'd copies of what the file has to resume (all NULL / 0 when it was
+ * saved without). */
+tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train_state *state, tlp_error *err);
 
 /* ---------------------------------------------------------------- export */
 

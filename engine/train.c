@@ -411,8 +411,12 @@ struct tlp_job {
     const tlp_dataset *pds;
     float *scores[TLP_MAX_HEADS];
     /* the state at the best epoch: what tlp_job_finish hands over */
-    float *best_m, *best_v;
+    tlp_train_state kept; /* Adam's moments and the ring at that epoch */
     tlp_train_meta best_meta;
+    /* average > 0: the weights at the end of the last epochs, slot
+     * (k - 1) % average for the k-th epoch since the run began (n_ring) */
+    float *ring;
+    int n_ring;
     tlp_status status;
     tlp_error err;
     int started, joined;
@@ -610,9 +614,7 @@ static void autosave(tlp_job *j, tlp_progress *p)
     double t0 = now_s();
     tlp_train_meta m = kept_meta(j);
     tlp_error e = {0};
-    int adam = !j->o.weights_only;
-    if (tlp_checkpoint_save(j->o.save_path, j->best, &m, adam ? j->best_m : NULL, adam ? j->best_v : NULL, &e) !=
-        TLP_OK)
+    if (tlp_checkpoint_save(j->o.save_path, j->best, &m, j->o.weights_only ? NULL : &j->kept, &e) != TLP_OK)
         snprintf(p->save_error, sizeof p->save_error, "%s", e.msg);
     else {
         p->save_error[0] = 0;
@@ -640,7 +642,7 @@ static void *worker(void *arg)
     uint32_t *order = malloc(sizeof(uint32_t) * (n ? n : 1)), *runs = malloc(sizeof(uint32_t) * (n ? n : 1));
     uint8_t *val_task = calloc(s->n_tasks ? s->n_tasks : 1, 1);
     int A = j->o.average > 0 ? j->o.average : 0;
-    float *ring = A ? malloc(sizeof(float) * np * (size_t)A) : NULL, *saved = A ? malloc(sizeof(float) * np) : NULL;
+    float *ring = j->ring, *saved = A ? malloc(sizeof(float) * np) : NULL;
     val_set v = {0};
     batch_bufs b = {0};
     b.x = malloc(sizeof(float) * row * (size_t)B);
@@ -707,7 +709,6 @@ static void *worker(void *arg)
     for (int ep = 1; ep <= j->meta.epochs_done; ep++) epoch_order(j, &r, train, n_train, order, runs);
     double t0 = now_s(), seen = 0;
     size_t total_work = (size_t)j->o.epochs * (n_train + n_val);
-    int n_ring = 0;
     for (int ep = j->meta.epochs_done + 1; ep <= j->o.epochs; ep++) {
         p.epoch = ep;
         epoch_order(j, &r, train, n_train, order, runs);
@@ -749,10 +750,10 @@ static void *worker(void *arg)
          * epochs' weights (swapped in for validation, then back) */
         float *P = tlp_model_params(j->m);
         if (A) {
-            memcpy(ring + (size_t)(n_ring % A) * np, P, sizeof(float) * np);
-            n_ring++;
+            memcpy(ring + (size_t)(j->n_ring % A) * np, P, sizeof(float) * np);
+            j->n_ring++;
             memcpy(saved, P, sizeof(float) * np);
-            int k = n_ring < A ? n_ring : A;
+            int k = j->n_ring < A ? j->n_ring : A;
             for (size_t i = 0; i < np; i++) {
                 double acc = 0;
                 for (int q = 0; q < k; q++) acc += ring[(size_t)q * np + i];
@@ -787,8 +788,13 @@ static void *worker(void *arg)
                 goto out;
             }
             /* the optimiser state that goes with those weights, for --resume */
-            memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
-            memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
+            memcpy(j->kept.m, j->adam.m, sizeof(float) * j->adam.n);
+            memcpy(j->kept.v, j->adam.v, sizeof(float) * j->adam.n);
+            if (A) {
+                j->kept.n_ring = j->n_ring;
+                j->kept.n_slots = j->n_ring < A ? j->n_ring : A;
+                memcpy(j->kept.ring, ring, sizeof(float) * np * (size_t)j->kept.n_slots);
+            }
             j->best_meta = j->meta;
             autosave(j, &p);
         }
@@ -805,15 +811,27 @@ out:
         snprintf(p.msg, sizeof p.msg, "%s", j->err.msg);
     }
     publish(j, &p);
-    free(train), free(val), free(order), free(runs), free(val_task), free(ring), free(saved);
+    free(train), free(val), free(order), free(runs), free(val_task), free(saved);
     free(v.by_task), free(v.score), free(v.cost), free(v.tscore);
     free(b.x), free(b.y), free(b.out), free(b.dout), free(b.mask);
     return NULL;
 }
 
+/* What a job holds besides itself (a job that fails to start, or is
+ * finished). */
+static void job_free_parts(tlp_job *j)
+{
+    tlp_model_free(j->best);
+    tlp_model_free(j->m);
+    tlp_adam_free(&j->adam);
+    tlp_train_state_free(&j->kept);
+    free(j->ring);
+    if (j->pipe[0] >= 0) close(j->pipe[0]), close(j->pipe[1]);
+    pthread_mutex_destroy(&j->mu);
+}
+
 tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, const tlp_model *init,
-                         const tlp_train_meta *resume_meta, const float *resume_m, const float *resume_v,
-                         tlp_error *err)
+                         const tlp_train_meta *resume_meta, const tlp_train_state *resume, tlp_error *err)
 {
     tlp_train_opts resolved = *given, *o = &resolved;
     tlp_train_resolve(o, s->mode);
@@ -837,23 +855,18 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     pthread_mutex_init(&j->mu, NULL);
     if (init) {
         const tlp_model_config *c = tlp_model_config_of(init);
-        if (tlp__model_refuse_ensemble(init, err)) {
-            free(j);
-            return NULL;
-        }
+        if (tlp__model_refuse_ensemble(init, err)) goto fail;
         if (c->mode != s->mode || c->n_heads != s->n_heads) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d %s head%s, the data gives %d %s head%s",
                           c->n_heads, tlp_mode_name(c->mode), c->n_heads == 1 ? "" : "s", s->n_heads,
                           tlp_mode_name(s->mode), s->n_heads == 1 ? "" : "s");
-            free(j);
-            return NULL;
+            goto fail;
         }
         for (int h = 0; h < s->n_heads; h++)
             if (strcmp(c->heads[h], s->heads[h]) != 0) {
                 tlp_error_set(err, TLP_ARG, NULL, 0, "head %d is \"%s\" in the model but \"%s\" here", h, c->heads[h],
                               s->heads[h]);
-                free(j);
-                return NULL;
+                goto fail;
             }
         j->m = tlp_model_clone(init);
     } else {
@@ -861,19 +874,16 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
         memcpy(c.heads, s->heads, sizeof c.heads);
         j->m = tlp_model_new(&c, o->seed, err);
     }
+    size_t np = j->m ? tlp_model_n_params(j->m) : 0, A = (size_t)o->average;
     if (j->m) {
-        j->best_m = malloc(sizeof(float) * tlp_model_n_params(j->m));
-        j->best_v = malloc(sizeof(float) * tlp_model_n_params(j->m));
+        j->kept.m = malloc(sizeof(float) * np);
+        j->kept.v = malloc(sizeof(float) * np);
+        if (A) j->ring = malloc(sizeof(float) * np * A), j->kept.ring = malloc(sizeof(float) * np * A);
     }
-    if (!j->m || !j->best_m || !j->best_v ||
-        tlp_adam_init(&j->adam, tlp_model_n_params(j->m), o->lr, o->weight_decay) != TLP_OK || pipe(j->pipe) != 0) {
-        free(j->best_m), free(j->best_v);
+    if (!j->m || !j->kept.m || !j->kept.v || (A && (!j->ring || !j->kept.ring)) ||
+        tlp_adam_init(&j->adam, np, o->lr, o->weight_decay) != TLP_OK || pipe(j->pipe) != 0) {
         if (j->m) tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start training: %s", strerror(errno));
-        tlp_model_free(j->m);
-        tlp_adam_free(&j->adam);
-        if (j->pipe[0] >= 0) close(j->pipe[0]), close(j->pipe[1]);
-        free(j);
-        return NULL;
+        goto fail;
     }
     fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
@@ -900,12 +910,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
         if (resume_meta->epochs_done >= o->epochs) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d epochs already; ask for more than that",
                           resume_meta->epochs_done);
-            tlp_model_free(j->m);
-            tlp_adam_free(&j->adam);
-            free(j->best_m), free(j->best_v);
-            close(j->pipe[0]), close(j->pipe[1]);
-            free(j);
-            return NULL;
+            goto fail;
         }
         j->meta.epochs_done = resume_meta->epochs_done > 0 ? resume_meta->epochs_done : 0;
         j->meta.step = resume_meta->step;
@@ -918,12 +923,28 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
         j->prog.best_val = resume_meta->best_val;
         j->prog.best_epoch = resume_meta->epochs_done;
     }
-    if (resume_m && resume_v) {
-        memcpy(j->adam.m, resume_m, sizeof(float) * j->adam.n);
-        memcpy(j->adam.v, resume_v, sizeof(float) * j->adam.n);
+    if (resume && resume->m && resume->v) {
+        memcpy(j->adam.m, resume->m, sizeof(float) * j->adam.n);
+        memcpy(j->adam.v, resume->v, sizeof(float) * j->adam.n);
     }
-    memcpy(j->best_m, j->adam.m, sizeof(float) * j->adam.n);
-    memcpy(j->best_v, j->adam.v, sizeof(float) * j->adam.n);
+    if (resume_meta && init && resume && resume->ring && resume->n_ring > 0 && resume_meta->average > 0 &&
+        resume->n_slots == (resume->n_ring < resume_meta->average ? resume->n_ring : resume_meta->average)) {
+        /* the saved weights are a mean: training goes on from the last
+         * epoch's own weights, and with the same averaging, from its ring */
+        int last = (resume->n_ring - 1) % resume_meta->average;
+        memcpy(tlp_model_params(j->m), resume->ring + (size_t)last * np, sizeof(float) * np);
+        if ((size_t)resume_meta->average == A) {
+            memcpy(j->ring, resume->ring, sizeof(float) * np * (size_t)resume->n_slots);
+            j->n_ring = resume->n_ring;
+        }
+    }
+    memcpy(j->kept.m, j->adam.m, sizeof(float) * j->adam.n);
+    memcpy(j->kept.v, j->adam.v, sizeof(float) * j->adam.n);
+    if (A) {
+        j->kept.n_ring = j->n_ring;
+        j->kept.n_slots = j->n_ring < (int)A ? j->n_ring : (int)A;
+        memcpy(j->kept.ring, j->ring, sizeof(float) * np * (size_t)j->kept.n_slots);
+    }
     j->best_meta = j->meta;
     j->prog.state = TLP_JOB_RUNNING;
     j->prog.epochs = o->epochs;
@@ -931,16 +952,14 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     if (!j->best) j->prog.best_val = NAN;
     if (pthread_create(&j->thread, NULL, worker, j) != 0) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the training thread");
-        free(j->best_m), free(j->best_v);
-        tlp_model_free(j->best);
-        tlp_model_free(j->m);
-        tlp_adam_free(&j->adam);
-        close(j->pipe[0]), close(j->pipe[1]);
-        free(j);
-        return NULL;
+        goto fail;
     }
     j->started = 1;
     return j;
+fail:
+    job_free_parts(j);
+    free(j);
+    return NULL;
 }
 
 void tlp_job_progress(tlp_job *j, tlp_progress *out)
@@ -953,7 +972,7 @@ void tlp_job_progress(tlp_job *j, tlp_progress *out)
 int tlp_job_fd(const tlp_job *j) { return j->pipe[0]; }
 void tlp_job_cancel(tlp_job *j) { atomic_store(&j->cancel, 1); }
 
-tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, float **adam_m, float **adam_v,
+tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, tlp_train_state *state,
                           tlp_error *err)
 {
     if (!j->joined) pthread_join(j->thread, NULL);
@@ -965,22 +984,11 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, fl
         j->best = NULL;
     }
     if (meta) *meta = kept_meta(j);
-    if (adam_m) {
-        *adam_m = j->best_m;
-        j->best_m = NULL;
+    if (state) {
+        *state = j->kept;
+        memset(&j->kept, 0, sizeof j->kept);
     }
-    if (adam_v) {
-        *adam_v = j->best_v;
-        j->best_v = NULL;
-    }
-    tlp_model_free(j->best);
-    tlp_model_free(j->m);
-    free(j->best_m);
-    free(j->best_v);
-    tlp_adam_free(&j->adam);
-    close(j->pipe[0]);
-    close(j->pipe[1]);
-    pthread_mutex_destroy(&j->mu);
+    job_free_parts(j);
     free(j);
     return s;
 }
@@ -1139,10 +1147,7 @@ tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error 
     j->m = tlp_model_clone(m);
     if (!j->m || pipe(j->pipe) != 0) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start predicting");
-        tlp_model_free(j->m);
-        if (j->pipe[0] >= 0) close(j->pipe[0]), close(j->pipe[1]);
-        free(j);
-        return NULL;
+        goto fail;
     }
     fcntl(j->pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(j->pipe[1], F_SETFL, O_NONBLOCK);
@@ -1150,13 +1155,14 @@ tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error 
     j->prog.val_loss = j->prog.best_val = j->prog.val_top1 = j->prog.val_top5 = NAN;
     if (pthread_create(&j->thread, NULL, predict_worker, j) != 0) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start the prediction thread");
-        tlp_model_free(j->m);
-        close(j->pipe[0]), close(j->pipe[1]);
-        free(j);
-        return NULL;
+        goto fail;
     }
     j->started = 1;
     return j;
+fail:
+    job_free_parts(j);
+    free(j);
+    return NULL;
 }
 
 float *tlp_job_take_scores(tlp_job *j, int h)

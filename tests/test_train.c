@@ -337,14 +337,14 @@ static void report_watch(const watch *w, const char *what)
 static tlp_model *train_quiet(const tlp_samples *s, const tlp_train_opts *o, tlp_train_meta *meta, tlp_status *st)
 {
     tlp_error e = {0};
-    tlp_job *j = tlp_train_start(s, o, NULL, NULL, NULL, NULL, &e);
+    tlp_job *j = tlp_train_start(s, o, NULL, NULL, NULL, &e);
     if (!j) {
         printf("# start: %s\n", e.msg);
         *st = e.status;
         return NULL;
     }
     tlp_model *best = NULL;
-    *st = tlp_job_finish(j, &best, meta, NULL, NULL, &e);
+    *st = tlp_job_finish(j, &best, meta, NULL, &e);
     if (*st != TLP_OK) printf("# finish: %s\n", e.msg);
     return best;
 }
@@ -397,7 +397,7 @@ static void test_training(const tlp_dataset *ds, const tlp_samples *s)
     tlp_train_opts o = opts(EPOCHS, B, 1);
     tlp_error e = {0};
     double t0 = now_s();
-    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, &e);
     if (!ok(j != NULL, "a training starts")) {
         printf("# %s\n", e.msg);
         return;
@@ -417,8 +417,8 @@ static void test_training(const tlp_dataset *ds, const tlp_samples *s)
     tlp_model *best = NULL;
     tlp_train_meta meta;
     memset(&meta, 0xab, sizeof meta);
-    float *am = NULL, *av = NULL;
-    tlp_status st = tlp_job_finish(j, &best, &meta, &am, &av, &e);
+    tlp_train_state ts;
+    tlp_status st = tlp_job_finish(j, &best, &meta, &ts, &e);
     printf("# training: %d epochs in %.2f s\n", EPOCHS, now_s() - t0);
     is_int(st, TLP_OK, "tlp_job_finish says ok");
     ok(best != NULL, "a best model is handed over");
@@ -433,7 +433,8 @@ static void test_training(const tlp_dataset *ds, const tlp_samples *s)
     is_int(meta.batch, B, "meta: batch");
     is_int(meta.seed, 1, "meta: seed");
     is_dbl(meta.lr, 7e-4f, 0, "meta: lr");
-    ok(am && av, "Adam moments handed over");
+    ok(ts.m && ts.v, "Adam moments handed over");
+    ok(!ts.ring && !ts.n_ring, "no averaging: no ring");
     if (best) {
         const tlp_model_config *c = tlp_model_config_of(best);
         ok(c->mode == TLP_MODE_GPU && c->n_heads == 2 && !strcmp(c->heads[0], "hw-a") && !strcmp(c->heads[1], "hw-b"),
@@ -447,7 +448,7 @@ static void test_training(const tlp_dataset *ds, const tlp_samples *s)
         for (size_t i = 0; i < np; i++) bad += !isfinite(tlp_model_params_const(best)[i]);
         is_int(bad, 0, "every parameter finite");
     }
-    free(am), free(av);
+    tlp_train_state_free(&ts);
     trained = best;
 }
 
@@ -483,7 +484,7 @@ static void test_cancel(const tlp_samples *s)
 
     /* right after the first report: no epoch has ended (batch 2: ~60 steps an epoch) */
     tlp_train_opts o = opts(1000, 2, 5);
-    tlp_job *j = tlp_train_start(s, &o, init, NULL, NULL, NULL, &e);
+    tlp_job *j = tlp_train_start(s, &o, init, NULL, NULL, &e);
     if (ok(j != NULL, "a long training starts from the caller's model")) {
         watch w;
         watch_job(j, &w, 1, 1000, CANCEL_FIRST_REPORT);
@@ -494,7 +495,7 @@ static void test_cancel(const tlp_samples *s)
         tlp_model *best = (tlp_model *)&best; /* not NULL: must be overwritten */
         tlp_train_meta meta;
         double t0 = now_s();
-        tlp_status st = tlp_job_finish(j, &best, &meta, NULL, NULL, &e);
+        tlp_status st = tlp_job_finish(j, &best, &meta, NULL, &e);
         ok(now_s() - t0 < 2.0, "tlp_job_finish returns promptly");
         is_int(st, TLP_OK, "a cancel is not a failure");
         if (w.last.n_hist == 0) {
@@ -510,7 +511,7 @@ static void test_cancel(const tlp_samples *s)
 
     /* after the first epoch: the best so far comes back */
     o = opts(1000, 32, 5);
-    j = tlp_train_start(s, &o, init, NULL, NULL, NULL, &e);
+    j = tlp_train_start(s, &o, init, NULL, NULL, &e);
     if (ok(j != NULL, "another long training")) {
         watch w;
         watch_job(j, &w, 1, 1000, CANCEL_FIRST_EPOCH);
@@ -519,7 +520,7 @@ static void test_cancel(const tlp_samples *s)
         ok(w.stop_s < 2.0, "it stops promptly");
         tlp_model *best = NULL;
         tlp_train_meta meta;
-        tlp_status st = tlp_job_finish(j, &best, &meta, NULL, NULL, &e);
+        tlp_status st = tlp_job_finish(j, &best, &meta, NULL, &e);
         is_int(st, TLP_OK, "a cancel is not a failure");
         ok(best != NULL, "an epoch ended: the best model so far is handed over");
         ok(meta.epochs_done >= 1 && meta.epochs_done == w.last.n_hist, "meta: the epochs that ended");
@@ -538,38 +539,38 @@ static void test_resume(const tlp_samples *s, const char *dir)
     const int SPE = 4;
     tlp_train_opts o = opts(2, 32, 11);
     tlp_error e = {0};
-    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, &e);
     if (!ok(j != NULL, "resume: first part starts")) return;
     tlp_model *m = NULL;
     tlp_train_meta meta;
-    float *am = NULL, *av = NULL;
-    is_int(tlp_job_finish(j, &m, &meta, &am, &av, &e), TLP_OK, "resume: first part trains");
-    if (!m || !am || !av) {
+    tlp_train_state ts;
+    is_int(tlp_job_finish(j, &m, &meta, &ts, &e), TLP_OK, "resume: first part trains");
+    if (!m || !ts.m || !ts.v) {
         ok(0, "resume: a model and moments after 2 epochs");
-        tlp_model_free(m), free(am), free(av);
+        tlp_model_free(m), tlp_train_state_free(&ts);
         return;
     }
     is_int(meta.epochs_done, 2, "first part: 2 epochs");
     is_int(meta.step, 2 * SPE, "first part: 2 epochs of steps");
     char path[1100];
     snprintf(path, sizeof path, "%s/resume.tlpx", dir);
-    is_int(tlp_checkpoint_save(path, m, &meta, am, av, &e), TLP_OK, "checkpoint with the Adam moments");
+    is_int(tlp_checkpoint_save(path, m, &meta, &ts, &e), TLP_OK, "checkpoint with the Adam moments");
     tlp_train_meta lm;
-    float *lmm = NULL, *lmv = NULL;
-    tlp_model *l = tlp_checkpoint_load(path, &lm, &lmm, &lmv, &e);
-    if (!ok(l && lmm && lmv, "checkpoint loads with its moments")) {
+    tlp_train_state ls;
+    tlp_model *l = tlp_checkpoint_load(path, &lm, &ls, &e);
+    if (!ok(l && ls.m && ls.v, "checkpoint loads with its moments")) {
         printf("# %s: %s\n", e.file, e.msg);
-        tlp_model_free(m), tlp_model_free(l), free(am), free(av), free(lmm), free(lmv);
+        tlp_model_free(m), tlp_model_free(l), tlp_train_state_free(&ts), tlp_train_state_free(&ls);
         return;
     }
     size_t n = tlp_model_n_params(l);
     ok(memcmp(tlp_model_params_const(l), tlp_model_params_const(m), n * sizeof(float)) == 0 &&
-           memcmp(lmm, am, n * sizeof(float)) == 0 && memcmp(lmv, av, n * sizeof(float)) == 0,
+           memcmp(ls.m, ts.m, n * sizeof(float)) == 0 && memcmp(ls.v, ts.v, n * sizeof(float)) == 0,
        "the loaded weights and moments are the saved ones");
     is_int(lm.epochs_done, 2, "loaded meta: 2 epochs done");
 
     o.epochs = 4;
-    j = tlp_train_start(s, &o, l, &lm, lmm, lmv, &e);
+    j = tlp_train_start(s, &o, l, &lm, &ls, &e);
     if (ok(j != NULL, "resume to 4 epochs starts")) {
         watch w;
         watch_job(j, &w, 3, 4, CANCEL_NEVER);
@@ -578,7 +579,7 @@ static void test_resume(const tlp_samples *s, const char *dir)
         is_int(w.last.n_hist, 2, "resumed: two more epochs in the history");
         tlp_model *r = NULL;
         tlp_train_meta rm;
-        is_int(tlp_job_finish(j, &r, &rm, NULL, NULL, &e), TLP_OK, "resumed training finishes");
+        is_int(tlp_job_finish(j, &r, &rm, NULL, &e), TLP_OK, "resumed training finishes");
         ok(r != NULL, "resumed: a model");
         is_int(rm.epochs_done, 4, "resumed: epochs_done 4");
         is_int(rm.step, 4 * SPE, "resumed: step counts all 4 epochs");
@@ -594,11 +595,11 @@ static void test_resume(const tlp_samples *s, const char *dir)
     done4.epochs_done = 4;
     done4.step = 4 * SPE;
     o.epochs = 4;
-    j = tlp_train_start(s, &o, l, &done4, lmm, lmv, &e);
+    j = tlp_train_start(s, &o, l, &done4, &ls, &e);
     if (j) {
         tlp_model *r = NULL;
         tlp_train_meta rm;
-        tlp_job_finish(j, &r, &rm, NULL, NULL, &e);
+        tlp_job_finish(j, &r, &rm, NULL, &e);
         if (!ok(rm.epochs_done >= 4 && rm.step == (uint64_t)rm.epochs_done * SPE,
                 "resume at epochs_done == epochs: the meta still adds up"))
             printf("#   epochs_done %d, step %llu (want %d steps an epoch)\n", rm.epochs_done,
@@ -607,7 +608,62 @@ static void test_resume(const tlp_samples *s, const char *dir)
     } else
         ok(1, "resume at epochs_done == epochs: refused");
     unlink(path);
-    tlp_model_free(m), tlp_model_free(l), free(am), free(av), free(lmm), free(lmv);
+    tlp_model_free(m), tlp_model_free(l), tlp_train_state_free(&ts), tlp_train_state_free(&ls);
+}
+
+/* Train o on s: the kept model, its meta and state (NULL on failure). */
+static tlp_model *train_to_end(const tlp_samples *s, const tlp_train_opts *o, const tlp_model *init,
+                               const tlp_train_meta *rm, const tlp_train_state *rs, tlp_train_meta *meta,
+                               tlp_train_state *st)
+{
+    tlp_error e = {0};
+    tlp_model *m = NULL;
+    tlp_job *j = tlp_train_start(s, o, init, rm, rs, &e);
+    if (!j || tlp_job_finish(j, &m, meta, st, &e) != TLP_OK) printf("# %s\n", e.msg);
+    return m;
+}
+
+/* With the last epochs' weights averaged, the saved weights are a mean:
+ * a resumed training goes on from the last epoch's own weights and ring,
+ * so it ends bit for bit where the uninterrupted run ends (through the
+ * file, as `tlpx train --resume` does). */
+static void test_resume_average(const tlp_samples *s, const char *dir)
+{
+    tlp_train_opts o = opts(5, 32, 17);
+    o.average = 3;
+    o.select = TLP_SELECT_LAST;
+    tlp_train_meta um, hm, lm, rm, nm;
+    tlp_train_state us = {0}, hs = {0}, ls = {0}, rs = {0}, ns = {0};
+    tlp_model *u = train_to_end(s, &o, NULL, NULL, NULL, &um, &us);
+    o.epochs = 2;
+    tlp_model *h = train_to_end(s, &o, NULL, NULL, NULL, &hm, &hs);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/avg.tlpx", dir);
+    tlp_error e = {0};
+    tlp_model *l = NULL, *r = NULL, *nr = NULL;
+    if (!ok(u && h, "average 3: 5 epochs, and 2 of them, train")) goto out;
+    ok(hs.ring && hs.n_ring == 2 && hs.n_slots == 2, "after 2 epochs: a ring of 2 epochs' weights");
+    is_int(tlp_checkpoint_save(path, h, &hm, &hs, &e), TLP_OK, "saved with its ring");
+    l = tlp_checkpoint_load(path, &lm, &ls, &e);
+    if (!ok(l && ls.ring && ls.n_ring == 2, "loads with its ring")) goto out;
+    o.epochs = 5;
+    r = train_to_end(s, &o, l, &lm, &ls, &rm, &rs);
+    size_t n = tlp_model_n_params(u);
+    ok(r && !memcmp(tlp_model_params_const(r), tlp_model_params_const(u), n * sizeof(float)),
+       "resumed to 5 epochs: the weights of the uninterrupted run, bit for bit");
+    ok(rs.n_ring == 5 && rs.n_slots == 3 && us.n_ring == 5 && !memcmp(rs.ring, us.ring, 3 * n * sizeof(float)),
+       "and the same ring to go on from");
+    /* without the ring, training would go on from the mean: another model
+     * (what a file of before the ring gives; it still resumes) */
+    tlp_train_state moments_only = {ls.m, ls.v, NULL, 0, 0};
+    nr = train_to_end(s, &o, l, &lm, &moments_only, &nm, &ns);
+    ok(nr && memcmp(tlp_model_params_const(nr), tlp_model_params_const(u), n * sizeof(float)),
+       "resumed without the ring: it trains, from the mean, to other weights");
+out:
+    unlink(path);
+    tlp_model_free(u), tlp_model_free(h), tlp_model_free(l), tlp_model_free(r), tlp_model_free(nr);
+    tlp_train_state_free(&us), tlp_train_state_free(&hs), tlp_train_state_free(&ls), tlp_train_state_free(&rs),
+        tlp_train_state_free(&ns);
 }
 
 static void test_loss_options(const tlp_samples *s)
@@ -629,7 +685,7 @@ static void test_loss_options(const tlp_samples *s)
         o.pairs = cases[i].pairs;
         o.split = cases[i].split;
         tlp_error e = {0};
-        tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+        tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, &e);
         char buf[128];
         snprintf(buf, sizeof buf, "%s: starts", cases[i].what);
         if (!ok(j != NULL, buf)) {
@@ -641,7 +697,7 @@ static void test_loss_options(const tlp_samples *s)
         report_watch(&w, cases[i].what);
         tlp_model *m = NULL;
         tlp_train_meta meta;
-        tlp_status st = tlp_job_finish(j, &m, &meta, NULL, NULL, &e);
+        tlp_status st = tlp_job_finish(j, &m, &meta, NULL, &e);
         snprintf(buf, sizeof buf, "%s: trains without error", cases[i].what);
         if (!ok(st == TLP_OK && m && w.last.state == TLP_JOB_DONE, buf)) printf("# %s\n", e.msg);
         snprintf(buf, sizeof buf, "%s: recorded in the meta", cases[i].what);
@@ -743,10 +799,10 @@ static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
         o.val_frac = bad[i].val_frac;
         o.threads = bad[i].threads;
         tlp_error e = {0};
-        tlp_job *j = tlp_train_start(s1, &o, NULL, NULL, NULL, NULL, &e);
+        tlp_job *j = tlp_train_start(s1, &o, NULL, NULL, NULL, &e);
         char buf[128];
         snprintf(buf, sizeof buf, "%s is refused with an error", bad[i].what);
-        if (!ok(j == NULL && e.status == TLP_ARG && e.msg[0], buf) && j) tlp_job_finish(j, NULL, NULL, NULL, NULL, NULL);
+        if (!ok(j == NULL && e.status == TLP_ARG && e.msg[0], buf) && j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
     }
     struct {
         const char *what;
@@ -763,11 +819,11 @@ static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
         tlp_error e = {0};
         tlp_model *m = tlp_model_new(&wrong[i].cfg, 1, &e);
         tlp_train_opts o = opts(1, 32, 0);
-        tlp_job *j = m ? tlp_train_start(wrong[i].s, &o, m, NULL, NULL, NULL, &e) : NULL;
+        tlp_job *j = m ? tlp_train_start(wrong[i].s, &o, m, NULL, NULL, &e) : NULL;
         char buf[128];
         snprintf(buf, sizeof buf, "a model with %s is refused with an error", wrong[i].what);
         if (!ok(m && j == NULL && e.status == TLP_ARG && e.msg[0], buf) && j)
-            tlp_job_finish(j, NULL, NULL, NULL, NULL, NULL);
+            tlp_job_finish(j, NULL, NULL, NULL, NULL);
         tlp_model_free(m);
     }
 }
@@ -858,7 +914,7 @@ static void test_batch_by_mode(const tlp_samples *s)
     o.epochs = 1;
     o.threads = 2;
     tlp_error e = {0};
-    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, NULL, &e);
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, &e);
     if (!ok(j != NULL, "a training of the batch by the mode starts")) {
         printf("# %s\n", e.msg);
         return;
@@ -867,14 +923,15 @@ static void test_batch_by_mode(const tlp_samples *s)
     watch_job(j, &w, 1, 1, CANCEL_NEVER);
     tlp_model *best = NULL;
     tlp_train_meta meta;
-    float *am = NULL, *av = NULL;
-    is_int(tlp_job_finish(j, &best, &meta, &am, &av, &e), TLP_OK, "it ends");
+    tlp_train_state ts;
+    is_int(tlp_job_finish(j, &best, &meta, &ts, &e), TLP_OK, "it ends");
     is_int(meta.batch, 256, "gpu records: batch 256, saved as such");
     is_int(meta.average, 3, "gpu records: the last 3 epochs averaged, saved as such");
     is_int(w.last.steps_per_epoch, (int)((tlp_samples_count(s) * 9 / 10 + 255) / 256),
            "about ceil(training samples / 256) steps");
+    ok(ts.ring && ts.n_ring == 1 && ts.n_slots == 1, "after one epoch, a ring of one epoch");
     tlp_model_free(best);
-    free(am), free(av);
+    tlp_train_state_free(&ts);
 }
 
 static void test_recipes(void)
@@ -1006,9 +1063,9 @@ static void test_finetune(const tlp_dataset *ds2, const tlp_samples *s1)
     snprintf(f.heads[1], TLP_HEAD_NAME, "hw-a");
     f.freeze_trunk = 1;
     tlp_samples *s2 = tlp_samples_build(ds2, &f, &e);
-    tlp_job *j = m && s2 ? tlp_train_start(s2, &f, m, NULL, NULL, NULL, &e) : NULL;
+    tlp_job *j = m && s2 ? tlp_train_start(s2, &f, m, NULL, NULL, &e) : NULL;
     tlp_model *t = NULL;
-    if (ok(j != NULL, "a training from the adapted model starts")) tlp_job_finish(j, &t, NULL, NULL, NULL, &e);
+    if (ok(j != NULL, "a training from the adapted model starts")) tlp_job_finish(j, &t, NULL, NULL, &e);
     if (ok(t != NULL, "and ends")) {
         size_t trunk = tlp_model_trunk_params(t);
         ok(!memcmp(tlp_model_params_const(t), tlp_model_params_const(m), trunk * sizeof(float)),
@@ -1084,8 +1141,8 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
     char path[256], one[256];
     snprintf(path, sizeof path, "%s/ens.tlpx", dir);
     snprintf(one, sizeof one, "%s/one.tlpx", dir);
-    is_int(tlp_checkpoint_save(path, a, NULL, NULL, NULL, &e), TLP_OK, "save an ensemble");
-    is_int(tlp_checkpoint_save(one, a_alone, NULL, NULL, NULL, &e), TLP_OK, "save one network");
+    is_int(tlp_checkpoint_save(path, a, NULL, NULL, &e), TLP_OK, "save an ensemble");
+    is_int(tlp_checkpoint_save(one, a_alone, NULL, NULL, &e), TLP_OK, "save one network");
     unsigned char hdr[12] = {0};
     FILE *f = fopen(path, "rb");
     if (f) fread(hdr, 1, 12, f), fclose(f);
@@ -1093,7 +1150,7 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
     f = fopen(one, "rb");
     if (f) fread(hdr, 1, 12, f), fclose(f);
     is_int(hdr[8], 2, "one network's file stays version 2 (older tlpx read it)");
-    tlp_model *ld = tlp_checkpoint_load(path, NULL, NULL, NULL, &e);
+    tlp_model *ld = tlp_checkpoint_load(path, NULL, NULL, &e);
     if (ok(ld && tlp_model_n_members(ld) == 2, "loaded with its member")) {
         is_int(tlp_model_config_of(tlp_model_member(ld, 1))->encode, TLP_ENCODE_PROG, "the member's encoding");
         tlp_predict(ld, ds, 1, sl, NULL, NULL, &e);
@@ -1101,9 +1158,9 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
     }
     /* not trained as one */
     tlp_train_opts o = opts(1, 32, 0);
-    tlp_job *j = ld ? tlp_train_start(s1, &o, ld, NULL, NULL, NULL, &e) : NULL;
+    tlp_job *j = ld ? tlp_train_start(s1, &o, ld, NULL, NULL, &e) : NULL;
     ok(ld && !j && e.status == TLP_ARG && strstr(e.msg, "ensemble"), "training an ensemble is refused");
-    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL, NULL);
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
     c.encode = TLP_ENCODE_LOG;
     tlp_model *ad = ld ? tlp_model_adapt(ld, &c, 1, &e) : NULL;
     ok(ld && !ad && strstr(e.msg, "ensemble"), "and so is fine-tuning one");
@@ -1144,6 +1201,7 @@ int main(void)
     test_determinism(s1);
     test_cancel(s1);
     test_resume(s1, dir);
+    test_resume_average(s1, dir);
     test_loss_options(s1);
     test_predict();
     test_bad_settings(s2, s1);

@@ -183,6 +183,15 @@ check "resumed: one more epoch, the second" grep -q "^epoch 2/2: loss " "$T/err"
 check "resumed: not the first epoch again" test "$(grep -c '^epoch 1/2' "$T/err")" -eq 0
 check "the resumed model loads" status 0 "$TLPX" eval "$T/r2.tlpx" "$D/hw-a"
 check "--resume keeps the model's --loss (mse), not the default" has_string "$T/r2.tlpx" mse
+# recipe tlpx on gpu records keeps the mean of the last 3 epochs: a resumed
+# run goes on from the last epoch's own weights and ends where one run ends
+check "recipe tlpx, 3 epochs in one run" status 0 "$TLPX" train "$D/hw-a" --out "$T/u3.tlpx" --epochs 3 --batch 32 --seed 9 --quiet
+check "1 epoch" status 0 "$TLPX" train "$D/hw-a" --out "$T/h1.tlpx" --epochs 1 --batch 32 --seed 9 --quiet
+check "resumed to 3" status 0 "$TLPX" train "$D/hw-a" --resume "$T/h1.tlpx" --epochs 3 --out "$T/r3.tlpx" --quiet
+"$TLPX" predict "$T/u3.tlpx" "$D/hw-a" >"$T/pu" 2>/dev/null
+"$TLPX" predict "$T/r3.tlpx" "$D/hw-a" >"$T/pr" 2>/dev/null
+check "the resumed model predicts what the one run's does" cmp -s "$T/pu" "$T/pr"
+check "(over every record)" test "$(wc -l <"$T/pu")" -gt 100
 
 # heads: order, names, cpu
 check "--heads hw-b,hw-a" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --heads hw-b,hw-a --out "$T/ba.tlpx" $FAST

@@ -64,7 +64,7 @@ int cmd_ensemble(int argc, char **argv)
     size_t used = 0;
     for (int i = 0; i < a.n; i++) {
         tlp_train_meta mi;
-        tlp_model *m = tlp_checkpoint_load(a.models[i], i ? &mi : &meta, NULL, NULL, &err);
+        tlp_model *m = tlp_checkpoint_load(a.models[i], i ? &mi : &meta, NULL, &err);
         if (!m) {
             fprintf(stderr, "tlpx ensemble: %s: %s\n", err.file[0] ? err.file : a.models[i], err.msg);
             goto done;
@@ -88,7 +88,7 @@ int cmd_ensemble(int argc, char **argv)
         tlp_model_free(m);
     }
     snprintf(meta.note, sizeof meta.note, "ensemble of %s", note);
-    if (tlp_checkpoint_save(a.out, ens, &meta, NULL, NULL, &err) != TLP_OK) {
+    if (tlp_checkpoint_save(a.out, ens, &meta, NULL, &err) != TLP_OK) {
         fprintf(stderr, "tlpx ensemble: %s: %s (nothing written)\n", err.file[0] ? err.file : a.out, err.msg);
         goto done;
     }

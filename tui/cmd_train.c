@@ -142,10 +142,10 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, 
 
 /* ------------------------------------------------------------ shared */
 
-static tlp_model *load_model(const char *path, tlp_train_meta *meta, float **m, float **v)
+static tlp_model *load_model(const char *path, tlp_train_meta *meta, tlp_train_state *state)
 {
     tlp_error err = {0};
-    tlp_model *model = tlp_checkpoint_load(path, meta, m, v, &err);
+    tlp_model *model = tlp_checkpoint_load(path, meta, state, &err);
     if (!model) fprintf(stderr, "tlpx: %s: %s\n", err.file[0] ? err.file : path, err.msg);
     return model;
 }
@@ -204,7 +204,7 @@ static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache 
 /* ------------------------------------------------------------ train */
 
 static const cli_opt TRAIN_OPTS[] = {
-    {"--out", "-o", "MODEL", "write the kept model here (atomically), with its Adam state"},
+    {"--out", "-o", "MODEL", "write the kept model here (atomically), with the state to resume it"},
     {"--recipe", NULL, "NAME", "tlpx (default: the measured better recipe) or tlp (TLP's own)"},
     {"--epochs", NULL, "N", "passes over the training samples (recipe tlpx: 10, tlp: 50)"},
     {"--batch", NULL, "N", "samples per optimiser step (recipe tlpx: 256 on GPU records, 1024 on CPU; tlp: 1024)"},
@@ -223,11 +223,11 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--mode", NULL, "cpu|gpu", "which records, when DATA holds both"},
     {"--seed", NULL, "N", "initial weights, split and shuffles (0)"},
     {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the model is the same for any number)"},
-    {"--resume", NULL, "MODEL", "continue a training from its saved model and Adam state"},
+    {"--resume", NULL, "MODEL", "continue a training from its saved model and state, as if it had not stopped"},
     {"--init", NULL, "MODEL", "start from MODEL's weights (fine-tuning); heads it lacks start fresh"},
     {"--freeze-trunk", NULL, NULL, "train the heads only (with --init: a new hardware's head on a trained trunk)"},
     {"--budget", NULL, "N", "the target head (the first) keeps labels on N random samples only (MTL-TLP's budget)"},
-    {"--weights-only", NULL, NULL, "save no Adam state: a third of the size, but no --resume"},
+    {"--weights-only", NULL, NULL, "save no Adam state (nor the averaged epochs' weights): a third of the size or less, but no --resume"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -354,7 +354,7 @@ static int train(int argc, char **argv)
     tlp_model *init = NULL;
     tlp_train_meta meta, *resume_meta = NULL;
     memset(&meta, 0, sizeof meta);
-    float *am = NULL, *av = NULL;
+    tlp_train_state rs = {0};
     tlp_samples *s = NULL;
     tlp_train_opts *to = &a.to;
     char why[256];
@@ -379,9 +379,9 @@ static int train(int argc, char **argv)
     rc = EXIT_FAIL;
     if (a.resume) {
         /* the checkpoint's settings, then what the command line changes */
-        init = load_model(a.resume, &meta, &am, &av);
+        init = load_model(a.resume, &meta, &rs);
         if (!init) goto done;
-        if (!am || !av) {
+        if (!rs.m) {
             fprintf(stderr, "tlpx train: %s has no Adam state (saved with --weights-only): a training cannot "
                             "resume from it\n", a.resume);
             goto done;
@@ -472,7 +472,7 @@ static int train(int argc, char **argv)
         goto done;
     }
     if (a.init) { /* fine-tuning: the model's trunk and heads, fresh heads where it has none */
-        tlp_model *from = load_model(a.init, NULL, NULL, NULL);
+        tlp_model *from = load_model(a.init, NULL, NULL);
         if (!from) goto done;
         tlp_model_config cfg;
         memset(&cfg, 0, sizeof cfg);
@@ -499,7 +499,7 @@ static int train(int argc, char **argv)
             fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
         fprintf(stderr, "\n");
     }
-    tlp_job *job = tlp_train_start(s, to, init, resume_meta, am, av, &err);
+    tlp_job *job = tlp_train_start(s, to, init, resume_meta, &rs, &err);
     if (!job) {
         fprintf(stderr, "tlpx train: %s\n", err.msg);
         goto done;
@@ -540,14 +540,13 @@ static int train(int argc, char **argv)
     if (tty && !o.quiet) fputc('\n', stderr);
     tlp_model *best = NULL;
     tlp_train_meta done_meta;
-    float *bm = NULL, *bv = NULL;
-    tlp_status st = tlp_job_finish(job, &best, &done_meta, &bm, &bv, &err);
+    tlp_train_state bs = {0};
+    tlp_status st = tlp_job_finish(job, &best, &done_meta, &bs, &err);
     if (st != TLP_OK) fprintf(stderr, "tlpx train: %s\n", err.msg);
     if (best && rank > 0) {
         rc = cancelled ? 128 + cancelled : st == TLP_OK ? EXIT_OK : EXIT_FAIL;
     } else if (best) {
-        if (tlp_checkpoint_save(a.out, best, &done_meta, a.weights_only ? NULL : bm, a.weights_only ? NULL : bv,
-                                &err) != TLP_OK)
+        if (tlp_checkpoint_save(a.out, best, &done_meta, a.weights_only ? NULL : &bs, &err) != TLP_OK)
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
         else if (cancelled) {
             if (a.weights_only)
@@ -575,11 +574,11 @@ static int train(int argc, char **argv)
         fprintf(stderr, "tlpx train: no epoch finished; nothing written\n");
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    tlp_model_free(best), free(bm), free(bv);
+    tlp_model_free(best), tlp_train_state_free(&bs);
 done:
     tlp_samples_free(s);
     tlp_dataset_free(ds);
-    tlp_model_free(init), free(am), free(av);
+    tlp_model_free(init), tlp_train_state_free(&rs);
     free(o.paths);
     return rc;
 }
@@ -762,7 +761,7 @@ static int open_session(int argc, char **argv, model_args *a, const cli_cmd *cmd
     }
     tlp_set_threads(a->threads ? a->threads : cli_default_threads());
     a->cache.quiet = a->data.quiet;
-    if (!(a->m = load_model(a->model_path, &a->meta, NULL, NULL)) || !(a->ds = cli_load(&a->data))) {
+    if (!(a->m = load_model(a->model_path, &a->meta, NULL)) || !(a->ds = cli_load(&a->data))) {
         close_session(a);
         return EXIT_FAIL;
     }

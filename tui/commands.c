@@ -70,7 +70,7 @@ static void start_training(app_t *a, const char *args)
     }
     a->train_mode = a->mode;
     a->train_fine = init != NULL;
-    a->train = tlp_train_start(a->samples, &o, init, NULL, NULL, NULL, &err);
+    a->train = tlp_train_start(a->samples, &o, init, NULL, NULL, &err);
     tlp_model_free(init); /* the job has its own copy */
     if (!a->train) {
         app_message(a, "train: %s", err.msg);
@@ -492,7 +492,7 @@ void app_do(app_t *a, action_id act, const char *arg)
         if (arg && *arg && one_path(a, "save", arg, given, sizeof given)) break;
         const char *path = arg && *arg ? given : f->path[0] ? f->path : "tlpx-model.tlpx";
         tlp_error err = {0};
-        if (tlp_checkpoint_save(path, f->model, NULL, NULL, NULL, &err) != TLP_OK)
+        if (tlp_checkpoint_save(path, f->model, NULL, NULL, &err) != TLP_OK)
             app_message(a, "%s: %s", err.file, err.msg);
         else {
             snprintf(f->path, sizeof f->path, "%s", path);

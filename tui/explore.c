@@ -56,7 +56,7 @@ void app_start_predict(app_t *a, tlp_mode m)
     if (!f->model || !a->ds) return;
     if (f->predict) {
         tlp_job_cancel(f->predict);
-        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL, NULL);
+        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL);
         f->predict = NULL;
     }
     tlp_error err = {0};
@@ -125,7 +125,7 @@ void app_poll_jobs(app_t *a)
                 f->scores[h] = tlp_job_take_scores(f->predict, h);
         } else if (p.state == TLP_JOB_FAILED)
             app_message(a, "predicting failed: %s", p.msg);
-        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL, NULL);
+        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL);
         f->predict = NULL;
         app_compute_scores(a);
         app_sort_tasks(a);
@@ -328,7 +328,7 @@ static void train_done(app_t *a)
     tlp_train_meta meta;
     tlp_error err = {0};
     tlp_progress p = a->prog;
-    tlp_status s = tlp_job_finish(a->train, &best, &meta, NULL, NULL, &err);
+    tlp_status s = tlp_job_finish(a->train, &best, &meta, NULL, &err);
     a->train = NULL;
     tlp_samples_free(a->samples);
     a->samples = NULL;
@@ -356,7 +356,7 @@ static void train_done(app_t *a)
 int app_load_model(app_t *a, const char *path)
 {
     tlp_error err = {0};
-    tlp_model *m = tlp_checkpoint_load(path, NULL, NULL, NULL, &err);
+    tlp_model *m = tlp_checkpoint_load(path, NULL, NULL, &err);
     if (!m) {
         app_message(a, "%s: %s", err.file[0] ? err.file : path, err.msg);
         return -1;
@@ -365,7 +365,7 @@ int app_load_model(app_t *a, const char *path)
     family_t *f = &a->fam[md];
     if (f->predict) {
         tlp_job_cancel(f->predict);
-        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL, NULL);
+        tlp_job_finish(f->predict, NULL, NULL, NULL, NULL);
         f->predict = NULL;
     }
     tlp_model_free(f->model);
@@ -562,13 +562,13 @@ int cmd_explore(int argc, char **argv)
 done:
     if (a.train) {
         tlp_job_cancel(a.train);
-        tlp_job_finish(a.train, NULL, NULL, NULL, NULL, NULL);
+        tlp_job_finish(a.train, NULL, NULL, NULL, NULL);
     }
     tlp_samples_free(a.samples);
     for (int m = 0; m < TLP_MODE_COUNT; m++) {
         if (a.fam[m].predict) {
             tlp_job_cancel(a.fam[m].predict);
-            tlp_job_finish(a.fam[m].predict, NULL, NULL, NULL, NULL, NULL);
+            tlp_job_finish(a.fam[m].predict, NULL, NULL, NULL, NULL);
         }
         app_free_scores(&a.fam[m]);
         tlp_model_free(a.fam[m].model);

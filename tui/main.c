@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--heads") == 0 && argc == 3) { /* for completion: the heads of a model */
-        tlp_model *m = tlp_checkpoint_load(argv[2], NULL, NULL, NULL, NULL);
+        tlp_model *m = tlp_checkpoint_load(argv[2], NULL, NULL, NULL);
         if (!m) return EXIT_FAIL;
         for (int h = 0; h < tlp_model_config_of(m)->n_heads; h++) printf("%s\n", tlp_model_config_of(m)->heads[h]);
         tlp_model_free(m);
