@@ -31,7 +31,7 @@
 # --first-seed S runs seeds S.. (to share the seeds of one measure among runs:
 # copy their model files into one DIR and --resume there for the table).
 # --resume keeps the model files already in DIR (from an interrupted run with
-# the same options) instead of training them again.
+# the same options) instead of training them again, and the peer's folds.
 # The peer's predictions do not depend on tlpx, so they are cached (by data,
 # fold, seed, epochs, variant and the peer script's checksum) under
 # ${XDG_CACHE_HOME:-~/.cache}/tlpx/quality; --fresh-peer recomputes them.
@@ -215,7 +215,6 @@ for h in $(echo "$hw" | tr , ' '); do
         for s in $(seq_to "$seeds"); do
             pred="$dir/$h-peer-$v-s$s.tsv"
             key="$h-$v-${folds}f-s$s-e$epochs-$psum-$dsum"
-            t0=$(now)
             if [ "$cached_only" = 1 ] && { [ "$fresh" = 1 ] || [ ! -s "$cache/$key.tsv" ]; }; then
                 printf '  %-5s %-10s seed %s: not cached; left out (about 6x the training time of tlpx: --peer %s runs it)\n' \
                     "$h" "peer-$v" "$s" "$v"
@@ -223,13 +222,23 @@ for h in $(echo "$hw" | tr , ' '); do
             fi
             if [ "$fresh" = 1 ] || [ ! -s "$cache/$key.tsv" ]; then
                 : >"$pred"
+                secs=0
                 for k in $(seq 1 "$folds"); do
-                    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$peer" "$dir/$h-f$k$fx-train" "$dir/$h-f$k$fx-test" \
-                        "$dir/$h-peer-$v-f$k-s$s.tsv" --epochs "$epochs" --seed "$s" --threads "$threads" $flag 2>/dev/null
-                    tail -n +2 "$dir/$h-peer-$v-f$k-s$s.tsv" >>"$pred"
+                    # a fold of a run interrupted in DIR is kept with --resume
+                    # (a seed of the peer is an hour or more)
+                    fp="$dir/$h-peer-$v-f$k-s$s"
+                    if [ "$resume" = 0 ] || [ ! -s "$fp.tsv" ] || [ ! -s "$fp.seconds" ]; then
+                        rm -f "$fp.tsv" "$fp.seconds"
+                        tf=$(now)
+                        OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 "$peer" "$dir/$h-f$k$fx-train" "$dir/$h-f$k$fx-test" \
+                            "$fp.tsv.part" --epochs "$epochs" --seed "$s" --threads "$threads" $flag 2>/dev/null
+                        mv "$fp.tsv.part" "$fp.tsv"
+                        echo $(($(now) - tf)) >"$fp.seconds"
+                    fi
+                    secs=$((secs + $(cat "$fp.seconds")))
+                    tail -n +2 "$fp.tsv" >>"$pred"
                 done
-                t1=$(now)
-                echo $((t1 - t0)) >"$cache/$key.seconds"
+                echo "$secs" >"$cache/$key.seconds"
                 cp "$pred" "$cache/$key.tsv"
             else
                 cp "$cache/$key.tsv" "$pred"
