@@ -386,6 +386,10 @@ static int train(int argc, char **argv)
                             "resume from it\n", a.resume);
             goto done;
         }
+        if (meta.average > 0 && !rs.ring)
+            fprintf(stderr, "tlpx train: %s keeps the mean of the last %d epochs' weights but not the weights "
+                            "themselves (saved by an older tlpx): training goes on from the mean, so not bit for "
+                            "bit as the run would have\n", a.resume, meta.average);
         resume_meta = &meta;
         to->mode = tlp_model_config_of(init)->mode;
         to->encode = tlp_model_config_of(init)->encode;
