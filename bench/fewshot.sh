@@ -12,17 +12,23 @@
 #   k80       the K80 model as it is (its K80 head ranks the new hardware)
 # Figures: mean top-1 and top-5 over tasks per seed, mean [min-max] over seeds.
 #
-# usage: bench/fewshot.sh [--seeds N] [--epochs N] [--budgets "250 500 1000"] [--new "V100 MI50"] [--dir DIR]
+# usage: bench/fewshot.sh [--seeds N] [--first-seed S] [--epochs N] [--budgets "250 500 1000"] [--new "V100 MI50"]
+#            [--dir DIR]
+# A model file already in DIR (an interrupted run with the same options) is
+# kept instead of trained again; --first-seed S runs seeds S.. (to share the
+# seeds of one measure among runs: the summary is over every run's rows in
+# DIR/fewshot.tsv).
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${top_builddir:-$top}
 T="$build/tlpx"
 data=${TLPX_DATA:-$top/../shared/data}
 R=$data/nnfusion-roller/artifacts
-seeds=1 epochs=10 budgets="250 500 1000" news="V100 MI50" dir="" folds=3
+seeds=1 epochs=10 budgets="250 500 1000" news="V100 MI50" dir="" folds=3 seed0=0
 while [ $# -gt 0 ]; do
     case $1 in
     --seeds) seeds=$2; shift ;;
+    --first-seed) seed0=$2; shift ;;
     --epochs) epochs=$2; shift ;;
     --budgets) budgets=$2; shift ;;
     --new) news=$2; shift ;;
@@ -36,16 +42,16 @@ dir=${dir:-$(mktemp -d "${TMPDIR:-/tmp}/tlpx_fewshot.XXXXXX")}
 mkdir -p "$dir"
 path_of() { case $1 in K80) echo "K80=$R/Table3" ;; V100) echo "V100=$R/microbenchmark" ;; MI50) echo "MI50=$R/Table4" ;; esac; }
 K=$(path_of K80)
-res="$dir/fewshot.tsv"
-printf 'new\tbudget\tconfig\tseed\ttop1\ttop5\n' >"$res"
+res="$dir/fewshot.tsv" # every run in DIR adds its rows: the summary is over all of them
+[ -s "$res" ] || printf 'new\tbudget\tconfig\tseed\ttop1\ttop5\n' >"$res"
 score() { # score NEW BUDGET CONFIG SEED PRED: the figures of PRED on NEW's data
     "$T" eval --scores "$5" "$(path_of "$1")" --tsv -q |
         awk -F '\t' -v n="$1" -v b="$2" -v c="$3" -v s="$4" '$4 == "top-1" { t1 = $5 } $4 == "top-5" { t5 = $5 }
             END { printf "%s\t%s\t%s\t%s\t%s\t%s\n", n, b, c, s, t1, t5 }' >>"$res"
     tail -n 1 "$res" | awk -F '\t' '{ printf "  %-5s %5s %-9s seed %s: top-1 %.4f  top-5 %.4f\n", $1, $2, $3, $4, $5, $6 }'
 }
-s=0
-while [ "$s" -lt "$seeds" ]; do
+s=$seed0
+while [ "$s" -lt $((seed0 + seeds)) ]; do
     # one K80 model per fold and seed, for finetune and k80
     for k in $(seq 1 "$folds"); do
         [ -f "$dir/k80-f$k-s$s.tlpx" ] || "$T" train "$K" --except-fold "$k/$folds" --epochs "$epochs" --seed "$s" \
@@ -69,8 +75,8 @@ while [ "$s" -lt "$seeds" ]; do
                     mtl) set -- "$N" "$K" --heads "$new,K80" ;;
                     finetune) set -- "$N" --init "$dir/k80-f$k-s$s.tlpx" ;;
                     esac
-                    "$T" train "$@" --budget "$b" --except-fold "$k/$folds" --epochs "$epochs" --seed "$s" \
-                        --weights-only --out "$m" -q
+                    [ -f "$m" ] || "$T" train "$@" --budget "$b" --except-fold "$k/$folds" --epochs "$epochs" \
+                        --seed "$s" --weights-only --out "$m" -q
                     "$T" predict "$m" "$N" --fold "$k/$folds" --head "$new" -q | tail -n +2 >>"$pred"
                 done
                 score "$new" "$b" "$c" "$s" "$pred"
@@ -80,7 +86,7 @@ while [ "$s" -lt "$seeds" ]; do
     s=$((s + 1))
 done
 echo
-echo "new hardware: mean top-1 / top-5 over its tasks the models did not see, $folds folds, $seeds seed(s) [min-max]"
+echo "new hardware: mean top-1 / top-5 over its tasks the models did not see, $folds folds, every seed in $res [min-max]"
 awk -F '\t' 'NR > 1 {
     k = $1 SUBSEP $2 SUBSEP $3
     if (!(k in n)) order[++m] = k
