@@ -606,6 +606,19 @@ static tlp_train_meta kept_meta(const tlp_job *j)
     return m;
 }
 
+/* The state that goes with the kept weights, for --resume: Adam's moments
+ * and the averaging ring as they are now. */
+static void keep_state(tlp_job *j)
+{
+    memcpy(j->kept.m, j->adam.m, sizeof(float) * j->adam.n);
+    memcpy(j->kept.v, j->adam.v, sizeof(float) * j->adam.n);
+    int A = j->o.average > 0 ? j->o.average : 0;
+    if (!A) return;
+    j->kept.n_ring = j->n_ring;
+    j->kept.n_slots = j->n_ring < A ? j->n_ring : A;
+    memcpy(j->kept.ring, j->ring, sizeof(float) * j->adam.n * (size_t)j->kept.n_slots);
+}
+
 /* Save the kept model to o.save_path (after an epoch that changed it), so
  * a killed or interrupted run loses at most the epochs since. */
 static void autosave(tlp_job *j, tlp_progress *p)
@@ -787,14 +800,7 @@ static void *worker(void *arg)
                 j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
                 goto out;
             }
-            /* the optimiser state that goes with those weights, for --resume */
-            memcpy(j->kept.m, j->adam.m, sizeof(float) * j->adam.n);
-            memcpy(j->kept.v, j->adam.v, sizeof(float) * j->adam.n);
-            if (A) {
-                j->kept.n_ring = j->n_ring;
-                j->kept.n_slots = j->n_ring < A ? j->n_ring : A;
-                memcpy(j->kept.ring, ring, sizeof(float) * np * (size_t)j->kept.n_slots);
-            }
+            keep_state(j);
             j->best_meta = j->meta;
             autosave(j, &p);
         }
@@ -938,13 +944,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
             j->n_ring = resume->n_ring;
         }
     }
-    memcpy(j->kept.m, j->adam.m, sizeof(float) * j->adam.n);
-    memcpy(j->kept.v, j->adam.v, sizeof(float) * j->adam.n);
-    if (A) {
-        j->kept.n_ring = j->n_ring;
-        j->kept.n_slots = j->n_ring < (int)A ? j->n_ring : (int)A;
-        memcpy(j->kept.ring, j->ring, sizeof(float) * np * (size_t)j->kept.n_slots);
-    }
+    keep_state(j);
     j->best_meta = j->meta;
     j->prog.state = TLP_JOB_RUNNING;
     j->prog.epochs = o->epochs;
