@@ -18,7 +18,7 @@
  *   u32 flags                 bit 0: Adam moments follow the parameters
  *                             bit 1: so does the averaging ring (with bit 0)
  *   f32 params[n_params], then when flagged f32 adam_m[n_params], adam_v[n_params]
- *   and when flagged u32 n_ring, u32 n_slots, n_slots x f32 params[n_params]
+ *   and when flagged u32 n_ring, tlp_ring_slots(n_ring, average) x f32 params[n_params]
  *   u32 n_members, n_members x (u32 encode, f32 params[n_params])     [v3]
  *   u64 FNV-1a-64 of every byte above
  *
@@ -248,7 +248,8 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
         w_u32(w, (uint32_t)cols);
     }
     const tlp_train_state *st = w->st;
-    int ring = st && st->ring && st->n_slots > 0;
+    int slots = st && st->ring ? tlp_ring_slots(st->n_ring, mt->average) : 0;
+    int ring = slots > 0;
     w_u32(w, (st ? CK_FLAG_ADAM : 0) | (ring ? CK_FLAG_RING : 0));
     w_floats(w, tlp_model_params_const(m), np);
     if (st) {
@@ -257,8 +258,7 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     }
     if (ring) {
         w_u32(w, (uint32_t)st->n_ring);
-        w_u32(w, (uint32_t)st->n_slots);
-        w_floats(w, st->ring, np * (size_t)st->n_slots);
+        w_floats(w, st->ring, np * (size_t)slots);
     }
     if (K > 1) {
         w_u32(w, (uint32_t)(K - 1));
@@ -288,14 +288,11 @@ tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_t
     tlp_train_meta zero;
     memset(&zero, 0, sizeof zero);
     if (!meta) meta = &zero;
-    if (state && state->ring && state->n_slots > 0) {
-        int want = state->n_ring < meta->average ? state->n_ring : meta->average;
-        if (!state->m || state->n_ring < 1 || state->n_slots != want)
-            return tlp_error_set(err, TLP_ARG, path, 0,
-                                 "an averaging ring of %d slots after %d epochs does not fit average %d (or has no "
-                                 "Adam moments)",
-                                 state->n_slots, state->n_ring, meta->average);
-    }
+    if (state && state->ring && !state->m)
+        return tlp_error_set(err, TLP_ARG, path, 0, "an averaging ring without Adam moments");
+    if (state && state->ring && meta->average > MAX_AVERAGE)
+        return tlp_error_set(err, TLP_ARG, path, 0, "an averaging ring of average %d (at most %d)", meta->average,
+                             MAX_AVERAGE);
     char dict[4096];
     writer w;
     memset(&w, 0, sizeof w);
@@ -336,7 +333,7 @@ typedef struct {
     } tensors[MAX_TENSORS];
     uint32_t flags;
     size_t params_off; /* the moments follow the params */
-    uint32_t n_ring, n_slots;
+    uint32_t n_ring, n_slots; /* n_slots: tlp_ring_slots(n_ring, average) */
     size_t ring_off;
     uint32_t n_members;                      /* networks after the first [v3] */
     uint32_t member_encode[TLP_MAX_MEMBERS]; /* the first TLP_MAX_MEMBERS of them */
@@ -368,6 +365,13 @@ static uint32_t le32(const unsigned char *b)
 }
 
 static uint64_t le64(const unsigned char *b) { return (uint64_t)le32(b) | (uint64_t)le32(b + 4) << 32; }
+
+static int32_t i32_of(uint32_t u)
+{
+    /* portable two's complement: converting a value above INT32_MAX to
+     * int32_t directly is implementation-defined */
+    return u <= INT32_MAX ? (int32_t)u : (int32_t)(u - 0x80000000u) - INT32_MAX - 1;
+}
 
 static uint32_t r_u32(reader *r, const char *what)
 {
@@ -468,10 +472,14 @@ static void walk(reader *r, parsed *o)
     }
     if (o->flags & CK_FLAG_RING) {
         o->n_ring = r_u32(r, "the epochs in the averaging ring");
-        o->n_slots = r_u32(r, "the averaging ring's slots");
-        if (!r->st && o->n_slots > MAX_AVERAGE)
-            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0, "an averaging ring of %u slots (at most %d)", o->n_slots,
+        int32_t avg = i32_of(o->average);
+        if (!r->st && !(o->flags & CK_FLAG_ADAM))
+            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0, "an averaging ring without Adam moments");
+        if (!r->st && (o->n_ring < 1 || o->n_ring > INT32_MAX || avg < 1 || avg > MAX_AVERAGE))
+            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0,
+                                  "an averaging ring of %u epochs does not fit average %d (1 to %d)", o->n_ring, avg,
                                   MAX_AVERAGE);
+        if (!r->st) o->n_slots = (uint32_t)tlp_ring_slots((int)o->n_ring, avg);
         for (uint32_t k = 0; k < o->n_slots && !r->st; k++) {
             size_t off = r_floats(r, o->n_params, "the averaging ring's weights");
             if (k == 0) o->ring_off = off;
@@ -494,13 +502,6 @@ static void printable(const unsigned char *s, size_t n, char *buf, size_t cap)
     size_t k = 0;
     for (; k < n && k + 1 < cap; k++) buf[k] = s[k] >= 0x20 && s[k] < 0x7f ? (char)s[k] : '?';
     buf[k] = 0;
-}
-
-static int32_t i32_of(uint32_t u)
-{
-    /* portable two's complement: converting a value above INT32_MAX to
-     * int32_t directly is implementation-defined */
-    return u <= INT32_MAX ? (int32_t)u : (int32_t)(u - 0x80000000u) - INT32_MAX - 1;
 }
 
 /* A short string field into a fixed buffer of cap bytes (NUL included). */
@@ -567,14 +568,6 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
                              NOTE_STR - 1);
     if (o->flags & ~CK_FLAGS)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown flags 0x%x: made by a newer tlpx", o->flags & ~CK_FLAGS);
-    if (o->flags & CK_FLAG_RING) {
-        int32_t avg = i32_of(o->average);
-        uint32_t want = avg < 1 ? 0 : o->n_ring < (uint32_t)avg ? o->n_ring : (uint32_t)avg;
-        if (!(o->flags & CK_FLAG_ADAM) || o->n_ring < 1 || o->n_ring > INT32_MAX || o->n_slots != want)
-            return tlp_error_set(err, CK_BAD, path, 0,
-                                 "an averaging ring of %u slots after %u epochs does not fit average %d%s", o->n_slots,
-                                 o->n_ring, avg, o->flags & CK_FLAG_ADAM ? "" : " (and no Adam moments)");
-    }
     return TLP_OK;
 }
 
@@ -691,6 +684,12 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     return check_meaning(p, o, path, err);
 }
 
+int tlp_ring_slots(int n_ring, int average)
+{
+    if (n_ring < 1 || average < 1) return 0;
+    return n_ring < average ? n_ring : average;
+}
+
 void tlp_train_state_free(tlp_train_state *st)
 {
     if (!st) return;
@@ -748,7 +747,6 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
         if (!st.ring) goto nomem;
         get_floats(p + o->ring_off, np * o->n_slots, st.ring);
         st.n_ring = (int)o->n_ring;
-        st.n_slots = (int)o->n_slots;
     }
     get_floats(p + o->params_off, np, tlp_model_params(m));
     for (uint32_t k = 0; k < o->n_members; k++) {

@@ -674,12 +674,14 @@ typedef struct {
  * from are in slot (n_ring - 1) % average.  Everything may be NULL / 0. */
 typedef struct {
     float *m, *v;        /* Adam's moments, n_params each (both or neither) */
-    float *ring;         /* n_slots x n_params, or NULL */
+    float *ring;         /* tlp_ring_slots(n_ring, average) x n_params, or NULL */
     int n_ring;          /* epochs stored in the ring since the run began */
-    int n_slots;         /* min(n_ring, average) */
 } tlp_train_state;
 /* Free what st holds and zero it (st may be NULL). */
 void tlp_train_state_free(tlp_train_state *st);
+/* The slots an averaging ring fills after n_ring epochs of averaging the
+ * last `average`: min(n_ring, average), 0 when either is below 1. */
+int tlp_ring_slots(int n_ring, int average);
 
 typedef enum { TLP_LOSS_RANK = 0, TLP_LOSS_MSE = 1 } tlp_loss_kind;
 typedef enum { TLP_PAIRS_BATCH = 0, TLP_PAIRS_TASK = 1 } tlp_pairs_kind;
@@ -823,8 +825,8 @@ char *tlp_workload_canonical(const char *workload_key);
 
 /* Write model (config, dictionaries, weights), meta and, when state is
  * not NULL and has Adam moments, the state to resume the training (the
- * moments, and the averaging ring when it has one; its n_slots must be
- * min(n_ring, meta->average)) to path, atomically.  A failed save leaves
+ * moments, and the averaging ring when it has one: tlp_ring_slots(n_ring,
+ * meta->average) epochs' weights) to path, atomically.  A failed save leaves
  * any previous file untouched. */
 tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_train_meta *meta,
                                const tlp_train_state *state, tlp_error *err);

@@ -615,8 +615,7 @@ static void keep_state(tlp_job *j)
     int A = j->o.average > 0 ? j->o.average : 0;
     if (!A) return;
     j->kept.n_ring = j->n_ring;
-    j->kept.n_slots = j->n_ring < A ? j->n_ring : A;
-    memcpy(j->kept.ring, j->ring, sizeof(float) * j->adam.n * (size_t)j->kept.n_slots);
+    memcpy(j->kept.ring, j->ring, sizeof(float) * j->adam.n * (size_t)tlp_ring_slots(j->n_ring, A));
 }
 
 /* Save the kept model to o.save_path (after an epoch that changed it), so
@@ -766,7 +765,7 @@ static void *worker(void *arg)
             memcpy(ring + (size_t)(j->n_ring % A) * np, P, sizeof(float) * np);
             j->n_ring++;
             memcpy(saved, P, sizeof(float) * np);
-            int k = j->n_ring < A ? j->n_ring : A;
+            int k = tlp_ring_slots(j->n_ring, A);
             for (size_t i = 0; i < np; i++) {
                 double acc = 0;
                 for (int q = 0; q < k; q++) acc += ring[(size_t)q * np + i];
@@ -933,14 +932,13 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
         memcpy(j->adam.m, resume->m, sizeof(float) * j->adam.n);
         memcpy(j->adam.v, resume->v, sizeof(float) * j->adam.n);
     }
-    if (resume_meta && init && resume && resume->ring && resume->n_ring > 0 && resume_meta->average > 0 &&
-        resume->n_slots == (resume->n_ring < resume_meta->average ? resume->n_ring : resume_meta->average)) {
+    if (resume_meta && init && resume && resume->ring && tlp_ring_slots(resume->n_ring, resume_meta->average) > 0) {
         /* the saved weights are a mean: training goes on from the last
          * epoch's own weights, and with the same averaging, from its ring */
         int last = (resume->n_ring - 1) % resume_meta->average;
         memcpy(tlp_model_params(j->m), resume->ring + (size_t)last * np, sizeof(float) * np);
         if ((size_t)resume_meta->average == A) {
-            memcpy(j->ring, resume->ring, sizeof(float) * np * (size_t)resume->n_slots);
+            memcpy(j->ring, resume->ring, sizeof(float) * np * (size_t)tlp_ring_slots(resume->n_ring, A));
             j->n_ring = resume->n_ring;
         }
     }

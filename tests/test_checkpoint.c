@@ -171,11 +171,11 @@ static void refused(const char *path, tlp_status st, const char *want, const cha
     char buf[300];
     tlp_error e = {0};
     static float sentinel;
-    tlp_train_state rs = {&sentinel, &sentinel, &sentinel, 7, 7}; /* must come back zeroed */
+    tlp_train_state rs = {&sentinel, &sentinel, &sentinel, 7}; /* must come back zeroed */
     tlp_train_meta meta;
     tlp_model *m = tlp_checkpoint_load(path, &meta, &rs, &e);
     snprintf(buf, sizeof buf, "%s: refused", what);
-    ok(m == NULL && !rs.m && !rs.v && !rs.ring && !rs.n_ring && !rs.n_slots, buf);
+    ok(m == NULL && !rs.m && !rs.v && !rs.ring && !rs.n_ring, buf);
     tlp_model_free(m);
     snprintf(buf, sizeof buf, "%s: status", what);
     is_int(e.status, st, buf);
@@ -225,7 +225,7 @@ static void round_trip(tlp_mode mode, const char *const *heads, int n_heads, con
     float *am = make_moments(n, 1), *av = make_moments(n, 2), *ring = make_moments(3 * n, 5);
     tlp_train_meta meta = make_meta(); /* average 3 */
     /* after 5 epochs, the ring of 3 holds epochs 4, 5, 3 in its slots */
-    tlp_train_state st = {am, av, ring, 5, 3};
+    tlp_train_state st = {am, av, ring, 5};
     tlp_error e = {0};
     snprintf(what, sizeof what, "%s %d head(s): save", tlp_mode_name(mode), n_heads);
     if (!ok(tlp_checkpoint_save(path, m, &meta, &st, &e) == TLP_OK, what)) printf("# %s: %s\n", e.file, e.msg);
@@ -246,25 +246,31 @@ static void round_trip(tlp_mode mode, const char *const *heads, int n_heads, con
         ok(gs.m && memcmp(gs.m, am, n * sizeof *am) == 0, "Adam m identical");
         ok(gs.v && memcmp(gs.v, av, n * sizeof *av) == 0, "Adam v identical");
         ok(gs.ring && memcmp(gs.ring, ring, 3 * n * sizeof *ring) == 0, "the averaging ring identical");
-        ok(gs.n_ring == 5 && gs.n_slots == 3, "its epochs and slots");
+        is_int(gs.n_ring, 5, "its epochs");
         tlp_model_free(l);
         tlp_train_state_free(&gs);
     }
     ok(!gs.m && !gs.v && !gs.ring && !gs.n_ring, "tlp_train_state_free zeroes the state");
 
     /* moments without a ring */
-    tlp_train_state nr = {am, av, NULL, 0, 0};
+    tlp_train_state nr = {am, av, NULL, 0};
     is_int(tlp_checkpoint_save(path, m, &meta, &nr, &e), TLP_OK, "save moments without a ring");
     l = tlp_checkpoint_load(path, NULL, &gs, &e);
-    ok(l && gs.m && gs.v && !gs.ring && !gs.n_ring && !gs.n_slots, "loads with moments and no ring");
+    ok(l && gs.m && gs.v && !gs.ring && !gs.n_ring, "loads with moments and no ring");
     tlp_model_free(l);
     tlp_train_state_free(&gs);
-    /* a ring that does not fit the averaging is a caller bug */
-    tlp_train_state bad = {am, av, ring, 5, 2};
-    is_int(tlp_checkpoint_save(path, m, &meta, &bad, &e), TLP_ARG, "a ring of 2 slots for average 3 is refused");
-    tlp_train_state early = {am, av, ring, 2, 2};
-    is_int(tlp_checkpoint_save(path, m, &meta, &early, &e), TLP_OK, "2 slots after 2 epochs of average 3 fit");
-    tlp_train_state noadam = {NULL, NULL, ring, 5, 3};
+    /* a ring of an absurd averaging is a caller bug */
+    tlp_train_meta huge = meta;
+    huge.average = 5000;
+    is_int(tlp_checkpoint_save(path, m, &huge, &st, &e), TLP_ARG, "a ring of average 5000 is refused");
+    /* after 2 epochs of average 3 the ring holds 2 */
+    tlp_train_state early = {am, av, ring, 2};
+    is_int(tlp_checkpoint_save(path, m, &meta, &early, &e), TLP_OK, "a ring after 2 epochs of average 3");
+    l = tlp_checkpoint_load(path, NULL, &gs, &e);
+    ok(l && gs.n_ring == 2 && gs.ring && !memcmp(gs.ring, ring, 2 * n * sizeof *ring), "loads with its 2 epochs");
+    tlp_model_free(l);
+    tlp_train_state_free(&gs);
+    tlp_train_state noadam = {NULL, NULL, ring, 5};
     is_int(tlp_checkpoint_save(path, m, &meta, &noadam, &e), TLP_ARG, "a ring without moments is refused");
 
     /* the caller may not want the moments or the meta */
@@ -276,7 +282,7 @@ static void round_trip(tlp_mode mode, const char *const *heads, int n_heads, con
     is_int(tlp_checkpoint_save(path, m, NULL, NULL, &e), TLP_OK, "save without moments or meta");
     static float sentinel;
     memset(&got, 0xab, sizeof got);
-    tlp_train_state none = {&sentinel, &sentinel, &sentinel, 1, 1};
+    tlp_train_state none = {&sentinel, &sentinel, &sentinel, 1};
     l = tlp_checkpoint_load(path, &got, &none, &e);
     ok(l && same_params(m, l), "loads");
     ok(!none.m && !none.v && !none.ring && !none.n_ring, "no state saved: the state comes back zeroed");
@@ -286,7 +292,7 @@ static void round_trip(tlp_mode mode, const char *const *heads, int n_heads, con
     tlp_model_free(l);
 
     /* only one moment is a caller bug, not a silent drop */
-    tlp_train_state half = {am, NULL, NULL, 0, 0};
+    tlp_train_state half = {am, NULL, NULL, 0};
     is_int(tlp_checkpoint_save(path, m, &meta, &half, &e), TLP_ARG, "adam_m without adam_v is refused");
     free(am);
     free(av);
@@ -303,7 +309,7 @@ static void corrupt_files(void)
     float *am = make_moments(np, 3), *av = make_moments(np, 4), *ring = make_moments(2 * np, 6);
     tlp_train_meta meta = make_meta();
     meta.average = 2;
-    tlp_train_state st = {am, av, ring, 4, 2};
+    tlp_train_state st = {am, av, ring, 4};
     tlp_error e = {0};
     is_int(tlp_checkpoint_save(good, m, &meta, &st, &e), TLP_OK, "save the reference file (moments and a ring)");
     free(am);
@@ -412,17 +418,19 @@ static void corrupt_files(void)
     refused_patch(orig, n, 12, 0, bad, "40x20; this tlpx makes 25x22", "L and F not the mode's");
 
     /* the averaging ring (2 slots after 4 epochs), counted from the end:
-     * u32 n_ring, u32 n_slots, 2 x np floats, the 8-byte checksum */
-    size_t ring_at = n - 8 - 2 * np * 4 - 8;
+     * u32 n_ring, 2 x np floats, the 8-byte checksum */
+    size_t ring_at = n - 8 - 2 * np * 4 - 4;
     /* ... and the flags before the parameters, the moments and the ring */
     size_t flags_at = ring_at - 3 * np * 4 - 4;
-    if (ok(orig[ring_at] == 4 && orig[ring_at + 4] == 2 && orig[flags_at] == 3,
-           "the ring's counts and the state flags (moments and ring) are where the layout says")) {
-        refused_patch(orig, n, ring_at, 1, bad, "an averaging ring of 2 slots after 1 epochs does not fit average 2",
-                      "a ring that does not fit the averaging (1 epoch: 1 slot)");
-        refused_patch(orig, n, ring_at + 4, 5000, bad, "an averaging ring of 5000 slots (at most 1000)",
-                      "a ring of absurd size");
-        refused_patch(orig, n, ring_at + 4, 3, bad, "truncated at byte", "a ring of one slot more than the file holds");
+    if (ok(orig[ring_at] == 4 && orig[flags_at] == 3,
+           "the ring's epochs and the state flags (moments and ring) are where the layout says")) {
+        refused_patch(orig, n, ring_at, 1, bad, "trailing data", "a ring of 1 epoch: one slot less than the file holds");
+        refused_patch(orig, n, ring_at, 0, bad, "an averaging ring of 0 epochs does not fit average 2",
+                      "a ring of no epoch");
+        refused_patch(orig, n, ring_at, 0x80000000u, bad, "an averaging ring of 2147483648 epochs does not fit",
+                      "a ring of absurd epochs");
+        refused_patch(orig, n, flags_at, 2, bad, "an averaging ring without Adam moments",
+                      "a ring flagged without the moments");
         refused_patch(orig, n, flags_at, 7, bad, "unknown flags 0x4: made by a newer tlpx", "flags from a newer tlpx");
     }
 
