@@ -18,7 +18,8 @@
  *   u32 flags                 bit 0: Adam moments follow the parameters
  *                             bit 1: so does the averaging ring (with bit 0)
  *   f32 params[n_params], then when flagged f32 adam_m[n_params], adam_v[n_params]
- *   and when flagged u32 n_ring, tlp_ring_slots(n_ring, average) x f32 params[n_params]
+ *   and when flagged u32 n_ring, u32 n_slots (= tlp_ring_slots(n_ring, average),
+ *                             checked), n_slots x f32 params[n_params]
  *   u32 n_members, n_members x (u32 encode, f32 params[n_params])     [v3]
  *   u64 FNV-1a-64 of every byte above
  *
@@ -258,6 +259,7 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     }
     if (ring) {
         w_u32(w, (uint32_t)st->n_ring);
+        w_u32(w, (uint32_t)slots);
         w_floats(w, st->ring, np * (size_t)slots);
     }
     if (K > 1) {
@@ -479,7 +481,14 @@ static void walk(reader *r, parsed *o)
             r->st = tlp_error_set(r->err, CK_BAD, r->path, 0,
                                   "an averaging ring of %u epochs does not fit average %d (1 to %d)", o->n_ring, avg,
                                   MAX_AVERAGE);
-        if (!r->st) o->n_slots = (uint32_t)tlp_ring_slots((int)o->n_ring, avg);
+        /* redundant (the epochs and the average give it), checked, kept:
+         * files since the ring came with it */
+        uint32_t n_slots = r_u32(r, "the averaging ring's slots");
+        if (!r->st && n_slots != (uint32_t)tlp_ring_slots((int)o->n_ring, avg))
+            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0,
+                                  "an averaging ring of %u slots after %u epochs does not fit average %d", n_slots,
+                                  o->n_ring, avg);
+        if (!r->st) o->n_slots = n_slots;
         for (uint32_t k = 0; k < o->n_slots && !r->st; k++) {
             size_t off = r_floats(r, o->n_params, "the averaging ring's weights");
             if (k == 0) o->ring_off = off;

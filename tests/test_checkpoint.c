@@ -418,13 +418,16 @@ static void corrupt_files(void)
     refused_patch(orig, n, 12, 0, bad, "40x20; this tlpx makes 25x22", "L and F not the mode's");
 
     /* the averaging ring (2 slots after 4 epochs), counted from the end:
-     * u32 n_ring, 2 x np floats, the 8-byte checksum */
-    size_t ring_at = n - 8 - 2 * np * 4 - 4;
+     * u32 n_ring, u32 n_slots, 2 x np floats, the 8-byte checksum */
+    size_t ring_at = n - 8 - 2 * np * 4 - 8;
     /* ... and the flags before the parameters, the moments and the ring */
     size_t flags_at = ring_at - 3 * np * 4 - 4;
-    if (ok(orig[ring_at] == 4 && orig[flags_at] == 3,
-           "the ring's epochs and the state flags (moments and ring) are where the layout says")) {
-        refused_patch(orig, n, ring_at, 1, bad, "trailing data", "a ring of 1 epoch: one slot less than the file holds");
+    if (ok(orig[ring_at] == 4 && orig[ring_at + 4] == 2 && orig[flags_at] == 3,
+           "the ring's counts and the state flags (moments and ring) are where the layout says")) {
+        refused_patch(orig, n, ring_at, 1, bad, "an averaging ring of 2 slots after 1 epochs does not fit average 2",
+                      "a ring that does not fit the averaging (1 epoch: 1 slot)");
+        refused_patch(orig, n, ring_at + 4, 3, bad, "an averaging ring of 3 slots after 4 epochs does not fit",
+                      "more slots than the averaging keeps");
         refused_patch(orig, n, ring_at, 0, bad, "an averaging ring of 0 epochs does not fit average 2",
                       "a ring of no epoch");
         refused_patch(orig, n, ring_at, 0x80000000u, bad, "an averaging ring of 2147483648 epochs does not fit",
