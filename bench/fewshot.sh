@@ -42,12 +42,16 @@ dir=${dir:-$(mktemp -d "${TMPDIR:-/tmp}/tlpx_fewshot.XXXXXX")}
 mkdir -p "$dir"
 path_of() { case $1 in K80) echo "K80=$R/Table3" ;; V100) echo "V100=$R/microbenchmark" ;; MI50) echo "MI50=$R/Table4" ;; esac; }
 K=$(path_of K80)
-res="$dir/fewshot.tsv" # every run in DIR adds its rows: the summary is over all of them
+res="$dir/fewshot.tsv" # every run in DIR adds its rows (one per seed): the summary is over all of them
 [ -s "$res" ] || printf 'new\tbudget\tconfig\tseed\ttop1\ttop5\n' >"$res"
 score() { # score NEW BUDGET CONFIG SEED PRED: the figures of PRED on NEW's data
-    "$T" eval --scores "$5" "$(path_of "$1")" --tsv -q |
+    row=$("$T" eval --scores "$5" "$(path_of "$1")" --tsv -q |
         awk -F '\t' -v n="$1" -v b="$2" -v c="$3" -v s="$4" '$4 == "top-1" { t1 = $5 } $4 == "top-5" { t5 = $5 }
-            END { printf "%s\t%s\t%s\t%s\t%s\t%s\n", n, b, c, s, t1, t5 }' >>"$res"
+            END { printf "%s\t%s\t%s\t%s\t%s\t%s\n", n, b, c, s, t1, t5 }')
+    # a seed scored again (a run gone on in DIR) replaces its row, so no seed counts twice
+    awk -F '\t' -v n="$1" -v b="$2" -v c="$3" -v s="$4" '!($1 == n && $2 == b && $3 == c && $4 == s)' "$res" >"$res.part"
+    printf '%s\n' "$row" >>"$res.part"
+    mv "$res.part" "$res"
     tail -n 1 "$res" | awk -F '\t' '{ printf "  %-5s %5s %-9s seed %s: top-1 %.4f  top-5 %.4f\n", $1, $2, $3, $4, $5, $6 }'
 }
 s=$seed0

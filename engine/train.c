@@ -612,10 +612,9 @@ static void keep_state(tlp_job *j)
 {
     memcpy(j->kept.m, j->adam.m, sizeof(float) * j->adam.n);
     memcpy(j->kept.v, j->adam.v, sizeof(float) * j->adam.n);
-    int A = j->o.average > 0 ? j->o.average : 0;
-    if (!A) return;
+    int slots = tlp_ring_slots(j->n_ring, j->o.average);
     j->kept.n_ring = j->n_ring;
-    memcpy(j->kept.ring, j->ring, sizeof(float) * j->adam.n * (size_t)tlp_ring_slots(j->n_ring, A));
+    if (slots) memcpy(j->kept.ring, j->ring, sizeof(float) * j->adam.n * (size_t)slots);
 }
 
 /* Save the kept model to o.save_path (after an epoch that changed it), so
