@@ -14,7 +14,7 @@
 # the peer given tlpx's program row too (tlpx features --encode prog).
 #
 # usage: bench/quality.sh [--quick | --full] [--hw K80,Xeon] [--folds N] [--seeds N]
-#            [--first-seed S] [--epochs N] [--threads N] [--configs tlpx,tlp,mtl,ens] [--peer log,raw,prog | --peer none]
+#            [--first-seed S] [--epochs N] [--threads N] [--configs tlpx,tlp,mtl] [--peer log,raw,prog | --peer none]
 #            [--train-args "..."] [--dir DIR] [--resume] [--fresh-peer]
 #   (default)  K80 and Xeon, 3 folds x 3 seeds, 10 epochs: recipe tlpx, the
 #              random order and the peer --log where it is cached (see below):
@@ -23,9 +23,10 @@
 #              run uses its cached predictions only; --peer log (or --full)
 #              computes and caches the missing ones.
 #   --quick    K80, 3 folds x 1 seed, recipe tlpx only: for iterating
-#   --configs  tlpx (recipe tlpx), tlp (TLP's), mtl (recipe tlpx, the other
-#              GPUs as auxiliary heads), ens (two networks of recipe tlpx, log
-#              and prog tokens, as one model by tlpx ensemble: twice the time)
+#   --configs  tlpx (recipe tlpx: two networks, log and prog tokens, as one
+#              ensemble), tlp (TLP's), mtl (recipe tlpx, the other GPUs as
+#              auxiliary heads); --train-args "--encode prog" measures one
+#              network of the ensemble alone
 #   --full     K80, V100, MI50 and Xeon, 3 folds x 3 seeds: recipes tlpx and
 #              tlp, MTL (the other GPUs as auxiliary heads), the peer raw and --log
 # --first-seed S runs seeds S.. (to share the seeds of one measure among runs:
@@ -153,8 +154,7 @@ for h in $(echo "$hw" | tr , ' '); do
             heads=$h
             for o in K80 V100 MI50; do [ "$o" = "$h" ] || { heads="$heads,$o"; datas="$datas $(path_of "$o")"; }; done
             args="--recipe tlpx --heads $heads" ;;
-        ens) ;; # two networks of recipe tlpx, log and prog tokens, as one (tlpx ensemble)
-        *) echo "quality.sh: unknown config $c (tlpx, tlp, mtl, ens)"; exit 2 ;;
+        *) echo "quality.sh: unknown config $c (tlpx, tlp, mtl)"; exit 2 ;;
         esac
         for s in $(seq_to "$seeds"); do
             t0=$(now)
@@ -162,17 +162,10 @@ for h in $(echo "$hw" | tr , ' '); do
             : >"$pred"
             for k in $(seq 1 "$folds"); do
                 m="$dir/$h-$c-f$k-s$s.tlpx"
-                parts="" # ens: its networks' files
-                [ "$c" = ens ] && parts="log prog"
-                for e in ${parts:--}; do
-                    mp=$m enc=""
-                    [ "$e" = - ] || { mp="${m%.tlpx}-$e.tlpx"; enc="--encode $e"; }
-                    # shellcheck disable=SC2086
-                    [ "$resume" = 1 ] && [ -s "$mp" ] ||
-                        "$T" train $datas --except-fold "$k/$folds" $args $enc $extra --epochs "$epochs" --seed "$s" \
-                            --threads "$threads" --out "$mp" -q
-                done
-                [ -z "$parts" ] || "$T" ensemble "${m%.tlpx}-log.tlpx" "${m%.tlpx}-prog.tlpx" --out "$m" -q
+                # shellcheck disable=SC2086
+                [ "$resume" = 1 ] && [ -s "$m" ] ||
+                    "$T" train $datas --except-fold "$k/$folds" $args $extra --epochs "$epochs" --seed "$s" \
+                        --threads "$threads" --out "$m" -q
                 "$T" predict "$m" "$target" --fold "$k/$folds" -q | tail -n +2 >>"$pred"
             done
             t1=$(now)

@@ -2,7 +2,7 @@
  * checkpoint.c: a model, its training settings and its Adam moments in one
  * self-checking binary file.
  *
- * Layout (version 2; integers little-endian, floats IEEE binary32/64
+ * Layout (version 2 to 4; integers little-endian, floats IEEE binary32/64
  * little-endian, strings as u32 length + bytes without NUL):
  *
  *   "TLPXCKPT" u32 version
@@ -21,6 +21,8 @@
  *   and when flagged u32 n_ring, u32 n_slots (= tlp_ring_slots(n_ring, average),
  *                             checked), n_slots x f32 params[n_params]
  *   u32 n_members, n_members x (u32 encode, f32 params[n_params])     [v3]
+ *   u32 n_nets, n_nets x u32 encode, u32 nets_done, u32 plan flags    [v4]
+ *                             bit 0: the networks started from a model's (fine-tuning)
  *   u64 FNV-1a-64 of every byte above
  *
  * An ensemble's other networks (tlp_model_add_member) follow the first's
@@ -28,6 +30,12 @@
  * A model without members is written as version 2, so a tlpx of before
  * ensembles reads it (if it knows the model's encoding: prog came with
  * ensembles, and an older tlpx refuses it as an unknown encoding).
+ *
+ * A model saved by a training of several networks (tlp_train_meta.n_nets
+ * > 1) is version 4: its plan (the networks' encodings, how many are
+ * finished) lets --resume go on inside any of them.  The file holds the
+ * finished networks and, when one is in training, that one last; the meta
+ * (epochs_done, best_epoch, ...) and the Adam state are the last one's.
  *
  * The dictionary and the tensor table are redundant on purpose: weights are
  * only meaningful for the exact token encoding and parameter order they were
@@ -54,7 +62,8 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 
 #define CK_MAGIC "TLPXCKPT"
 #define CK_MAGIC_LEN 8
-#define CK_VERSION 3u
+#define CK_VERSION 4u
+#define CK_PLAN_FINE 1u /* plan flags: the networks started from a model's */
 #define CK_VERSION_MIN 1u
 #define CK_FLAG_ADAM 1u
 /* The raw weights of the last epochs that the saved (averaged) weights are
@@ -204,7 +213,8 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
 
     w_bytes(w, CK_MAGIC, CK_MAGIC_LEN);
     int K = tlp_model_n_members(m);
-    w_u32(w, K > 1 ? 3u : 2u);
+    uint32_t version = mt->n_nets > 1 ? 4u : K > 1 ? 3u : 2u;
+    w_u32(w, version);
     w_u32(w, (uint32_t)cfg->mode);
     w_u32(w, (uint32_t)tlp_mode_seq(cfg->mode));
     w_u32(w, (uint32_t)tlp_mode_fea(cfg->mode));
@@ -262,13 +272,19 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
         w_u32(w, (uint32_t)slots);
         w_floats(w, st->ring, np * (size_t)slots);
     }
-    if (K > 1) {
+    if (version >= 3) {
         w_u32(w, (uint32_t)(K - 1));
         for (int k = 1; k < K; k++) {
             const tlp_model *mk = tlp_model_member(m, k);
             w_u32(w, (uint32_t)tlp_model_config_of(mk)->encode);
             w_floats(w, tlp_model_params_const(mk), np);
         }
+    }
+    if (version >= 4) {
+        w_u32(w, (uint32_t)mt->n_nets);
+        for (int k = 0; k < mt->n_nets; k++) w_u32(w, (uint32_t)mt->nets[k]);
+        w_u32(w, (uint32_t)mt->nets_done);
+        w_u32(w, mt->fine ? CK_PLAN_FINE : 0);
     }
     /* the trailer is not part of what it checks */
     uint64_t sum = w->h;
@@ -292,6 +308,12 @@ tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_t
     if (!meta) meta = &zero;
     if (state && state->ring && !state->m)
         return tlp_error_set(err, TLP_ARG, path, 0, "an averaging ring without Adam moments");
+    int K = tlp_model_n_members(m);
+    if (meta->n_nets > TLP_MAX_MEMBERS ||
+        (meta->n_nets > 1 && (meta->nets_done < 0 || meta->nets_done > meta->n_nets || K > meta->n_nets ||
+                              (K != meta->nets_done && K != meta->nets_done + 1))))
+        return tlp_error_set(err, TLP_ARG, path, 0, "a model of %d networks from a training of %d with %d finished", K,
+                             meta->n_nets, meta->nets_done);
     if (state && state->ring && meta->average > MAX_AVERAGE)
         return tlp_error_set(err, TLP_ARG, path, 0, "an averaging ring of average %d (at most %d)", meta->average,
                              MAX_AVERAGE);
@@ -340,6 +362,8 @@ typedef struct {
     uint32_t n_members;                      /* networks after the first [v3] */
     uint32_t member_encode[TLP_MAX_MEMBERS]; /* the first TLP_MAX_MEMBERS of them */
     size_t member_off[TLP_MAX_MEMBERS];
+    uint32_t n_nets, nets_done, plan_flags; /* [v4] */
+    uint32_t nets[TLP_MAX_MEMBERS];         /* the first TLP_MAX_MEMBERS encodings */
 } parsed;
 
 /* A cursor over the file's bytes.  The first failure sticks: later reads
@@ -502,6 +526,15 @@ static void walk(reader *r, parsed *o)
             if (k < TLP_MAX_MEMBERS) o->member_encode[k] = enc, o->member_off[k] = off;
         }
     }
+    if (o->version >= 4) {
+        o->n_nets = r_u32(r, "the number of networks the training makes");
+        for (uint32_t k = 0; k < o->n_nets && !r->st; k++) {
+            uint32_t enc = r_u32(r, "a network's input encoding");
+            if (k < TLP_MAX_MEMBERS) o->nets[k] = enc;
+        }
+        o->nets_done = r_u32(r, "the number of networks finished");
+        o->plan_flags = r_u32(r, "the training plan's flags");
+    }
 }
 
 /* A file's bytes made safe to quote in a message: at most cap-1 of them,
@@ -567,6 +600,27 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
                                  o->member_encode[k]);
     if (o->model_flags)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown model flags 0x%x: made by a newer tlpx", o->model_flags);
+    if (o->version >= 4) { /* the training plan, and the networks in the file as it says */
+        uint32_t have = 1 + o->n_members;
+        if (o->n_nets < 2 || o->n_nets > TLP_MAX_MEMBERS)
+            return tlp_error_set(err, CK_BAD, path, 0, "a training of %u networks (2 to %d)", o->n_nets,
+                                 TLP_MAX_MEMBERS);
+        if (o->nets_done > o->n_nets || (have != o->nets_done && have != o->nets_done + 1) || have > o->n_nets)
+            return tlp_error_set(err, CK_BAD, path, 0,
+                                 "%u network%s in the file, but the training of %u had finished %u", have,
+                                 have == 1 ? "" : "s", o->n_nets, o->nets_done);
+        for (uint32_t k = 0; k < o->n_nets; k++) {
+            uint32_t in_file = k == 0 ? o->encode : k < have ? o->member_encode[k - 1] : o->nets[k];
+            if (o->nets[k] >= TLP_ENCODE_COUNT)
+                return tlp_error_set(err, CK_BAD, path, 0, "network %u: unknown input encoding %u", k + 1, o->nets[k]);
+            if (in_file != o->nets[k])
+                return tlp_error_set(err, CK_BAD, path, 0, "network %u: encoding %u in the plan, %u in the file", k + 1,
+                                     o->nets[k], in_file);
+        }
+        if (o->plan_flags & ~CK_PLAN_FINE)
+            return tlp_error_set(err, CK_BAD, path, 0, "unknown training plan flags 0x%x: made by a newer tlpx",
+                                 o->plan_flags & ~CK_PLAN_FINE);
+    }
     static const char *const META[N_META_STR] = {"loss", "pairs", "split", "recipe", "select", "sched", "failed"};
     for (int i = 0; i < N_META_STR; i++)
         if (!str_ok(p, o->meta_str[i], META_STR))
@@ -793,6 +847,12 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
         mt.seed = o->seed;
         mt.step = o->step;
         memcpy(&mt.best_val, &o->best, 8);
+        if (o->version >= 4) {
+            mt.n_nets = (int)o->n_nets;
+            mt.nets_done = (int)o->nets_done;
+            for (uint32_t k = 0; k < o->n_nets; k++) mt.nets[k] = (tlp_encode)o->nets[k];
+            mt.fine = (o->plan_flags & CK_PLAN_FINE) != 0;
+        }
         *meta = mt;
     }
     if (state) *state = st;

@@ -50,8 +50,4 @@ void tlp__dist_sum_shards(float *g, const float *extra, size_t np, int lo, int h
 /* Is flag set on any rank? (flag itself with one rank) */
 int tlp__dist_any(int flag);
 
-/* model.c: 1 with err set when m is an ensemble (training and fine-tuning
- * take one network), else 0. */
-int tlp__model_refuse_ensemble(const tlp_model *m, tlp_error *err);
-
 #endif

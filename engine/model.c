@@ -270,19 +270,8 @@ tlp_model *tlp_model_member(const tlp_model *m, int k)
 
 size_t tlp_model_trunk_params(const tlp_model *m) { return m->dec[0][0].w; }
 
-int tlp__model_refuse_ensemble(const tlp_model *m, tlp_error *err)
+static tlp_model *adapt_net(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
 {
-    if (!m->n_members) return 0;
-    tlp_error_set(err, TLP_ARG, NULL, 0,
-                  "an ensemble (%d networks) is not trained as one: train its networks, then combine them "
-                  "(tlpx ensemble)",
-                  1 + m->n_members);
-    return 1;
-}
-
-tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
-{
-    if (tlp__model_refuse_ensemble(init, err)) return NULL;
     if (cfg->mode != init->cfg.mode || cfg->encode != init->cfg.encode) {
         tlp_error_set(err, TLP_ARG, NULL, 0, "the model is %s with %s tokens; the training wants %s with %s tokens",
                       tlp_mode_name(init->cfg.mode), tlp_encode_name(init->cfg.encode), tlp_mode_name(cfg->mode),
@@ -298,6 +287,22 @@ tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, u
         if (g >= 0)
             memcpy(m->params + trunk + (size_t)h * per_head, init->params + tlp_model_trunk_params(init) + (size_t)g * per_head,
                    sizeof(float) * per_head);
+    }
+    return m;
+}
+
+tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
+{
+    tlp_model *m = adapt_net(init, cfg, seed, err);
+    for (int k = 0; m && k < init->n_members; k++) { /* an ensemble: each network with its own encoding */
+        tlp_model_config ck = *cfg;
+        ck.encode = init->members[k]->cfg.encode;
+        tlp_model *mk = adapt_net(init->members[k], &ck, seed, err);
+        if (!mk || tlp_model_add_member(m, mk, err) != TLP_OK) {
+            tlp_model_free(mk);
+            tlp_model_free(m);
+            m = NULL;
+        }
     }
     return m;
 }

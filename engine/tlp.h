@@ -453,7 +453,6 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
  * program (threads per block) is a sum over split rows that no row's
  * decoder sees. */
 typedef enum {
-    TLP_ENCODE_MODE = TLP_BY_MODE, /* training settings only: by the mode, see tlp_train_resolve */
     TLP_ENCODE_RAW = 0,
     TLP_ENCODE_LOG = 1,
     TLP_ENCODE_PROG = 2,
@@ -490,17 +489,19 @@ tlp_model *tlp_model_clone_net(const tlp_model *m);
 const tlp_model_config *tlp_model_config_of(const tlp_model *m);
 /* A model of config cfg that starts from init (fine-tuning): init's trunk,
  * init's decoder for each head of cfg that init has (by hardware name), a
- * fresh one (from seed) for the others.  Mode and encoding must match. */
+ * fresh one (from seed) for the others.  Mode and encoding must match; an
+ * ensemble is adapted network by network, each keeping its encoding. */
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err);
 /* An ensemble: a model may carry other networks of its mode and heads (each
  * with its own encoding and weights), its members.  tlp_predict combines
  * them: each network's scores standardised within each task (mean 0 and
  * spread 1 over the task's records given), then averaged; so the scores of
  * an ensemble rank programs within a task, and a record's score depends on
- * the other records of its task that are scored with it.  Training, saving
- * Adam state, adapting and forward use the first network only; checkpoints
- * keep the members' weights.  add_member takes member on success (the
- * caller keeps it on failure). */
+ * the other records of its task that are scored with it.  A training job
+ * trains the networks in turn (tlp_train_opts.n_nets); forward uses the
+ * first network only; checkpoints keep the members' weights and the Adam
+ * state of the last.  add_member takes member on success (the caller keeps
+ * it on failure). */
 #define TLP_MAX_MEMBERS 8
 tlp_status tlp_model_add_member(tlp_model *m, tlp_model *member, tlp_error *err);
 int tlp_model_n_members(const tlp_model *m); /* 1 + the members added */
@@ -664,6 +665,14 @@ typedef struct {
     int group;           /* pairs=task: samples per run of one task */
     int best_epoch;      /* the epoch whose model was kept */
     char note[512];      /* where the model came from: data, folds, tool (free text) */
+    /* An ensemble trained in one run (n_nets > 1): the encodings of its
+     * networks in order, and how many are finished.  The model saved holds
+     * the finished networks and, while one is in training, that one last;
+     * the fields above from epochs to best_epoch and the state saved with it
+     * are the last network's.  0 / 0: one network. */
+    int n_nets, nets_done;
+    tlp_encode nets[TLP_MAX_MEMBERS];
+    int fine;            /* the networks started from a model's (fine-tuning, --init) */
 } tlp_train_meta;
 
 /* What a training needs to go on (--resume) besides the kept weights:
@@ -709,8 +718,12 @@ typedef struct {
     double val_frac;        /* default 0.1 */
     uint64_t seed;
     int threads;            /* BLAS threads, default 1 */
-    tlp_encode encode;      /* input encoding of a new model (default raw); TLP_ENCODE_MODE: by the
-                               mode, as recipe tlpx (prog gpu, log cpu) */
+    /* The networks: one per encoding, trained in turn on the same samples,
+     * split and seed (each exactly as a training of that encoding alone),
+     * kept as one ensemble (tlp_model_add_member).  Default 1 network of raw
+     * tokens (TLP); recipe tlpx: log, then prog. */
+    int n_nets;             /* 1..TLP_MAX_MEMBERS (0 counts as 1) */
+    tlp_encode encode[TLP_MAX_MEMBERS];
     tlp_select_kind select; /* default loss */
     tlp_sched_kind sched;   /* default const */
     tlp_failed_kind failed; /* default keep */
@@ -769,6 +782,8 @@ typedef struct {
     double val_loss, best_val;  /* last and best validation loss (NAN before the first) */
     double val_top1, val_top5;  /* last epoch's mean top-k over the validation tasks (head 0; NAN without) */
     int best_epoch;
+    int net, nets;              /* the network in training (1-based) of how many (an ensemble) */
+    tlp_encode net_encode;      /* its encoding */
     double samples_per_s, eta_s, elapsed_s;
     int n_hist;                 /* training loss per epoch so far (and val) */
     float hist_train[TLP_LOSS_HISTORY], hist_val[TLP_LOSS_HISTORY];
@@ -781,11 +796,15 @@ typedef struct {
 
 typedef struct tlp_job tlp_job;
 
-/* Start training on a worker thread.  init (may be NULL: a new model from
- * o->seed) is copied, never touched; samples and the dataset are borrowed
- * until tlp_job_finish.  resume (may be NULL) restores Adam and, when its
- * ring fits resume_meta->average == o->average, the averaging: the run then
- * goes on bit for bit as if it had not stopped. */
+/* Start training on a worker thread.  init (may be NULL: new networks from
+ * o->seed) is copied, never touched: network k starts from init's k-th
+ * (fine-tuning; its encodings must be o's).  Samples and the dataset are
+ * borrowed until tlp_job_finish.  resume_meta (may be NULL) continues the
+ * training init was saved by: its finished networks are kept as they are,
+ * the last one (if unfinished) goes on from resume (Adam and, when its ring
+ * fits resume_meta->average == o->average, the averaging), the others start
+ * as they would have: the run then goes on bit for bit as if it had not
+ * stopped. */
 tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *o, const tlp_model *init,
                          const tlp_train_meta *resume_meta, const tlp_train_state *resume, tlp_error *err);
 void tlp_job_progress(tlp_job *j, tlp_progress *out);
@@ -794,9 +813,10 @@ void tlp_job_progress(tlp_job *j, tlp_progress *out);
 int tlp_job_fd(const tlp_job *j);
 /* Ask the worker to stop between two steps. */
 void tlp_job_cancel(tlp_job *j);
-/* Wait for the worker and take the result: the best-validation model (NULL
- * when cancelled or failed before any epoch ended), its meta and the state
- * to resume it (each may be NULL; free the state with
+/* Wait for the worker and take the result: the best-validation model (an
+ * ensemble: the finished networks and the kept one of the network in
+ * training; NULL when cancelled or failed before any epoch ended), its meta
+ * and the state to resume it (each may be NULL; free the state with
  * tlp_train_state_free).  Frees the job. */
 tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, tlp_train_state *state,
                           tlp_error *err);

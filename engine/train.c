@@ -42,7 +42,8 @@ void tlp_train_defaults(tlp_train_opts *o, tlp_mode m)
     o->val_frac = 0.1;
     o->seed = 0;
     o->threads = 1;
-    o->encode = TLP_ENCODE_RAW;
+    o->n_nets = 1;
+    o->encode[0] = TLP_ENCODE_RAW;
     o->select = TLP_SELECT_LOSS;
     o->sched = TLP_SCHED_CONST;
     o->average = 0;
@@ -64,9 +65,16 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
     o->epochs = 10;              /* the epochs it was measured with (50 not measured) */
     o->failed = TLP_FAILED_DEMOTE; /* failed programs below every valid one: no failed top-1 pick on K80,
                                       Xeon +0.019 top-1; K80 -0.008, within the spread over seeds */
+    /* two networks, of log-scaled tokens and of log-scaled tokens with the
+     * program row, as one ensemble (3 seeds against the better of the two
+     * alone: Xeon top-1 0.743 against 0.738 (log), top-5 0.887, failed picks
+     * 5.0 against 5.3; K80 top-1 0.849 either way (prog), top-5 0.945
+     * against 0.930, replay 9.70x against 8.84x): twice the training */
+    o->n_nets = 2;
+    o->encode[0] = TLP_ENCODE_LOG;
+    o->encode[1] = TLP_ENCODE_PROG;
     /* by the mode, once the data says it: TLPX_BY_MODE */
     o->batch = TLP_BY_MODE;
-    o->encode = TLP_ENCODE_MODE;
     o->average = TLP_BY_MODE;
     snprintf(o->recipe, sizeof o->recipe, "tlpx");
     return TLP_OK;
@@ -78,28 +86,25 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
  *   epochs: K80 top-5 above the random order's on every seed, replay gain
  *   8.7x instead of 7.7x), 1024 on CPU records (256 measured there: mean
  *   top-1 0.011 lower, within the spread, but a spread over seeds of 0.054);
- * - encode: log-scaled tokens, sign(x) log2(1 + |x|) (the raw values reach
- *   3e8), and on GPU records the program row too (K80, 3 seeds: top-1 0.836
- *   instead of 0.803, top-5 0.928 instead of 0.937, replay 8.7x either way);
- *   on CPU records the program row measured lower (Xeon), so log alone;
+ * - (the networks' encodings, the same on both: one network alone measured
+ *   best with the program row on GPU records, K80 top-1 0.836 against 0.803
+ *   with log alone, and without it on CPU records, Xeon);
  * - average: on GPU records the kept weights are the mean of the last 3
  *   epochs' (3 seeds: K80 top-1 0.849 instead of 0.836, spread 0.013
  *   instead of 0.038; V100 0.860 instead of 0.853); on Xeon it measured
  *   lower (0.721 and 0.711 against 0.745 and 0.736, 2 seeds), so none. */
 static const struct {
     int batch;
-    tlp_encode encode;
     int average;
 } TLPX_BY_MODE[TLP_MODE_COUNT] = {
-    [TLP_MODE_CPU] = {1024, TLP_ENCODE_LOG, 0},
-    [TLP_MODE_GPU] = {256, TLP_ENCODE_PROG, 3},
+    [TLP_MODE_CPU] = {1024, 0},
+    [TLP_MODE_GPU] = {256, 3},
 };
 
 void tlp_train_resolve(tlp_train_opts *o, tlp_mode m)
 {
     if ((unsigned)m >= TLP_MODE_COUNT) return;
     if (o->batch == TLP_BY_MODE) o->batch = TLPX_BY_MODE[m].batch;
-    if (o->encode == TLP_ENCODE_MODE) o->encode = TLPX_BY_MODE[m].encode;
     if (o->average == TLP_BY_MODE) o->average = TLPX_BY_MODE[m].average;
 }
 
@@ -417,6 +422,11 @@ struct tlp_job {
      * (k - 1) % average for the k-th epoch since the run began (n_ring) */
     float *ring;
     int n_ring;
+    /* an ensemble (o.n_nets > 1): the network in training (0-based), the
+     * finished ones as one model (NULL before the first is), and when
+     * fine-tuning the networks each starts from */
+    int net;
+    tlp_model *ens, *init;
     tlp_status status;
     tlp_error err;
     int started, joined;
@@ -601,8 +611,20 @@ float tlp_train_lr(const tlp_train_opts *o, uint64_t t, uint64_t total)
 static tlp_train_meta kept_meta(const tlp_job *j)
 {
     tlp_train_meta m = j->best_meta;
-    m.best_val = j->meta.best_val;
     m.epochs = j->meta.epochs;
+    return m;
+}
+
+/* An ensemble's model as a save or the finish hands it over, a new copy:
+ * the finished networks, then the kept one of the network in training (if
+ * an epoch of it was kept).  NULL when out of memory. */
+static tlp_model *ensemble_copy(const tlp_job *j)
+{
+    tlp_model *m = tlp_model_clone(j->ens), *b = j->best ? tlp_model_clone_net(j->best) : NULL;
+    if (!m || (j->best && (!b || tlp_model_add_member(m, b, NULL) != TLP_OK))) {
+        tlp_model_free(m), tlp_model_free(b);
+        return NULL;
+    }
     return m;
 }
 
@@ -625,14 +647,59 @@ static void autosave(tlp_job *j, tlp_progress *p)
     double t0 = now_s();
     tlp_train_meta m = kept_meta(j);
     tlp_error e = {0};
-    if (tlp_checkpoint_save(j->o.save_path, j->best, &m, j->o.weights_only ? NULL : &j->kept, &e) != TLP_OK)
+    tlp_model *copy = j->ens ? ensemble_copy(j) : NULL;
+    const tlp_model *km = j->ens ? copy : j->best;
+    if (!km) snprintf(p->save_error, sizeof p->save_error, "out of memory for the model to save");
+    else if (tlp_checkpoint_save(j->o.save_path, km, &m, j->o.weights_only ? NULL : &j->kept, &e) != TLP_OK)
         snprintf(p->save_error, sizeof p->save_error, "%s", e.msg);
     else {
         p->save_error[0] = 0;
         p->saves++;
         p->saved_epoch = m.best_epoch;
     }
+    tlp_model_free(copy);
     p->save_s += now_s() - t0;
+}
+
+/* A new network k: from the fine-tuning model's k-th, or fresh from the
+ * seed with encoding k, as a training of it alone would start. */
+static tlp_model *net_start(const tlp_job *j, int k, tlp_error *err)
+{
+    if (j->init) return tlp_model_clone_net(tlp_model_member(j->init, k));
+    tlp_model_config c = {j->s->mode, j->s->n_heads, {{0}}, j->o.encode[k]};
+    memcpy(c.heads, j->s->heads, sizeof c.heads);
+    return tlp_model_new(&c, j->o.seed, err);
+}
+
+/* The network in training is finished: it joins the ensemble, the file
+ * says so, and the next one starts from nothing but its initial weights. */
+static tlp_status next_net(tlp_job *j, tlp_progress *p)
+{
+    if (j->best) { /* an ensemble of its kept weights (the network has finished) */
+        if (!j->ens) j->ens = j->best;
+        else if (tlp_model_add_member(j->ens, j->best, &j->err) != TLP_OK) return j->err.status;
+        j->best = NULL;
+    }
+    j->meta.nets_done = j->best_meta.nets_done = ++j->net;
+    autosave(j, p);
+    tlp_model_free(j->m);
+    if (!(j->m = net_start(j, j->net, &j->err)))
+        return j->err.status ? j->err.status
+                             : tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory for network %d", j->net + 1);
+    if (tlp_model_reserve(j->m, j->o.batch, 1, &j->err) != TLP_OK) return j->err.status;
+    memset(j->adam.m, 0, sizeof(float) * j->adam.n);
+    memset(j->adam.v, 0, sizeof(float) * j->adam.n);
+    j->adam.t = 0;
+    j->n_ring = 0;
+    j->meta.epochs_done = 0;
+    j->meta.step = 0;
+    j->meta.best_val = NAN;
+    j->meta.best_epoch = 0;
+    p->net = j->net + 1;
+    p->net_encode = j->o.encode[j->net];
+    p->best_val = p->val_loss = p->val_top1 = p->val_top5 = NAN;
+    p->best_epoch = 0;
+    return TLP_OK;
 }
 
 static void *worker(void *arg)
@@ -715,11 +782,16 @@ static void *worker(void *arg)
 
     p.steps_per_epoch = (long)((n_train + (size_t)B - 1) / (size_t)B);
     uint64_t total_steps = (uint64_t)j->o.epochs * (uint64_t)p.steps_per_epoch;
+    double t0 = now_s(), seen = 0;
+    size_t total_work = (size_t)j->o.epochs * (n_train + n_val);
+    /* each network of an ensemble from the same random stream after the
+     * split: as if it were trained alone */
+    const tlp_rng r_split = r;
+next_network:
+    r = r_split;
     /* a resumed run replays the shuffles of the epochs it skips, so it
      * continues the random stream of the run it resumes */
     for (int ep = 1; ep <= j->meta.epochs_done; ep++) epoch_order(j, &r, train, n_train, order, runs);
-    double t0 = now_s(), seen = 0;
-    size_t total_work = (size_t)j->o.epochs * (n_train + n_val);
     for (int ep = j->meta.epochs_done + 1; ep <= j->o.epochs; ep++) {
         p.epoch = ep;
         epoch_order(j, &r, train, n_train, order, runs);
@@ -752,7 +824,8 @@ static void *worker(void *arg)
             p.elapsed_s = now_s() - t0;
             p.samples_per_s = seen / p.elapsed_s;
             size_t done = (size_t)(ep - 1 - j->meta.epochs_done) * (n_train + n_val) + a + (size_t)nb;
-            size_t left = total_work - (size_t)j->meta.epochs_done * (n_train + n_val) - done;
+            size_t left = total_work - (size_t)j->meta.epochs_done * (n_train + n_val) - done +
+                          (size_t)(j->o.n_nets - 1 - j->net) * total_work;
             p.eta_s = p.samples_per_s > 0 ? (double)left / p.samples_per_s : NAN;
             publish(j, &p);
         }
@@ -805,6 +878,16 @@ static void *worker(void *arg)
         if (A) memcpy(P, saved, sizeof(float) * np);
         publish(j, &p);
     }
+    if (j->net + 1 < j->o.n_nets) {
+        if ((j->status = next_net(j, &p)) != TLP_OK) goto out;
+        np = tlp_model_n_params(j->m);
+        publish(j, &p);
+        goto next_network;
+    }
+    if (j->o.n_nets > 1) { /* the last network is finished too: the file says so */
+        j->meta.nets_done = j->best_meta.nets_done = j->o.n_nets;
+        autosave(j, &p);
+    }
     p.state = TLP_JOB_DONE;
     goto out;
 cancelled:
@@ -827,6 +910,8 @@ static void job_free_parts(tlp_job *j)
 {
     tlp_model_free(j->best);
     tlp_model_free(j->m);
+    tlp_model_free(j->ens);
+    tlp_model_free(j->init);
     tlp_adam_free(&j->adam);
     tlp_train_state_free(&j->kept);
     free(j->ring);
@@ -839,13 +924,16 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
 {
     tlp_train_opts resolved = *given, *o = &resolved;
     tlp_train_resolve(o, s->mode);
+    if (o->n_nets < 1) o->n_nets = 1;
+    int K = o->n_nets, bad_enc = K > TLP_MAX_MEMBERS;
+    for (int k = 0; k < K && !bad_enc; k++) bad_enc = (unsigned)o->encode[k] >= TLP_ENCODE_COUNT;
     if (o->epochs < 1 || o->epochs > 100000 || o->batch < 2 || o->batch > 65536 || !(o->lr > 0) ||
         !(o->val_frac >= 0 && o->val_frac < 1) || o->threads < 1 || o->threads > 256 || o->average < 0 ||
-        o->average > 1000 || o->group < 0 || (unsigned)o->encode >= TLP_ENCODE_COUNT ||
-        (unsigned)o->select > TLP_SELECT_LAST || (unsigned)o->sched > TLP_SCHED_COSINE ||
-        (unsigned)o->failed > TLP_FAILED_DEMOTE) {
+        o->average > 1000 || o->group < 0 || bad_enc || (unsigned)o->select > TLP_SELECT_LAST ||
+        (unsigned)o->sched > TLP_SCHED_COSINE || (unsigned)o->failed > TLP_FAILED_DEMOTE) {
         tlp_error_set(err, TLP_ARG, NULL, 0,
-                      "bad training settings (epochs 1..100000, batch 2..65536, lr > 0, average 0..1000)");
+                      "bad training settings (epochs 1..100000, batch 2..65536, lr > 0, average 0..1000, "
+                      "1..%d networks)", TLP_MAX_MEMBERS);
         return NULL;
     }
     tlp_job *j = calloc(1, sizeof *j);
@@ -857,9 +945,13 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     j->o = *o;
     j->pipe[0] = j->pipe[1] = -1;
     pthread_mutex_init(&j->mu, NULL);
+    /* the network j->m starts from: init's (fine-tuning), the resumed one,
+     * or a fresh one (start NULL) */
+    const tlp_model *start = NULL;
+    int resumed = 0; /* start is the network resume_meta and resume describe */
     if (init) {
         const tlp_model_config *c = tlp_model_config_of(init);
-        if (tlp__model_refuse_ensemble(init, err)) goto fail;
+        int n_init = tlp_model_n_members(init);
         if (c->mode != s->mode || c->n_heads != s->n_heads) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d %s head%s, the data gives %d %s head%s",
                           c->n_heads, tlp_mode_name(c->mode), c->n_heads == 1 ? "" : "s", s->n_heads,
@@ -872,12 +964,61 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
                               s->heads[h]);
                 goto fail;
             }
-        j->m = tlp_model_clone(init);
-    } else {
-        tlp_model_config c = {s->mode, s->n_heads, {{0}}, o->encode};
-        memcpy(c.heads, s->heads, sizeof c.heads);
-        j->m = tlp_model_new(&c, o->seed, err);
+        for (int k = 0; k < n_init && k < K; k++) {
+            tlp_encode e = tlp_model_config_of(tlp_model_member(init, k))->encode;
+            if (e != o->encode[k]) {
+                tlp_error_set(err, TLP_ARG, NULL, 0, "network %d of the model has %s tokens; the training wants %s",
+                              k + 1, tlp_encode_name(e), tlp_encode_name(o->encode[k]));
+                goto fail;
+            }
+        }
+        int done = resume_meta && resume_meta->n_nets > 1 ? resume_meta->nets_done : 0;
+        if (!resume_meta && n_init != K) {
+            tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d network%s; the training wants %d", n_init,
+                          n_init == 1 ? "" : "s", K);
+            goto fail;
+        }
+        if (resume_meta && ((resume_meta->n_nets > 1 ? resume_meta->n_nets : 1) != K || done < 0 || done > n_init ||
+                            n_init > done + 1)) {
+            tlp_error_set(err, TLP_ARG, NULL, 0,
+                          "the model's training made %d network%s, %d of them finished, and the model has %d; "
+                          "this training makes %d",
+                          resume_meta->n_nets > 1 ? resume_meta->n_nets : 1, resume_meta->n_nets > 1 ? "s" : "",
+                          done, n_init, K);
+            goto fail;
+        }
+        if (resume_meta && done >= K) {
+            tlp_error_set(err, TLP_ARG, NULL, 0, "the model's %d networks are trained already (%d epochs each)", K,
+                          resume_meta->epochs);
+            goto fail;
+        }
+        for (int k = 0; k < done; k++) { /* resuming: the finished networks stay as they are */
+            tlp_model *net = tlp_model_clone_net(tlp_model_member(init, k));
+            if (!net || (j->ens && tlp_model_add_member(j->ens, net, err) != TLP_OK)) {
+                if (!net) tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+                tlp_model_free(net);
+                goto fail;
+            }
+            if (!j->ens) j->ens = net;
+        }
+        j->net = done;
+        j->meta.nets_done = done;
+        start = tlp_model_member(init, done); /* NULL: network `done` has not started */
+        resumed = resume_meta && start;
+        if (!resume_meta && !(j->init = tlp_model_clone(init))) {
+            tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+            goto fail;
+        }
+        if (resume_meta && !start && resume_meta->fine) {
+            tlp_error_set(err, TLP_ARG, NULL, 0,
+                          "network %d of %d had not started, and it was to start from the model the run "
+                          "fine-tuned, which is not in the file: start the training again from that model",
+                          done + 1, K);
+            goto fail;
+        }
     }
+    if (start && !(j->m = tlp_model_clone_net(start))) tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+    if (!start) j->m = net_start(j, j->net, err);
     size_t np = j->m ? tlp_model_n_params(j->m) : 0, A = (size_t)o->average;
     if (j->m) {
         j->kept.m = malloc(sizeof(float) * np);
@@ -910,7 +1051,16 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     j->meta.epochs = o->epochs;
     j->meta.seed = o->seed;
     j->meta.best_val = NAN;
-    if (resume_meta) {
+    j->meta.n_nets = K > 1 ? K : 0;
+    for (int k = 0; k < K && K > 1; k++) j->meta.nets[k] = o->encode[k];
+    j->meta.fine = init && !resume_meta ? 1 : resume_meta ? resume_meta->fine : 0;
+    if (resume_meta && K > 1 && resume_meta->epochs != o->epochs) {
+        tlp_error_set(err, TLP_ARG, NULL, 0,
+                      "the networks of an ensemble train for the same epochs: %d, as the model's run asked", 
+                      resume_meta->epochs);
+        goto fail;
+    }
+    if (resumed) {
         if (resume_meta->epochs_done >= o->epochs) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d epochs already; ask for more than that",
                           resume_meta->epochs_done);
@@ -920,18 +1070,18 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
         j->meta.step = resume_meta->step;
         j->adam.t = resume_meta->step;
     }
-    if (resume_meta && init && isfinite(resume_meta->best_val)) {
+    if (resumed && isfinite(resume_meta->best_val)) {
         /* the resumed model is the best so far until an epoch beats it */
-        j->best = tlp_model_clone(init);
+        j->best = tlp_model_clone_net(start);
         j->meta.best_val = resume_meta->best_val;
         j->prog.best_val = resume_meta->best_val;
         j->prog.best_epoch = resume_meta->epochs_done;
     }
-    if (resume && resume->m && resume->v) {
+    if (resumed && resume && resume->m && resume->v) {
         memcpy(j->adam.m, resume->m, sizeof(float) * j->adam.n);
         memcpy(j->adam.v, resume->v, sizeof(float) * j->adam.n);
     }
-    if (resume_meta && init && resume && resume->ring && tlp_ring_slots(resume->n_ring, resume_meta->average) > 0) {
+    if (resumed && resume && resume->ring && tlp_ring_slots(resume->n_ring, resume_meta->average) > 0) {
         /* the saved weights are a mean: training goes on from the last
          * epoch's own weights, and with the same averaging, from its ring */
         int last = (resume->n_ring - 1) % resume_meta->average;
@@ -945,6 +1095,9 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     j->best_meta = j->meta;
     j->prog.state = TLP_JOB_RUNNING;
     j->prog.epochs = o->epochs;
+    j->prog.net = j->net + 1;
+    j->prog.nets = K;
+    j->prog.net_encode = o->encode[j->net];
     j->prog.val_loss = j->prog.val_top1 = j->prog.val_top5 = NAN;
     if (!j->best) j->prog.best_val = NAN;
     if (pthread_create(&j->thread, NULL, worker, j) != 0) {
@@ -976,7 +1129,10 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, tl
     for (int h = 0; h < TLP_MAX_HEADS; h++) free(j->scores[h]);
     tlp_status s = j->status;
     if (s != TLP_OK && err) *err = j->err;
-    if (best) {
+    if (best && j->ens) {
+        *best = ensemble_copy(j);
+        if (!*best && s == TLP_OK) s = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for the model");
+    } else if (best) {
         *best = j->best;
         j->best = NULL;
     }

@@ -358,7 +358,7 @@ static void corrupt_files(void)
     spill(bad, "hello\n", 6);
     refused(bad, TLP_FORMAT, "not a tlpx checkpoint", "a short text file");
 
-    refused_patch(orig, n, 8, 4, bad, "version 4 is not supported; this tlpx reads versions 1 to 3", "a future version");
+    refused_patch(orig, n, 8, 5, bad, "version 5 is not supported; this tlpx reads versions 1 to 4", "a future version");
     refused_patch(orig, n, 8, 0, bad, "version 0 is not supported", "version 0");
 
     /* the input encoding and the model flags follow the last head name */
@@ -578,6 +578,59 @@ static void members(void)
     tlp_model_free(m);
 }
 
+/* A training's ensemble in progress (version 4): its plan (the networks'
+ * encodings, how many are finished, fine-tuning) round-trips; a plan that
+ * does not fit the networks in the file is refused with a reason. */
+static void plan(void)
+{
+    static const char *const heads[] = {"K80"};
+    const char *good = in_dir("plan.ckpt"), *bad = in_dir("plan-bad.ckpt");
+    tlp_model *m = make_model(TLP_MODE_GPU, heads, 1, 7);
+    tlp_train_meta meta = make_meta();
+    meta.n_nets = 3, meta.nets_done = 0, meta.fine = 1;
+    tlp_encode first = tlp_model_config_of(m)->encode, other = first == TLP_ENCODE_LOG ? TLP_ENCODE_RAW : TLP_ENCODE_LOG;
+    meta.nets[0] = first, meta.nets[1] = TLP_ENCODE_LOG, meta.nets[2] = TLP_ENCODE_PROG;
+    tlp_error e = {0};
+    tlp_train_meta lm;
+    is_int(tlp_checkpoint_save(good, m, &meta, NULL, &e), TLP_OK, "save the first of 3 networks in training");
+    tlp_model *l = tlp_checkpoint_load(good, &lm, NULL, &e);
+    ok(l && lm.n_nets == 3 && lm.nets_done == 0 && lm.fine == 1 && lm.nets[1] == TLP_ENCODE_LOG &&
+           lm.nets[2] == TLP_ENCODE_PROG && same_params(l, m),
+       "loaded: the plan, and the network");
+    tlp_model_free(l);
+    size_t n;
+    unsigned char *orig = slurp(good, &n);
+    if (!ok(orig && n > 40 && orig[8] == 4, "version 4")) {
+        free(orig), tlp_model_free(m);
+        return;
+    }
+    /* from the end: trailer 8, flags 4, nets_done 4, 3 encodings, n_nets 4, n_members 4 */
+    size_t flags_at = n - 12, done_at = n - 16, enc_at = n - 28, count_at = n - 32, members_at = n - 36;
+    refused_patch(orig, n, done_at, 2, bad, "1 network in the file, but the training of 3 had finished 2",
+                  "more networks finished than in the file");
+    refused_patch(orig, n, done_at, 4, bad, "had finished 4", "more finished than planned");
+    char want[96];
+    snprintf(want, sizeof want, "network 1: encoding %d in the plan, %d in the file", (int)other, (int)first);
+    refused_patch(orig, n, enc_at, other, bad, want, "a plan that names another encoding");
+    refused_patch(orig, n, enc_at + 8, 9, bad, "network 3: unknown input encoding 9", "an encoding out of range");
+    refused_patch(orig, n, flags_at, 3, bad, "unknown training plan flags 0x2", "plan flags from a newer tlpx");
+    refused_patch(orig, n, count_at, 6, bad, "truncated", "a plan of 6 networks with 3 there");
+    refused_patch(orig, n, members_at, 1, bad, "truncated", "a member claimed that is not there");
+    spill(bad, orig, n - 12);
+    refused(bad, TLP_FORMAT, "truncated", "the plan's end cut off");
+    /* refused at save too: a plan the model does not fit */
+    meta.nets_done = 2;
+    is_int(tlp_checkpoint_save(bad, m, &meta, NULL, &e), TLP_ARG, "a save whose plan does not fit is refused");
+    /* one network alone, or an ensemble made by tlpx ensemble: no plan, version 2 or 3 as before */
+    meta.n_nets = 0;
+    is_int(tlp_checkpoint_save(good, m, &meta, NULL, &e), TLP_OK, "no plan");
+    free(orig);
+    orig = slurp(good, &n);
+    ok(orig && orig[8] == 2, "one network without a plan stays version 2");
+    free(orig);
+    tlp_model_free(m);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -593,6 +646,7 @@ int main(void)
     failed_save();
     version_1();
     members();
+    plan();
     cleanup();
     return tap_done();
 }

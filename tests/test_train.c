@@ -838,7 +838,7 @@ static void test_threads(const tlp_samples *s)
     for (int t = 0; t < 3; t++) {
         tlp_train_opts o = opts(2, 160, 11);
         o.threads = t + 1;
-        o.encode = TLP_ENCODE_LOG;
+        o.encode[0] = TLP_ENCODE_LOG;
         tlp_status st;
         m[t] = train_quiet(s, &o, &meta[t], &st);
         good &= m[t] != NULL && st == TLP_OK;
@@ -941,22 +941,23 @@ static void test_recipes(void)
     is_int(tlp_train_recipe(&r, TLP_MODE_CPU, "tlp"), TLP_OK, "recipe tlp");
     ok(!memcmp(&d, &r, sizeof d), "recipe tlp is TLP's defaults");
     is_int(d.epochs, 50, "tlp: 50 epochs");
-    is_int(d.encode, TLP_ENCODE_RAW, "tlp: raw tokens");
+    ok(d.n_nets == 1 && d.encode[0] == TLP_ENCODE_RAW, "tlp: one network of raw tokens");
     is_int(d.select, TLP_SELECT_LOSS, "tlp: the epoch of least validation loss");
     is_int(d.split, TLP_SPLIT_RECORD, "tlp: validation on 10% of the records");
     is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "tlpx"), TLP_OK, "recipe tlpx");
     is_str(r.recipe, "tlpx", "tlpx names itself");
-    is_int(r.encode, TLP_ENCODE_MODE, "tlpx: tokens by the mode");
+    ok(r.n_nets == 2 && r.encode[0] == TLP_ENCODE_LOG && r.encode[1] == TLP_ENCODE_PROG,
+       "tlpx: two networks, of log tokens and of prog tokens");
     tlp_train_opts g = r, c = r;
     tlp_train_resolve(&g, TLP_MODE_GPU);
     tlp_train_resolve(&c, TLP_MODE_CPU);
-    ok(g.encode == TLP_ENCODE_PROG && g.batch == 256 && g.average == 3,
-       "tlpx on gpu records: prog tokens, batches of 256, the last 3 epochs averaged");
-    ok(c.encode == TLP_ENCODE_LOG && c.batch == 1024 && c.average == 0,
-       "tlpx on cpu records: log tokens, batches of 1024, no averaging");
-    c.encode = TLP_ENCODE_RAW, c.batch = 64, c.average = 5;
+    ok(g.n_nets == 2 && g.batch == 256 && g.average == 3,
+       "tlpx on gpu records: the two networks, batches of 256, the last 3 epochs averaged");
+    ok(c.n_nets == 2 && c.batch == 1024 && c.average == 0,
+       "tlpx on cpu records: the two networks, batches of 1024, no averaging");
+    c.batch = 64, c.average = 5;
     tlp_train_resolve(&c, TLP_MODE_GPU);
-    ok(c.encode == TLP_ENCODE_RAW && c.batch == 64 && c.average == 5, "settings given stay as they are");
+    ok(c.batch == 64 && c.average == 5, "settings given stay as they are");
     is_int(tlp_train_recipe(&r, TLP_MODE_GPU, "nope"), TLP_ARG, "an unknown recipe");
     is_str(r.recipe, "tlp", "leaves TLP's settings");
     ok(!strcmp(TLP_RECIPES[0], "tlp") && !strcmp(TLP_RECIPES[1], "tlpx") && !TLP_RECIPES[2], "the recipe list");
@@ -1156,14 +1157,19 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
         tlp_predict(ld, ds, 1, sl, NULL, NULL, &e);
         ok(!memcmp(se, sl, n * sizeof(float)), "the loaded ensemble scores the same, bit for bit");
     }
-    /* not trained as one */
-    tlp_train_opts o = opts(1, 32, 0);
-    tlp_job *j = ld ? tlp_train_start(s1, &o, ld, NULL, NULL, &e) : NULL;
-    ok(ld && !j && e.status == TLP_ARG && strstr(e.msg, "ensemble"), "training an ensemble is refused");
-    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
+    /* adapted network by network, each with its encoding */
     c.encode = TLP_ENCODE_LOG;
+    c.n_heads = 1;
     tlp_model *ad = ld ? tlp_model_adapt(ld, &c, 1, &e) : NULL;
-    ok(ld && !ad && strstr(e.msg, "ensemble"), "and so is fine-tuning one");
+    ok(ad && tlp_model_n_members(ad) == 2 && tlp_model_config_of(tlp_model_member(ad, 1))->encode == TLP_ENCODE_PROG &&
+           tlp_model_config_of(ad)->n_heads == 1,
+       "an ensemble adapted to one head: two networks, log and prog");
+    /* a training of one network does not start from two */
+    tlp_train_opts o = opts(1, 32, 0);
+    o.encode[0] = TLP_ENCODE_LOG;
+    tlp_job *j = ad ? tlp_train_start(s1, &o, ad, NULL, NULL, &e) : NULL;
+    ok(ad && !j && e.status == TLP_ARG && strstr(e.msg, "has 2 networks"), "one network from an ensemble is refused");
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
     tlp_model_free(ad);
     tlp_model_free(ld);
     /* members need the same mode and heads */
@@ -1176,6 +1182,132 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
     remove(path), remove(one);
     free(sa), free(sb), free(se), free(sl);
     tlp_model_free(a), tlp_model_free(a_alone), tlp_model_free(b_alone);
+}
+
+static int same_params(const tlp_model *a, const tlp_model *b)
+{
+    return a && b && tlp_model_n_params(a) == tlp_model_n_params(b) &&
+           !memcmp(tlp_model_params_const(a), tlp_model_params_const(b), sizeof(float) * tlp_model_n_params(a));
+}
+
+/* An ensemble trained in one run: each network exactly as a training of
+ * its encoding alone (so what bench/quality.sh measured by training them
+ * apart holds), saved with its plan, resumed inside either network and at
+ * the boundary bit for bit, fine-tuned network by network. */
+static void test_ensemble_training(const tlp_samples *s, const char *dir)
+{
+    const int E = 3;
+    tlp_train_opts o = opts(E, 32, 5), oa = o, ob = o;
+    o.average = oa.average = ob.average = 2;
+    o.n_nets = 2, o.encode[0] = TLP_ENCODE_LOG, o.encode[1] = TLP_ENCODE_PROG;
+    oa.encode[0] = TLP_ENCODE_LOG;
+    ob.encode[0] = TLP_ENCODE_PROG;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ens_run.tlpx", dir);
+    o.save_path = path;
+    tlp_error e = {0};
+    tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, &e);
+    tlp_progress p = {0};
+    int saw1 = 0, saw2 = 0;
+    while (j) {
+        struct pollfd pfd = {tlp_job_fd(j), POLLIN, 0};
+        poll(&pfd, 1, 1000);
+        char buf[256];
+        while (read(tlp_job_fd(j), buf, sizeof buf) > 0) {
+        }
+        tlp_job_progress(j, &p);
+        saw1 |= p.net == 1 && p.net_encode == TLP_ENCODE_LOG;
+        saw2 |= p.net == 2 && p.net_encode == TLP_ENCODE_PROG;
+        if (p.state != TLP_JOB_RUNNING) break;
+    }
+    tlp_model *ens = NULL;
+    tlp_train_meta em;
+    tlp_train_state es = {0};
+    o.save_path = NULL;
+    ok(j && tlp_job_finish(j, &ens, &em, &es, &e) == TLP_OK && ens, "an ensemble of log and prog trains in one run");
+    if (!ens) return;
+    ok(p.nets == 2 && p.net == 2 && saw1 && p.n_hist == 2 * E && p.epoch == E,
+       "progress: network 1 (log), then network 2 (prog), 3 epochs each in the history");
+    ok(saw2 || p.net_encode == TLP_ENCODE_PROG, "progress names the second network's encoding");
+    ok(em.n_nets == 2 && em.nets_done == 2 && em.nets[0] == TLP_ENCODE_LOG && em.nets[1] == TLP_ENCODE_PROG &&
+           em.epochs_done == E,
+       "its meta: 2 networks, both finished");
+    tlp_train_meta am, bm;
+    tlp_train_state as = {0}, bs = {0};
+    tlp_model *a = train_to_end(s, &oa, NULL, NULL, NULL, &am, &as), *b = train_to_end(s, &ob, NULL, NULL, NULL, &bm, &bs);
+    ok(tlp_model_n_members(ens) == 2 && same_params(tlp_model_member(ens, 0), a) &&
+           same_params(tlp_model_member(ens, 1), b),
+       "each network bit for bit the one a training of its encoding alone makes");
+    tlp_train_meta fm;
+    tlp_model *fl = tlp_checkpoint_load(path, &fm, NULL, &e);
+    ok(fl && tlp_model_n_members(fl) == 2 && same_params(tlp_model_member(fl, 1), b) && fm.nets_done == 2,
+       "the run's last save is the whole ensemble");
+    unsigned char hdr[12] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f) fread(hdr, 1, 12, f), fclose(f);
+    is_int(hdr[8], 4, "a training's ensemble is version 4 (its plan)");
+    tlp_model_free(fl);
+
+    /* resumed inside the second network: the first finished, the second
+     * after 1 of its 3 epochs (as a run of 1 epoch leaves it) */
+    ob.epochs = 1;
+    tlp_train_meta b1m;
+    tlp_train_state b1s = {0};
+    tlp_model *b1 = train_to_end(s, &ob, NULL, NULL, NULL, &b1m, &b1s), *mid = tlp_model_clone(a);
+    ok(b1 && mid && tlp_model_add_member(mid, b1, &e) == TLP_OK, "a run stopped inside network 2");
+    b1m.n_nets = 2, b1m.nets_done = 1, b1m.nets[0] = TLP_ENCODE_LOG, b1m.nets[1] = TLP_ENCODE_PROG, b1m.epochs = E;
+    tlp_train_meta lm;
+    tlp_train_state ls = {0};
+    tlp_model *l = NULL, *r = NULL;
+    if (mid && tlp_checkpoint_save(path, mid, &b1m, &b1s, &e) == TLP_OK) l = tlp_checkpoint_load(path, &lm, &ls, &e);
+    ok(l && lm.n_nets == 2 && lm.nets_done == 1 && lm.epochs_done == 1 && ls.ring, "saved and loaded with its plan");
+    if (l) r = train_to_end(s, &o, l, &lm, &ls, NULL, NULL);
+    ok(r && tlp_model_n_members(r) == 2 && same_params(tlp_model_member(r, 0), a) &&
+           same_params(tlp_model_member(r, 1), tlp_model_member(ens, 1)),
+       "resumed there, it ends bit for bit as the run that did not stop");
+    tlp_model_free(r), tlp_model_free(l), tlp_train_state_free(&ls), r = l = NULL;
+    /* at the boundary: the first finished, the second not started */
+    am.n_nets = 2, am.nets_done = 1, am.nets[0] = TLP_ENCODE_LOG, am.nets[1] = TLP_ENCODE_PROG;
+    if (tlp_checkpoint_save(path, a, &am, &as, &e) == TLP_OK) l = tlp_checkpoint_load(path, &lm, &ls, &e);
+    if (l) r = train_to_end(s, &o, l, &lm, &ls, NULL, NULL);
+    ok(r && same_params(tlp_model_member(r, 1), tlp_model_member(ens, 1)),
+       "resumed between the networks, the second starts as it would have");
+    tlp_model_free(r), r = NULL;
+    tlp_train_opts o5 = o;
+    o5.epochs = 5;
+    j = l ? tlp_train_start(s, &o5, l, &lm, &ls, &e) : NULL;
+    ok(l && !j && strstr(e.msg, "same epochs"), "an ensemble's resume cannot change the epochs");
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
+    lm.fine = 1;
+    j = l ? tlp_train_start(s, &o, l, &lm, &ls, &e) : NULL;
+    ok(l && !j && strstr(e.msg, "had not started"), "nor start a fine-tuned run's network it has not the start of");
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
+    tlp_model_free(l), tlp_train_state_free(&ls), l = NULL;
+    j = tlp_train_start(s, &o, ens, &em, &es, &e);
+    ok(!j && strstr(e.msg, "trained already"), "a finished ensemble's resume is refused");
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
+    /* a file whose plan does not match its networks is not written */
+    am.nets_done = 0;
+    ok(tlp_checkpoint_save(path, ens, &am, NULL, &e) == TLP_ARG, "a plan that does not fit the model is not saved");
+
+    /* fine-tuning an ensemble: each network from its own weights */
+    o.epochs = oa.epochs = ob.epochs = 1;
+    tlp_model *ft = train_to_end(s, &o, ens, NULL, NULL, &fm, NULL);
+    tlp_model *n0 = tlp_model_clone_net(ens), *n1 = tlp_model_clone_net(tlp_model_member(ens, 1));
+    tlp_model *f0 = n0 ? train_to_end(s, &oa, n0, NULL, NULL, NULL, NULL) : NULL;
+    tlp_model *f1 = n1 ? train_to_end(s, &ob, n1, NULL, NULL, NULL, NULL) : NULL;
+    ok(ft && tlp_model_n_members(ft) == 2 && same_params(tlp_model_member(ft, 0), f0) &&
+           same_params(tlp_model_member(ft, 1), f1) && fm.fine == 1,
+       "fine-tuned network by network, each as alone from its own weights");
+    tlp_train_opts wrong = o;
+    wrong.encode[1] = TLP_ENCODE_RAW;
+    j = tlp_train_start(s, &wrong, ens, NULL, NULL, &e);
+    ok(!j && strstr(e.msg, "network 2 of the model has prog tokens"), "a network of other tokens is refused");
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
+    unlink(path);
+    tlp_model_free(ft), tlp_model_free(f0), tlp_model_free(f1), tlp_model_free(n1), tlp_model_free(n0);
+    tlp_model_free(mid), tlp_model_free(a), tlp_model_free(b), tlp_model_free(ens);
+    tlp_train_state_free(&as), tlp_train_state_free(&bs), tlp_train_state_free(&es), tlp_train_state_free(&b1s);
 }
 
 int main(void)
@@ -1213,6 +1345,7 @@ int main(void)
     test_folds();
     test_finetune(ds2, s1);
     test_ensemble(ds2, s1, dir);
+    test_ensemble_training(s1, dir);
 
     tlp_model_free(trained);
     tlp_samples_free(s2), tlp_samples_free(s1);

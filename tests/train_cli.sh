@@ -45,9 +45,10 @@ check "and says to pick a mode" grep -q -- "--mode" "$T/err"
 
 # the model the rest uses: both gpu hardware, from the mixed directory with --mode gpu
 check "train --mode gpu on the mixed data" status 0 "$TLPX" train "$D" --mode gpu --out "$T/m.tlpx" --epochs 3 --batch 32 --seed 1
-check "train says what it trains on" grep -q "^training gpu model (recipe custom, prog tokens) on 211 samples (110 with several labels), heads: hw-a (161 labels) hw-b (160 labels)" "$T/err"
-check "one progress line per epoch" test "$(grep -c '^epoch [1-3]/3: loss ' "$T/err")" -eq 3
-check "train says wrote" grep -q "^wrote $T/m.tlpx: epoch [1-3] of 3 kept (by " "$T/err"
+check "train says what it trains on" grep -q "^training gpu model (recipe custom, an ensemble of networks of log,prog tokens) on 211 samples (110 with several labels), heads: hw-a (161 labels) hw-b (160 labels)" "$T/err"
+check "one progress line per epoch of each network" test "$(grep -c '^network [12]/2 ([a-z]*) epoch [1-3]/3: loss ' "$T/err")" -eq 6
+check "naming the network: log, then prog" sh -c "sed -n 's/^network \\([12]\\/2 ([a-z]*)\\) epoch.*/\\1/p' '$T/err' | uniq | tr '\n' ' ' | grep -qx '1/2 (log) 2/2 (prog) '"
+check "train says wrote" grep -q "^wrote $T/m.tlpx: an ensemble of 2 networks (log,prog tokens), each 3 epochs (the last kept by last: epoch 3)" "$T/err"
 check "the model file is there" test -s "$T/m.tlpx"
 check "no temporary file left behind" test "$(ls "$T" | grep -c 'm\.tlpx.')" -eq 0
 
@@ -56,7 +57,7 @@ check "eval the model" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
 cp "$T/out" "$T/eval"
 check "eval says what it is scoring (no silent seconds)" grep -q "^tlpx: scoring 321 records with head hw-a" "$T/err"
 check "eval on 1 and 3 threads prints the same" sh -c "'$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j 1 -q >'$T/e1' && '$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j 3 -q >'$T/e3' && cmp '$T/e1' '$T/e3'"
-check "eval names the model, its mode, heads and recipe" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b (recipe custom, prog tokens, epoch [1-3] of 3 kept, weights averaged over up to 3 epochs)$" "$T/eval"
+check "eval names the model, its mode, heads and recipe" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b (recipe custom, log,prog tokens, one network each, epoch 3 of 3 kept, weights averaged over up to 3 epochs)$" "$T/eval"
 check "eval: head hw-a: 4 tasks and their records" grep -q "^head hw-a: 4 tasks, 161 records (0 failed)$" "$T/eval"
 check "eval: head hw-b: 4 tasks" grep -q "^head hw-b: 4 tasks, 160 records " "$T/eval"
 # top-k rows: mean, pooled in (0,1], failed picks a count, the random order's
@@ -175,9 +176,9 @@ check "train to an unwritable place fails" status 1 "$TLPX" train "$D/hw-a" --ou
 check "and names it" grep -q "/nonexistent/tlpx/m.tlpx" "$T/err"
 
 # --resume
-check "train 1 epoch (mse, seed 5)" status 0 "$TLPX" train "$D/hw-a" --out "$T/r1.tlpx" --epochs 1 --batch 32 --loss mse --seed 5
+check "train 1 epoch (mse, seed 5)" status 0 "$TLPX" train "$D/hw-a" --out "$T/r1.tlpx" --epochs 1 --batch 32 --loss mse --seed 5 --encode log
 check "the first model records --loss mse" has_string "$T/r1.tlpx" mse
-check "--resume to 2 epochs" status 0 "$TLPX" train "$D/hw-a" --resume "$T/r1.tlpx" --epochs 2 --out "$T/r2.tlpx"
+check "--resume to 2 epochs (one network)" status 0 "$TLPX" train "$D/hw-a" --resume "$T/r1.tlpx" --epochs 2 --out "$T/r2.tlpx"
 check "resumed: says wrote" grep -q "^wrote $T/r2.tlpx: epoch [12] of 2 kept" "$T/err"
 check "resumed: one more epoch, the second" grep -q "^epoch 2/2: loss " "$T/err"
 check "resumed: not the first epoch again" test "$(grep -c '^epoch 1/2' "$T/err")" -eq 0
@@ -185,8 +186,8 @@ check "the resumed model loads" status 0 "$TLPX" eval "$T/r2.tlpx" "$D/hw-a"
 check "--resume keeps the model's --loss (mse), not the default" has_string "$T/r2.tlpx" mse
 # recipe tlpx on gpu records keeps the mean of the last 3 epochs: a resumed
 # run goes on from the last epoch's own weights and ends where one run ends
-check "recipe tlpx, 3 epochs in one run" status 0 "$TLPX" train "$D/hw-a" --out "$T/u3.tlpx" --epochs 3 --batch 32 --seed 9 --quiet
-check "1 epoch" status 0 "$TLPX" train "$D/hw-a" --out "$T/h1.tlpx" --epochs 1 --batch 32 --seed 9 --quiet
+check "recipe tlpx's prog network, 3 epochs in one run" status 0 "$TLPX" train "$D/hw-a" --out "$T/u3.tlpx" --epochs 3 --batch 32 --seed 9 --encode prog --quiet
+check "1 epoch" status 0 "$TLPX" train "$D/hw-a" --out "$T/h1.tlpx" --epochs 1 --batch 32 --seed 9 --encode prog --quiet
 check "resumed to 3" status 0 "$TLPX" train "$D/hw-a" --resume "$T/h1.tlpx" --epochs 3 --out "$T/r3.tlpx" --quiet
 "$TLPX" predict "$T/u3.tlpx" "$D/hw-a" >"$T/pu" 2>/dev/null
 "$TLPX" predict "$T/r3.tlpx" "$D/hw-a" >"$T/pr" 2>/dev/null
@@ -253,7 +254,7 @@ check "--out a dangling link is refused" status 1 "$TLPX" train "$D/hw-a" --out 
 # an interrupted training keeps its model and says how to go on
 for sig in INT TERM; do
     rm -f "$T/sig.tlpx"
-    "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/sig.tlpx" --epochs 100000 --batch 32 >"$T/sig.out" 2>"$T/sig.err" &
+    "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/sig.tlpx" --epochs 100000 --batch 32 --encode log >"$T/sig.out" 2>"$T/sig.err" &
     pid=$!
     i=0
     while [ $i -lt 300 ] && ! grep -q '^epoch 2/' "$T/sig.err"; do sleep 0.1; i=$((i + 1)); done
@@ -269,6 +270,37 @@ done
 check "--resume continues the interrupted run" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --resume "$T/sig.tlpx" --epochs 6 --out "$T/sig2.tlpx"
 check "from the epoch after the one saved" sh -c "e=\$(grep -c '^epoch [0-9]*/6' '$T/err'); test \$e -ge 1 -a \$e -le 5"
 check "no temporary file left behind" test "$(ls "$T" | grep -c '\.tmp\.')" -eq 0
+
+# an ensemble (the default recipe's two networks) interrupted in its second
+# network: --resume goes on there and ends where one run ends
+E4="--epochs 4 --batch 32 --seed 4"
+rm -f "$T/esig.tlpx"
+"$TLPX" train "$D/hw-a" --out "$T/esig.tlpx" $E4 >"$T/esig.out" 2>"$T/esig.err" &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q '^network 2/2 (prog) epoch 1/4' "$T/esig.err"; do sleep 0.1; i=$((i + 1)); done
+kill -INT $pid
+wait $pid
+check "SIGINT in network 2: exit 130" test $? = 130
+check "says which network and what the file holds" grep -q "^tlpx train: interrupted in network 2 of 2: 1 finished network and the kept epoch of the one in training are in $T/esig.tlpx" "$T/esig.err"
+check "eval of it: one of two finished" sh -c "'$TLPX' eval '$T/esig.tlpx' '$D/hw-a' -q | grep -q 'log,prog tokens, one network each, 1 of 2 finished (2 in the model)'"
+check "--resume goes on in network 2" status 0 "$TLPX" train "$D/hw-a" --resume "$T/esig.tlpx" --out "$T/esig2.tlpx"
+check "not network 1 again" test "$(grep -c '^network 1/2' "$T/err")" -eq 0
+check "an --epochs that differs is refused" status 1 "$TLPX" train "$D/hw-a" --resume "$T/esig.tlpx" --epochs 6 --out "$T/x.tlpx"
+check "saying why" grep -q "the networks of an ensemble train for the same epochs: 4" "$T/err"
+check "the same training in one run" status 0 "$TLPX" train "$D/hw-a" --out "$T/eone.tlpx" $E4 -q
+"$TLPX" predict "$T/eone.tlpx" "$D/hw-a" >"$T/pe1" 2>/dev/null
+"$TLPX" predict "$T/esig2.tlpx" "$D/hw-a" >"$T/pe2" 2>/dev/null
+check "the resumed ensemble predicts what the one run's does" cmp -s "$T/pe1" "$T/pe2"
+check "(over every record)" test "$(wc -l <"$T/pe1")" -gt 100
+check "a finished ensemble's --resume is refused" status 1 "$TLPX" train "$D/hw-a" --resume "$T/eone.tlpx" --out "$T/x.tlpx"
+check "saying it is trained" grep -q "the model's 2 networks are trained already (4 epochs each)" "$T/err"
+# each network as a training of its encoding alone: what bench/quality.sh measured apart
+check "--encode log alone" status 0 "$TLPX" train "$D/hw-a" --out "$T/elog.tlpx" $E4 --encode log -q
+check "--encode prog alone" status 0 "$TLPX" train "$D/hw-a" --out "$T/eprog.tlpx" $E4 --encode prog -q
+check "tlpx ensemble of the two" status 0 "$TLPX" ensemble "$T/elog.tlpx" "$T/eprog.tlpx" --out "$T/eapart.tlpx" -q
+"$TLPX" predict "$T/eapart.tlpx" "$D/hw-a" >"$T/pe3" 2>/dev/null
+check "predicts what the one run's ensemble does, bit for bit" cmp -s "$T/pe1" "$T/pe3"
 
 # the same training on 1 and 2 threads writes the same file
 check "train on 1 thread" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/j1.tlpx" --epochs 2 --batch 150 --threads 1 -q
@@ -312,8 +344,9 @@ check "naming the file and why" grep -q "$T/j1.tlpx: the members of an ensemble 
 check "nothing written" test ! -e "$T/x.tlpx"
 check "a missing model is named" status 1 "$TLPX" ensemble "$T/c2.tlpx" "$T/none.tlpx" --out "$T/x.tlpx"
 check "by its path" grep -q "$T/none.tlpx" "$T/err"
-check "an ensemble is not fine-tuned" status 1 "$TLPX" train "$D/hw-a" --init "$T/ens.tlpx" --out "$T/x.tlpx" $FAST
-check "and says so" grep -q "an ensemble (2 networks) is not trained as one" "$T/err"
+check "an ensemble is fine-tuned network by network" status 0 "$TLPX" train "$D/hw-a" --init "$T/ens.tlpx" --out "$T/ensft.tlpx" --epochs 1 --batch 32
+check "with its networks' tokens, not the recipe's" grep -q "^training gpu model (recipe custom, an ensemble of networks of log,prog tokens)" "$T/err"
+check "the fine-tuned ensemble scores" status 0 "$TLPX" eval "$T/ensft.tlpx" "$D/hw-a"
 check "--encode nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode nope --out "$T/x.tlpx" $FAST
 check "--select topk --sched cosine --average 2" status 0 "$TLPX" train "$D/hw-a" --select topk --sched cosine --average 2 --epochs 3 --batch 32 --out "$T/s.tlpx" --quiet
 check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx topk && LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx cosine"
@@ -332,8 +365,8 @@ check "--init of a missing model fails" status 1 "$TLPX" train "$D/hw-a" --init 
 check "--budget 0 is a usage error" status 2 "$TLPX" train "$D/hw-a" --budget 0 --out "$T/x.tlpx" $FAST
 
 # --weights-only: a smaller file that loads, but no resume
-check "--weights-only" status 0 "$TLPX" train "$D/hw-a" --out "$T/w.tlpx" --weights-only $FAST
-check "a third of the size of one with Adam state" test "$(wc -c <"$T/w.tlpx")" -lt "$(( $(wc -c <"$T/tlp.tlpx") / 2 ))"
+check "--weights-only" status 0 "$TLPX" train "$D/hw-a" --out "$T/w.tlpx" --weights-only --encode log $FAST
+check "a third of the size of one with Adam state" test "$(wc -c <"$T/w.tlpx")" -lt "$(( $(wc -c <"$T/c2.tlpx") / 2 ))"
 check "it scores" status 0 "$TLPX" eval "$T/w.tlpx" "$D/hw-a"
 check "--resume of it is refused" status 1 "$TLPX" train "$D/hw-a" --resume "$T/w.tlpx" --epochs 3 --out "$T/x.tlpx"
 check "saying why" grep -q "has no Adam state (saved with --weights-only)" "$T/err"

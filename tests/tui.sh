@@ -15,10 +15,10 @@ trap 'rm -rf "$T"' EXIT
 ln -s "$src/tests/fixtures" "$T/fx"
 ln -s "$src/assets" "$T/assets"
 norm() { sed -E 's/[0-9]+\.[0-9]+/#.#/g' "$1"; }
-# gen/ens.tlpx: an ensemble of the demo model (raw tokens) and one trained
-# here for an epoch (the recipe's tokens), for ensemble.script
+# gen/ens.tlpx: an ensemble of the demo model (raw tokens) and one network
+# trained here for an epoch (prog tokens), for ensemble.script
 mkdir "$T/gen"
-(cd "$T" && "$TLPX" train fx/train/hw-a fx/train/hw-b --epochs 1 --out gen/one.tlpx -q -j 1 &&
+(cd "$T" && "$TLPX" train fx/train/hw-a fx/train/hw-b --epochs 1 --encode prog --out gen/one.tlpx -q -j 1 &&
     "$TLPX" ensemble fx/demo-gpu.tlpx gen/one.tlpx --out gen/ens.tlpx -q) || echo "# could not make gen/ens.tlpx"
 
 n=0 failed=0

@@ -88,6 +88,7 @@ int cmd_ensemble(int argc, char **argv)
         tlp_model_free(m);
     }
     snprintf(meta.note, sizeof meta.note, "ensemble of %s", note);
+    meta.n_nets = meta.nets_done = 0; /* not a training's ensemble: nothing to resume */
     if (tlp_checkpoint_save(a.out, ens, &meta, NULL, &err) != TLP_OK) {
         fprintf(stderr, "tlpx ensemble: %s: %s (nothing written)\n", err.file[0] ? err.file : a.out, err.msg);
         goto done;

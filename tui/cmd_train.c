@@ -31,6 +31,34 @@ static int choice(const char *v, const char *const *c)
     return -1;
 }
 
+/* "log,prog": the networks' encodings, into o; -1 when one is unknown or
+ * there are too many. */
+static int parse_encodes(tlp_train_opts *o, const char *v)
+{
+    char copy[128], *save = NULL;
+    tlp_encode e[TLP_MAX_MEMBERS];
+    int n = 0;
+    if (snprintf(copy, sizeof copy, "%s", v) >= (int)sizeof copy) return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int c = choice(tok, ENCODES);
+        if (c < 0 || n == TLP_MAX_MEMBERS) return -1;
+        e[n++] = (tlp_encode)c;
+    }
+    if (!n || v[strlen(v) - 1] == ',') return -1;
+    o->n_nets = n;
+    memcpy(o->encode, e, sizeof e);
+    return 0;
+}
+
+const char *cli_encodes(const tlp_encode *e, int n, char *buf, size_t cap)
+{
+    size_t w = 0;
+    buf[0] = 0;
+    for (int k = 0; k < (n > 0 ? n : 1) && w < cap; k++)
+        w += (size_t)snprintf(buf + w, cap - w, "%s%s", k ? "," : "", tlp_encode_name(e[k]));
+    return buf;
+}
+
 static int whole(const char *v, long lo, long hi, long *out)
 {
     char *end;
@@ -104,8 +132,9 @@ int cli_train_set(tlp_train_opts *o, const char *key, const char *v, char *why, 
         if ((c = choice(v, SPLITS)) < 0) BAD("split is task or record, not \"%s\"", v);
         o->split = (tlp_split_kind)c;
     } else if (!strcmp(key, "encode")) {
-        if ((c = choice(v, ENCODES)) < 0) BAD("encode is raw, log or prog, not \"%s\"", v);
-        o->encode = (tlp_encode)c;
+        if (parse_encodes(o, v))
+            BAD("encode is raw, log or prog, or several with commas (log,prog: one network each, as an ensemble; "
+                "at most %d), not \"%s\"", TLP_MAX_MEMBERS, v);
     } else if (!strcmp(key, "select")) {
         if ((c = choice(v, SELECTS)) < 0) BAD("select is loss, topk or last, not \"%s\"", v);
         o->select = (tlp_select_kind)c;
@@ -213,7 +242,7 @@ static const cli_opt TRAIN_OPTS[] = {
     {"--loss", NULL, "KIND", "rank (LambdaRank, spec 4.3) or mse"},
     {"--pairs", NULL, "KIND", "LambdaRank pairs over the whole batch (TLP) or within a task"},
     {"--group", NULL, "N", "--pairs task: samples of one task per run in a batch (128)"},
-    {"--encode", NULL, "KIND", "token values into the network: raw (TLP), log: sign(x) log2(1+|x|), or prog: log and a row of whole-program tile figures"},
+    {"--encode", NULL, "KIND[,KIND]", "token values into the network: raw (TLP), log: sign(x) log2(1+|x|), or prog: log and a row of whole-program tile figures; several: one network each, trained in turn, kept as one ensemble (recipe tlpx: log,prog)"},
     {"--select", NULL, "KIND", "the epoch kept: loss (least validation loss), topk (best validation top-1+top-5), last"},
     {"--average", NULL, "N", "each epoch's candidate is the mean of the last N epochs' weights (0: off; recipe tlpx: 3 on GPU records, 0 on CPU)"},
     {"--failed", NULL, "KIND", "a failed measurement's label: keep (TLP: min_cost/1e10) or demote (-1, below all)"},
@@ -245,10 +274,11 @@ const cli_cmd TRAIN_CMD = {
     "train", "DATA... --out MODEL [OPTIONS]",
     "Trains TLP (one head) or MTL-TLP (one head per hardware on a shared trunk) on DATA\n"
     "and writes the kept model to MODEL.  --recipe picks a whole set of settings: tlpx\n"
-    "(the default, see README \"Model quality\": log-scaled tokens, with the program row\n"
-    "on GPU records, 10 epochs of batches of 256 on GPU records and 1024 on CPU, the\n"
-    "last kept (on GPU records the mean of the last 3 epochs' weights), validation on\n"
-    "held-out tasks, failed programs ranked last) or tlp (TLP's own: 50 epochs, batch\n"
+    "(the default, see README \"Model quality\": an ensemble of two networks trained in\n"
+    "turn, of log-scaled tokens and of log-scaled tokens with the program row, each\n"
+    "10 epochs of batches of 256 on GPU records and 1024 on CPU, the last kept (on GPU\n"
+    "records the mean of the last 3 epochs' weights), validation on held-out tasks,\n"
+    "failed programs ranked last) or tlp (TLP's own: one network, 50 epochs, batch\n"
     "1024, LambdaRank over the batch, Adam 7e-4, raw token values, 10% of the records\n"
     "for validation, the epoch of least validation loss).  Options after it change\n"
     "single settings.  The same data, seed and settings give the same model bits on\n"
@@ -289,7 +319,8 @@ static int train_arg(void *ctx, const cli_opt *o, const char *val)
 
 static void draw_progress(const tlp_progress *p, int tty)
 {
-    char eta[32] = "?", top[64] = "";
+    char eta[32] = "?", top[64] = "", net[48] = "";
+    if (p->nets > 1) snprintf(net, sizeof net, "network %d/%d (%s) ", p->net, p->nets, tlp_encode_name(p->net_encode));
     if (isfinite(p->eta_s)) snprintf(eta, sizeof eta, "%dm%02ds", (int)p->eta_s / 60, (int)p->eta_s % 60);
     if (isfinite(p->val_top1)) snprintf(top, sizeof top, " top-1 %.3f top-5 %.3f", p->val_top1, p->val_top5);
     if (tty) {
@@ -297,10 +328,10 @@ static void draw_progress(const tlp_progress *p, int tty)
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = 0;
-        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] step %ld/%ld loss %.4g val %.4g%s %.0f samples/s ETA %s", p->epoch,
-                p->epochs, bar, p->step, p->steps_per_epoch, p->loss, p->val_loss, top, p->samples_per_s, eta);
+        fprintf(stderr, "\r\033[K%sepoch %d/%d [%s] step %ld/%ld loss %.4g val %.4g%s %.0f samples/s ETA %s", net,
+                p->epoch, p->epochs, bar, p->step, p->steps_per_epoch, p->loss, p->val_loss, top, p->samples_per_s, eta);
     } else
-        fprintf(stderr, "epoch %d/%d: loss %.6g val %.6g%s kept epoch %d, %.0f samples/s, ETA %s\n", p->epoch,
+        fprintf(stderr, "%sepoch %d/%d: loss %.6g val %.6g%s kept epoch %d, %.0f samples/s, ETA %s\n", net, p->epoch,
                 p->epochs, p->loss, p->val_loss, top, p->best_epoch, p->samples_per_s, eta);
 }
 
@@ -392,7 +423,9 @@ static int train(int argc, char **argv)
                             "bit as the run would have\n", a.resume, meta.average);
         resume_meta = &meta;
         to->mode = tlp_model_config_of(init)->mode;
-        to->encode = tlp_model_config_of(init)->encode;
+        to->n_nets = meta.n_nets > 1 ? meta.n_nets : 1;
+        if (meta.n_nets > 1) memcpy(to->encode, meta.nets, sizeof to->encode);
+        else to->encode[0] = tlp_model_config_of(init)->encode;
         to->epochs = meta.epochs;
         if (meta.batch >= 2) to->batch = meta.batch;
         to->seed = meta.seed;
@@ -414,9 +447,13 @@ static int train(int argc, char **argv)
             rc = cli_usage_error(&TRAIN_CMD, "--%s", why);
             goto done;
         }
-    if (a.resume && to->encode != tlp_model_config_of(init)->encode) {
-        rc = cli_usage_error(&TRAIN_CMD, "--resume: the model's input encoding is %s; it cannot change",
-                             tlp_encode_name(tlp_model_config_of(init)->encode));
+    if (a.resume && (to->n_nets != (meta.n_nets > 1 ? meta.n_nets : 1) ||
+                     memcmp(to->encode, meta.n_nets > 1 ? meta.nets : &tlp_model_config_of(init)->encode,
+                            sizeof(tlp_encode) * (size_t)to->n_nets) != 0)) {
+        char enc[64];
+        rc = cli_usage_error(&TRAIN_CMD, "--resume: the model's networks are of %s tokens; they cannot change",
+                             meta.n_nets > 1 ? cli_encodes(meta.nets, meta.n_nets, enc, sizeof enc)
+                                             : tlp_encode_name(tlp_model_config_of(init)->encode));
         goto done;
     }
     make_note(to->note, sizeof to->note, argc, argv);
@@ -481,7 +518,10 @@ static int train(int argc, char **argv)
         tlp_model_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.mode = to->mode;
-        cfg.encode = to->encode = tlp_model_config_of(from)->encode; /* the model's tokens, whatever the recipe's */
+        /* the model's networks and tokens, whatever the recipe's */
+        to->n_nets = tlp_model_n_members(from);
+        for (int k = 0; k < to->n_nets; k++) to->encode[k] = tlp_model_config_of(tlp_model_member(from, k))->encode;
+        cfg.encode = to->encode[0];
         cfg.n_heads = tlp_samples_n_heads(s);
         for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(s, h));
         init = tlp_model_adapt(from, &cfg, to->seed, &err);
@@ -496,9 +536,10 @@ static int train(int argc, char **argv)
         if (!init) goto done;
     }
     if (!o.quiet) {
-        fprintf(stderr, "training %s model (recipe %s, %s tokens) on %zu samples (%zu with several labels), heads:",
-                tlp_mode_name(to->mode), to->recipe, tlp_encode_name(to->encode), tlp_samples_count(s),
-                tlp_samples_multi(s));
+        char enc[64];
+        fprintf(stderr, "training %s model (recipe %s, %s%s tokens) on %zu samples (%zu with several labels), heads:",
+                tlp_mode_name(to->mode), to->recipe, to->n_nets > 1 ? "an ensemble of networks of " : "",
+                cli_encodes(to->encode, to->n_nets, enc, sizeof enc), tlp_samples_count(s), tlp_samples_multi(s));
         for (int h = 0; h < tlp_samples_n_heads(s); h++)
             fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
         fprintf(stderr, "\n");
@@ -553,6 +594,11 @@ static int train(int argc, char **argv)
         if (tlp_checkpoint_save(a.out, best, &done_meta, a.weights_only ? NULL : &bs, &err) != TLP_OK)
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
         else if (cancelled) {
+            if (done_meta.n_nets > 1)
+                fprintf(stderr, "tlpx train: %s in network %d of %d: %d finished network%s and the kept epoch of the "
+                                "one in training are in %s\n",
+                        cancelled == SIGINT ? "interrupted" : "terminated", p.net, p.nets, done_meta.nets_done,
+                        done_meta.nets_done == 1 ? "" : "s", a.out);
             if (a.weights_only)
                 fprintf(stderr, "tlpx train: %s during epoch %d: the model of epoch %d is in %s (weights only: "
                                 "a training cannot resume from it)\n",
@@ -564,7 +610,14 @@ static int train(int argc, char **argv)
                         a.out);
             rc = 128 + cancelled;
         } else {
-            if (!o.quiet)
+            char enc[64];
+            if (!o.quiet && done_meta.n_nets > 1)
+                fprintf(stderr, "wrote %s: an ensemble of %d networks (%s tokens), each %d epochs (the last kept "
+                                "by %s: epoch %d); %d saves after epochs, %.0f ms each\n",
+                        a.out, done_meta.n_nets, cli_encodes(done_meta.nets, done_meta.n_nets, enc, sizeof enc),
+                        done_meta.epochs, done_meta.select, done_meta.best_epoch, p.saves,
+                        p.saves ? 1000 * p.save_s / p.saves : 0.0);
+            else if (!o.quiet)
                 fprintf(stderr, "wrote %s: epoch %d of %d kept (by %s); %d save%s after epochs, %.0f ms each\n", a.out,
                         done_meta.best_epoch, p.epoch, done_meta.select, p.saves, p.saves == 1 ? "" : "s",
                         p.saves ? 1000 * p.save_s / p.saves : 0.0);
@@ -1088,7 +1141,13 @@ int cmd_eval(int argc, char **argv)
         printf("model %s: %s, heads:", a.model_path, tlp_mode_name(c->mode));
         for (int h = 0; h < c->n_heads; h++) printf(" %s", c->heads[h]);
         int K = tlp_model_n_members(m);
-        if (K > 1) {
+        char enc[64];
+        if (a.meta.n_nets > 1) { /* a training's ensemble */
+            printf(" (recipe %s, %s tokens, one network each", a.meta.recipe[0] ? a.meta.recipe : "?",
+                   cli_encodes(a.meta.nets, a.meta.n_nets, enc, sizeof enc));
+            if (a.meta.nets_done < a.meta.n_nets)
+                printf(", %d of %d finished (%d in the model)", a.meta.nets_done, a.meta.n_nets, K);
+        } else if (K > 1) {
             printf(" (an ensemble of %d networks:", K);
             for (int k = 0; k < K; k++)
                 printf("%s %s", k ? "," : "", tlp_encode_name(tlp_model_config_of(tlp_model_member(m, k))->encode));

@@ -346,8 +346,10 @@ static void train_done(app_t *a)
     f->cmp_head = -1;
     f->dirty = 1;
     app_free_scores(f);
-    app_message(a, "training done (recipe %s, %s): epoch %d of %d kept (by %s); :save to keep it", meta.recipe,
-                a->train_fine ? "fine-tuned" : "from scratch", meta.best_epoch, p.n_hist, meta.select);
+    char nets[32] = "";
+    if (meta.n_nets > 1) snprintf(nets, sizeof nets, ", %d networks", meta.n_nets);
+    app_message(a, "training done (recipe %s, %s%s): epoch %d of %d kept (by %s); :save to keep it", meta.recipe,
+                a->train_fine ? "fine-tuned" : "from scratch", nets, meta.best_epoch, p.epoch, meta.select);
     app_start_predict(a, a->train_mode);
 }
 

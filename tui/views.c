@@ -551,8 +551,10 @@ static void draw_status(app_t *a, int y)
         barb[10] = 0;
         char eta[24] = "?";
         if (isfinite(p->eta_s) && p->eta_s > 0) snprintf(eta, sizeof eta, "%dm%02ds", (int)p->eta_s / 60, (int)p->eta_s % 60);
-        w += (size_t)snprintf(s + w, sizeof s - w, " train %d/%d %ld/%ld [%s] loss %.3g %.0f/s ETA %s |", p->epoch,
-                              p->epochs, p->step, p->steps_per_epoch, barb, p->loss, p->samples_per_s, eta);
+        char net[32] = "";
+        if (p->nets > 1) snprintf(net, sizeof net, " net %d/%d %s", p->net, p->nets, tlp_encode_name(p->net_encode));
+        w += (size_t)snprintf(s + w, sizeof s - w, " train%s %d/%d %ld/%ld [%s] loss %.3g %.0f/s ETA %s |", net,
+                              p->epoch, p->epochs, p->step, p->steps_per_epoch, barb, p->loss, p->samples_per_s, eta);
     }
     if (f->predict) {
         tlp_progress p;
