@@ -16,16 +16,18 @@ check "one process trains" status 0 "$TLPX" train $args --out "$T/one.tlpx"
 for np in 2 3; do
     check "mpirun -np $np trains" status 0 mpi $np "$TLPX" train $args --out "$T/np$np.tlpx"
     check "the same model bytes on $np ranks as in one process" cmp "$T/one.tlpx" "$T/np$np.tlpx"
-    check "rank 0 alone reports" test "$(grep -c '^epoch 1/2' "$T/err")" = 1
+    check "rank 0 alone reports" test "$(grep -c '^network 1/2 (log) epoch 1/2' "$T/err")" = 1
 done
 "$TLPX" eval "$T/one.tlpx" "$F" >"$T/e1" 2>&1
 "$TLPX" eval "$T/np2.tlpx" "$F" 2>&1 | sed "s|np2.tlpx|one.tlpx|" >"$T/e2"
 check "eval prints the same lines for both" cmp -s "$T/e1" "$T/e2"
 check "and scored tasks" grep -q "top-1" "$T/e1"
-# resuming over ranks continues as one process does
-check "mpirun -np 2 trains one epoch" status 0 mpi 2 "$TLPX" train $args --epochs 1 --out "$T/half.tlpx"
-check "mpirun -np 2 resumes it to two" status 0 mpi 2 "$TLPX" train $args --resume "$T/half.tlpx" --out "$T/res.tlpx"
-"$TLPX" predict "$T/one.tlpx" "$F" --head hw-a >"$T/p1" 2>/dev/null
+# resuming over ranks continues as one process does (one network: an
+# ensemble's resume keeps its epochs)
+check "one process trains a network" status 0 "$TLPX" train $args --encode log --out "$T/log.tlpx"
+check "mpirun -np 2 trains one epoch" status 0 mpi 2 "$TLPX" train $args --encode log --epochs 1 --out "$T/half.tlpx"
+check "mpirun -np 2 resumes it to two" status 0 mpi 2 "$TLPX" train $args --resume "$T/half.tlpx" --epochs 2 --out "$T/res.tlpx"
+"$TLPX" predict "$T/log.tlpx" "$F" --head hw-a >"$T/p1" 2>/dev/null
 "$TLPX" predict "$T/res.tlpx" "$F" --head hw-a >"$T/p2" 2>/dev/null
 check "its predictions are those of the uninterrupted run" cmp -s "$T/p1" "$T/p2"
 check "which predicted records" test "$(wc -l <"$T/p1")" -gt 100
