@@ -1056,7 +1056,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     j->meta.fine = init && !resume_meta ? 1 : resume_meta ? resume_meta->fine : 0;
     if (resume_meta && K > 1 && resume_meta->epochs != o->epochs) {
         tlp_error_set(err, TLP_ARG, NULL, 0,
-                      "the networks of an ensemble train for the same epochs: %d, as the model's run asked", 
+                      "the networks of an ensemble train for the same epochs: %d, as the model's run asked",
                       resume_meta->epochs);
         goto fail;
     }
