@@ -348,6 +348,9 @@ check "an ensemble is fine-tuned network by network" status 0 "$TLPX" train "$D/
 check "with its networks' tokens, not the recipe's" grep -q "^training gpu model (recipe custom, an ensemble of networks of log,prog tokens)" "$T/err"
 check "the fine-tuned ensemble scores" status 0 "$TLPX" eval "$T/ensft.tlpx" "$D/hw-a"
 check "--encode nope is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode nope --out "$T/x.tlpx" $FAST
+check "--encode log,,prog is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode log,,prog --out "$T/x.tlpx" $FAST
+check "--encode with 9 networks is a usage error" status 2 "$TLPX" train "$D/hw-a" --encode log,log,log,log,log,log,log,log,log --out "$T/x.tlpx" $FAST
+check "saying how many at most" grep -q "at most 8" "$T/err"
 check "--select topk --sched cosine --average 2" status 0 "$TLPX" train "$D/hw-a" --select topk --sched cosine --average 2 --epochs 3 --batch 32 --out "$T/s.tlpx" --quiet
 check "the file records topk and cosine" sh -c "LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx topk && LC_ALL=C tr -c '[:print:]' '\n' <'$T/s.tlpx' | grep -qx cosine"
 check "--resume with --recipe is a usage error" status 2 "$TLPX" train "$D/hw-a" --resume "$T/s.tlpx" --recipe tlp --epochs 4 --out "$T/x.tlpx"

@@ -44,7 +44,7 @@ static int parse_encodes(tlp_train_opts *o, const char *v)
         if (c < 0 || n == TLP_MAX_MEMBERS) return -1;
         e[n++] = (tlp_encode)c;
     }
-    if (!n || v[strlen(v) - 1] == ',') return -1;
+    if (!n || v[0] == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,")) return -1; /* no empty name */
     o->n_nets = n;
     memcpy(o->encode, e, sizeof e);
     return 0;
