@@ -82,6 +82,13 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 #define N_META_STR 7
 #define NOTE_STR 512 /* sizeof tlp_train_meta.note */
 
+/* Does a model of `have` networks fit a training of n_nets with done
+ * finished?  The finished ones, and the one in training if it has begun. */
+static int plan_fits(long have, long n_nets, long done)
+{
+    return done >= 0 && done <= n_nets && have <= n_nets && (have == done || have == done + 1);
+}
+
 /* tlp.h has no status for "these bytes are not a valid checkpoint";
  * LAYOUT ("wrong record layout") is the closest, and using one status for
  * every format error lets callers tell them from I/O and memory failures. */
@@ -309,9 +316,7 @@ tlp_status tlp_checkpoint_save(const char *path, const tlp_model *m, const tlp_t
     if (state && state->ring && !state->m)
         return tlp_error_set(err, TLP_ARG, path, 0, "an averaging ring without Adam moments");
     int K = tlp_model_n_members(m);
-    if (meta->n_nets > TLP_MAX_MEMBERS ||
-        (meta->n_nets > 1 && (meta->nets_done < 0 || meta->nets_done > meta->n_nets || K > meta->n_nets ||
-                              (K != meta->nets_done && K != meta->nets_done + 1))))
+    if (meta->n_nets > TLP_MAX_MEMBERS || (meta->n_nets > 1 && !plan_fits(K, meta->n_nets, meta->nets_done)))
         return tlp_error_set(err, TLP_ARG, path, 0, "a model of %d networks from a training of %d with %d finished", K,
                              meta->n_nets, meta->nets_done);
     if (state && state->ring && meta->average > MAX_AVERAGE)
@@ -605,7 +610,7 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
         if (o->n_nets < 2 || o->n_nets > TLP_MAX_MEMBERS)
             return tlp_error_set(err, CK_BAD, path, 0, "a training of %u networks (2 to %d)", o->n_nets,
                                  TLP_MAX_MEMBERS);
-        if (o->nets_done > o->n_nets || (have != o->nets_done && have != o->nets_done + 1) || have > o->n_nets)
+        if (!plan_fits(have, o->n_nets, o->nets_done))
             return tlp_error_set(err, CK_BAD, path, 0,
                                  "%u network%s in the file, but the training of %u had finished %u", have,
                                  have == 1 ? "" : "s", o->n_nets, o->nets_done);
@@ -852,7 +857,10 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
             mt.nets_done = (int)o->nets_done;
             for (uint32_t k = 0; k < o->n_nets; k++) mt.nets[k] = (tlp_encode)o->nets[k];
             mt.fine = (o->plan_flags & CK_PLAN_FINE) != 0;
-        }
+        } else if (o->n_members == 0) { /* no plan: one network's training */
+            mt.n_nets = 1;
+            mt.nets[0] = (tlp_encode)o->encode;
+        } /* an ensemble without a plan (tlpx ensemble): n_nets 0 */
         *meta = mt;
     }
     if (state) *state = st;

@@ -442,7 +442,7 @@ void tlp_rng_shuffle_u32(tlp_rng *r, uint32_t *a, size_t n);
 #define TLP_HEAD_NAME 64
 
 /* A training setting recipe tlpx leaves to the mode of the data (GPU or
- * CPU records), made concrete by tlp_train_resolve: batch, encode, average. */
+ * CPU records), made concrete by tlp_train_resolve: batch, average. */
 #define TLP_BY_MODE (-1)
 
 /* How token values reach the first layer.  RAW is TLP's (spec §2.2: no
@@ -665,11 +665,13 @@ typedef struct {
     int group;           /* pairs=task: samples per run of one task */
     int best_epoch;      /* the epoch whose model was kept */
     char note[512];      /* where the model came from: data, folds, tool (free text) */
-    /* An ensemble trained in one run (n_nets > 1): the encodings of its
-     * networks in order, and how many are finished.  The model saved holds
-     * the finished networks and, while one is in training, that one last;
-     * the fields above from epochs to best_epoch and the state saved with it
-     * are the last network's.  0 / 0: one network. */
+    /* The networks the training makes (n_nets > 1: an ensemble trained in
+     * one run), their encodings in order, and how many are finished.  The
+     * model saved holds the finished networks and, while one is in
+     * training, that one last; the fields above from epochs to best_epoch
+     * and the state saved with it are the last network's.  A file of one
+     * network without a plan (version < 4) gives 1 and its encoding; an
+     * ensemble no training made (tlpx ensemble) 0. */
     int n_nets, nets_done;
     tlp_encode nets[TLP_MAX_MEMBERS];
     int fine;            /* the networks started from a model's (fine-tuning, --init) */
@@ -746,7 +748,7 @@ typedef struct {
 /* Fill o with recipe name's settings for mode m (TLP_ARG for an unknown
  * name; o is then TLP's). */
 tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name);
-/* Settings a recipe leaves to the mode of the data (batch, encode, average
+/* Settings a recipe leaves to the mode of the data (batch, average
  * TLP_BY_MODE) made concrete for mode m; tlp_train_start does it too. */
 void tlp_train_resolve(tlp_train_opts *o, tlp_mode m);
 /* The names of the recipes, NULL-terminated (for help and completion). */

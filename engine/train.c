@@ -972,19 +972,18 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
                 goto fail;
             }
         }
-        int done = resume_meta && resume_meta->n_nets > 1 ? resume_meta->nets_done : 0;
+        int planned = resume_meta && resume_meta->n_nets > 0 ? resume_meta->n_nets : 1; /* 0: a meta of before plans */
+        int done = planned > 1 ? resume_meta->nets_done : 0;
         if (!resume_meta && n_init != K) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d network%s; the training wants %d", n_init,
                           n_init == 1 ? "" : "s", K);
             goto fail;
         }
-        if (resume_meta && ((resume_meta->n_nets > 1 ? resume_meta->n_nets : 1) != K || done < 0 || done > n_init ||
-                            n_init > done + 1)) {
+        if (resume_meta && (planned != K || done < 0 || done > n_init || n_init > done + 1)) {
             tlp_error_set(err, TLP_ARG, NULL, 0,
                           "the model's training made %d network%s, %d of them finished, and the model has %d; "
                           "this training makes %d",
-                          resume_meta->n_nets > 1 ? resume_meta->n_nets : 1, resume_meta->n_nets > 1 ? "s" : "",
-                          done, n_init, K);
+                          planned, planned > 1 ? "s" : "", done, n_init, K);
             goto fail;
         }
         if (resume_meta && done >= K) {
@@ -1051,8 +1050,8 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     j->meta.epochs = o->epochs;
     j->meta.seed = o->seed;
     j->meta.best_val = NAN;
-    j->meta.n_nets = K > 1 ? K : 0;
-    for (int k = 0; k < K && K > 1; k++) j->meta.nets[k] = o->encode[k];
+    j->meta.n_nets = K;
+    memcpy(j->meta.nets, o->encode, sizeof j->meta.nets);
     j->meta.fine = init && !resume_meta ? 1 : resume_meta ? resume_meta->fine : 0;
     if (resume_meta && K > 1 && resume_meta->epochs != o->epochs) {
         tlp_error_set(err, TLP_ARG, NULL, 0,

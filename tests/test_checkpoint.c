@@ -628,6 +628,10 @@ static void plan(void)
     orig = slurp(good, &n);
     ok(orig && orig[8] == 2, "one network without a plan stays version 2");
     free(orig);
+    l = tlp_checkpoint_load(good, &lm, NULL, &e);
+    ok(l && lm.n_nets == 1 && lm.nets[0] == first && lm.nets_done == 0,
+       "and loads with the plan of one network: its own encoding");
+    tlp_model_free(l);
     tlp_model_free(m);
 }
 

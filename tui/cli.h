@@ -40,6 +40,9 @@ void cli_fmt_seconds(double s, char *buf, size_t cap);
  * resets the others to that recipe's).  The same names as `tlpx train`'s
  * options and `:train`'s key=value words.  Returns 0, or -1 with why filled. */
 int cli_train_set(tlp_train_opts *o, const char *key, const char *val, char *why, size_t cap);
+/* The networks of model m (an ensemble's each) and their encodings into o:
+ * fine-tuning trains the model's networks, whatever the recipe's. */
+void cli_train_nets_of(tlp_train_opts *o, const tlp_model *m);
 /* The encodings of n networks as "log,prog" in buf (cap bytes); returns buf. */
 const char *cli_encodes(const tlp_encode *e, int n, char *buf, size_t cap);
 /* The i-th name cli_train_set takes (from train's option table), NULL past

@@ -50,11 +50,17 @@ static int parse_encodes(tlp_train_opts *o, const char *v)
     return 0;
 }
 
+void cli_train_nets_of(tlp_train_opts *o, const tlp_model *m)
+{
+    o->n_nets = tlp_model_n_members(m);
+    for (int k = 0; k < o->n_nets; k++) o->encode[k] = tlp_model_config_of(tlp_model_member(m, k))->encode;
+}
+
 const char *cli_encodes(const tlp_encode *e, int n, char *buf, size_t cap)
 {
     size_t w = 0;
     buf[0] = 0;
-    for (int k = 0; k < (n > 0 ? n : 1) && w < cap; k++)
+    for (int k = 0; k < n && w < cap; k++)
         w += (size_t)snprintf(buf + w, cap - w, "%s%s", k ? "," : "", tlp_encode_name(e[k]));
     return buf;
 }
@@ -423,9 +429,8 @@ static int train(int argc, char **argv)
                             "bit as the run would have\n", a.resume, meta.average);
         resume_meta = &meta;
         to->mode = tlp_model_config_of(init)->mode;
-        to->n_nets = meta.n_nets > 1 ? meta.n_nets : 1;
-        if (meta.n_nets > 1) memcpy(to->encode, meta.nets, sizeof to->encode);
-        else to->encode[0] = tlp_model_config_of(init)->encode;
+        to->n_nets = meta.n_nets;
+        memcpy(to->encode, meta.nets, sizeof to->encode);
         to->epochs = meta.epochs;
         if (meta.batch >= 2) to->batch = meta.batch;
         to->seed = meta.seed;
@@ -447,13 +452,11 @@ static int train(int argc, char **argv)
             rc = cli_usage_error(&TRAIN_CMD, "--%s", why);
             goto done;
         }
-    if (a.resume && (to->n_nets != (meta.n_nets > 1 ? meta.n_nets : 1) ||
-                     memcmp(to->encode, meta.n_nets > 1 ? meta.nets : &tlp_model_config_of(init)->encode,
-                            sizeof(tlp_encode) * (size_t)to->n_nets) != 0)) {
+    if (a.resume && (to->n_nets != meta.n_nets ||
+                     memcmp(to->encode, meta.nets, sizeof(tlp_encode) * (size_t)to->n_nets) != 0)) {
         char enc[64];
         rc = cli_usage_error(&TRAIN_CMD, "--resume: the model's networks are of %s tokens; they cannot change",
-                             meta.n_nets > 1 ? cli_encodes(meta.nets, meta.n_nets, enc, sizeof enc)
-                                             : tlp_encode_name(tlp_model_config_of(init)->encode));
+                             cli_encodes(meta.nets, meta.n_nets, enc, sizeof enc));
         goto done;
     }
     make_note(to->note, sizeof to->note, argc, argv);
@@ -518,9 +521,7 @@ static int train(int argc, char **argv)
         tlp_model_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.mode = to->mode;
-        /* the model's networks and tokens, whatever the recipe's */
-        to->n_nets = tlp_model_n_members(from);
-        for (int k = 0; k < to->n_nets; k++) to->encode[k] = tlp_model_config_of(tlp_model_member(from, k))->encode;
+        cli_train_nets_of(to, from); /* the model's networks and tokens, whatever the recipe's */
         cfg.encode = to->encode[0];
         cfg.n_heads = tlp_samples_n_heads(s);
         for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(s, h));

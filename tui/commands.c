@@ -57,8 +57,7 @@ static void start_training(app_t *a, const char *args)
         tlp_model_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.mode = a->mode;
-        o.n_nets = tlp_model_n_members(f->model); /* its networks and their tokens, whatever the recipe's */
-        for (int k = 0; k < o.n_nets; k++) o.encode[k] = tlp_model_config_of(tlp_model_member(f->model, k))->encode;
+        cli_train_nets_of(&o, f->model);
         cfg.encode = o.encode[0];
         cfg.n_heads = tlp_samples_n_heads(a->samples);
         for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(a->samples, h));
