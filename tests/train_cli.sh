@@ -254,6 +254,7 @@ check "--out a dangling link is refused" status 1 "$TLPX" train "$D/hw-a" --out 
 # an interrupted training keeps its model and says how to go on
 for sig in INT TERM; do
     rm -f "$T/sig.tlpx"
+    : >"$T/sig.err" # emptied here: the loop below must not read the last round's before the child truncates it
     "$TLPX" train "$D/hw-a" "$D/hw-b" --out "$T/sig.tlpx" --epochs 100000 --batch 32 --encode log >"$T/sig.out" 2>"$T/sig.err" &
     pid=$!
     i=0
@@ -275,6 +276,7 @@ check "no temporary file left behind" test "$(ls "$T" | grep -c '\.tmp\.')" -eq 
 # network: --resume goes on there and ends where one run ends
 E4="--epochs 4 --batch 32 --seed 4"
 rm -f "$T/esig.tlpx"
+: >"$T/esig.err"
 "$TLPX" train "$D/hw-a" --out "$T/esig.tlpx" $E4 >"$T/esig.out" 2>"$T/esig.err" &
 pid=$!
 i=0
