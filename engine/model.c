@@ -501,10 +501,10 @@ static void softmax_rows(float *S, int rows, int cols)
     }
 }
 
-/* The trunk and the decoders of the heads in [h0, h1) for a.n samples;
- * out[(h - h0) * out_stride + b]. */
-static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, int h1, float *out, int out_stride,
-                         int one_slot)
+/* The trunk once and the decoders of nh heads (heads[k], or k when heads is
+ * NULL) for a.n samples: out[k * out_stride + b]. */
+static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const int *heads, int nh, float *out,
+                         int out_stride, int one_slot)
 {
     const float *P = m->params;
     int L = m->L;
@@ -547,8 +547,8 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
         hin = hs[k];
     }
     /* decoders, summed over the steps */
-    for (int h = h0; h < h1; h++) {
-        int slot = one_slot ? 0 : h;
+    for (int k = 0; k < nh; k++) {
+        int h = heads ? heads[k] : k, slot = one_slot ? 0 : h;
         const float *din = a->h7;
         for (int i = 0; i < DEC; i++) {
             linear_fwd(P, &m->dec[h][i], din, N, a->d[slot][i + 1], i < DEC - 1);
@@ -558,7 +558,7 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
         for (int b = 0; b < a->n; b++) {
             double s = 0;
             for (int l = 0; l < L; l++) s += d4[(size_t)b * L + l];
-            out[(size_t)(h - h0) * (size_t)out_stride + (size_t)b] = (float)s;
+            out[(size_t)k * (size_t)out_stride + (size_t)b] = (float)s;
         }
     }
 }
@@ -566,30 +566,42 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, int h0, 
 tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, float *out)
 {
     if (head >= m->cfg.n_heads) return TLP_ARG;
-    tlp_status st = tlp_model_reserve(m, B, head < 0, NULL);
+    if (head >= 0) return tlp_model_forward_heads(m, x, B, &head, 1, out);
+    /* training: keep every activation for the backward; with several ranks
+     * (dist.c) this one computes its shards and the predictions of the
+     * others arrive: each entry from one rank */
+    tlp_status st = tlp_model_reserve(m, B, 1, NULL);
     if (st) return st;
     int T = tlp_get_threads();
     if (T > m->n_inf) T = m->n_inf;
     size_t row = (size_t)m->Lin * (size_t)m->F;
-    if (head < 0) { /* training: keep every activation for the backward */
-        /* with several ranks (dist.c) this one computes its shards and the
-         * predictions of the others arrive: each entry from one rank */
-        int S = n_shards(B), lo, hi;
-        tlp__dist_shards(S, &lo, &hi);
-        int nt = T < hi - lo ? T : hi - lo;
-        if (nt < 1) nt = 1;
-        m->last_x = x;
-        m->last_B = B;
-        if (tlp_dist_size() > 1) memset(out, 0, sizeof(float) * (size_t)m->cfg.n_heads * (size_t)B);
+    int S = n_shards(B), lo, hi;
+    tlp__dist_shards(S, &lo, &hi);
+    int nt = T < hi - lo ? T : hi - lo;
+    if (nt < 1) nt = 1;
+    m->last_x = x;
+    m->last_B = B;
+    if (tlp_dist_size() > 1) memset(out, 0, sizeof(float) * (size_t)m->cfg.n_heads * (size_t)B);
 #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int s = lo; s < hi; s++) {
-            int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
-            acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
-            forward_acts(m, x + (size_t)b0 * row, &sl, 0, m->cfg.n_heads, out + b0, B, 0);
-        }
-        tlp__dist_share(out, (size_t)m->cfg.n_heads * (size_t)B);
-        return TLP_OK;
+    for (int s = lo; s < hi; s++) {
+        int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
+        acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
+        forward_acts(m, x + (size_t)b0 * row, &sl, NULL, m->cfg.n_heads, out + b0, B, 0);
     }
+    tlp__dist_share(out, (size_t)m->cfg.n_heads * (size_t)B);
+    return TLP_OK;
+}
+
+tlp_status tlp_model_forward_heads(tlp_model *m, const float *x, int B, const int *heads, int nh, float *out)
+{
+    if (nh < 1 || nh > m->cfg.n_heads) return TLP_ARG;
+    for (int k = 0; k < nh; k++)
+        if (heads[k] < 0 || heads[k] >= m->cfg.n_heads) return TLP_ARG;
+    tlp_status st = tlp_model_reserve(m, B, 0, NULL);
+    if (st) return st;
+    int T = tlp_get_threads();
+    if (T > m->n_inf) T = m->n_inf;
+    size_t row = (size_t)m->Lin * (size_t)m->F;
     int chunks = (B + CHUNK - 1) / CHUNK, S = T < chunks ? T : chunks;
 #pragma omp parallel for num_threads(S) schedule(static)
     for (int c = 0; c < chunks; c++) {
@@ -600,7 +612,7 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
 #endif
         int b0 = c * CHUNK;
         ai->n = B - b0 < CHUNK ? B - b0 : CHUNK;
-        forward_acts(m, x + (size_t)b0 * row, ai, head, head + 1, out + b0, ai->n, 1);
+        forward_acts(m, x + (size_t)b0 * row, ai, heads, nh, out + b0, B, 1);
     }
     return TLP_OK;
 }

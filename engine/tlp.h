@@ -528,6 +528,9 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err);
 /* Forward x [B][L][F]: out[h * B + b] for every head h (head < 0), or out[b]
  * for one head.  B must be within the reserve (grows it otherwise). */
 tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, float *out);
+/* Inference of nh heads at once (the trunk computed once): out[k * B + b]
+ * is head heads[k]'s score of sample b. */
+tlp_status tlp_model_forward_heads(tlp_model *m, const float *x, int B, const int *heads, int nh, float *out);
 /* Backward of the last forward (which must have used head < 0 and a train
  * reserve): dout[h * B + b]; adds into the gradients. */
 void tlp_model_backward(tlp_model *m, const float *dout);
@@ -829,6 +832,10 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, tl
  * return stops early (TLP_ARG, "cancelled"). */
 tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
                        int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err);
+/* The same for nh heads at once, the network's trunk computed once per
+ * record: scores[k][i] for head heads[k]. */
+tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
+                             int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err);
 
 /* Predict every head of a copy of m on every record of ds on the worker
  * thread (the same job API: progress, fd, cancel).  When done, take the

@@ -1147,15 +1147,15 @@ tlp_status tlp_job_finish(tlp_job *j, tlp_model **best, tlp_train_meta *meta, tl
 
 /* ------------------------------------------------------------ inference */
 
-/* One network's scores of every record of its mode (NAN for the others). */
-static tlp_status predict_one(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
+/* One network's scores of every record of its mode on nh heads: scores[k][i]
+ * for head heads[k] (NAN for records of the other mode). */
+static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
                               int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
 {
     const tlp_model_config *c = tlp_model_config_of(m);
-    if (head < 0 || head >= c->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", head);
     int L = tlp_mode_seq(c->mode), F = tlp_mode_fea(c->mode), B = 512;
     size_t row = (size_t)L * (size_t)F, n = tlp_dataset_n_records(ds);
-    float *x = malloc(sizeof(float) * row * (size_t)B), *out = malloc(sizeof(float) * (size_t)B);
+    float *x = malloc(sizeof(float) * row * (size_t)B), *out = malloc(sizeof(float) * (size_t)B * (size_t)nh);
     uint32_t *idx = malloc(sizeof(uint32_t) * (size_t)B);
     if (!x || !out || !idx || tlp_model_reserve(m, B, 0, err) != TLP_OK) {
         free(x), free(out), free(idx);
@@ -1166,15 +1166,16 @@ static tlp_status predict_one(tlp_model *m, const tlp_dataset *ds, int head, flo
         if (i < n) {
             const tlp_rec *r = tlp_dataset_rec(ds, i);
             if (tlp_dataset_task(ds, r->task)->mode != c->mode) {
-                scores[i] = NAN;
+                for (int k = 0; k < nh; k++) scores[k][i] = NAN;
                 continue;
             }
             tlp_dataset_features(ds, i, x + (size_t)nb * row);
             idx[nb++] = (uint32_t)i;
         }
         if (nb == B || (i == n && nb > 0)) {
-            tlp_model_forward(m, x, nb, head, out);
-            for (int k = 0; k < nb; k++) scores[idx[k]] = out[k];
+            tlp_model_forward_heads(m, x, nb, heads, nh, out);
+            for (int k = 0; k < nh; k++)
+                for (int b = 0; b < nb; b++) scores[k][idx[b]] = out[(size_t)k * (size_t)nb + (size_t)b];
             nb = 0;
             if (progress && progress(ctx, (double)(i < n ? i + 1 : n) / (double)(n ? n : 1))) {
                 free(x), free(out), free(idx);
@@ -1198,49 +1199,69 @@ static int member_progress(void *ctx, double frac)
     return c->progress(c->ctx, ((double)c->k + frac) / (double)c->K);
 }
 
-tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
-                       int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+/* Add one network's scores, standardised within each task, into sum. */
+static void add_standardised(const tlp_dataset *ds, const float *one, double *sum)
 {
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        double s1 = 0, s2 = 0;
+        uint32_t c = 0;
+        for (uint32_t r = 0; r < tk->n_records; r++) {
+            float v = one[tk->records[r]];
+            if (isfinite(v)) s1 += v, s2 += (double)v * v, c++;
+        }
+        if (!c) { /* no score from this network: none from the ensemble */
+            for (uint32_t r = 0; r < tk->n_records; r++) sum[tk->records[r]] = NAN;
+            continue;
+        }
+        double mean = s1 / c, var = s2 / c - mean * mean, sd = var > 0 ? sqrt(var) : 0;
+        if (!(sd > 1e-12 * fmax(1, fabs(mean)))) sd = 1;
+        for (uint32_t r = 0; r < tk->n_records; r++) {
+            uint32_t i = tk->records[r];
+            sum[i] += isfinite(one[i]) ? (one[i] - mean) / sd : NAN;
+        }
+    }
+}
+
+tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
+                             int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+{
+    const tlp_model_config *cfg = tlp_model_config_of(m);
+    if (nh < 1 || nh > cfg->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "%d heads of %d", nh, cfg->n_heads);
+    for (int k = 0; k < nh; k++)
+        if (heads[k] < 0 || heads[k] >= cfg->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", heads[k]);
     int K = tlp_model_n_members(m);
-    if (K == 1) return predict_one(m, ds, head, scores, progress, ctx, err);
+    if (K == 1) return predict_net(m, ds, heads, nh, scores, progress, ctx, err);
     /* an ensemble: the mean over its networks of their scores standardised
      * within each task */
-    size_t n = tlp_dataset_n_records(ds);
-    float *one = malloc(sizeof(float) * (n ? n : 1));
-    double *sum = calloc(n ? n : 1, sizeof(double));
-    if (!one || !sum) {
-        free(one), free(sum);
+    size_t n = tlp_dataset_n_records(ds), nn = n ? n : 1;
+    float *one[TLP_MAX_HEADS];
+    double *sum = calloc(nn * (size_t)nh, sizeof(double));
+    float *buf = malloc(sizeof(float) * nn * (size_t)nh);
+    if (!sum || !buf) {
+        free(sum), free(buf);
         return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
     }
+    for (int h = 0; h < nh; h++) one[h] = buf + (size_t)h * nn;
     tlp_status st = TLP_OK;
     for (int k = 0; k < K && st == TLP_OK; k++) {
         member_ctx mc = {progress, ctx, k, K};
-        st = predict_one(tlp_model_member(m, k), ds, head, one, progress ? member_progress : NULL, &mc, err);
-        for (size_t t = 0; st == TLP_OK && t < tlp_dataset_n_tasks(ds); t++) {
-            const tlp_task *tk = tlp_dataset_task(ds, t);
-            double s1 = 0, s2 = 0;
-            uint32_t c = 0;
-            for (uint32_t r = 0; r < tk->n_records; r++) {
-                float v = one[tk->records[r]];
-                if (isfinite(v)) s1 += v, s2 += (double)v * v, c++;
-            }
-            if (!c) { /* no score from this network: none from the ensemble */
-                for (uint32_t r = 0; r < tk->n_records; r++) sum[tk->records[r]] = NAN;
-                continue;
-            }
-            double mean = s1 / c, var = s2 / c - mean * mean, sd = var > 0 ? sqrt(var) : 0;
-            if (!(sd > 1e-12 * fmax(1, fabs(mean)))) sd = 1;
-            for (uint32_t r = 0; r < tk->n_records; r++) {
-                uint32_t i = tk->records[r];
-                sum[i] += isfinite(one[i]) ? (one[i] - mean) / sd : NAN;
-            }
-        }
+        st = predict_net(tlp_model_member(m, k), ds, heads, nh, one, progress ? member_progress : NULL, &mc, err);
+        for (int h = 0; st == TLP_OK && h < nh; h++) add_standardised(ds, one[h], sum + (size_t)h * nn);
     }
-    for (size_t i = 0; st == TLP_OK && i < n; i++) scores[i] = (float)(sum[i] / K);
-    for (size_t i = 0; st == TLP_OK && i < n; i++)
-        if (tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode != tlp_model_config_of(m)->mode) scores[i] = NAN;
-    free(one), free(sum);
+    for (int h = 0; st == TLP_OK && h < nh; h++)
+        for (size_t i = 0; i < n; i++)
+            scores[h][i] = tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode != cfg->mode
+                               ? NAN
+                               : (float)(sum[(size_t)h * nn + i] / K);
+    free(sum), free(buf);
     return st;
+}
+
+tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
+                       int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+{
+    return tlp_predict_heads(m, ds, &head, 1, &scores, progress, ctx, err);
 }
 
 /* ------------------------------------------------------------ prediction jobs */
@@ -1248,13 +1269,12 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
 typedef struct {
     tlp_job *j;
     tlp_progress *p;
-    int h, H;
 } pred_ctx;
 
 static int pred_progress(void *ctx, double frac)
 {
     pred_ctx *c = ctx;
-    c->p->frac = ((double)c->h + frac) / (double)c->H;
+    c->p->frac = frac;
     publish(c->j, c->p);
     return atomic_load(&c->j->cancel);
 }
@@ -1263,17 +1283,16 @@ static void *predict_worker(void *arg)
 {
     tlp_job *j = arg;
     tlp_progress p = j->prog;
-    int H = tlp_model_config_of(j->m)->n_heads;
+    int H = tlp_model_config_of(j->m)->n_heads, heads[TLP_MAX_HEADS];
     size_t n = tlp_dataset_n_records(j->pds);
     for (int h = 0; h < H && j->status == TLP_OK; h++) {
-        j->scores[h] = malloc(sizeof(float) * (n ? n : 1));
-        if (!j->scores[h]) {
+        heads[h] = h;
+        if (!(j->scores[h] = malloc(sizeof(float) * (n ? n : 1))))
             j->status = tlp_error_set(&j->err, TLP_NOMEM, NULL, 0, "out of memory");
-            break;
-        }
-        pred_ctx c = {j, &p, h, H};
-        j->status = tlp_predict(j->m, j->pds, h, j->scores[h], pred_progress, &c, &j->err);
     }
+    pred_ctx c = {j, &p};
+    if (j->status == TLP_OK)
+        j->status = tlp_predict_heads(j->m, j->pds, heads, H, j->scores, pred_progress, &c, &j->err);
     if (atomic_load(&j->cancel)) p.state = TLP_JOB_CANCELLED;
     else if (j->status != TLP_OK) {
         p.state = TLP_JOB_FAILED;

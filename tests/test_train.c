@@ -748,6 +748,19 @@ static void test_predict(void)
         ok(memcmp(sc, sc2, n * sizeof(float)) == 0, "predict twice: the same scores");
         if (!ok(pc.calls >= 1 && pc.backwards == 0 && pc.last == 1.0, "progress: fractions in (0, 1], ending at 1"))
             printf("#   %d calls, %d out of order or out of (0, 1], last %.17g\n", pc.calls, pc.backwards, pc.last);
+        /* both heads in one pass (the trunk once): each bit for bit its own */
+        float *both = malloc(sizeof(float) * 2 * n), *bs[2] = {both, both + n};
+        int order[2] = {1, 0}, bad[2] = {0, 2};
+        tlp_predict(trained, ds, 1, sc2, NULL, NULL, &e);
+        pc = (prog_ctx){0, 0, 0};
+        is_int(tlp_predict_heads(trained, ds, order, 2, bs, on_progress, &pc, &e), TLP_OK, "predict heads 1 and 0 at once");
+        ok(!memcmp(bs[0], sc2, n * sizeof(float)) && !memcmp(bs[1], sc, n * sizeof(float)),
+           "heads at once: each head's scores bit for bit as predicted alone");
+        ok(pc.calls >= 1 && pc.backwards == 0 && pc.last == 1.0, "heads at once: one progress from 0 to 1");
+        is_int(tlp_predict_heads(trained, ds, bad, 2, bs, NULL, NULL, &e), TLP_ARG, "heads at once: no head 2");
+        ok(strstr(e.msg, "no head 2") != NULL, "heads at once: the error names the head");
+        is_int(tlp_predict_heads(trained, ds, order, 0, bs, NULL, NULL, &e), TLP_ARG, "heads at once: none asked");
+        free(both);
         is_int(tlp_predict(trained, ds, 2, sc, NULL, NULL, &e), TLP_ARG, "no head 2");
         is_int(tlp_predict(trained, ds, -1, sc, NULL, NULL, &e), TLP_ARG, "no head -1");
     }
@@ -1138,6 +1151,15 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
         ok(!memcmp(se, sl, n * sizeof(float)), "and scores the same");
     }
     tlp_model_free(cl);
+    {   /* both heads at once: each as predicted alone, bit for bit */
+        float *h0 = malloc(sizeof(float) * n), *both = malloc(sizeof(float) * 2 * n), *bs[2] = {both, both + n};
+        int heads[2] = {0, 1};
+        tlp_predict(a, ds, 0, h0, NULL, NULL, &e);
+        is_int(tlp_predict_heads(a, ds, heads, 2, bs, NULL, NULL, &e), TLP_OK, "an ensemble predicts both heads at once");
+        ok(!memcmp(bs[0], h0, n * sizeof(float)) && !memcmp(bs[1], se, n * sizeof(float)),
+           "each head bit for bit as predicted alone");
+        free(h0), free(both);
+    }
     /* saved and loaded: version 3 with its member; a single network stays version 2 */
     char path[256], one[256];
     snprintf(path, sizeof path, "%s/ens.tlpx", dir);

@@ -55,7 +55,7 @@ check "no temporary file left behind" test "$(ls "$T" | grep -c 'm\.tlpx.')" -eq
 # eval
 check "eval the model" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
 cp "$T/out" "$T/eval"
-check "eval says what it is scoring (no silent seconds)" grep -q "^tlpx: scoring 321 records with head hw-a" "$T/err"
+check "eval says what it is scoring, every head in one pass (no silent seconds)" grep -qx "tlpx: scoring 321 records with heads hw-a, hw-b" "$T/err"
 check "eval on 1 and 3 threads prints the same" sh -c "'$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j 1 -q >'$T/e1' && '$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j 3 -q >'$T/e3' && cmp '$T/e1' '$T/e3'"
 check "eval names the model, its mode, heads and recipe" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b (recipe custom, log,prog tokens, one network each, epoch 3 of 3 kept, weights averaged over up to 3 epochs)$" "$T/eval"
 check "eval: head hw-a: 4 tasks and their records" grep -q "^head hw-a: 4 tasks, 161 records (0 failed)$" "$T/eval"

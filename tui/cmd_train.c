@@ -193,15 +193,16 @@ static int head_for(const tlp_model *m, const tlp_task *t, int forced)
     return h >= 0 ? h : 0;
 }
 
-/* Scores of every record under each head needed (lazily, one pass per head). */
+/* Scores of every record under the heads the tasks need: all of them in one
+ * pass over the records at the first call (the trunk computed once). */
 typedef struct {
     float *scores[TLP_MAX_HEADS];
     int quiet;
 } score_cache;
 
-/* Progress of scoring on a terminal: "scoring K80: 45%". */
+/* Progress of scoring on a terminal: "scoring with heads K80, V100: 45%". */
 typedef struct {
-    const char *head;
+    const char *heads;
     int shown;
 } score_progress;
 
@@ -210,30 +211,52 @@ static int show_score_progress(void *ctx, double frac)
     score_progress *p = ctx;
     int pct = (int)(100 * frac);
     if (pct != p->shown) {
-        fprintf(stderr, "\r\033[Kscoring with head %s: %d%%", p->head, pct);
+        fprintf(stderr, "\r\033[Kscoring with %s: %d%%", p->heads, pct);
         p->shown = pct;
     }
     return 0;
 }
 
-static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache *c, int h)
+static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache *c, int forced, int h)
 {
     if (c->scores[h]) return c->scores[h];
-    float *s = malloc(sizeof(float) * (tlp_dataset_n_records(ds) ? tlp_dataset_n_records(ds) : 1));
+    const tlp_model_config *cfg = tlp_model_config_of(m);
+    int want[TLP_MAX_HEADS] = {0}, heads[TLP_MAX_HEADS], nh = 0;
+    want[h] = 1;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        if (tk->mode == cfg->mode) want[head_for(m, tk, forced)] = 1;
+    }
+    float *s[TLP_MAX_HEADS];
+    size_t n = tlp_dataset_n_records(ds);
+    char names[256];
+    size_t len = 0;
+    for (int k = 0; k < cfg->n_heads; k++) {
+        if (!want[k] || c->scores[k]) continue;
+        if (!(s[nh] = malloc(sizeof(float) * (n ? n : 1)))) {
+            while (nh--) free(s[nh]);
+            fprintf(stderr, "tlpx: out of memory\n");
+            return NULL;
+        }
+        heads[nh++] = k;
+        int w = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", cfg->heads[k]);
+        if (w > 0 && (size_t)w < sizeof names - len) len += (size_t)w;
+    }
+    char label[300];
+    snprintf(label, sizeof label, "head%s %s", nh > 1 ? "s" : "", names);
     tlp_error err = {0};
-    score_progress sp = {tlp_model_config_of(m)->heads[h], -1};
+    score_progress sp = {label, -1};
     int live = !c->quiet && isatty(2);
-    if (!c->quiet && !live)
-        fprintf(stderr, "tlpx: scoring %zu records with head %s\n", tlp_dataset_n_records(ds), sp.head);
-    tlp_status st = s ? tlp_predict(m, ds, h, s, live ? show_score_progress : NULL, &sp, &err) : TLP_NOMEM;
+    if (!c->quiet && !live) fprintf(stderr, "tlpx: scoring %zu records with %s\n", n, label);
+    tlp_status st = tlp_predict_heads(m, ds, heads, nh, s, live ? show_score_progress : NULL, &sp, &err);
     if (live) fprintf(stderr, "\r\033[K");
     if (st != TLP_OK) {
-        fprintf(stderr, "tlpx: %s\n", s ? err.msg : "out of memory");
-        free(s);
+        fprintf(stderr, "tlpx: %s\n", err.msg);
+        for (int k = 0; k < nh; k++) free(s[k]);
         return NULL;
     }
-    c->scores[h] = s;
-    return s;
+    for (int k = 0; k < nh; k++) c->scores[heads[k]] = s[k];
+    return c->scores[h];
 }
 
 /* ------------------------------------------------------------ train */
@@ -1135,7 +1158,7 @@ int cmd_eval(int argc, char **argv)
         const tlp_task *tk = tlp_dataset_task(ds, t);
         task_head[t] = tk->mode != c->mode ? -1 : head_for(m, tk, a.forced);
         if (task_head[t] >= 0 && !heads[task_head[t]].scores &&
-            !(heads[task_head[t]].scores = scores_for(m, ds, &a.cache, task_head[t])))
+            !(heads[task_head[t]].scores = scores_for(m, ds, &a.cache, a.forced, task_head[t])))
             goto done;
     }
     if (!a.tsv) {
@@ -1198,7 +1221,7 @@ int cmd_predict(int argc, char **argv)
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
         if (tk->mode != c->mode) continue;
-        const float *sc = scores_for(m, ds, &a.cache, head_for(m, tk, a.forced));
+        const float *sc = scores_for(m, ds, &a.cache, a.forced, head_for(m, tk, a.forced));
         if (!sc) goto done;
         ranked_rec *r = malloc(sizeof *r * (tk->n_records ? tk->n_records : 1));
         uint32_t *rank = malloc(sizeof *rank * (tk->n_records ? tk->n_records : 1));
@@ -1268,7 +1291,7 @@ int cmd_replay(int argc, char **argv)
         const tlp_task *tk = tlp_dataset_task(ds, t);
         if ((c && tk->mode != c->mode) || !tk->n_records) continue;
         if (file_scores && a.head && strcmp(a.head, tk->hardware)) continue;
-        const float *sc = file_scores ? file_scores : scores_for(m, ds, &a.cache, head_for(m, tk, a.forced));
+        const float *sc = file_scores ? file_scores : scores_for(m, ds, &a.cache, a.forced, head_for(m, tk, a.forced));
         if (!sc) goto done;
         int missing = 0;
         for (uint32_t k = 0; file_scores && k < tk->n_records; k++) missing |= isnan(sc[tk->records[k]]);
