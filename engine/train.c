@@ -972,7 +972,7 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
                 goto fail;
             }
         }
-        int planned = resume_meta && resume_meta->n_nets > 0 ? resume_meta->n_nets : 1; /* 0: a meta of before plans */
+        int planned = resume_meta && resume_meta->n_nets > 0 ? resume_meta->n_nets : 1; /* 0: no training's plan */
         int done = planned > 1 ? resume_meta->nets_done : 0;
         if (!resume_meta && n_init != K) {
             tlp_error_set(err, TLP_ARG, NULL, 0, "the model has %d network%s; the training wants %d", n_init,
@@ -1249,11 +1249,9 @@ tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *hea
         st = predict_net(tlp_model_member(m, k), ds, heads, nh, one, progress ? member_progress : NULL, &mc, err);
         for (int h = 0; st == TLP_OK && h < nh; h++) add_standardised(ds, one[h], sum + (size_t)h * nn);
     }
+    /* records of the other mode are NAN already: no network scored their task */
     for (int h = 0; st == TLP_OK && h < nh; h++)
-        for (size_t i = 0; i < n; i++)
-            scores[h][i] = tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode != cfg->mode
-                               ? NAN
-                               : (float)(sum[(size_t)h * nn + i] / K);
+        for (size_t i = 0; i < n; i++) scores[h][i] = (float)(sum[(size_t)h * nn + i] / K);
     free(sum), free(buf);
     return st;
 }

@@ -35,16 +35,21 @@ static int choice(const char *v, const char *const *c)
  * there are too many. */
 static int parse_encodes(tlp_train_opts *o, const char *v)
 {
-    char copy[128], *save = NULL;
     tlp_encode e[TLP_MAX_MEMBERS];
     int n = 0;
-    if (snprintf(copy, sizeof copy, "%s", v) >= (int)sizeof copy) return -1;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int c = choice(tok, ENCODES);
-        if (c < 0 || n == TLP_MAX_MEMBERS) return -1;
+    for (const char *p = v;;) { /* each name between commas; an empty one is no encoding */
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char name[16];
+        if (n == TLP_MAX_MEMBERS || len >= sizeof name) return -1;
+        memcpy(name, p, len);
+        name[len] = 0;
+        int c = choice(name, ENCODES);
+        if (c < 0) return -1;
         e[n++] = (tlp_encode)c;
+        if (!end) break;
+        p = end + 1;
     }
-    if (!n || v[0] == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,")) return -1; /* no empty name */
     o->n_nets = n;
     memcpy(o->encode, e, sizeof e);
     return 0;
@@ -198,6 +203,7 @@ static int head_for(const tlp_model *m, const tlp_task *t, int forced)
 typedef struct {
     float *scores[TLP_MAX_HEADS];
     int quiet;
+    int forced; /* --head as an index, -1 without: every task scored by it */
 } score_cache;
 
 /* Progress of scoring on a terminal: "scoring with heads K80, V100: 45%". */
@@ -217,15 +223,17 @@ static int show_score_progress(void *ctx, double frac)
     return 0;
 }
 
-static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache *c, int forced, int h)
+/* The scores of task tk's head (head_for). */
+static const float *scores_for(tlp_model *m, const tlp_dataset *ds, score_cache *c, const tlp_task *tk)
 {
+    int h = head_for(m, tk, c->forced);
     if (c->scores[h]) return c->scores[h];
     const tlp_model_config *cfg = tlp_model_config_of(m);
     int want[TLP_MAX_HEADS] = {0}, heads[TLP_MAX_HEADS], nh = 0;
     want[h] = 1;
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
-        const tlp_task *tk = tlp_dataset_task(ds, t);
-        if (tk->mode == cfg->mode) want[head_for(m, tk, forced)] = 1;
+        const tlp_task *other = tlp_dataset_task(ds, t);
+        if (other->mode == cfg->mode) want[head_for(m, other, c->forced)] = 1;
     }
     float *s[TLP_MAX_HEADS];
     size_t n = tlp_dataset_n_records(ds);
@@ -766,7 +774,6 @@ typedef struct {
     tlp_model *m;
     tlp_train_meta meta;
     tlp_dataset *ds;
-    int forced;          /* --head as an index, -1 without */
     score_cache cache;
 } model_args;
 
@@ -813,7 +820,7 @@ static void close_session(model_args *a)
 static int open_session(int argc, char **argv, model_args *a, const cli_cmd *cmd)
 {
     a->cmd = cmd;
-    a->forced = -1;
+    a->cache.forced = -1;
     a->within = 0.05;
     a->ks[0] = 1, a->ks[1] = 5, a->n_k = 2;
     a->data.paths = calloc((size_t)argc, sizeof *a->data.paths);
@@ -847,7 +854,7 @@ static int open_session(int argc, char **argv, model_args *a, const cli_cmd *cmd
         return EXIT_FAIL;
     }
     const tlp_model_config *c = tlp_model_config_of(a->m);
-    if (a->head && (a->forced = tlp_model_head(a->m, a->head)) < 0) {
+    if (a->head && (a->cache.forced = tlp_model_head(a->m, a->head)) < 0) {
         fprintf(stderr, "tlpx: the model has no head \"%s\" (heads:", a->head);
         for (int h = 0; h < c->n_heads; h++) fprintf(stderr, " %s", c->heads[h]);
         fprintf(stderr, ")\n");
@@ -1156,9 +1163,9 @@ int cmd_eval(int argc, char **argv)
     }
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
-        task_head[t] = tk->mode != c->mode ? -1 : head_for(m, tk, a.forced);
+        task_head[t] = tk->mode != c->mode ? -1 : head_for(m, tk, a.cache.forced);
         if (task_head[t] >= 0 && !heads[task_head[t]].scores &&
-            !(heads[task_head[t]].scores = scores_for(m, ds, &a.cache, a.forced, task_head[t])))
+            !(heads[task_head[t]].scores = scores_for(m, ds, &a.cache, tk)))
             goto done;
     }
     if (!a.tsv) {
@@ -1221,7 +1228,7 @@ int cmd_predict(int argc, char **argv)
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
         if (tk->mode != c->mode) continue;
-        const float *sc = scores_for(m, ds, &a.cache, a.forced, head_for(m, tk, a.forced));
+        const float *sc = scores_for(m, ds, &a.cache, tk);
         if (!sc) goto done;
         ranked_rec *r = malloc(sizeof *r * (tk->n_records ? tk->n_records : 1));
         uint32_t *rank = malloc(sizeof *rank * (tk->n_records ? tk->n_records : 1));
@@ -1291,7 +1298,7 @@ int cmd_replay(int argc, char **argv)
         const tlp_task *tk = tlp_dataset_task(ds, t);
         if ((c && tk->mode != c->mode) || !tk->n_records) continue;
         if (file_scores && a.head && strcmp(a.head, tk->hardware)) continue;
-        const float *sc = file_scores ? file_scores : scores_for(m, ds, &a.cache, a.forced, head_for(m, tk, a.forced));
+        const float *sc = file_scores ? file_scores : scores_for(m, ds, &a.cache, tk);
         if (!sc) goto done;
         int missing = 0;
         for (uint32_t k = 0; file_scores && k < tk->n_records; k++) missing |= isnan(sc[tk->records[k]]);
