@@ -8,7 +8,7 @@
  * matrix of every record once (what eval and predict do).
  * usage: bench_store DIR [NAME=]PATH...   (DIR gets the stores; removed after) */
 #include "tlp.h"
-#include "dataset_impl.h" /* tlp__store_write_repeat */
+#include "data/dataset_impl.h" /* tlp__store_write_repeat */
 #include "bench_util.h"
 
 #include <stdlib.h>

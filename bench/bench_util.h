@@ -3,7 +3,7 @@
 #ifndef TLPX_BENCH_UTIL_H
 #define TLPX_BENCH_UTIL_H
 
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 #ifndef TLPX_DIFFERENTIAL_H
 #define TLPX_DIFFERENTIAL_H
 
-#include "internal.h"
+#include "train/train_int.h"
 #include "tlp.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * computable; and where the fast scanner accepts a line, the cJSON path must
  * read the same record from it.  Built and run by tests/fuzz.sh (clang). */
 #include "tlp.h"
-#include "internal.h"
+#include "train/train_int.h"
 
 #include <stdlib.h>
 #include <string.h>

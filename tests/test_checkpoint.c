@@ -2,7 +2,7 @@
  * atomically, and every damaged, foreign or mismatched file is refused with
  * a reason and without a half-loaded model. */
 #include "tap.h"
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <dirent.h>
 #include <signal.h>

@@ -1,7 +1,7 @@
 /* test_dataset.c: loading files and directories into tasks, hardware names,
  * labels, weights, diagnostics for bad lines, re-reading, and the export. */
 #include "tap.h"
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <math.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* test_metrics.c: tlp_eval_task (engine/metrics.c) on examples worked out by
  * hand, then against a naive O(n^2) count on random tasks full of ties. */
 #include "tap.h"
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <stdint.h>
 

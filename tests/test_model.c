@@ -2,7 +2,7 @@
  * finite differences, both losses' gradients, Adam and clipping, an overfit
  * run and MTL with missing labels. */
 #include "tap.h"
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <math.h>
 

@@ -1,7 +1,7 @@
 /* test_record.c: the record parser, writer and describer. */
 #include "tap.h"
 #include "tlp.h"
-#include "internal.h"
+#include "train/train_int.h"
 #include "differential.h"
 
 #define GPU_HDR "[\"[\\\"k\\\", 1]\", \"cuda -keys=cuda,gpu\", [-1, 16, 64, 49152, 2147483647, 1024, 8, 32], \"\", 0, []]"

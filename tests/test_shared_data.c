@@ -4,7 +4,7 @@
  * Skips (exit 77) when the data is absent: set TLPX_DATA to point at it. */
 #include "tap.h"
 #include "tlp.h"
-#include "internal.h"
+#include "train/train_int.h"
 #include "differential.h"
 
 #include <sys/stat.h>

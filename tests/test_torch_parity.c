@@ -6,7 +6,7 @@
  * respect to the predictions, and a summary of every parameter's gradient
  * (sum, sum of squares, first values).  Format: the script's docstring. */
 #include "tap.h"
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <errno.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * from a checkpoint, the loss options, batch inference and bad settings.
  * Run with top_srcdir set to the repository root. */
 #include "tap.h"
-#include "tlp.h"
+#include "train/train_int.h" /* tlp.h and the engine's inside */
 
 #include <math.h>
 #include <poll.h>

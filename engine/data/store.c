@@ -29,7 +29,7 @@
  * hardware rename needs them changed, the records are copied instead, each
  * reference remapped.
  */
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* blas.c: the one door to BLAS (cblas_sgemm), and a plain-loop twin the
  * tests compare it with. */
-#include "tlp.h"
+#include "core/core_int.h"
 
 #include <cblas.h>
 

@@ -51,7 +51,7 @@
  * checksum, then checks the meaning (bounds, dictionary, tensor table); only
  * then is a model built, so a caller never sees a half-loaded one.
  */
-#include "tlp.h"
+#include "train/train_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -95,18 +95,6 @@ static int plan_fits(long have, long n_nets, long done)
 #define CK_BAD TLP_FORMAT
 
 /* ------------------------------------------------------------ shared */
-
-#define FNV_OFFSET 0xcbf29ce484222325u
-#define FNV_PRIME 0x100000001b3u
-
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
 
 /* The feature dictionary of mode m as text, from the engine's own tables:
  * step kinds with their one-hot index, pragma codes, scope codes.  Returns
@@ -166,7 +154,7 @@ typedef struct {
 static void w_bytes(writer *w, const void *p, size_t n)
 {
     if (w->failed || n == 0) return;
-    w->h = fnv1a(w->h, p, n);
+    w->h = tlp__fnv1a(w->h, p, n);
     if (fwrite(p, 1, n, w->f) != n) {
         w->failed = 1;
         w->saved_errno = errno;
@@ -213,7 +201,7 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
 {
     writer *w = ctx;
     w->f = f;
-    w->h = FNV_OFFSET;
+    w->h = TLP_FNV_OFFSET;
     const tlp_model *m = w->m;
     const tlp_model_config *cfg = tlp_model_config_of(m);
     const tlp_train_meta *mt = w->meta;
@@ -747,7 +735,7 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     if (left > 8)
         return tlp_error_set(err, CK_BAD, path, 0, "%zu bytes of trailing data: the file should end at byte %zu",
                              left - 8, r.pos + 8);
-    if (fnv1a(FNV_OFFSET, p, r.pos) != le64(p + r.pos))
+    if (tlp__fnv1a(TLP_FNV_OFFSET, p, r.pos) != le64(p + r.pos))
         return tlp_error_set(err, CK_BAD, path, 0, "checksum mismatch: the file is corrupt");
     return check_meaning(p, o, path, err);
 }

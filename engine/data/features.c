@@ -10,10 +10,8 @@
  * dictionary lacks gets 11 zero slots (its arguments stay where they are) and
  * an unknown pragma or scope string becomes 0; both are reported.
  */
-#include "tlp.h"
-#include "internal.h"
+#include "data/data_int.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +19,12 @@
 static const int KIND_INDEX[TLP_MODE_COUNT][TLP_STEP_COUNT] = {
     {
 #define X(tag, verb, types, names, cpu, gpu) cpu,
-#include "steps.def"
+#include "data/steps.def"
 #undef X
     },
     {
 #define X(tag, verb, types, names, cpu, gpu) gpu,
-#include "steps.def"
+#include "data/steps.def"
 #undef X
     },
 };
@@ -155,72 +153,6 @@ void tlp_slot_label(const tlp_record *r, size_t i, int j, char *buf, size_t cap)
     snprintf(buf, cap, "-");
 }
 
-/* ------------------------------------------------------------ workload keys */
-
-char *tlp_workload_summary(const char *key)
-{
-    /* A key is a JSON list: ["name-or-hash", args...].  We keep its text and only
-     * reshape it: the name, then the args without the outer brackets. */
-    size_t n = strlen(key);
-    char *out = malloc(n + 16);
-    if (!out) return NULL;
-    const char *p = key;
-    while (*p == ' ') p++;
-    if (*p != '[') {
-        free(out);
-        return tlp_escape_dup(key);
-    }
-    p++;
-    while (*p == ' ') p++;
-    const char *name = p, *name_end = p;
-    if (*p == '"') {
-        name = ++p;
-        while (*p && *p != '"') p++;
-        name_end = p;
-        if (*p) p++;
-    } else {
-        while (*p && *p != ',' && *p != ']') p++;
-        name_end = p;
-    }
-    size_t nl = (size_t)(name_end - name);
-    int hashed = nl == 32;
-    for (size_t i = 0; hashed && i < nl; i++) hashed = isxdigit((unsigned char)name[i]) != 0;
-    while (*p == ',' || *p == ' ') p++;
-    /* args: up to the final ']' */
-    const char *args = p, *args_end = key + n;
-    while (args_end > args && (args_end[-1] == ']' || args_end[-1] == ' ')) {
-        if (args_end[-1] == ']') {
-            args_end--;
-            break;
-        }
-        args_end--;
-    }
-    size_t w = 0;
-    if (hashed) {
-        out[w++] = '#';
-        memcpy(out + w, name, 8);
-        w += 8;
-        out[w++] = ' ';
-    } else {
-        memcpy(out + w, name, nl);
-        w += nl;
-        out[w++] = '(';
-    }
-    for (const char *q = args; q < args_end; q++) {
-        if (hashed && *q == ' ') continue; /* "[1024,128,96] [..]" reads better packed */
-        if (hashed && *q == ',' && q > args && q[-1] == ']') {
-            out[w++] = ' ';
-            continue;
-        }
-        out[w++] = *q;
-    }
-    if (!hashed) out[w++] = ')';
-    out[w] = 0;
-    char *safe = tlp_escape_dup(out); /* a summary is for display */
-    free(out);
-    return safe;
-}
-
 /* ------------------------------------------------------------ program row */
 
 /* The unroll limit a pragma code stands for ("auto_unroll_max_step$64": 64). */
@@ -312,6 +244,17 @@ static const prog_slot SLOTS_CPU[] = {
     {"inner", SLOT_LOG},   {"r.outer", SLOT_LOG}, {"r.inner", SLOT_LOG},
     {"unroll", SLOT_LOG1P}, {"spatial_splits", SLOT_COUNT}, {"reduction_splits", SLOT_COUNT},
 };
+
+static const char *const ENCODE_NAMES[TLP_ENCODE_COUNT] = {"raw", "log", "prog"};
+
+const char *tlp_encode_name(tlp_encode e) { return (unsigned)e < TLP_ENCODE_COUNT ? ENCODE_NAMES[e] : "?"; }
+
+int tlp_encode_of(const char *name)
+{
+    for (int e = 0; e < TLP_ENCODE_COUNT; e++)
+        if (name && strcmp(name, ENCODE_NAMES[e]) == 0) return e;
+    return -1;
+}
 
 int tlp_encode_rows(tlp_mode m, tlp_encode e) { return tlp_mode_seq(m) + (e == TLP_ENCODE_PROG); }
 

@@ -1,6 +1,6 @@
 /* optim.c: Adam and global gradient-norm clipping, as PyTorch does them
  * (torch.optim.Adam with L2 weight decay in the gradient; clip_grad_norm_). */
-#include "tlp.h"
+#include "nn/nn_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -24,8 +24,7 @@
  * tlp_model_reserve has sized the workspace.  Inference runs in chunks of
  * CHUNK samples through a small workspace, so the working set stays in cache.
  */
-#include "tlp.h"
-#include "internal.h"
+#include "nn/nn_int.h"
 
 #include <math.h>
 #ifdef _OPENMP
@@ -91,17 +90,6 @@ struct tlp_model {
     tlp_model *members[TLP_MAX_MEMBERS - 1];
     int n_members;
 };
-
-static const char *const ENCODE_NAMES[TLP_ENCODE_COUNT] = {"raw", "log", "prog"};
-
-const char *tlp_encode_name(tlp_encode e) { return (unsigned)e < TLP_ENCODE_COUNT ? ENCODE_NAMES[e] : "?"; }
-
-int tlp_encode_of(const char *name)
-{
-    for (int e = 0; e < TLP_ENCODE_COUNT; e++)
-        if (name && strcmp(name, ENCODE_NAMES[e]) == 0) return e;
-    return -1;
-}
 
 /* ------------------------------------------------------------ layout */
 

@@ -10,8 +10,7 @@
  * allocates nothing per line once warm, apart from cJSON's own tree, which is
  * deleted here, in the function that parsed it.
  */
-#include "tlp.h"
-#include "internal.h"
+#include "data/data_int.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -25,25 +24,25 @@
 
 static const char *const TYPES[TLP_STEP_COUNT] = {
 #define X(tag, verb, types, names, cpu, gpu) types,
-#include "steps.def"
+#include "data/steps.def"
 #undef X
 };
 
 static const char *const NAMES[TLP_STEP_COUNT] = {
 #define X(tag, verb, types, names, cpu, gpu) names,
-#include "steps.def"
+#include "data/steps.def"
 #undef X
 };
 
 static const char *const TAGS[TLP_STEP_COUNT] = {
 #define X(tag, verb, types, names, cpu, gpu) #tag,
-#include "steps.def"
+#include "data/steps.def"
 #undef X
 };
 
 static const char *const VERBS[TLP_STEP_COUNT] = {
 #define X(tag, verb, types, names, cpu, gpu) verb,
-#include "steps.def"
+#include "data/steps.def"
 #undef X
 };
 
@@ -69,7 +68,7 @@ int tlp_step_kind_of(const char *tag)
               (sizeof(s) > 3 ? (uint32_t)(unsigned char)(s)[2] << 16 : 0) |                              \
               (sizeof(s) > 4 ? (uint32_t)(unsigned char)(s)[3] << 24 : 0))
 #define X(tag, verb, types, names, cpu, gpu) P(#tag),
-#include "steps.def"
+#include "data/steps.def"
 #undef X
 #undef P
     };
@@ -121,10 +120,23 @@ const char *tlp_error_no_name(int e)
 
 /* ------------------------------------------------------------ storage */
 
+/* The parser's capacities and scratch text, kept across lines so parsing a
+ * file allocates nothing once warm; clients see only the pointer. */
+struct tlp_record_bufs {
+    size_t cap_steps, cap_vals, cap_strs, len_strs, cap_costs, cap_inputs, cap_tmp;
+    char *tmp;
+};
+
 void tlp_record_init(tlp_record *r)
 {
     memset(r, 0, sizeof *r);
     r->n_task_inputs = -1;
+}
+
+/* The buffers, made at the first parse: 0, or -1 when out of memory. */
+static int have_bufs(tlp_record *r)
+{
+    return r->bufs || (r->bufs = calloc(1, sizeof *r->bufs)) ? 0 : -1;
 }
 
 void tlp_record_free(tlp_record *r)
@@ -133,13 +145,14 @@ void tlp_record_free(tlp_record *r)
     free(r->workload_key);
     free(r->target);
     free(r->target_host);
-    for (size_t i = 0; i < r->cap_inputs; i++) free(r->task_inputs[i]);
+    for (size_t i = 0; r->bufs && i < r->bufs->cap_inputs; i++) free(r->task_inputs[i]);
     free(r->task_inputs);
     free(r->steps);
     free(r->vals);
     free(r->strs);
     free(r->costs);
-    free(r->tmp);
+    if (r->bufs) free(r->bufs->tmp);
+    free(r->bufs);
     tlp_record_init(r);
 }
 
@@ -252,7 +265,7 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
     if (have != nf) FAIL(TLP_STEP, "step %zu (%s): expected %d fields, got %d", idx, TAGS[k], nf, have);
     if (nv > 4096) FAIL(TLP_NUMBER, "step %zu (%s): %zu values", idx, TAGS[k], nv);
     size_t off = r->n_vals;
-    if (tlp__grow((void **)&r->vals, &r->cap_vals, off + nv, sizeof *r->vals)) FAIL(TLP_NOMEM, "out of memory");
+    if (tlp__grow((void **)&r->vals, &r->bufs->cap_vals, off + nv, sizeof *r->vals)) FAIL(TLP_NOMEM, "out of memory");
 
     tlp_step *st = &r->steps[idx];
     st->kind = (uint8_t)k;
@@ -274,10 +287,10 @@ static tlp_status parse_step(tlp_record *r, const cJSON *js, size_t idx, tlp_err
             if (!cJSON_IsString(f)) return bad_value(err, TLP_STEP, idx, k, i, f);
             size_t n = strlen(f->valuestring);
             if (n > 256) FAIL(TLP_STEP, "step %zu (%s): a string of %zu bytes", idx, TAGS[k], n);
-            if (tlp__grow((void **)&r->strs, &r->cap_strs, r->len_strs + n + 1, 1)) FAIL(TLP_NOMEM, "out of memory");
-            memcpy(r->strs + r->len_strs, f->valuestring, n + 1);
-            st->str = (int32_t)r->len_strs;
-            r->len_strs += n + 1;
+            if (tlp__grow((void **)&r->strs, &r->bufs->cap_strs, r->bufs->len_strs + n + 1, 1)) FAIL(TLP_NOMEM, "out of memory");
+            memcpy(r->strs + r->bufs->len_strs, f->valuestring, n + 1);
+            st->str = (int32_t)r->bufs->len_strs;
+            r->bufs->len_strs += n + 1;
         }
     }
     st->n_vals = (uint16_t)nv;
@@ -332,9 +345,9 @@ static tlp_status parse_task(tlp_record *r, const cJSON *t, tlp_error *err)
         if (!cJSON_IsArray(f)) FAIL(TLP_LAYOUT, "task input names are not a list");
         int m = cJSON_GetArraySize(f);
         if (m > 1024) FAIL(TLP_LAYOUT, "%d task inputs", m);
-        size_t old = r->cap_inputs;
-        if (tlp__grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m, sizeof(char *))) FAIL(TLP_NOMEM, "out of memory");
-        for (size_t i = old; i < r->cap_inputs; i++) r->task_inputs[i] = NULL;
+        size_t old = r->bufs->cap_inputs;
+        if (tlp__grow((void **)&r->task_inputs, &r->bufs->cap_inputs, (size_t)m, sizeof(char *))) FAIL(TLP_NOMEM, "out of memory");
+        for (size_t i = old; i < r->bufs->cap_inputs; i++) r->task_inputs[i] = NULL;
         const cJSON *e;
         int i = 0;
         cJSON_ArrayForEach(e, f)
@@ -358,7 +371,7 @@ static tlp_status parse_result(tlp_record *r, const cJSON *res, tlp_error *err)
     int n = cJSON_GetArraySize(c);
     if (n == 0) FAIL(TLP_COST, "empty cost list");
     if (n > 255) FAIL(TLP_COST, "%d costs", n);
-    if (tlp__grow((void **)&r->costs, &r->cap_costs, (size_t)n, sizeof *r->costs)) FAIL(TLP_NOMEM, "out of memory");
+    if (tlp__grow((void **)&r->costs, &r->bufs->cap_costs, (size_t)n, sizeof *r->costs)) FAIL(TLP_NOMEM, "out of memory");
     const cJSON *e;
     int i = 0;
     cJSON_ArrayForEach(e, c)
@@ -421,9 +434,9 @@ static tlp_status parse_tree(tlp_record *r, const cJSON *root, tlp_error *err)
     const cJSON *steps = state->child->next;
     int ns = cJSON_GetArraySize(steps);
     if (ns > 4096) FAIL(TLP_NUMBER, "%d steps", ns);
-    if (tlp__grow((void **)&r->steps, &r->cap_steps, (size_t)ns, sizeof *r->steps)) FAIL(TLP_NOMEM, "out of memory");
+    if (tlp__grow((void **)&r->steps, &r->bufs->cap_steps, (size_t)ns, sizeof *r->steps)) FAIL(TLP_NOMEM, "out of memory");
     r->n_vals = 0;
-    r->len_strs = 0;
+    r->bufs->len_strs = 0;
     size_t i = 0;
     cJSON_ArrayForEach(e, steps)
     {
@@ -574,9 +587,9 @@ static int str_(scan *s, char **buf, size_t *cap, size_t *len)
 static int take_str(scan *s, tlp_record *r, char **dst, size_t max)
 {
     size_t n;
-    if (!str_(s, &r->tmp, &r->cap_tmp, &n) || n > max || memchr(r->tmp, 0, n)) return 0;
-    if (*dst && strcmp(*dst, r->tmp) == 0) return 1; /* the same task as the last line */
-    return set_str(dst, r->tmp) == 0;
+    if (!str_(s, &r->bufs->tmp, &r->bufs->cap_tmp, &n) || n > max || memchr(r->bufs->tmp, 0, n)) return 0;
+    if (*dst && strcmp(*dst, r->bufs->tmp) == 0) return 1; /* the same task as the last line */
+    return set_str(dst, r->bufs->tmp) == 0;
 }
 
 static int fast_task(scan *s, tlp_record *r)
@@ -611,9 +624,9 @@ static int fast_task(scan *s, tlp_record *r)
     if (!lit(s, ']')) {
         do {
             if (m >= 1024) return 0;
-            size_t old = r->cap_inputs;
-            if (tlp__grow((void **)&r->task_inputs, &r->cap_inputs, (size_t)m + 1, sizeof(char *))) return 0;
-            for (size_t i = old; i < r->cap_inputs; i++) r->task_inputs[i] = NULL;
+            size_t old = r->bufs->cap_inputs;
+            if (tlp__grow((void **)&r->task_inputs, &r->bufs->cap_inputs, (size_t)m + 1, sizeof(char *))) return 0;
+            for (size_t i = old; i < r->bufs->cap_inputs; i++) r->task_inputs[i] = NULL;
             if (!take_str(s, r, &r->task_inputs[m], SIZE_MAX)) return 0;
             m++;
         } while (lit(s, ','));
@@ -628,8 +641,8 @@ static int fast_step(scan *s, tlp_record *r, size_t idx)
 {
     char tag[8];
     size_t n;
-    if (!lit(s, '[') || !str_(s, &r->tmp, &r->cap_tmp, &n) || n > 4) return 0;
-    memcpy(tag, r->tmp, n + 1);
+    if (!lit(s, '[') || !str_(s, &r->bufs->tmp, &r->bufs->cap_tmp, &n) || n > 4) return 0;
+    memcpy(tag, r->bufs->tmp, n + 1);
     int k = tlp_step_kind_of(tag);
     if (k < 0) return 0;
     const char *types = TYPES[k];
@@ -643,18 +656,18 @@ static int fast_step(scan *s, tlp_record *r, size_t idx)
         if (!lit(s, ',')) return 0;
         if (*t == 's') {
             size_t sl;
-            if (!str_(s, &r->tmp, &r->cap_tmp, &sl) || sl > 256 || memchr(r->tmp, 0, sl)) return 0;
-            if (tlp__grow((void **)&r->strs, &r->cap_strs, r->len_strs + sl + 1, 1)) return 0;
-            memcpy(r->strs + r->len_strs, r->tmp, sl + 1);
-            st->str = (int32_t)r->len_strs;
-            r->len_strs += sl + 1;
+            if (!str_(s, &r->bufs->tmp, &r->bufs->cap_tmp, &sl) || sl > 256 || memchr(r->bufs->tmp, 0, sl)) return 0;
+            if (tlp__grow((void **)&r->strs, &r->bufs->cap_strs, r->bufs->len_strs + sl + 1, 1)) return 0;
+            memcpy(r->strs + r->bufs->len_strs, r->bufs->tmp, sl + 1);
+            st->str = (int32_t)r->bufs->len_strs;
+            r->bufs->len_strs += sl + 1;
             continue;
         }
         int list = *t == 'L';
         if (list && !lit(s, '[')) return 0;
         if (list && lit(s, ']')) continue;
         do {
-            if (nv >= 4096 || tlp__grow((void **)&r->vals, &r->cap_vals, r->n_vals + nv + 1, sizeof *r->vals) ||
+            if (nv >= 4096 || tlp__grow((void **)&r->vals, &r->bufs->cap_vals, r->n_vals + nv + 1, sizeof *r->vals) ||
                 !uint_(s, 2147483647u, &r->vals[r->n_vals + nv]))
                 return 0;
             nv++;
@@ -677,13 +690,14 @@ static int fast_key(scan *s, char k)
 int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
 {
     scan s = {line, line + len};
-    r->n_steps = r->n_vals = r->len_strs = r->n_costs = 0;
+    if (have_bufs(r)) return 0;
+    r->n_steps = r->n_vals = r->bufs->len_strs = r->n_costs = 0;
     if (!lit(&s, '{') || !fast_key(&s, 'i') || !lit(&s, '[') || !fast_task(&s, r) || !lit(&s, ',') ||
         !lit(&s, '[') || !lit(&s, '[') || !lit(&s, ']') || !lit(&s, ',') || !lit(&s, '['))
         return 0;
     if (!lit(&s, ']')) {
         do {
-            if (r->n_steps >= 4096 || tlp__grow((void **)&r->steps, &r->cap_steps, r->n_steps + 1, sizeof *r->steps) ||
+            if (r->n_steps >= 4096 || tlp__grow((void **)&r->steps, &r->bufs->cap_steps, r->n_steps + 1, sizeof *r->steps) ||
                 !fast_step(&s, r, r->n_steps))
                 return 0;
             r->n_steps++;
@@ -695,7 +709,7 @@ int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
     do {
         double v;
         if (r->n_costs >= 255 || !num(&s, &v) || !isfinite(v) || v <= 0 || v > 1e10 ||
-            tlp__grow((void **)&r->costs, &r->cap_costs, r->n_costs + 1, sizeof *r->costs))
+            tlp__grow((void **)&r->costs, &r->bufs->cap_costs, r->n_costs + 1, sizeof *r->costs))
             return 0;
         r->costs[r->n_costs++] = v;
     } while (lit(&s, ','));
@@ -710,10 +724,10 @@ int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
     r->version[0] = 0;
     if (lit(&s, ',')) {
         size_t n;
-        if (!fast_key(&s, 'v') || !str_(&s, &r->tmp, &r->cap_tmp, &n) || n >= sizeof r->version ||
-            memchr(r->tmp, 0, n))
+        if (!fast_key(&s, 'v') || !str_(&s, &r->bufs->tmp, &r->bufs->cap_tmp, &n) || n >= sizeof r->version ||
+            memchr(r->bufs->tmp, 0, n))
             return 0;
-        memcpy(r->version, r->tmp, n + 1);
+        memcpy(r->version, r->bufs->tmp, n + 1);
     }
     if (!lit(&s, '}')) return 0;
     ws(&s);
@@ -732,6 +746,7 @@ tlp_status tlp_record_parse(tlp_record *r, const char *line, size_t len, tlp_err
 
 tlp_status tlp__record_parse_tree(tlp_record *r, const char *line, size_t len, tlp_error *err)
 {
+    if (have_bufs(r)) FAIL(TLP_NOMEM, "out of memory");
     r->n_steps = 0;
     r->n_costs = 0;
     pthread_once(&hooks_once, install_hooks);

@@ -15,8 +15,7 @@
  * else the name of the directory holding the file (TenSet lays files out as
  * measure_records/<platform>/NAME.json).
  */
-#include "tlp.h"
-#include "internal.h"
+#include "data/dataset_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +29,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dataset_impl.h"
 
 tlp_dataset *tlp_dataset_new(void)
 {
@@ -634,12 +632,6 @@ typedef struct {
     size_t n, cap;
 } walk_t;
 
-static const char *kind_of(mode_t m)
-{
-    return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
-           : S_ISSOCK(m) ? "a socket" : "not a regular file";
-}
-
 static tlp_status add_dir(tlp_dataset *ds, const char *path, const struct stat *st, hw_name_t *hardware,
                           const tlp_load_opts *o, tlp_error *err, walk_t *w, int depth)
 {
@@ -698,7 +690,7 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const struct stat *
             else if (!records)
                 continue;
             else if (!S_ISREG(sb.st_mode))
-                s = skip_path(ds, names[i], o, "%s, not a regular file: skipped", kind_of(sb.st_mode));
+                s = skip_path(ds, names[i], o, "%s, not a regular file: skipped", tlp__file_kind(sb.st_mode));
             else {
                 tlp_error fe = {0};
                 s = add_file(ds, names[i], hardware, o, &fe);
@@ -736,7 +728,7 @@ tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *h
     }
     if (!S_ISREG(sb.st_mode))
         return tlp_error_set(err, TLP_IO, path, 0, "%s, not a record file or a directory (- reads standard input)",
-                             kind_of(sb.st_mode));
+                             tlp__file_kind(sb.st_mode));
     /* a file: its directory names it */
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);

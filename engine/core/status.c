@@ -1,5 +1,5 @@
 /* status.c: status names and the error record. */
-#include "tlp.h"
+#include "core/core.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -13,8 +13,7 @@
  * and so on; the last rank broadcasts the total.  So R ranks give the same
  * bits as one process, and every rank takes the same optimiser step.
  */
-#include "tlp.h"
-#include "internal.h"
+#include "nn/nn_int.h"
 
 #include <stdlib.h>
 #include <string.h>

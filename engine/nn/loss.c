@@ -8,7 +8,7 @@
  * -softplus(-d) / ln 2, which is what the clamps compute wherever they are
  * inactive; where a clamp is active the gradient is zero, as in PyTorch.
  */
-#include "tlp.h"
+#include "nn/nn_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -4,8 +4,7 @@
 #ifndef TLP_DATASET_IMPL_H
 #define TLP_DATASET_IMPL_H
 
-#include "tlp.h"
-#include "internal.h"
+#include "data/data_int.h"
 
 #define MAX_LINE (16u << 20) /* longer lines are skipped, not loaded */
 #define MAX_DIAGS 10000

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlp.h"
+#include "core/core.h"
 
 /* Length of the UTF-8 sequence at s (n bytes left), 0 if it is not one. */
 static size_t utf8_len(const unsigned char *s, size_t n)

@@ -1,8 +1,9 @@
-/* hash.c: the engine's two containers: one small open-addressing index used for tasks, hardware names and
- * the token vocabularies.  The items live in the caller's arrays; the index
- * only stores their positions and a 32-bit hash to skip most comparisons;
- * and tlp__grow, the one growable-array helper. */
-#include "internal.h"
+/* hash.c: the engine's hashing and containers: one small open-addressing
+ * index used for tasks, hardware names and the token vocabularies (the
+ * items live in the caller's arrays; the index only stores their positions
+ * and a 32-bit hash to skip most comparisons), tlp__grow, the one
+ * growable-array helper, and FNV-1a-64 (task folds, checkpoint sums). */
+#include "core/core_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +88,14 @@ int tlp__grow(void **p, size_t *cap, size_t need, size_t elem)
     *p = q;
     *cap = c;
     return 0;
+}
+
+uint64_t tlp__fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
 }

@@ -13,10 +13,8 @@
  * between steps.  The caller's model is never touched; the result is the
  * best-validation copy, handed over only by tlp_job_finish.
  */
-#include "tlp.h"
-#include "internal.h"
+#include "train/train_int.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -106,54 +104,6 @@ void tlp_train_resolve(tlp_train_opts *o, tlp_mode m)
     if ((unsigned)m >= TLP_MODE_COUNT) return;
     if (o->batch == TLP_BY_MODE) o->batch = TLPX_BY_MODE[m].batch;
     if (o->average == TLP_BY_MODE) o->average = TLPX_BY_MODE[m].average;
-}
-
-/* ------------------------------------------------------------ canonical keys */
-
-char *tlp_workload_canonical(const char *key)
-{
-    char *out = strdup(key);
-    if (!out) return NULL;
-    /* ["conv2d_layer", N, CI, H, W, CO, KH, KW, stride, "SAME"|"VALID"] */
-    if (strncmp(key, "[\"conv2d_layer\"", 15) != 0) return out;
-    long args[9];
-    const char *p = key + 15;
-    int n = 0;
-    while (n < 8) {
-        while (*p == ',' || *p == ' ') p++;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p) break;
-        args[n++] = v;
-        p = end;
-    }
-    while (*p == ',' || *p == ' ') p++;
-    if (n != 8) return out;
-    long pad;
-    if (strncmp(p, "\"SAME\"]", 7) == 0) pad = (args[5] - 1) / 2;
-    else if (strncmp(p, "\"VALID\"]", 8) == 0) pad = 0;
-    else return out;
-    size_t head = (size_t)(p - key);
-    char tail[32];
-    snprintf(tail, sizeof tail, "%ld]", pad);
-    char *q = realloc(out, head + strlen(tail) + 1);
-    if (!q) return out;
-    strcpy(q + head, tail);
-    return q;
-}
-
-int tlp_workload_fold(const char *workload_key, int n_folds)
-{
-    if (n_folds <= 1 || !workload_key) return 0;
-    char *c = tlp_workload_canonical(workload_key);
-    const char *k = c ? c : workload_key;
-    uint64_t h = 0xcbf29ce484222325u;
-    for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3u;
-    }
-    free(c);
-    return (int)(h % (uint64_t)n_folds);
 }
 
 /* ------------------------------------------------------------ samples */

@@ -26,7 +26,7 @@
  * so E[lat_k] = sum P_i c_i and E[best/lat_k] = sum P_i best/c_i; all k'
  * picks fail with probability C(n_failed, k') / C(n, k').
  */
-#include "tlp.h"
+#include "train/train_int.h"
 
 #include <math.h>
 #include <stdlib.h>

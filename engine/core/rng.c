@@ -1,6 +1,6 @@
 /* rng.c: xoshiro256** seeded through splitmix64.  Every random choice in
  * the engine (initialisation, shuffles, splits) comes from here. */
-#include "tlp.h"
+#include "core/core_int.h"
 
 static uint64_t splitmix(uint64_t *x)
 {
