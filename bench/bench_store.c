@@ -35,7 +35,7 @@ static void measure(const char *path, double json_rate)
     long rss0 = rss_kb();
     double t0 = now();
     tlp_dataset *ds = tlp_dataset_new();
-    tlp_load_opts lo = {.quiet = 1};
+    tlp_load_opts lo = {0}; /* no on_diag: silent */
     tlp_error e = {0};
     if (tlp_dataset_add_path(ds, path, NULL, &lo, &e) != TLP_OK || tlp_dataset_finish(ds, &e) != TLP_OK) {
         fprintf(stderr, "bench_store: %s: %s\n", e.file, e.msg);

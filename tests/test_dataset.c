@@ -19,7 +19,7 @@ static const char *fx(const char *rel)
 static tlp_dataset *load(const char *rel, const char *hw)
 {
     tlp_dataset *ds = tlp_dataset_new();
-    tlp_load_opts lo = {.quiet = 1};
+    tlp_load_opts lo = {0}; /* no on_diag: silent */
     tlp_error e = {0};
     if (tlp_dataset_add_path(ds, fx(rel), hw, &lo, &e) != TLP_OK) printf("# %s: %s\n", e.file, e.msg);
     tlp_dataset_finish(ds, &e);
@@ -112,7 +112,7 @@ static void test_override(void)
     tlp_dataset_free(ds);
     /* the same task loaded under two names is two tasks */
     ds = tlp_dataset_new();
-    tlp_load_opts lo = {.quiet = 1};
+    tlp_load_opts lo = {0}; /* no on_diag: silent */
     tlp_error e = {0};
     tlp_dataset_add_path(ds, fx("records/gpu-x/conv.json"), "A", &lo, &e);
     tlp_dataset_add_path(ds, fx("records/gpu-x/conv.json"), "B", &lo, &e);

@@ -38,7 +38,7 @@ static void check_block(const char *root, const block *b)
     char path[1024], what[512];
     snprintf(path, sizeof path, "%.500s/%.200s", root, b->dir);
     tlp_dataset *ds = tlp_dataset_new();
-    tlp_load_opts lo = {.quiet = 1};
+    tlp_load_opts lo = {0}; /* no on_diag: silent */
     tlp_error e = {0};
     tlp_status s = tlp_dataset_add_path(ds, path, "X", &lo, &e);
     snprintf(what, sizeof what, "%.200s loads", b->dir);

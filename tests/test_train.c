@@ -44,7 +44,7 @@ static const char *fx(const char *rel)
 static tlp_dataset *load(int n, const char *const *rel, const char *const *hw)
 {
     tlp_dataset *ds = tlp_dataset_new();
-    tlp_load_opts lo = {.quiet = 1};
+    tlp_load_opts lo = {0}; /* no on_diag: silent */
     tlp_error e = {0};
     for (int i = 0; i < n; i++)
         if (tlp_dataset_add_path(ds, fx(rel[i]), hw ? hw[i] : NULL, &lo, &e) != TLP_OK)

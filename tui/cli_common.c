@@ -39,6 +39,16 @@ void cli_print_skipped(FILE *f, const tlp_dataset *ds)
     fputc('\n', f);
 }
 
+/* Loading's diagnostics as they happen (tlp_load_opts.on_diag): the first
+ * 20 skipped lines and paths, and every note. */
+static void print_diag(void *ctx, const tlp_diag *d)
+{
+    int *shown = ctx;
+    if (d->reason != TLP_OK && (*shown)++ >= 20) return;
+    if (d->line) fprintf(stderr, "%s:%ld: %s\n", d->file, d->line, d->msg);
+    else fprintf(stderr, "%s: %s\n", d->file, d->msg);
+}
+
 tlp_dataset *cli_load(const cli_data_opts *o)
 {
     if (o->n_paths == 0) {
@@ -50,7 +60,8 @@ tlp_dataset *cli_load(const cli_data_opts *o)
         fprintf(stderr, "tlpx: out of memory\n");
         return NULL;
     }
-    tlp_load_opts lo = {o->quiet, 0, o->n_folds, o->fold, o->fold_except};
+    int printed = 0;
+    tlp_load_opts lo = {o->quiet ? NULL : print_diag, &printed, o->n_folds, o->fold, o->fold_except};
     for (int i = 0; i < o->n_paths; i++) {
         char name[128];
         const char *path;

@@ -515,7 +515,7 @@ void app_do(app_t *a, action_id act, const char *arg)
             app_message(a, "busy: wait for the background work to end");
             break;
         }
-        tlp_load_opts lo = {.quiet = 1};
+        tlp_load_opts lo = {0};
         tlp_error err = {0};
         size_t before = tlp_dataset_n_records(a->ds);
         tlp_status s = tlp_dataset_add_path(a->ds, arg, NULL, &lo, &err);

@@ -238,10 +238,21 @@ typedef struct {
     uint64_t uncounted;
 } tlp_hw_stats;
 
+/* Skipped lines (and, with line 0, skipped paths); reason TLP_OK is a note
+ * that skips nothing wrong (a record file a store holds already). */
+typedef struct {
+    const char *file; /* borrowed */
+    long line;        /* 0: the whole file */
+    tlp_status reason;
+    const char *msg;  /* borrowed */
+} tlp_diag;
+
 /* Load options.  hardware may be NULL (use -model= or the file's directory). */
 typedef struct {
-    int quiet;          /* do not print diagnostics to stderr as they happen */
-    int max_printed;    /* diagnostics printed to stderr at most (0 = default 20) */
+    /* told of every diagnostic as it happens (d borrowed for the call), or
+     * NULL; the dataset keeps them either way (tlp_dataset_diag) */
+    void (*on_diag)(void *ctx, const tlp_diag *d);
+    void *ctx;
     /* cross-validation by task: with n_folds > 0 keep only the records of
      * tasks in fold `fold` (0-based), or with fold_except all but those */
     int n_folds, fold, fold_except;
@@ -291,13 +302,6 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
 size_t tlp_dataset_n_hw(const tlp_dataset *ds);
 const tlp_hw_stats *tlp_dataset_hw(const tlp_dataset *ds, size_t i);
 
-/* Skipped lines (and, with line 0, skipped paths). */
-typedef struct {
-    const char *file; /* borrowed */
-    long line;        /* 0: the whole file */
-    tlp_status reason;
-    const char *msg;  /* borrowed */
-} tlp_diag;
 uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds);
 uint64_t tlp_dataset_skipped_by(const tlp_dataset *ds, tlp_status reason);
 uint64_t tlp_dataset_n_comments(const tlp_dataset *ds);

@@ -1,6 +1,6 @@
-/* dataset_impl.h: the inside of a tlp_dataset, shared by dataset.c (records
- * parsed from JSON) and store.c (records mapped from a packed store).  Not
- * part of the API. */
+/* dataset_impl.h: the inside of a tlp_dataset, shared by dataset.c (the
+ * dataset in memory), load.c (records parsed from files) and store.c
+ * (records mapped from a packed store).  Not part of the API. */
 #ifndef TLP_DATASET_IMPL_H
 #define TLP_DATASET_IMPL_H
 
@@ -89,7 +89,6 @@ struct tlp_dataset {
     size_t n_diags, cap_diags;
     uint64_t skipped[TLP_STATUS_COUNT];
     uint64_t n_skipped, n_comments, bytes_read, n_other_folds, n_skipped_files;
-    int printed;
     FILE *stdin_copy;       /* standard input ("-"), spooled so records can be re-read */
     tlp_inferred_t *inferred; /* hardware names taken from paths */
     size_t n_inferred, cap_inferred;
@@ -117,18 +116,23 @@ static inline const tlp_rec *tlp__rec_toks(const tlp_dataset *ds, size_t i, cons
 }
 static inline const tlp_rec *tlp__rec_at(const tlp_dataset *ds, size_t i) { return tlp__rec_toks(ds, i, NULL); }
 
-/* dataset.c, for store.c */
+/* dataset.c, for load.c and store.c */
 long tlp__task_get(tlp_dataset *ds, const char *key, const char *target, const char *hardware, tlp_mode mode);
 long tlp__hw_get(tlp_dataset *ds, const char *name, tlp_mode mode);
 long tlp__vocab_get(vocab_t *v, int F, const float *row);
+/* Add parsed record r, read from file (index) at line and byte offset off,
+ * to the task of its key on hardware hw: the compact record, its tokens in
+ * the vocabulary, its hardware's statistics. */
+tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, long line, uint64_t off,
+                            const char *hw, tlp_error *err);
 /* Count a record in its hardware's statistics: what the compact record
  * tells (validity, errors, length, crop); L is the mode's sequence length. */
 void tlp__hw_count(tlp_hw_stats *st, const tlp_rec *rec, int L);
 int tlp__add_file_name(tlp_dataset *ds, const char *name); /* index, or -1 */
-void tlp__diag_keep(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg,
-                    const tlp_load_opts *o);
+/* Keep a diagnostic (the first MAX_DIAGS); line 0 is about a whole file. */
+void tlp__diag_keep(tlp_dataset *ds, size_t file, long line, tlp_status reason, const char *msg);
 
-/* store.c: is the open file fd a packed store (by its first bytes)? */
+/* store.c, for load.c: is the open file fd a packed store (by its first bytes)? */
 int tlp__is_store(int fd);
 /* Add the store at path (open as fd) to ds: mapped when ds is empty and
  * nothing filters or renames, else copied record by record. */

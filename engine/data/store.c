@@ -292,7 +292,6 @@ static const char *load_tables(tlp_dataset *ds, cur_t *c, const char *rename, si
     }
     uint32_t nd = get32(c);
     if (c->bad || nd > c->n) return "the diagnostics are damaged";
-    tlp_load_opts quiet = {1, 0, 0, 0, 0};
     for (uint32_t i = 0; i < nd; i++) {
         uint32_t file = get32(c);
         uint64_t line = get64(c);
@@ -302,7 +301,7 @@ static const char *load_tables(tlp_dataset *ds, cur_t *c, const char *rename, si
             free(msg);
             return "the diagnostics are damaged";
         }
-        tlp__diag_keep(ds, file, (long)line, (tlp_status)reason, msg, &quiet);
+        tlp__diag_keep(ds, file, (long)line, (tlp_status)reason, msg);
         free(msg);
     }
     if (c->at != c->n) return "the tables have bytes past their end";
@@ -557,12 +556,11 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
         ds->n_skipped += src->n_skipped, ds->n_comments += src->n_comments;
         ds->n_skipped_files += src->n_skipped_files, ds->n_other_folds += src->n_other_folds;
         for (int s = 0; s < TLP_STATUS_COUNT; s++) ds->skipped[s] += src->skipped[s];
-        tlp_load_opts quiet = {1, 0, 0, 0, 0};
         for (size_t i = 0; !st && i < src->n_diags; i++) {
             size_t f = src->diags[i].file;
             if (file_map[f] < 0) file_map[f] = tlp__add_file_name(ds, src->files[f]);
             if (file_map[f] >= 0)
-                tlp__diag_keep(ds, (size_t)file_map[f], src->diags[i].line, src->diags[i].reason, src->diags[i].msg, &quiet);
+                tlp__diag_keep(ds, (size_t)file_map[f], src->diags[i].line, src->diags[i].reason, src->diags[i].msg);
         }
     }
     free(task_map), free(file_map), free(task_in);
