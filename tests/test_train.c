@@ -1216,6 +1216,14 @@ static int same_params(const tlp_model *a, const tlp_model *b)
  * its encoding alone (so what bench/quality.sh measured by training them
  * apart holds), saved with its plan, resumed inside either network and at
  * the boundary bit for bit, fine-tuned network by network. */
+/* tlp_train_opts.on_kept: save the kept model to the path in ctx, as
+ * tlpx train does. */
+static tlp_status save_to(void *ctx, const tlp_model *m, const tlp_train_meta *meta, const tlp_train_state *state,
+                          tlp_error *err)
+{
+    return tlp_checkpoint_save(ctx, m, meta, state, err);
+}
+
 static void test_ensemble_training(const tlp_samples *s, const char *dir)
 {
     const int E = 3;
@@ -1226,7 +1234,8 @@ static void test_ensemble_training(const tlp_samples *s, const char *dir)
     ob.encode[0] = TLP_ENCODE_PROG;
     char path[1100];
     snprintf(path, sizeof path, "%s/ens_run.tlpx", dir);
-    o.save_path = path;
+    o.on_kept = save_to;
+    o.kept_ctx = path;
     tlp_error e = {0};
     tlp_job *j = tlp_train_start(s, &o, NULL, NULL, NULL, &e);
     tlp_progress p = {0};
@@ -1245,7 +1254,7 @@ static void test_ensemble_training(const tlp_samples *s, const char *dir)
     tlp_model *ens = NULL;
     tlp_train_meta em;
     tlp_train_state es = {0};
-    o.save_path = NULL;
+    o.on_kept = NULL;
     ok(j && tlp_job_finish(j, &ens, &em, &es, &e) == TLP_OK && ens, "an ensemble of log and prog trains in one run");
     if (!ens) return;
     ok(p.nets == 2 && p.net == 2 && saw1 && p.n_hist == 2 * E && p.epoch == E,

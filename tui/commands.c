@@ -19,12 +19,12 @@ static void start_training(app_t *a, const char *args)
         return;
     }
     /* the default recipe with 10 epochs, then the settings given, the
-     * recipe first: the same settings as `tlpx train` (cli_train_set) */
+     * recipe first: the same settings as `tlpx train` (tlp_train_set) */
     tlp_train_opts o;
     tlp_train_recipe(&o, a->mode, TLP_RECIPE_DEFAULT);
     o.epochs = 10;
     o.threads = cli_default_threads();
-    char buf[512], why[256];
+    char buf[512];
     int fresh = 0;
     for (int pass = 0; pass < 2; pass++) {
         snprintf(buf, sizeof buf, "%s", args ? args : "");
@@ -36,8 +36,9 @@ static void start_training(app_t *a, const char *args)
                 fresh = 1;
                 continue;
             }
-            if (cli_train_set(&o, w, eq ? eq + 1 : NULL, why, sizeof why)) {
-                app_message(a, "train: %s", why);
+            tlp_error se = {0};
+            if (tlp_train_set(&o, w, eq ? eq + 1 : NULL, &se) != TLP_OK) {
+                app_message(a, "train: %s", se.msg);
                 return;
             }
             if (pass == 0) o.epochs = 10; /* the explorer's default, unless epochs= follows */

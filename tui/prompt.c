@@ -66,9 +66,9 @@ static char *generator(const char *text, int state)
     static int i;
     if (!state) i = 0;
     size_t n = strlen(text);
-    if (!strcmp(complete_kind, "train")) { /* key= of :train, from train's option table */
+    if (!strcmp(complete_kind, "train")) { /* key= of :train: the training settings */
         const char *k;
-        while ((k = cli_train_setting(i++)) != NULL) {
+        while ((k = tlp_train_setting_name(i++)) != NULL) {
             char buf[64];
             snprintf(buf, sizeof buf, "%s=", k);
             if (!strncmp(buf, text, n)) return strdup(buf);

@@ -740,21 +740,6 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     return check_meaning(p, o, path, err);
 }
 
-int tlp_ring_slots(int n_ring, int average)
-{
-    if (n_ring < 1 || average < 1) return 0;
-    return n_ring < average ? n_ring : average;
-}
-
-void tlp_train_state_free(tlp_train_state *st)
-{
-    if (!st) return;
-    free(st->m);
-    free(st->v);
-    free(st->ring);
-    memset(st, 0, sizeof *st);
-}
-
 tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train_state *state, tlp_error *err)
 {
     if (state) memset(state, 0, sizeof *state);

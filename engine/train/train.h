@@ -145,19 +145,44 @@ typedef struct {
 /* Free what st holds and zero it (st may be NULL). */
 void tlp_train_state_free(tlp_train_state *st);
 
-typedef enum { TLP_LOSS_RANK = 0, TLP_LOSS_MSE = 1 } tlp_loss_kind;
-typedef enum { TLP_PAIRS_BATCH = 0, TLP_PAIRS_TASK = 1 } tlp_pairs_kind;
-typedef enum { TLP_SPLIT_TASK = 0, TLP_SPLIT_RECORD = 1 } tlp_split_kind;
+/* The named values of the choice settings (settings.def), each once: the
+ * enums below and the names the settings take and the checkpoint keeps
+ * come from these lists.  X(VALUE, "name"). */
+#define TLP_LOSSES(X) X(TLP_LOSS_RANK, "rank") X(TLP_LOSS_MSE, "mse")
+#define TLP_PAIRS(X) X(TLP_PAIRS_BATCH, "batch") X(TLP_PAIRS_TASK, "task")
+#define TLP_SPLITS(X) X(TLP_SPLIT_TASK, "task") X(TLP_SPLIT_RECORD, "record")
 /* Which epoch's model is kept: least validation loss (TLP), best validation
  * top-k (mean top-1 + top-5 over the validation tasks), or the last. */
-typedef enum { TLP_SELECT_LOSS = 0, TLP_SELECT_TOPK = 1, TLP_SELECT_LAST = 2 } tlp_select_kind;
+#define TLP_SELECTS(X) X(TLP_SELECT_LOSS, "loss") X(TLP_SELECT_TOPK, "topk") X(TLP_SELECT_LAST, "last")
 /* Learning rate over the run: constant (TLP) or a cosine decay to 0. */
-typedef enum { TLP_SCHED_CONST = 0, TLP_SCHED_COSINE = 1 } tlp_sched_kind;
+#define TLP_SCHEDS(X) X(TLP_SCHED_CONST, "const") X(TLP_SCHED_COSINE, "cosine")
 /* The label of a failed measurement: TLP's min_cost / 1e10 (keep), or -1
  * (demote: below every valid program, with a pair weight that does not fade
  * with the valid program's label). */
-typedef enum { TLP_FAILED_KEEP = 0, TLP_FAILED_DEMOTE = 1 } tlp_failed_kind;
+#define TLP_FAILEDS(X) X(TLP_FAILED_KEEP, "keep") X(TLP_FAILED_DEMOTE, "demote")
 
+#define TLP_CHOICE_ENUM(value, name) value,
+typedef enum { TLP_LOSSES(TLP_CHOICE_ENUM) } tlp_loss_kind;
+typedef enum { TLP_PAIRS(TLP_CHOICE_ENUM) } tlp_pairs_kind;
+typedef enum { TLP_SPLITS(TLP_CHOICE_ENUM) } tlp_split_kind;
+typedef enum { TLP_SELECTS(TLP_CHOICE_ENUM) } tlp_select_kind;
+typedef enum { TLP_SCHEDS(TLP_CHOICE_ENUM) } tlp_sched_kind;
+typedef enum { TLP_FAILEDS(TLP_CHOICE_ENUM) } tlp_failed_kind;
+#undef TLP_CHOICE_ENUM
+
+/* The model kept so far, handed to tlp_train_opts.on_kept on the worker
+ * thread whenever it changes (an epoch kept, a network of an ensemble
+ * finished): the model (an ensemble: the finished networks and the kept
+ * one in training), its meta and the state to resume it, all borrowed for
+ * the call.  A callback saves them (tlp_checkpoint_save), so a killed run
+ * loses at most the epochs since; a failure it reports (err) is kept in
+ * tlp_progress.save_error and the training goes on. */
+typedef tlp_status (*tlp_kept_fn)(void *ctx, const tlp_model *m, const tlp_train_meta *meta,
+                                  const tlp_train_state *state, tlp_error *err);
+
+/* The settings of a training.  Those a user sets by name are the rows of
+ * settings.def (tlp_train_set); the rest are the run's (mode, note,
+ * callbacks) or TLP's constants (weight_decay, clip). */
 typedef struct {
     tlp_mode mode;          /* which records: cpu or gpu */
     int n_heads;            /* 0 = every hardware of that mode in the data */
@@ -186,15 +211,14 @@ typedef struct {
     int group;              /* pairs=task: samples per run of one task (128) */
     char recipe[16];        /* the recipe these settings came from, for the record */
     char note[512];         /* provenance text saved with the model */
-    const char *save_path;  /* not NULL: the worker saves the kept model (and
-                               its Adam state) there whenever it changes */
-    int weights_only;       /* save_path gets no Adam state (a smaller file; no --resume) */
+    tlp_kept_fn on_kept;    /* not NULL: told of the kept model whenever it changes */
+    void *kept_ctx;
     int freeze_trunk;       /* only the heads' decoders learn (fine-tuning a new head) */
     int budget;             /* > 0: head 0 keeps labels on this many random samples (spec §5) */
 } tlp_train_opts;
 
 /* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's
- * scripts), "tlpx" the measured better default (README).  */
+ * scripts), "tlpx" the measured better default (docs/quality.md).  */
 #define TLP_RECIPE_DEFAULT "tlpx"
 /* Fill o with recipe name's settings for mode m (TLP_ARG for an unknown
  * name; o is then TLP's). */
@@ -207,6 +231,20 @@ extern const char *const TLP_RECIPES[];
 
 /* Fill o with TLP's defaults (spec §4.2) for mode m: recipe "tlp". */
 void tlp_train_defaults(tlp_train_opts *o, tlp_mode m);
+
+/* Set one setting by name as a user writes it: a row of settings.def
+ * ("epochs", "10"; a flag takes NULL or ""), or "recipe" (the recipe's
+ * settings, keeping threads, heads and the note).  A setting of the recipe
+ * makes o's recipe "custom".  TLP_ARG with err->msg saying why ("epochs is a
+ * whole number from 1 to 100000, not \"x\"") when the name or the value is
+ * bad; o is then unchanged. */
+tlp_status tlp_train_set(tlp_train_opts *o, const char *name, const char *value, tlp_error *err);
+/* The names tlp_train_set takes ("recipe" first, then the rows of
+ * settings.def), NULL past the last (for completion). */
+const char *tlp_train_setting_name(int i);
+/* The settings a model's training was made with (its meta), as --resume
+ * goes on with them: the recipe and every setting the meta keeps. */
+void tlp_train_opts_of_meta(tlp_train_opts *o, const tlp_train_meta *meta);
 
 /* The samples a training sees: one per (task, schedule) with a label for
  * each head whose hardware measured it (MTL, spec §5).  Built from a
