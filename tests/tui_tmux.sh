@@ -71,7 +71,8 @@ what="NO_COLOR: no colour, the selection in reverse video"; check sh -c "! grep 
 keys Q
 sleep 0.3
 tmux -L "$S" kill-session -t tlpx 2>/dev/null
-tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 5"
+# (the pane outlives the explorer until kill-session, so the sentence stays to be read)
+tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 600"
 what="TERM=dumb: a sentence, not garbage"; check wait_for "needs a terminal that can move the cursor; TERM=dumb cannot"
 tmux -L "$S" kill-session -t tlpx 2>/dev/null
 # the README's first command: tlpx alone, in a real terminal, on the embedded default
