@@ -220,7 +220,9 @@ int tlp__in_store(const tlp_dataset *ds, const char *path)
 }
 
 /* Load the tables into an empty ds (hardware renamed to `rename` when not
- * NULL).  Returns a reason when they are damaged, NULL when fine. */
+ * NULL).  Returns a reason when they are damaged, NULL when fine.  Long: it
+ * reads the tables in the order put_tables writes them, one after the
+ * other, so the two can be read side by side. */
 static const char *load_tables(tlp_dataset *ds, cur_t *c, const char *rename, size_t *n_files)
 {
     if (get32(c) != TABLES_MAGIC) return "the tables of the last segment are damaged";
@@ -472,6 +474,35 @@ static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const sto
     return TLP_OK;
 }
 
+/* The whole store copied: its hardware statistics, its counters and its
+ * diagnostics add up into ds (file_map: src's files in ds, -1 not yet). */
+static tlp_status add_totals(tlp_dataset *ds, const tlp_dataset *src, const char *path, const char *rename,
+                             long *file_map, tlp_error *err)
+{
+    for (size_t h = 0; h < src->n_hws; h++) {
+        long d = tlp__hw_get(ds, rename ? rename : src->hw_names[h], src->hws[h].mode);
+        if (d < 0) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+        tlp_hw_stats *a = &ds->hws[d];
+        const tlp_hw_stats *b = &src->hws[h];
+        a->n_records += b->n_records, a->n_valid += b->n_valid;
+        for (int k = 0; k < 16; k++) a->error_no[k] += b->error_no[k];
+        for (int k = 0; k < TLP_STEP_COUNT; k++) a->kind_count[k] += b->kind_count[k];
+        for (int k = 0; k < TLP_HIST; k++) a->seq_len[k] += b->seq_len[k], a->arg_count[k] += b->arg_count[k];
+        a->lost_steps += b->lost_steps, a->lost_args += b->lost_args, a->steps_cropped += b->steps_cropped;
+        a->kind_absent += b->kind_absent, a->unknown_str += b->unknown_str, a->uncounted += b->uncounted;
+    }
+    ds->n_skipped += src->n_skipped, ds->n_comments += src->n_comments;
+    ds->n_skipped_files += src->n_skipped_files, ds->n_other_folds += src->n_other_folds;
+    for (int s = 0; s < TLP_STATUS_COUNT; s++) ds->skipped[s] += src->skipped[s];
+    for (size_t i = 0; i < src->n_diags; i++) {
+        size_t f = src->diags[i].file;
+        if (file_map[f] < 0) file_map[f] = tlp__add_file_name(ds, src->files[f]);
+        if (file_map[f] >= 0)
+            tlp__diag_keep(ds, (size_t)file_map[f], src->diags[i].line, src->diags[i].reason, src->diags[i].msg);
+    }
+    return TLP_OK;
+}
+
 /* Copy the records of src (a mapped store) into ds, remapping tasks, files
  * and tokens; keep only the fold o asks for; rename the hardware. */
 static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *path, const char *rename,
@@ -537,32 +568,7 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
             ds->hws[ds->tasks[t].hw].uncounted++;
         }
     }
-    if (!st && !filtered) { /* the whole store: its statistics and diagnostics add up */
-        for (size_t h = 0; h < src->n_hws; h++) {
-            long d = tlp__hw_get(ds, rename ? rename : src->hw_names[h], src->hws[h].mode);
-            if (d < 0) {
-                st = tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
-                break;
-            }
-            tlp_hw_stats *a = &ds->hws[d];
-            const tlp_hw_stats *b = &src->hws[h];
-            a->n_records += b->n_records, a->n_valid += b->n_valid;
-            for (int k = 0; k < 16; k++) a->error_no[k] += b->error_no[k];
-            for (int k = 0; k < TLP_STEP_COUNT; k++) a->kind_count[k] += b->kind_count[k];
-            for (int k = 0; k < TLP_HIST; k++) a->seq_len[k] += b->seq_len[k], a->arg_count[k] += b->arg_count[k];
-            a->lost_steps += b->lost_steps, a->lost_args += b->lost_args, a->steps_cropped += b->steps_cropped;
-            a->kind_absent += b->kind_absent, a->unknown_str += b->unknown_str, a->uncounted += b->uncounted;
-        }
-        ds->n_skipped += src->n_skipped, ds->n_comments += src->n_comments;
-        ds->n_skipped_files += src->n_skipped_files, ds->n_other_folds += src->n_other_folds;
-        for (int s = 0; s < TLP_STATUS_COUNT; s++) ds->skipped[s] += src->skipped[s];
-        for (size_t i = 0; !st && i < src->n_diags; i++) {
-            size_t f = src->diags[i].file;
-            if (file_map[f] < 0) file_map[f] = tlp__add_file_name(ds, src->files[f]);
-            if (file_map[f] >= 0)
-                tlp__diag_keep(ds, (size_t)file_map[f], src->diags[i].line, src->diags[i].reason, src->diags[i].msg);
-        }
-    }
+    if (!st && !filtered) st = add_totals(ds, src, path, rename, file_map, err);
     free(task_map), free(file_map), free(task_in);
     for (int m = 0; m < TLP_MODE_COUNT; m++) free(vmap[m]);
     return st;

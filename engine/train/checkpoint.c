@@ -197,6 +197,9 @@ static void w_floats(writer *w, const float *x, size_t n)
     }
 }
 
+/* The whole file, field by field in the order of the layout at the top of
+ * this file (long for that reason: one place says what is written, in
+ * order; walk reads it back the same way). */
 static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
 {
     writer *w = ctx;
@@ -436,7 +439,9 @@ static size_t r_floats(reader *r, uint64_t count, const char *what)
 }
 
 /* Walk the structure after magic and version; every length is checked
- * against what remains.  Meaning is checked later, after the checksum. */
+ * against what remains.  Meaning is checked later, after the checksum.
+ * Long: it follows the layout at the top of this file field by field, as
+ * write_checkpoint does, so the two read side by side. */
 static void walk(reader *r, parsed *o)
 {
     o->mode = r_u32(r, "the mode");
@@ -740,6 +745,67 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     return check_meaning(p, o, path, err);
 }
 
+/* The training's meta as the file keeps it (older versions: TLP's
+ * settings where they had none). */
+static void meta_of(const unsigned char *p, const parsed *o, tlp_train_meta *meta)
+{
+    tlp_train_meta mt;
+    memset(&mt, 0, sizeof mt);
+    char *dst[N_META_STR] = {mt.loss, mt.pairs, mt.split, mt.recipe, mt.select, mt.sched, mt.failed};
+    for (int i = 0; i < N_META_STR; i++) memcpy(dst[i], p + o->meta_str[i].off, o->meta_str[i].len);
+    memcpy(mt.note, p + o->note.off, o->note.len);
+    mt.average = i32_of(o->average);
+    mt.group = i32_of(o->group);
+    mt.best_epoch = i32_of(o->best_epoch);
+    if (o->version < 2) { /* before recipes: TLP's settings */
+        snprintf(mt.recipe, sizeof mt.recipe, "tlp");
+        snprintf(mt.select, sizeof mt.select, "loss");
+        snprintf(mt.sched, sizeof mt.sched, "const");
+        snprintf(mt.failed, sizeof mt.failed, "keep");
+        mt.group = 128;
+    }
+    mt.lr = bits_f32(o->lr);
+    mt.weight_decay = bits_f32(o->wd);
+    mt.clip = bits_f32(o->clip);
+    mt.batch = i32_of(o->batch);
+    mt.epochs = i32_of(o->epochs);
+    mt.epochs_done = i32_of(o->done);
+    mt.seed = o->seed;
+    mt.step = o->step;
+    memcpy(&mt.best_val, &o->best, 8);
+    if (o->version >= 4) {
+        mt.n_nets = (int)o->n_nets;
+        mt.nets_done = (int)o->nets_done;
+        for (uint32_t k = 0; k < o->n_nets; k++) mt.nets[k] = (tlp_encode)o->nets[k];
+        mt.fine = (o->plan_flags & CK_PLAN_FINE) != 0;
+    } else if (o->n_members == 0) { /* no plan: one network's training */
+        mt.n_nets = 1;
+        mt.nets[0] = (tlp_encode)o->encode;
+    } /* an ensemble without a plan (tlpx ensemble): n_nets 0 */
+    *meta = mt;
+}
+
+/* The state to resume from, when the file has it: Adam's moments and the
+ * averaging ring.  -1 when out of memory. */
+static int state_of(const unsigned char *p, const parsed *o, tlp_train_state *st)
+{
+    size_t np = (size_t)o->n_params;
+    if (o->flags & CK_FLAG_ADAM) {
+        st->m = malloc(np * sizeof *st->m);
+        st->v = malloc(np * sizeof *st->v);
+        if (!st->m || !st->v) return -1;
+        get_floats(p + o->params_off + 4 * np, np, st->m);
+        get_floats(p + o->params_off + 8 * np, np, st->v);
+    }
+    if ((o->flags & CK_FLAG_RING) && o->n_slots > 0) {
+        st->ring = malloc(np * o->n_slots * sizeof *st->ring);
+        if (!st->ring) return -1;
+        get_floats(p + o->ring_off, np * o->n_slots, st->ring);
+        st->n_ring = (int)o->n_ring;
+    }
+    return 0;
+}
+
 tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train_state *state, tlp_error *err)
 {
     if (state) memset(state, 0, sizeof *state);
@@ -776,19 +842,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
     }
     if (check_tensors(p, o, m, path, err) != TLP_OK) goto fail;
     size_t np = (size_t)o->n_params;
-    if (state && (o->flags & CK_FLAG_ADAM)) {
-        st.m = malloc(np * sizeof *st.m);
-        st.v = malloc(np * sizeof *st.v);
-        if (!st.m || !st.v) goto nomem;
-        get_floats(p + o->params_off + 4 * np, np, st.m);
-        get_floats(p + o->params_off + 8 * np, np, st.v);
-    }
-    if (state && (o->flags & CK_FLAG_RING) && o->n_slots > 0) {
-        st.ring = malloc(np * o->n_slots * sizeof *st.ring);
-        if (!st.ring) goto nomem;
-        get_floats(p + o->ring_off, np * o->n_slots, st.ring);
-        st.n_ring = (int)o->n_ring;
-    }
+    if (state && state_of(p, o, &st)) goto nomem;
     get_floats(p + o->params_off, np, tlp_model_params(m));
     for (uint32_t k = 0; k < o->n_members; k++) {
         cfg.encode = (tlp_encode)o->member_encode[k];
@@ -800,42 +854,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
         }
         get_floats(p + o->member_off[k], np, tlp_model_params(mk));
     }
-    if (meta) {
-        tlp_train_meta mt;
-        memset(&mt, 0, sizeof mt);
-        char *dst[N_META_STR] = {mt.loss, mt.pairs, mt.split, mt.recipe, mt.select, mt.sched, mt.failed};
-        for (int i = 0; i < N_META_STR; i++) memcpy(dst[i], p + o->meta_str[i].off, o->meta_str[i].len);
-        memcpy(mt.note, p + o->note.off, o->note.len);
-        mt.average = i32_of(o->average);
-        mt.group = i32_of(o->group);
-        mt.best_epoch = i32_of(o->best_epoch);
-        if (o->version < 2) { /* before recipes: TLP's settings */
-            snprintf(mt.recipe, sizeof mt.recipe, "tlp");
-            snprintf(mt.select, sizeof mt.select, "loss");
-            snprintf(mt.sched, sizeof mt.sched, "const");
-            snprintf(mt.failed, sizeof mt.failed, "keep");
-            mt.group = 128;
-        }
-        mt.lr = bits_f32(o->lr);
-        mt.weight_decay = bits_f32(o->wd);
-        mt.clip = bits_f32(o->clip);
-        mt.batch = i32_of(o->batch);
-        mt.epochs = i32_of(o->epochs);
-        mt.epochs_done = i32_of(o->done);
-        mt.seed = o->seed;
-        mt.step = o->step;
-        memcpy(&mt.best_val, &o->best, 8);
-        if (o->version >= 4) {
-            mt.n_nets = (int)o->n_nets;
-            mt.nets_done = (int)o->nets_done;
-            for (uint32_t k = 0; k < o->n_nets; k++) mt.nets[k] = (tlp_encode)o->nets[k];
-            mt.fine = (o->plan_flags & CK_PLAN_FINE) != 0;
-        } else if (o->n_members == 0) { /* no plan: one network's training */
-            mt.n_nets = 1;
-            mt.nets[0] = (tlp_encode)o->encode;
-        } /* an ensemble without a plan (tlpx ensemble): n_nets 0 */
-        *meta = mt;
-    }
+    if (meta) meta_of(p, o, meta);
     if (state) *state = st;
     free(o);
     free(p);

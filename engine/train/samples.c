@@ -98,42 +98,26 @@ static tlp_status apply_budget(tlp_samples *s, const tlp_train_opts *o)
     return TLP_OK;
 }
 
-tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err)
+/* The heads: as asked (each named once, each with records of the mode), or
+ * every hardware of the mode in the order met. */
+static tlp_status pick_heads(tlp_samples *s, const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err)
 {
-    tlp_samples *s = calloc(1, sizeof *s);
-    if (!s) {
-        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
-        return NULL;
-    }
-    s->ds = ds;
-    s->mode = o->mode;
-    /* heads: as asked, or every hardware of the mode in the order met */
-    if (o->n_heads > TLP_MAX_HEADS) {
-        tlp_error_set(err, TLP_ARG, NULL, 0, "at most %d heads", TLP_MAX_HEADS);
-        tlp_samples_free(s);
-        return NULL;
-    }
+    if (o->n_heads > TLP_MAX_HEADS) return tlp_error_set(err, TLP_ARG, NULL, 0, "at most %d heads", TLP_MAX_HEADS);
     if (o->n_heads > 0) {
         s->n_heads = o->n_heads;
         memcpy(s->heads, o->heads, sizeof s->heads);
         for (int h = 0; h < s->n_heads; h++) {
             int found = 0;
             for (int k = 0; k < h; k++)
-                if (strcmp(s->heads[k], s->heads[h]) == 0) {
-                    tlp_error_set(err, TLP_ARG, NULL, 0, "head \"%s\" is named twice", s->heads[h]);
-                    tlp_samples_free(s);
-                    return NULL;
-                }
+                if (strcmp(s->heads[k], s->heads[h]) == 0)
+                    return tlp_error_set(err, TLP_ARG, NULL, 0, "head \"%s\" is named twice", s->heads[h]);
             for (size_t k = 0; k < tlp_dataset_n_hw(ds) && !found; k++) {
                 const tlp_hw_stats *st = tlp_dataset_hw(ds, k);
                 found = st->mode == o->mode && st->n_records > 0 && strcmp(st->hardware, s->heads[h]) == 0;
             }
-            if (!found) {
-                tlp_error_set(err, TLP_EMPTY, NULL, 0, "no %s records of hardware \"%s\"", tlp_mode_name(o->mode),
-                              s->heads[h]);
-                tlp_samples_free(s);
-                return NULL;
-            }
+            if (!found)
+                return tlp_error_set(err, TLP_EMPTY, NULL, 0, "no %s records of hardware \"%s\"",
+                                     tlp_mode_name(o->mode), s->heads[h]);
         }
     } else {
         for (size_t h = 0; h < tlp_dataset_n_hw(ds) && s->n_heads < TLP_MAX_HEADS; h++) {
@@ -144,63 +128,66 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
             if (!dup) snprintf(s->heads[s->n_heads++], TLP_HEAD_NAME, "%s", st->hardware);
         }
     }
-    if (s->n_heads == 0) {
-        tlp_error_set(err, TLP_EMPTY, NULL, 0, "no %s records in the data", tlp_mode_name(o->mode));
-        tlp_samples_free(s);
-        return NULL;
-    }
-    int H = s->n_heads;
-    size_t nt = tlp_dataset_n_tasks(ds);
-    int *task_head = malloc(sizeof(int) * (nt ? nt : 1));
-    uint32_t *task_canon = malloc(sizeof(uint32_t) * (nt ? nt : 1));
-    char **keys = calloc(nt ? nt : 1, sizeof(char *));
-    build_ctx ctx = {s, keys};
-    tlp__hmap kmap = {0}, smap = {0};
-    tlp_status st = task_head && task_canon && keys ? TLP_OK : TLP_NOMEM;
-    for (size_t t = 0; t < nt && st == TLP_OK; t++) {
+    if (s->n_heads == 0) return tlp_error_set(err, TLP_EMPTY, NULL, 0, "no %s records in the data", tlp_mode_name(o->mode));
+    return TLP_OK;
+}
+
+/* Each task of the data: the head of its hardware (task_head, -1 when it
+ * has none) and its canonical task (task_canon), the same id for a
+ * workload measured on several hardware; ctx->keys holds the keys. */
+static tlp_status map_tasks(tlp_samples *s, const tlp_train_opts *o, build_ctx *ctx, int *task_head,
+                            uint32_t *task_canon, tlp__hmap *kmap)
+{
+    const tlp_dataset *ds = s->ds;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
         task_head[t] = -1;
         if (tk->mode != o->mode) continue;
-        for (int h = 0; h < H; h++)
+        for (int h = 0; h < s->n_heads; h++)
             if (strcmp(tk->hardware, s->heads[h]) == 0) task_head[t] = h;
         if (task_head[t] < 0) continue;
         char *canon = tlp_workload_canonical(tk->workload_key);
-        if (!canon) {
-            st = TLP_NOMEM;
-            break;
-        }
+        if (!canon) return TLP_NOMEM;
         uint32_t hsh = tlp__hash(canon, strlen(canon));
-        long id = tlp__hmap_find(&kmap, hsh, eq_key, &ctx, canon);
+        long id = tlp__hmap_find(kmap, hsh, eq_key, ctx, canon);
         if (id < 0) {
             id = (long)s->n_tasks;
-            keys[s->n_tasks++] = canon;
-            if (tlp__hmap_add(&kmap, hsh, (uint32_t)id)) st = TLP_NOMEM;
+            ctx->keys[s->n_tasks++] = canon;
+            if (tlp__hmap_add(kmap, hsh, (uint32_t)id)) return TLP_NOMEM;
         } else
             free(canon);
         task_canon[t] = (uint32_t)id;
     }
-    for (size_t t = 0; t < nt && st == TLP_OK; t++) {
+    return TLP_OK;
+}
+
+/* Every record of a task with a head becomes a label of its sample: the
+ * sample of its canonical task and tokens, new unless another hardware's
+ * record made it (the same hardware twice: another sample). */
+static tlp_status add_samples(tlp_samples *s, const tlp_train_opts *o, build_ctx *ctx, const int *task_head,
+                              const uint32_t *task_canon, tlp__hmap *smap)
+{
+    const tlp_dataset *ds = s->ds;
+    size_t H = (size_t)s->n_heads;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         if (task_head[t] < 0) continue;
         const tlp_task *tk = tlp_dataset_task(ds, t);
-        int h = task_head[t];
-        for (uint32_t k = 0; k < tk->n_records && st == TLP_OK; k++) {
+        size_t h = (size_t)task_head[t];
+        for (uint32_t k = 0; k < tk->n_records; k++) {
             uint32_t ri = tk->records[k];
             sample_key key = {task_canon[t], NULL, 0};
             key.tok = tlp__dataset_tokens(ds, ri, &key.n_tok);
             uint32_t hsh = tlp__hash(key.tok, sizeof(uint32_t) * (size_t)key.n_tok) ^ (key.task * 0x9e3779b1u);
-            long i = tlp__hmap_find(&smap, hsh, eq_sample, &ctx, &key);
+            long i = tlp__hmap_find(smap, hsh, eq_sample, ctx, &key);
             if (i >= 0 && s->have[(size_t)i * H + h]) i = -1; /* measured twice on one hardware: another sample */
             if (i < 0) {
-                if (grow_samples(s)) {
-                    st = TLP_NOMEM;
-                    break;
-                }
+                if (grow_samples(s)) return TLP_NOMEM;
                 i = (long)s->n++;
                 s->rec[i] = ri;
                 s->task[i] = key.task;
-                memset(s->have + (size_t)i * H, 0, (size_t)H);
-                memset(s->label + (size_t)i * H, 0, sizeof(float) * (size_t)H);
-                if (tlp__hmap_add(&smap, hsh, (uint32_t)i)) st = TLP_NOMEM;
+                memset(s->have + (size_t)i * H, 0, H);
+                memset(s->label + (size_t)i * H, 0, sizeof(float) * H);
+                if (tlp__hmap_add(smap, hsh, (uint32_t)i)) return TLP_NOMEM;
             }
             s->have[(size_t)i * H + h] = 1;
             s->label[(size_t)i * H + h] = o->failed == TLP_FAILED_DEMOTE && tlp_dataset_rec(ds, ri)->error_no != 0
@@ -208,15 +195,47 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
                                               : (float)tlp_dataset_label(ds, ri);
         }
     }
-    if (st == TLP_OK && o->budget > 0) st = apply_budget(s, o);
+    return TLP_OK;
+}
+
+/* How many samples each head labels, and how many have two labels or more. */
+static void count_labels(tlp_samples *s)
+{
+    size_t H = (size_t)s->n_heads;
     for (size_t i = 0; i < s->n; i++) {
         int c = 0;
-        for (int h = 0; h < H; h++) {
+        for (size_t h = 0; h < H; h++) {
             s->labelled[h] += s->have[i * H + h];
             c += s->have[i * H + h];
         }
         s->multi += c > 1;
     }
+}
+
+tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err)
+{
+    tlp_samples *s = calloc(1, sizeof *s);
+    if (!s) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    s->ds = ds;
+    s->mode = o->mode;
+    if (pick_heads(s, ds, o, err) != TLP_OK) {
+        tlp_samples_free(s);
+        return NULL;
+    }
+    size_t nt = tlp_dataset_n_tasks(ds);
+    int *task_head = malloc(sizeof(int) * (nt ? nt : 1));
+    uint32_t *task_canon = malloc(sizeof(uint32_t) * (nt ? nt : 1));
+    char **keys = calloc(nt ? nt : 1, sizeof(char *));
+    build_ctx ctx = {s, keys};
+    tlp__hmap kmap = {0}, smap = {0};
+    tlp_status st = task_head && task_canon && keys ? TLP_OK : TLP_NOMEM;
+    if (st == TLP_OK) st = map_tasks(s, o, &ctx, task_head, task_canon, &kmap);
+    if (st == TLP_OK) st = add_samples(s, o, &ctx, task_head, task_canon, &smap);
+    if (st == TLP_OK && o->budget > 0) st = apply_budget(s, o);
+    count_labels(s);
     for (size_t k = 0; k < s->n_tasks; k++) free(keys[k]);
     free(keys);
     free(task_head);
