@@ -11,8 +11,8 @@ failure probability p, then what demoting the programs it flags does to a
 ranking: PREDICTIONS.tsv is tlpx predict's output for the same tasks (from
 quality.sh's work directory: HW-tlpx-sS.tsv), re-ranked (a) with programs of
 p > t last, (b) by z-scored score + beta * log(1 - p).  Needs Debian's
-python3-torch and python3-numpy.  README (Model quality, Xeon) has the
-figures; bench/failures.py the failures' relation to the measurement round.
+python3-torch and python3-numpy.  docs/quality.md ("Why Xeon's failed picks stay") has
+the figures; bench/failures.py the failures' relation to the measurement round.
 """
 import argparse, collections, os, subprocess, sys, tempfile
 import numpy as np

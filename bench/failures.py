@@ -17,8 +17,8 @@ Printed:
     (AUC: the chance that a failed record sits earlier in its round than a
     valid one), the mean over tasks with both.
 A model ranks programs from their schedule; whatever the position explains
-beyond the schedule, no ranking can learn.  README (Model quality, Xeon) has
-the figures and what a failure classifier on the tokens reached beside them.
+beyond the schedule, no ranking can learn.  docs/quality.md ("Why Xeon's failed
+picks stay") has the figures and what a failure classifier on the tokens reached beside them.
 """
 import bisect
 import collections

@@ -21,7 +21,7 @@
 #              about 50 minutes on 2 cores (recipe tlpx trains two networks;
 #              its one-network recipe took 70 minutes for 3 seeds).  A figure
 #              of one seed moves by up to 0.03: --seeds 3 (or --full) for the
-#              README's mean and spread.  The peer takes about 3 times as
+#              mean and spread of docs/quality.md.  The peer takes about 3 times as
 #              long as tlpx to train (an hour a seed on K80), so the default
 #              run uses its cached predictions only; --peer log (or --full)
 #              computes and caches the missing ones.

@@ -79,8 +79,8 @@ tmux -L "$S" kill-session -t tlpx 2>/dev/null
 tmux -L "$S" new-session -d -s tlpx -x 120 -y 30 \
     "env LANG=C.UTF-8 TLPX_ASSETS=$top_srcdir/assets XDG_STATE_HOME=$T/state $TLPX; sleep 2"
 what="tlpx alone opens the default: real GPU tasks"; check wait_for "conv2d_layer(128"
-# (scoring 24,250 records for three heads takes 15 s on 2 idle cores, minutes on a loaded one or
-# under the sanitizers: the wait guards against a hang, it times nothing)
+# (scoring the default data for three heads takes seconds to minutes, docs/benchmarks.md; the wait
+# guards against a hang, it times nothing)
 what="with the MTL model's K80 head, scored on the K80 tasks"; check wait_for "head K80 | K80 26 tasks" 900
 keys h
 what="h switches to the V100 head"; check wait_for "head V100 | V100 26 tasks"

@@ -43,18 +43,15 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
     tlp_train_defaults(o, m);
     if (!name || !strcmp(name, "tlp")) return TLP_OK;
     if (strcmp(name, "tlpx") != 0) return TLP_ARG;
-    /* measured with bench/quality.sh (3-fold cross-validation by task, 3
-     * seeds): docs/quality.md, "How recipe tlpx was chosen" */
+    /* each part measured with bench/quality.sh (3-fold cross-validation by
+     * task, 3 seeds): the figures are in docs/quality.md, "Part by part" */
     o->split = TLP_SPLIT_TASK;   /* validation on tasks the model has not seen, as it is used */
-    o->select = TLP_SELECT_LAST; /* the last epoch (least validation loss: lower) */
+    o->select = TLP_SELECT_LAST; /* the last epoch (least validation loss measured lower) */
     o->epochs = 10;              /* the epochs it was measured with (50 not measured) */
-    o->failed = TLP_FAILED_DEMOTE; /* failed programs below every valid one: no failed top-1 pick on K80,
-                                      Xeon +0.019 top-1; K80 -0.008, within the spread over seeds */
+    o->failed = TLP_FAILED_DEMOTE; /* failed programs below every valid one */
     /* two networks, of log-scaled tokens and of log-scaled tokens with the
-     * program row, as one ensemble (3 seeds against the better of the two
-     * alone: Xeon top-1 0.743 against 0.738 (log), top-5 0.887, failed picks
-     * 5.0 against 5.3; K80 top-1 0.849 either way (prog), top-5 0.945
-     * against 0.930, replay 9.70x against 8.84x): twice the training */
+     * program row, as one ensemble: better than either alone on K80 and
+     * Xeon, for twice the training */
     o->n_nets = 2;
     o->encode[0] = TLP_ENCODE_LOG;
     o->encode[1] = TLP_ENCODE_PROG;
@@ -66,18 +63,11 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
 }
 
 /* Recipe tlpx's settings that differ between GPU and CPU records, made
- * concrete when the data gives the mode (tlp_train_resolve):
- * - batch: 256 on GPU records (4x the optimiser steps of TLP's 1024 in 10
- *   epochs: K80 top-5 above the random order's on every seed, replay gain
- *   8.7x instead of 7.7x), 1024 on CPU records (256 measured there: mean
- *   top-1 0.011 lower, within the spread, but a spread over seeds of 0.054);
- * - (the networks' encodings, the same on both: one network alone measured
- *   best with the program row on GPU records, K80 top-1 0.836 against 0.803
- *   with log alone, and without it on CPU records, Xeon);
- * - average: on GPU records the kept weights are the mean of the last 3
- *   epochs' (3 seeds: K80 top-1 0.849 instead of 0.836, spread 0.013
- *   instead of 0.038; V100 0.860 instead of 0.853); on Xeon it measured
- *   lower (0.721 and 0.711 against 0.745 and 0.736, 2 seeds), so none. */
+ * concrete when the data gives the mode (tlp_train_resolve), each as it
+ * measured better on that kind of records (docs/quality.md, "Part by
+ * part"): batch 256 on GPU records (4x the optimiser steps of TLP's 1024 in
+ * 10 epochs), 1024 on CPU; the kept weights the mean of the last 3 epochs'
+ * on GPU records, none on CPU. */
 static const struct {
     int batch;
     int average;
