@@ -10,8 +10,8 @@ CC_FUZZ=${CC_FUZZ:-clang}
 build() {
     mkdir -p "$out"
     $CC_FUZZ -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -I"$top/engine" "$top/tests/fuzz_record.c" "$top/engine/record.c" "$top/engine/features.c" \
-        "$top/engine/status.c" "$top/engine/hash.c" "$top/engine/escape.c" $(pkg-config --cflags --libs libcjson) -lm -o "$bin"
+        -I"$top/engine" "$top/tests/fuzz_record.c" "$top/engine/data/record.c" "$top/engine/data/features.c" \
+        "$top/engine/core/status.c" "$top/engine/core/hash.c" "$top/engine/core/escape.c" $(pkg-config --cflags --libs libcjson) -lm -o "$bin"
 }
 case "${1:-run}" in
 build) build ;;
