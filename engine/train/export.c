@@ -60,33 +60,24 @@ static tlp_status write_features(FILE *f, void *ctx, tlp_error *err)
     return TLP_OK;
 }
 
-static tlp_status write_labels(FILE *f, void *ctx, tlp_error *err)
+/* One number per record of the mode: float32 labels or float64 costs. */
+static tlp_status write_column(FILE *f, const export_ctx *c, int costs, tlp_error *err)
 {
-    export_ctx *c = ctx;
     size_t shape[1] = {c->n};
-    if (npy_header(f, "<f4", shape, 1)) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
+    if (npy_header(f, costs ? "<f8" : "<f4", shape, 1)) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
     size_t N = tlp_dataset_n_records(c->ds);
     for (size_t i = 0; i < N; i++) {
         if (!in_mode(c, i)) continue;
-        float v = (float)tlp_dataset_label(c->ds, i);
-        if (fwrite(&v, sizeof v, 1, f) != 1) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
+        double cost = tlp_dataset_rec(c->ds, i)->cost;
+        float label = (float)tlp_dataset_label(c->ds, i);
+        if (costs ? fwrite(&cost, sizeof cost, 1, f) != 1 : fwrite(&label, sizeof label, 1, f) != 1)
+            return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
     }
     return TLP_OK;
 }
 
-static tlp_status write_costs(FILE *f, void *ctx, tlp_error *err)
-{
-    export_ctx *c = ctx;
-    size_t shape[1] = {c->n};
-    if (npy_header(f, "<f8", shape, 1)) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
-    size_t N = tlp_dataset_n_records(c->ds);
-    for (size_t i = 0; i < N; i++) {
-        if (!in_mode(c, i)) continue;
-        double v = tlp_dataset_rec(c->ds, i)->cost;
-        if (fwrite(&v, sizeof v, 1, f) != 1) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
-    }
-    return TLP_OK;
-}
+static tlp_status write_labels(FILE *f, void *ctx, tlp_error *err) { return write_column(f, ctx, 0, err); }
+static tlp_status write_costs(FILE *f, void *ctx, tlp_error *err) { return write_column(f, ctx, 1, err); }
 
 /* s escaped (tlp_escape) onto f. */
 static void put_escaped(FILE *f, const char *s)
