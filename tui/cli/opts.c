@@ -245,7 +245,7 @@ static void man_opts(FILE *f, const cli_opt *t)
     }
 }
 
-void cli_man(FILE *f)
+void cli_man(FILE *f, const cli_subcommand *cmds, size_t n)
 {
     fprintf(f, ".\\\" tlpx(1), made by `tlpx --man` from the option tables of tlpx %s\n", PACKAGE_VERSION);
     fprintf(f, ".TH TLPX 1 \"\" \"tlpx %s\" \"User Commands\"\n", PACKAGE_VERSION);
@@ -262,8 +262,8 @@ void cli_man(FILE *f)
             "input. NAME=PATH names the hardware of PATH; otherwise it is the -model= of the target, else a "
             "name from the path, which tlpx reports.\n");
     fputs(".SH SUBCOMMANDS\n", f);
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) {
-        const cli_cmd *c = CLI_SUBCOMMANDS[i].cmd;
+    for (size_t i = 0; i < n; i++) {
+        const cli_cmd *c = cmds[i].cmd;
         fputs(".SS \"tlpx ", f);
         roff(f, c->name);
         fputc(' ', f);
@@ -295,7 +295,7 @@ static void words_of(FILE *f, const cli_opt *t)
     for (; t && t->name; t++) fprintf(f, " %s%s%s", t->name, t->alias ? " " : "", t->alias ? t->alias : "");
 }
 
-void cli_bash_completion(FILE *f)
+void cli_bash_completion(FILE *f, const cli_subcommand *cmds, size_t n)
 {
     fputs("# bash completion for tlpx, made by `tlpx --completion bash` from its option tables\n"
           "_tlpx() {\n"
@@ -323,7 +323,7 @@ void cli_bash_completion(FILE *f)
           "    if [ -z \"$sub\" ] && [[ $cur != -* ]]; then\n"
           "        COMPREPLY=($(compgen -W '",
           f);
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) fprintf(f, "%s%s", i ? " " : "", CLI_SUBCOMMANDS[i].name);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%s", i ? " " : "", cmds[i].name);
     fputs("' -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
           "        return\n"
           "    fi\n"
@@ -331,8 +331,8 @@ void cli_bash_completion(FILE *f)
           "        local opts=\"--help\"\n"
           "        case $sub in\n",
           f);
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) {
-        const cli_cmd *c = CLI_SUBCOMMANDS[i].cmd;
+    for (size_t i = 0; i < n; i++) {
+        const cli_cmd *c = cmds[i].cmd;
         fprintf(f, "        %s) opts=\"$opts", c->name);
         words_of(f, c->opts);
         if (c->data) words_of(f, CLI_DATA_OPTS);
