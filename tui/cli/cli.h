@@ -57,7 +57,7 @@ int cli_default_threads(void);
 /* The embedded default (assets/): real Ansor records of three GPUs under
  * roller/<GPU>, and the MTL model CLI_DEFAULT_MODEL trained on other tasks.
  * cli_assets_dir fills dir with where it is (TLPX_ASSETS, beside the binary,
- * installed, the source tree); -1 if nowhere. */
+ * installed); -1 if nowhere. */
 #define CLI_DEFAULT_MODEL "mtl-gpu.tlpx"
 #define CLI_DEFAULT_GPUS {"K80", "V100", "MI50"}
 int cli_assets_dir(char *dir, size_t cap);
