@@ -35,19 +35,8 @@ tlp_dataset *cli_load(const cli_data_opts *o);
 void cli_print_skipped(FILE *f, const tlp_dataset *ds);
 /* Seconds as "12.3 us", "4.56 ms", "1.23 s", or "failed" at 1e10. */
 void cli_fmt_seconds(double s, char *buf, size_t cap);
-/* Set one training setting by name (epochs, batch, seed, lr, loss, pairs,
- * group, split, val, encode, select, sched, failed, average, heads, threads; recipe
- * resets the others to that recipe's).  The same names as `tlpx train`'s
- * options and `:train`'s key=value words.  Returns 0, or -1 with why filled. */
-int cli_train_set(tlp_train_opts *o, const char *key, const char *val, char *why, size_t cap);
-/* The networks of model m (an ensemble's each) and their encodings into o:
- * fine-tuning trains the model's networks, whatever the recipe's. */
-void cli_train_nets_of(tlp_train_opts *o, const tlp_model *m);
-/* The encodings of n networks as "log,prog" in buf (cap bytes); returns buf. */
-const char *cli_encodes(const tlp_encode *e, int n, char *buf, size_t cap);
-/* The i-th name cli_train_set takes (from train's option table), NULL past
- * the last: for completion. */
-const char *cli_train_setting(int i);
+/* s as a whole number from lo to hi into *out: 0, or -1 (nothing printed). */
+int cli_whole(const char *s, long lo, long hi, long *out);
 /* s escaped for a terminal or a TSV field (tlp_escape), in one of 4 static
  * buffers used in turn: valid until the 4th call after. */
 const char *cli_esc(const char *s);

@@ -110,6 +110,16 @@ void cli_fmt_seconds(double s, char *buf, size_t cap)
     else snprintf(buf, cap, "%.3f s", s);
 }
 
+int cli_whole(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (!*s || *end || errno || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
 long cli_find_task(const tlp_dataset *ds, const char *spec)
 {
     char *end;

@@ -172,15 +172,9 @@ int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts 
 
 int cli_long(const cli_cmd *cmd, const cli_opt *o, const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        cli_usage_error(cmd, "%s takes a whole number from %ld to %ld, not \"%s\"", o->name, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (cli_whole(s, lo, hi, out) == 0) return 0;
+    cli_usage_error(cmd, "%s takes a whole number from %ld to %ld, not \"%s\"", o->name, lo, hi, s);
+    return -1;
 }
 
 int cli_double(const cli_cmd *cmd, const cli_opt *o, const char *s, double lo, double hi, double *out)

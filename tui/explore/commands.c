@@ -7,6 +7,7 @@
 #include "../cli/cli.h"
 #include "explore.h"
 #include "../cli/opts.h"
+#include "../cli/train_settings.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,6 +4,7 @@
  * bottom line; history lives in $XDG_STATE_HOME/tlpx/history; Tab completes
  * command names (from ACTIONS), head names and paths. */
 #include "../cli/cli.h"
+#include "../cli/train_settings.h"
 #include "explore.h"
 
 #include <errno.h>
