@@ -109,181 +109,206 @@ static void make_note(char *note, size_t cap, int argc, char **argv)
     }
 }
 
-static int train(int argc, char **argv)
-{
-    cli_data_opts o = {0};
+/* A training from the command line, carried through train()'s steps. */
+typedef struct {
     train_args a;
-    memset(&a, 0, sizeof a);
-    a.data = &o;
-    o.paths = calloc((size_t)argc, sizeof *o.paths);
-    if (!o.paths) return EXIT_FAIL;
-    int rc = cli_parse(&TRAIN_CMD, argc, argv, &o, train_arg, &a);
-    if (rc >= 0) {
-        free(o.paths);
-        return rc;
+    cli_data_opts o;
+    int rank;            /* under mpirun: rank 0 reports and writes the model, the others compute */
+    tlp_train_meta meta; /* --resume: the file's plan and settings */
+    tlp_train_state rs;  /* --resume: Adam's moments and the averaging ring */
+    tlp_dataset *ds;
+    tlp_samples *s;
+    tlp_model *init;     /* --resume's model, or --init's adapted to the data's heads */
+} train_run;
+
+/* The command line against train's table, and the checks that need no file. */
+static int parse_train(train_run *r, int argc, char **argv)
+{
+    train_args *a = &r->a;
+    a->data = &r->o;
+    r->o.paths = calloc((size_t)argc, sizeof *r->o.paths);
+    if (!r->o.paths) return EXIT_FAIL;
+    int rc = cli_parse(&TRAIN_CMD, argc, argv, &r->o, train_arg, a);
+    if (rc >= 0) return rc;
+    r->rank = tlp_dist_rank();
+    if (r->rank > 0) r->o.quiet = 1;
+    if (!r->o.n_paths || !a->out)
+        return cli_usage_error(&TRAIN_CMD, "%s", r->o.n_paths ? "--out MODEL is required" : "no DATA given");
+    if (a->resume && a->recipe)
+        return cli_usage_error(&TRAIN_CMD, "--resume continues with the saved settings; --recipe cannot change them");
+    if (a->resume && a->init)
+        return cli_usage_error(&TRAIN_CMD,
+                               "--resume continues a training; --init starts a new one from a model: one of them");
+    if (tlp_train_recipe(&a->to, TLP_MODE_GPU, a->recipe ? a->recipe : TLP_RECIPE_DEFAULT) != TLP_OK)
+        return cli_usage_error(&TRAIN_CMD, "--recipe is one of tlp, tlpx, not \"%s\"", a->recipe);
+    a->to.threads = cli_default_threads();
+    return -1;
+}
+
+/* --resume: the model, its state and the settings it was trained with. */
+static int resume_from(train_run *r)
+{
+    const char *path = r->a.resume;
+    if (!(r->init = cli_load_model(path, &r->meta, &r->rs))) return EXIT_FAIL;
+    if (!r->rs.m) {
+        fprintf(stderr, "tlpx train: %s has no Adam state (saved with --weights-only): a training cannot "
+                        "resume from it\n", path);
+        return EXIT_FAIL;
     }
-    rc = EXIT_USAGE;
-    int rank = tlp_dist_rank(); /* under mpirun: rank 0 reports and writes the model, the others compute */
-    if (rank > 0) o.quiet = 1;
-    tlp_dataset *ds = NULL;
-    tlp_model *init = NULL;
-    tlp_train_meta meta, *resume_meta = NULL;
-    memset(&meta, 0, sizeof meta);
-    tlp_train_state rs = {0};
-    tlp_samples *s = NULL;
-    tlp_train_opts *to = &a.to;
+    if (r->meta.average > 0 && !r->rs.ring)
+        fprintf(stderr, "tlpx train: %s keeps the mean of the last %d epochs' weights but not the weights "
+                        "themselves (saved by an older tlpx): training goes on from the mean, so not bit for "
+                        "bit as the run would have\n", path, r->meta.average);
+    cli_train_resumed(&r->a.to, tlp_model_config_of(r->init)->mode, &r->meta);
+    return -1;
+}
+
+/* The settings: the recipe's (or the resumed training's), then the options
+ * in order; the note; and whether the model can be written at all. */
+static int settle_settings(train_run *r, int argc, char **argv)
+{
+    train_args *a = &r->a;
+    tlp_train_opts *to = &a->to;
     char why[256];
-    if (!o.n_paths || !a.out) {
-        cli_usage_error(&TRAIN_CMD, "%s", o.n_paths ? "--out MODEL is required" : "no DATA given");
-        goto done;
-    }
-    if (a.resume && a.recipe) {
-        cli_usage_error(&TRAIN_CMD, "--resume continues with the saved settings; --recipe cannot change them");
-        goto done;
-    }
-    if (a.resume && a.init) {
-        cli_usage_error(&TRAIN_CMD, "--resume continues a training; --init starts a new one from a model: one of them");
-        goto done;
-    }
-    if (tlp_train_recipe(to, TLP_MODE_GPU, a.recipe ? a.recipe : TLP_RECIPE_DEFAULT) == TLP_OK)
-        to->threads = cli_default_threads();
-    else {
-        cli_usage_error(&TRAIN_CMD, "--recipe is one of tlp, tlpx, not \"%s\"", a.recipe);
-        goto done;
-    }
-    rc = EXIT_FAIL;
-    if (a.resume) {
-        /* the checkpoint's settings, then what the command line changes */
-        init = cli_load_model(a.resume, &meta, &rs);
-        if (!init) goto done;
-        if (!rs.m) {
-            fprintf(stderr, "tlpx train: %s has no Adam state (saved with --weights-only): a training cannot "
-                            "resume from it\n", a.resume);
-            goto done;
-        }
-        if (meta.average > 0 && !rs.ring)
-            fprintf(stderr, "tlpx train: %s keeps the mean of the last %d epochs' weights but not the weights "
-                            "themselves (saved by an older tlpx): training goes on from the mean, so not bit for "
-                            "bit as the run would have\n", a.resume, meta.average);
-        resume_meta = &meta;
-        cli_train_resumed(to, tlp_model_config_of(init)->mode, &meta);
-    }
-    for (int i = 0; i < a.n_set; i++)
-        if (cli_train_set(to, a.keys[i], a.vals[i], why, sizeof why)) {
-            rc = cli_usage_error(&TRAIN_CMD, "--%s", why);
-            goto done;
-        }
-    if (a.resume && (to->n_nets != meta.n_nets ||
-                     memcmp(to->encode, meta.nets, sizeof(tlp_encode) * (size_t)to->n_nets) != 0)) {
+    if (a->resume && resume_from(r) >= 0) return EXIT_FAIL;
+    for (int i = 0; i < a->n_set; i++)
+        if (cli_train_set(to, a->keys[i], a->vals[i], why, sizeof why)) return cli_usage_error(&TRAIN_CMD, "--%s", why);
+    if (a->resume && (to->n_nets != r->meta.n_nets ||
+                      memcmp(to->encode, r->meta.nets, sizeof(tlp_encode) * (size_t)to->n_nets) != 0)) {
         char enc[64];
-        rc = cli_usage_error(&TRAIN_CMD, "--resume: the model's networks are of %s tokens; they cannot change",
-                             cli_encodes(meta.nets, meta.n_nets, enc, sizeof enc));
-        goto done;
+        return cli_usage_error(&TRAIN_CMD, "--resume: the model's networks are of %s tokens; they cannot change",
+                               cli_encodes(r->meta.nets, r->meta.n_nets, enc, sizeof enc));
     }
     make_note(to->note, sizeof to->note, argc, argv);
-    {
-        /* before anything long: can the model be written there? */
-        tlp_error we = {0};
-        if (tlp_check_writable(a.out, &we) != TLP_OK) {
-            fprintf(stderr, "tlpx train: %s: %s\n", we.file[0] ? we.file : a.out, we.msg);
-            goto done;
-        }
+    tlp_error we = {0}; /* before anything long: can the model be written there? */
+    if (tlp_check_writable(a->out, &we) != TLP_OK) {
+        fprintf(stderr, "tlpx train: %s: %s\n", we.file[0] ? we.file : a->out, we.msg);
+        return EXIT_FAIL;
     }
-    to->save_path = rank == 0 ? a.out : NULL;
-    to->weights_only = a.weights_only;
-    if (!(ds = cli_load(&o))) goto done;
-    /* the mode: asked, the resumed model's, else the only one in the data */
+    to->save_path = r->rank == 0 ? a->out : NULL;
+    to->weights_only = a->weights_only;
+    return -1;
+}
+
+/* The mode: asked, the resumed model's, else the only one in the data; then
+ * the recipe's settings of that mode (batch, encoding). */
+static int pick_mode(train_run *r)
+{
+    tlp_train_opts *to = &r->a.to;
+    const char *asked = r->a.mode;
     size_t per_mode[TLP_MODE_COUNT] = {0};
-    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++)
-        per_mode[tlp_dataset_task(ds, t)->mode] += tlp_dataset_task(ds, t)->n_records;
-    if (a.mode) {
-        if (!strcmp(a.mode, "cpu")) to->mode = TLP_MODE_CPU;
-        else if (!strcmp(a.mode, "gpu")) to->mode = TLP_MODE_GPU;
-        else {
-            rc = cli_usage_error(&TRAIN_CMD, "--mode is cpu or gpu, not \"%s\"", a.mode);
-            goto done;
-        }
-    } else if (!a.resume) {
-        if (per_mode[TLP_MODE_CPU] && per_mode[TLP_MODE_GPU]) {
-            rc = cli_usage_error(&TRAIN_CMD, "DATA holds both cpu and gpu records; say which with --mode");
-            goto done;
-        }
+    for (size_t t = 0; t < tlp_dataset_n_tasks(r->ds); t++)
+        per_mode[tlp_dataset_task(r->ds, t)->mode] += tlp_dataset_task(r->ds, t)->n_records;
+    if (asked) {
+        if (!strcmp(asked, "cpu")) to->mode = TLP_MODE_CPU;
+        else if (!strcmp(asked, "gpu")) to->mode = TLP_MODE_GPU;
+        else return cli_usage_error(&TRAIN_CMD, "--mode is cpu or gpu, not \"%s\"", asked);
+    } else if (!r->a.resume) {
+        if (per_mode[TLP_MODE_CPU] && per_mode[TLP_MODE_GPU])
+            return cli_usage_error(&TRAIN_CMD, "DATA holds both cpu and gpu records; say which with --mode");
         to->mode = per_mode[TLP_MODE_CPU] ? TLP_MODE_CPU : TLP_MODE_GPU;
     }
-    tlp_train_resolve(to, to->mode); /* the recipe's settings by the mode (batch, encoding) */
-    if (init) { /* resuming: the model's heads, in its order */
-        const tlp_model_config *c = tlp_model_config_of(init);
-        to->n_heads = c->n_heads;
-        memcpy(to->heads, c->heads, sizeof to->heads);
-    }
+    tlp_train_resolve(to, to->mode);
+    return -1;
+}
+
+/* Every head has records of its hardware in the mode; 0, or -1 after saying which has none. */
+static int check_heads(const tlp_dataset *ds, const tlp_train_opts *to)
+{
     for (int h = 0; h < to->n_heads; h++) {
         int found = 0;
         for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++) {
             const tlp_hw_stats *st = tlp_dataset_hw(ds, k);
             found |= st->mode == to->mode && !strcmp(st->hardware, to->heads[h]);
         }
-        if (!found) {
-            fprintf(stderr, "tlpx train: no %s records of hardware \"%s\" in DATA (have:", tlp_mode_name(to->mode),
-                    to->heads[h]);
-            for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++) fprintf(stderr, " %s", tlp_dataset_hw(ds, k)->hardware);
-            fprintf(stderr, ")\n");
-            goto done;
-        }
+        if (found) continue;
+        fprintf(stderr, "tlpx train: no %s records of hardware \"%s\" in DATA (have:", tlp_mode_name(to->mode),
+                to->heads[h]);
+        for (size_t k = 0; k < tlp_dataset_n_hw(ds); k++) fprintf(stderr, " %s", tlp_dataset_hw(ds, k)->hardware);
+        fprintf(stderr, ")\n");
+        return -1;
     }
+    return 0;
+}
+
+/* DATA into the samples of the heads (a resumed model's heads, in its order). */
+static int load_samples(train_run *r)
+{
+    tlp_train_opts *to = &r->a.to;
+    if (!(r->ds = cli_load(&r->o))) return EXIT_FAIL;
+    int rc = pick_mode(r);
+    if (rc >= 0) return rc;
+    if (r->init) {
+        const tlp_model_config *c = tlp_model_config_of(r->init);
+        to->n_heads = c->n_heads;
+        memcpy(to->heads, c->heads, sizeof to->heads);
+    }
+    if (check_heads(r->ds, to)) return EXIT_FAIL;
     tlp_error err = {0};
-    s = tlp_samples_build(ds, to, &err);
-    if (!s) {
+    if (!(r->s = tlp_samples_build(r->ds, to, &err))) {
         fprintf(stderr, "tlpx train: %s\n", err.msg);
-        goto done;
+        return EXIT_FAIL;
     }
-    if (a.init) { /* fine-tuning: the model's trunk and heads, fresh heads where it has none */
-        tlp_model *from = cli_load_model(a.init, NULL, NULL);
-        if (!from) goto done;
-        tlp_model_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.mode = to->mode;
-        cli_train_nets_of(to, from); /* the model's networks and tokens, whatever the recipe's */
-        cfg.encode = to->encode[0];
-        cfg.n_heads = tlp_samples_n_heads(s);
-        for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(s, h));
-        init = tlp_model_adapt(from, &cfg, to->seed, &err);
-        if (!init) fprintf(stderr, "tlpx train: --init %s: %s\n", a.init, err.msg);
-        else if (!o.quiet) {
-            fprintf(stderr, "starting from %s:", a.init);
-            for (int h = 0; h < cfg.n_heads; h++)
-                fprintf(stderr, " %s (%s)", cfg.heads[h], tlp_model_head(from, cfg.heads[h]) >= 0 ? "its head" : "new");
-            fprintf(stderr, "%s\n", to->freeze_trunk ? "; the trunk frozen" : "");
-        }
-        tlp_model_free(from);
-        if (!init) goto done;
+    return -1;
+}
+
+/* --init (fine-tuning): the model's networks, trunk and heads, fresh heads
+ * for the hardware it has none of. */
+static int init_from(train_run *r)
+{
+    const char *path = r->a.init;
+    tlp_train_opts *to = &r->a.to;
+    tlp_model *from = cli_load_model(path, NULL, NULL);
+    if (!from) return EXIT_FAIL;
+    tlp_model_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.mode = to->mode;
+    cli_train_nets_of(to, from); /* the model's networks and tokens, whatever the recipe's */
+    cfg.encode = to->encode[0];
+    cfg.n_heads = tlp_samples_n_heads(r->s);
+    for (int h = 0; h < cfg.n_heads; h++) snprintf(cfg.heads[h], TLP_HEAD_NAME, "%s", tlp_samples_head(r->s, h));
+    tlp_error err = {0};
+    r->init = tlp_model_adapt(from, &cfg, to->seed, &err);
+    if (!r->init) fprintf(stderr, "tlpx train: --init %s: %s\n", path, err.msg);
+    else if (!r->o.quiet) {
+        fprintf(stderr, "starting from %s:", path);
+        for (int h = 0; h < cfg.n_heads; h++)
+            fprintf(stderr, " %s (%s)", cfg.heads[h], tlp_model_head(from, cfg.heads[h]) >= 0 ? "its head" : "new");
+        fprintf(stderr, "%s\n", to->freeze_trunk ? "; the trunk frozen" : "");
     }
-    if (!o.quiet) {
-        char enc[64];
-        fprintf(stderr, "training %s model (recipe %s, %s%s tokens) on %zu samples (%zu with several labels), heads:",
-                tlp_mode_name(to->mode), to->recipe, to->n_nets > 1 ? "an ensemble of networks of " : "",
-                cli_encodes(to->encode, to->n_nets, enc, sizeof enc), tlp_samples_count(s), tlp_samples_multi(s));
-        for (int h = 0; h < tlp_samples_n_heads(s); h++)
-            fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
-        fprintf(stderr, "\n");
-    }
-    tlp_job *job = tlp_train_start(s, to, init, resume_meta, &rs, &err);
-    if (!job) {
-        fprintf(stderr, "tlpx train: %s\n", err.msg);
-        goto done;
-    }
-    int tty = isatty(2);
-    tlp_progress p;
-    int last_epoch = 0, warned_save = 0;
-    /* SIGINT / SIGTERM: finish the step, keep the model, say where; a
-     * second one ends the process at once (the last saved file is whole) */
+    tlp_model_free(from);
+    return r->init ? -1 : EXIT_FAIL;
+}
+
+static void say_start(const tlp_train_opts *to, const tlp_samples *s)
+{
+    char enc[64];
+    fprintf(stderr, "training %s model (recipe %s, %s%s tokens) on %zu samples (%zu with several labels), heads:",
+            tlp_mode_name(to->mode), to->recipe, to->n_nets > 1 ? "an ensemble of networks of " : "",
+            cli_encodes(to->encode, to->n_nets, enc, sizeof enc), tlp_samples_count(s), tlp_samples_multi(s));
+    for (int h = 0; h < tlp_samples_n_heads(s); h++)
+        fprintf(stderr, " %s (%zu labels)", tlp_samples_head(s, h), tlp_samples_labelled(s, h));
+    fprintf(stderr, "\n");
+}
+
+/* SIGINT / SIGTERM: finish the step, keep the model, say where; a second one
+ * ends the process at once (the last saved file is whole). */
+static void catch_signals(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
     got_signal = 0;
-    struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    int cancelled = 0;
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+}
+
+/* Wait for the job, showing its progress; a signal cancels it.  Returns the
+ * signal, or 0. */
+static int watch_job(tlp_job *job, int quiet, tlp_progress *p)
+{
+    int tty = isatty(2), last_epoch = 0, warned_save = 0, cancelled = 0;
     for (;;) {
         struct pollfd pfd = {tlp_job_fd(job), POLLIN, 0};
         poll(&pfd, 1, 1000);
@@ -294,71 +319,121 @@ static int train(int argc, char **argv)
         char buf[256];
         while (read(tlp_job_fd(job), buf, sizeof buf) > 0) {
         }
-        tlp_job_progress(job, &p);
-        if (!o.quiet && p.epoch > 0 && (tty || p.n_hist > last_epoch)) {
-            if (p.n_hist > last_epoch || tty) draw_progress(&p, tty);
-            last_epoch = p.n_hist;
+        tlp_job_progress(job, p);
+        if (!quiet && p->epoch > 0 && (tty || p->n_hist > last_epoch)) {
+            if (p->n_hist > last_epoch || tty) draw_progress(p, tty);
+            last_epoch = p->n_hist;
         }
-        if (p.save_error[0] && !warned_save++)
+        if (p->save_error[0] && !warned_save++)
             fprintf(stderr, "%stlpx train: cannot save the model after an epoch: %s (training goes on)\n",
-                    tty ? "\n" : "", p.save_error);
-        if (p.state != TLP_JOB_RUNNING) break;
+                    tty ? "\n" : "", p->save_error);
+        if (p->state != TLP_JOB_RUNNING) break;
     }
-    if (tty && !o.quiet) fputc('\n', stderr);
+    if (tty && !quiet) fputc('\n', stderr);
+    return cancelled;
+}
+
+/* A cancelled training's kept model is saved: say what is in it. */
+static void say_stopped(const train_run *r, const tlp_train_meta *done, const tlp_progress *p, int sig)
+{
+    const char *out = r->a.out, *how = sig == SIGINT ? "interrupted" : "terminated";
+    if (done->n_nets > 1)
+        fprintf(stderr, "tlpx train: %s in network %d of %d: %d finished network%s and the kept epoch of the "
+                        "one in training are in %s\n",
+                how, p->net, p->nets, done->nets_done, done->nets_done == 1 ? "" : "s", out);
+    if (r->a.weights_only)
+        fprintf(stderr, "tlpx train: %s during epoch %d: the model of epoch %d is in %s (weights only: "
+                        "a training cannot resume from it)\n",
+                how, p->epoch, done->best_epoch, out);
+    else
+        fprintf(stderr, "tlpx train: %s during epoch %d: the model of epoch %d is in %s; "
+                        "`tlpx train DATA... --resume %s --out %s` continues\n",
+                how, p->epoch, done->best_epoch, out, out, out);
+}
+
+static void say_written(const train_run *r, const tlp_train_meta *done, const tlp_progress *p)
+{
+    char enc[64];
+    if (r->o.quiet) return;
+    if (done->n_nets > 1)
+        fprintf(stderr, "wrote %s: an ensemble of %d networks (%s tokens), each %d epochs (the last kept "
+                        "by %s: epoch %d); %d saves after epochs, %.0f ms each\n",
+                r->a.out, done->n_nets, cli_encodes(done->nets, done->n_nets, enc, sizeof enc), done->epochs,
+                done->select, done->best_epoch, p->saves, p->saves ? 1000 * p->save_s / p->saves : 0.0);
+    else
+        fprintf(stderr, "wrote %s: epoch %d of %d kept (by %s); %d save%s after epochs, %.0f ms each\n", r->a.out,
+                done->best_epoch, p->epoch, done->select, p->saves, p->saves == 1 ? "" : "s",
+                p->saves ? 1000 * p->save_s / p->saves : 0.0);
+}
+
+/* The job's end: rank 0 saves the kept model (with the state to resume
+ * unless --weights-only) and says what it holds.  Returns the exit status. */
+static int finish_job(train_run *r, tlp_job *job, const tlp_progress *p, int sig)
+{
     tlp_model *best = NULL;
-    tlp_train_meta done_meta;
+    tlp_train_meta done;
     tlp_train_state bs = {0};
-    tlp_status st = tlp_job_finish(job, &best, &done_meta, &bs, &err);
+    tlp_error err = {0};
+    int rc = EXIT_FAIL;
+    tlp_status st = tlp_job_finish(job, &best, &done, &bs, &err);
     if (st != TLP_OK) fprintf(stderr, "tlpx train: %s\n", err.msg);
-    if (best && rank > 0) {
-        rc = cancelled ? 128 + cancelled : st == TLP_OK ? EXIT_OK : EXIT_FAIL;
+    if (best && r->rank > 0) {
+        rc = sig ? 128 + sig : st == TLP_OK ? EXIT_OK : EXIT_FAIL;
     } else if (best) {
-        if (tlp_checkpoint_save(a.out, best, &done_meta, a.weights_only ? NULL : &bs, &err) != TLP_OK)
+        if (tlp_checkpoint_save(r->a.out, best, &done, r->a.weights_only ? NULL : &bs, &err) != TLP_OK)
             fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
-        else if (cancelled) {
-            if (done_meta.n_nets > 1)
-                fprintf(stderr, "tlpx train: %s in network %d of %d: %d finished network%s and the kept epoch of the "
-                                "one in training are in %s\n",
-                        cancelled == SIGINT ? "interrupted" : "terminated", p.net, p.nets, done_meta.nets_done,
-                        done_meta.nets_done == 1 ? "" : "s", a.out);
-            if (a.weights_only)
-                fprintf(stderr, "tlpx train: %s during epoch %d: the model of epoch %d is in %s (weights only: "
-                                "a training cannot resume from it)\n",
-                        cancelled == SIGINT ? "interrupted" : "terminated", p.epoch, done_meta.best_epoch, a.out);
-            else
-                fprintf(stderr, "tlpx train: %s during epoch %d: the model of epoch %d is in %s; "
-                                "`tlpx train DATA... --resume %s --out %s` continues\n",
-                        cancelled == SIGINT ? "interrupted" : "terminated", p.epoch, done_meta.best_epoch, a.out, a.out,
-                        a.out);
-            rc = 128 + cancelled;
+        else if (sig) {
+            say_stopped(r, &done, p, sig);
+            rc = 128 + sig;
         } else {
-            char enc[64];
-            if (!o.quiet && done_meta.n_nets > 1)
-                fprintf(stderr, "wrote %s: an ensemble of %d networks (%s tokens), each %d epochs (the last kept "
-                                "by %s: epoch %d); %d saves after epochs, %.0f ms each\n",
-                        a.out, done_meta.n_nets, cli_encodes(done_meta.nets, done_meta.n_nets, enc, sizeof enc),
-                        done_meta.epochs, done_meta.select, done_meta.best_epoch, p.saves,
-                        p.saves ? 1000 * p.save_s / p.saves : 0.0);
-            else if (!o.quiet)
-                fprintf(stderr, "wrote %s: epoch %d of %d kept (by %s); %d save%s after epochs, %.0f ms each\n", a.out,
-                        done_meta.best_epoch, p.epoch, done_meta.select, p.saves, p.saves == 1 ? "" : "s",
-                        p.saves ? 1000 * p.save_s / p.saves : 0.0);
+            say_written(r, &done, p);
             if (st == TLP_OK) rc = EXIT_OK;
         }
-    } else if (cancelled) {
+    } else if (sig) {
         fprintf(stderr, "tlpx train: %s before the first epoch ended; nothing written\n",
-                cancelled == SIGINT ? "interrupted" : "terminated");
-        rc = 128 + cancelled;
+                sig == SIGINT ? "interrupted" : "terminated");
+        rc = 128 + sig;
     } else if (st == TLP_OK)
         fprintf(stderr, "tlpx train: no epoch finished; nothing written\n");
+    tlp_model_free(best), tlp_train_state_free(&bs);
+    return rc;
+}
+
+/* The engine's job trains; this thread watches it and saves what it kept. */
+static int run_job(train_run *r)
+{
+    tlp_error err = {0};
+    tlp_job *job = tlp_train_start(r->s, &r->a.to, r->init, r->a.resume ? &r->meta : NULL, &r->rs, &err);
+    if (!job) {
+        fprintf(stderr, "tlpx train: %s\n", err.msg);
+        return EXIT_FAIL;
+    }
+    struct sigaction old_int, old_term;
+    catch_signals(&old_int, &old_term);
+    tlp_progress p;
+    int sig = watch_job(job, r->o.quiet, &p);
+    int rc = finish_job(r, job, &p, sig);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    tlp_model_free(best), tlp_train_state_free(&bs);
-done:
-    tlp_samples_free(s);
-    tlp_dataset_free(ds);
-    tlp_model_free(init), tlp_train_state_free(&rs);
-    free(o.paths);
+    return rc;
+}
+
+/* `tlpx train`, step by step; each step returns -1 to go on, else the exit
+ * status. */
+static int train(int argc, char **argv)
+{
+    train_run r;
+    memset(&r, 0, sizeof r);
+    int rc = parse_train(&r, argc, argv);
+    if (rc < 0) rc = settle_settings(&r, argc, argv);
+    if (rc < 0) rc = load_samples(&r);
+    if (rc < 0 && r.a.init) rc = init_from(&r);
+    if (rc < 0 && !r.o.quiet) say_start(&r.a.to, r.s);
+    if (rc < 0) rc = run_job(&r);
+    tlp_samples_free(r.s);
+    tlp_dataset_free(r.ds);
+    tlp_model_free(r.init), tlp_train_state_free(&r.rs);
+    free(r.o.paths);
     return rc;
 }
 
