@@ -1,16 +1,16 @@
 /* main.c: `tlpx [SUBCOMMAND] ...`.  Subcommands are table-driven: one list
  * gives the name, the function, the one-line help and the option table
  * (which also makes --help, the man page and the bash completion). */
-#include "cli.h"
-#include "explore.h"
-#include "opts.h"
+#include "cli/cli.h"
+#include "explore/explore.h"
+#include "cli/opts.h"
 
 #include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-const cli_subcommand CLI_SUBCOMMANDS[] = {
+static const cli_subcommand CMDS[] = {
     {"explore", cmd_explore, "the interactive explorer (the default when the first argument is data)", &EXPLORE_CMD},
     {"stats", cmd_stats, "per-hardware counts: tasks, records, failures, steps, crop", &STATS_CMD},
     {"tokens", cmd_tokens, "one schedule's primitives beside its TLP feature tokens", &TOKENS_CMD},
@@ -23,14 +23,13 @@ const cli_subcommand CLI_SUBCOMMANDS[] = {
     {"pack", cmd_pack, "parse records once into a packed store that every DATA argument takes, mapped", &PACK_CMD},
     {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
 };
-const size_t CLI_N_SUBCOMMANDS = sizeof CLI_SUBCOMMANDS / sizeof *CLI_SUBCOMMANDS;
-#define CMDS CLI_SUBCOMMANDS
+static const size_t N_CMDS = sizeof CMDS / sizeof *CMDS;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tlpx SUBCOMMAND [ARGS...]\n\n"
                "Explore Ansor/TenSet measure records through the TLP cost model.\n\nsubcommands:\n");
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) fprintf(f, "  %-10s %s\n", CMDS[i].name, CMDS[i].help);
+    for (size_t i = 0; i < N_CMDS; i++) fprintf(f, "  %-10s %s\n", CMDS[i].name, CMDS[i].help);
     fprintf(f, "\n`tlpx` alone opens the explorer on the embedded default: real Ansor records of\n"
                "26 tasks on K80, V100 and MI50 and an MTL model trained without them\n"
                "(tlpx --assets says where).  `tlpx SUBCOMMAND --help` tells more.  DATA\n"
@@ -61,11 +60,11 @@ int main(int argc, char **argv)
     }
     /* made from the option tables at build time (Makefile.am) */
     if (strcmp(argv[1], "--man") == 0) {
-        cli_man(stdout);
+        cli_man(stdout, CMDS, N_CMDS);
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--completion") == 0 && argc == 3 && strcmp(argv[2], "bash") == 0) {
-        cli_bash_completion(stdout);
+        cli_bash_completion(stdout, CMDS, N_CMDS);
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--heads") == 0 && argc == 3) { /* for completion: the heads of a model */
@@ -75,7 +74,7 @@ int main(int argc, char **argv)
         tlp_model_free(m);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++)
+    for (size_t i = 0; i < N_CMDS; i++)
         if (strcmp(argv[1], CMDS[i].name) == 0) return CMDS[i].fn(argc - 1, argv + 1);
     struct stat sb;
     int looks_like_data = strchr(argv[1], '/') || strchr(argv[1], '=') || stat(argv[1], &sb) == 0;

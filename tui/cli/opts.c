@@ -172,15 +172,9 @@ int cli_parse_data_out(const cli_cmd *cmd, int argc, char **argv, cli_data_opts 
 
 int cli_long(const cli_cmd *cmd, const cli_opt *o, const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        cli_usage_error(cmd, "%s takes a whole number from %ld to %ld, not \"%s\"", o->name, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (cli_whole(s, lo, hi, out) == 0) return 0;
+    cli_usage_error(cmd, "%s takes a whole number from %ld to %ld, not \"%s\"", o->name, lo, hi, s);
+    return -1;
 }
 
 int cli_double(const cli_cmd *cmd, const cli_opt *o, const char *s, double lo, double hi, double *out)
@@ -245,7 +239,7 @@ static void man_opts(FILE *f, const cli_opt *t)
     }
 }
 
-void cli_man(FILE *f)
+void cli_man(FILE *f, const cli_subcommand *cmds, size_t n)
 {
     fprintf(f, ".\\\" tlpx(1), made by `tlpx --man` from the option tables of tlpx %s\n", PACKAGE_VERSION);
     fprintf(f, ".TH TLPX 1 \"\" \"tlpx %s\" \"User Commands\"\n", PACKAGE_VERSION);
@@ -262,8 +256,8 @@ void cli_man(FILE *f)
             "input. NAME=PATH names the hardware of PATH; otherwise it is the -model= of the target, else a "
             "name from the path, which tlpx reports.\n");
     fputs(".SH SUBCOMMANDS\n", f);
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) {
-        const cli_cmd *c = CLI_SUBCOMMANDS[i].cmd;
+    for (size_t i = 0; i < n; i++) {
+        const cli_cmd *c = cmds[i].cmd;
         fputs(".SS \"tlpx ", f);
         roff(f, c->name);
         fputc(' ', f);
@@ -295,7 +289,7 @@ static void words_of(FILE *f, const cli_opt *t)
     for (; t && t->name; t++) fprintf(f, " %s%s%s", t->name, t->alias ? " " : "", t->alias ? t->alias : "");
 }
 
-void cli_bash_completion(FILE *f)
+void cli_bash_completion(FILE *f, const cli_subcommand *cmds, size_t n)
 {
     fputs("# bash completion for tlpx, made by `tlpx --completion bash` from its option tables\n"
           "_tlpx() {\n"
@@ -323,7 +317,7 @@ void cli_bash_completion(FILE *f)
           "    if [ -z \"$sub\" ] && [[ $cur != -* ]]; then\n"
           "        COMPREPLY=($(compgen -W '",
           f);
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) fprintf(f, "%s%s", i ? " " : "", CLI_SUBCOMMANDS[i].name);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%s", i ? " " : "", cmds[i].name);
     fputs("' -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
           "        return\n"
           "    fi\n"
@@ -331,8 +325,8 @@ void cli_bash_completion(FILE *f)
           "        local opts=\"--help\"\n"
           "        case $sub in\n",
           f);
-    for (size_t i = 0; i < CLI_N_SUBCOMMANDS; i++) {
-        const cli_cmd *c = CLI_SUBCOMMANDS[i].cmd;
+    for (size_t i = 0; i < n; i++) {
+        const cli_cmd *c = cmds[i].cmd;
         fprintf(f, "        %s) opts=\"$opts", c->name);
         words_of(f, c->opts);
         if (c->data) words_of(f, CLI_DATA_OPTS);

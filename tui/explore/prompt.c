@@ -3,7 +3,8 @@
  * reads bytes we feed it and draws through our redisplay function into the
  * bottom line; history lives in $XDG_STATE_HOME/tlpx/history; Tab completes
  * command names (from ACTIONS), head names and paths. */
-#include "cli.h"
+#include "../cli/cli.h"
+#include "../cli/train_settings.h"
 #include "explore.h"
 
 #include <errno.h>

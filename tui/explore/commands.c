@@ -4,9 +4,10 @@
  * app_command parses a :command line, and app_do carries the action out on
  * the state of explore.h (explore.c owns the loop, the data and the jobs).
  */
-#include "cli.h"
+#include "../cli/cli.h"
 #include "explore.h"
-#include "opts.h"
+#include "../cli/opts.h"
+#include "../cli/train_settings.h"
 
 #include <errno.h>
 #include <stdlib.h>

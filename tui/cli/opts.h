@@ -31,20 +31,19 @@ extern const cli_opt CLI_DATA_OPTS[];
 extern const cli_cmd EXPLORE_CMD, STATS_CMD, TOKENS_CMD, FEATURES_CMD, TRAIN_CMD, EVAL_CMD, PREDICT_CMD, REPLAY_CMD,
     BEST_CMD, PACK_CMD, ENSEMBLE_CMD;
 
-/* One subcommand of tlpx: its name, the function, a line of help, its table. */
+/* One subcommand of tlpx: its name, the function, a line of help, its table.
+ * The list of them is tui/main.c's (the explorer is one of them). */
 typedef struct {
     const char *name;
     int (*fn)(int, char **);
     const char *help;
     const cli_cmd *cmd;
 } cli_subcommand;
-extern const cli_subcommand CLI_SUBCOMMANDS[];
-extern const size_t CLI_N_SUBCOMMANDS;
 
-/* The man page tlpx(1), in roff, from the tables. */
-void cli_man(FILE *f);
-/* A bash completion script for tlpx, from the tables. */
-void cli_bash_completion(FILE *f);
+/* The man page tlpx(1), in roff, from the n subcommands' tables. */
+void cli_man(FILE *f, const cli_subcommand *cmds, size_t n);
+/* A bash completion script for tlpx, from the n subcommands' tables. */
+void cli_bash_completion(FILE *f, const cli_subcommand *cmds, size_t n);
 
 /* Called for each option given (o: its table entry, val: its value or NULL)
  * and each positional argument (o NULL, val the argument).  Returns 0 to go

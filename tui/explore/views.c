@@ -5,7 +5,7 @@
  * terminal has them; UTF-8 glyphs (braille plot, sparkline) only when the
  * locale is UTF-8, ASCII otherwise.
  */
-#include "cli.h"
+#include "../cli/cli.h"
 #include "explore.h"
 
 #include <math.h>

@@ -35,11 +35,8 @@ tlp_dataset *cli_load(const cli_data_opts *o);
 void cli_print_skipped(FILE *f, const tlp_dataset *ds);
 /* Seconds as "12.3 us", "4.56 ms", "1.23 s", or "failed" at 1e10. */
 void cli_fmt_seconds(double s, char *buf, size_t cap);
-/* The networks of model m (an ensemble's each) and their encodings into o:
- * fine-tuning trains the model's networks, whatever the recipe's. */
-void cli_train_nets_of(tlp_train_opts *o, const tlp_model *m);
-/* The encodings of n networks as "log,prog" in buf (cap bytes); returns buf. */
-const char *cli_encodes(const tlp_encode *e, int n, char *buf, size_t cap);
+/* s as a whole number from lo to hi into *out: 0, or -1 (nothing printed). */
+int cli_whole(const char *s, long lo, long hi, long *out);
 /* s escaped for a terminal or a TSV field (tlp_escape), in one of 4 static
  * buffers used in turn: valid until the 4th call after. */
 const char *cli_esc(const char *s);
@@ -49,7 +46,7 @@ int cli_default_threads(void);
 /* The embedded default (assets/): real Ansor records of three GPUs under
  * roller/<GPU>, and the MTL model CLI_DEFAULT_MODEL trained on other tasks.
  * cli_assets_dir fills dir with where it is (TLPX_ASSETS, beside the binary,
- * installed, the source tree); -1 if nowhere. */
+ * installed); -1 if nowhere. */
 #define CLI_DEFAULT_MODEL "mtl-gpu.tlpx"
 #define CLI_DEFAULT_GPUS {"K80", "V100", "MI50"}
 int cli_assets_dir(char *dir, size_t cap);

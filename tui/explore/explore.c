@@ -9,9 +9,9 @@
  * Every key and command goes through ACTIONS (actions.def), which also makes
  * the help screen and the prompt's completion.
  */
-#include "cli.h"
+#include "../cli/cli.h"
 #include "explore.h"
-#include "opts.h"
+#include "../cli/opts.h"
 
 #include <errno.h>
 #include <langinfo.h>

@@ -121,6 +121,16 @@ void cli_fmt_seconds(double s, char *buf, size_t cap)
     else snprintf(buf, cap, "%.3f s", s);
 }
 
+int cli_whole(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (!*s || *end || errno || x < lo || x > hi) return -1;
+    *out = x;
+    return 0;
+}
+
 long cli_find_task(const tlp_dataset *ds, const char *spec)
 {
     char *end;
@@ -182,8 +192,9 @@ int cli_default_threads(void)
 }
 
 /* The embedded default: where TLPX_ASSETS points, else assets/ beside the
- * binary, installed, or in the source tree (the first holding the default
- * model).  Returns 0 and fills dir. */
+ * binary (an in-tree build: ./tlpx in the source tree), else where `make
+ * install` put them.  No build path is baked in: the tests and a build
+ * elsewhere say where with TLPX_ASSETS.  Returns 0 and fills dir. */
 int cli_assets_dir(char *dir, size_t cap)
 {
     const char *env = getenv("TLPX_ASSETS");
@@ -195,18 +206,16 @@ int cli_assets_dir(char *dir, size_t cap)
         snprintf(dir, cap, "%s", env);
         return 0;
     }
-    /* beside the binary (an in-tree build), where `make install` put them,
-     * then the source tree (a build elsewhere, not installed) */
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    const char *places[3] = {NULL, TLPX_PKGDATADIR, TLPX_SRCDIR};
+    const char *places[2] = {NULL, TLPX_PKGDATADIR};
     if (n > 0) {
         exe[n] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
         places[0] = exe;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         if (!places[i]) continue;
         snprintf(probe, sizeof probe, "%.4000s/assets/" CLI_DEFAULT_MODEL, places[i]);
         if (stat(probe, &sb) == 0) {
