@@ -11,7 +11,7 @@
 # tables (*.def) only, never a layer's inside (*_int.h, dataset_impl.h).
 # From the objects (nm): no engine object calls another that calls it back,
 # and the explorer's files call each other in no circle but through the
-# event loop (tui/explore/loop.c).
+# event loop (tui/explore/explore.c, which also owns the jobs).
 . "${top_srcdir:-.}/tests/lib.sh"
 src=$top_srcdir
 bld=${top_builddir:-.}
@@ -80,7 +80,7 @@ else
     check "no two engine objects call each other, even through others" test ! -s "$T/circles"
     sed 's/^/# circle: /' "$T/circles"
     check "the engine's objects are its 4 layers' (more than 20 files)" test "$(echo "$objs" | wc -l)" -gt 20
-    ex=$(find "$bld/tui/explore" -name '*.o' ! -name '*loop.o' 2>/dev/null)
+    ex=$(find "$bld/tui/explore" -name '*.o' ! -name '*explore.o' 2>/dev/null)
     if [ -n "$ex" ]; then
         circles $ex >"$T/ex"
         check "the explorer's files call each other in no circle but through the loop" test ! -s "$T/ex"

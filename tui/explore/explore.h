@@ -1,15 +1,24 @@
-/* explore.h: the explorer's state, shared by its files (explore.c: loop,
- * actions and commands; views.c: drawing; prompt.c: readline; script.c:
- * scripted keys and screen dumps for tests). */
+/* explore.h: the explorer's one header: its state (app_t, family_t), its
+ * actions (actions.def) and views (view_ops), and who does what.
+ *
+ * A key goes from the loop (explore.c; script.c in tests) to app_key
+ * (commands.c), which looks it up in ACTIONS and calls the action's function
+ * (nav.c, find.c, models.c, files.c); what an action means in a view (the
+ * row a movement moves, Enter, back, search) is asked of the view's ops
+ * (view_*.c, through VIEW_OPS).  The files call downwards only: the actions
+ * call the views and the state (app.c), the views call the drawing helpers
+ * (draw.c) and the state; only the loop, which owns the jobs, is called from
+ * below (a model loaded starts its predictions). */
 #ifndef TLPX_EXPLORE_H
 #define TLPX_EXPLORE_H
 
+#include "../cli/cli.h"
 #include "tlp.h"
 
 #include <curses.h>
 
 typedef enum {
-#define X(id, k1, k2, cmd, args, help) ACT_##id,
+#define X(id, fn, k1, k2, cmd, args, help) ACT_##id,
 #include "actions.def"
 #undef X
     ACT_COUNT
@@ -21,13 +30,11 @@ typedef struct {
     const char *cmd, *args, *help;
 } action_t;
 
+/* actions.c: actions.def as a table, for the keys, the commands, the help
+ * view and completion (commands.c has the functions). */
 extern const action_t ACTIONS[ACT_COUNT];
 
 typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_REPLAY, VIEW_HELP, VIEW_WARNINGS, VIEW_COUNT } view_id;
-/* The views of one task drawn as a graph (they return where they came from). */
-#define VIEW_IS_GRAPH(v) ((v) == VIEW_PLOT || (v) == VIEW_REPLAY)
-/* The views that need a selected task. */
-#define VIEW_OF_TASK(v) ((v) == VIEW_CANDS || (v) == VIEW_TOKENS || VIEW_IS_GRAPH(v))
 
 /* One model family (cpu or gpu): its model, scores per head, active head. */
 typedef struct {
@@ -85,14 +92,69 @@ typedef struct {
     int script;             /* scripted run: no real terminal */
 } app_t;
 
-/* explore.c: the state, the loop and the jobs */
-int cmd_explore(int argc, char **argv);
+/* ------------------------------------------------------------ views */
+
+/* What a view is, for the frame and the actions (tig's view_ops): each
+ * view_*.c defines its own. */
+enum {
+    VIEW_OF_TASK = 1, /* shows the selected task: opening it selects one, and without one the task list shows */
+    VIEW_OF_CAND = 2, /* shows the task's candidates (or one): s sorts them, :export writes the selected one */
+    VIEW_GRAPH = 4,   /* a graph of the task: no side scroll; back returns where the first graph came from */
+    VIEW_ASIDE = 8,   /* help and warnings: over any view, back returns to it; not in Tab's round */
+};
+typedef struct {
+    const char *name; /* in the title, and :view NAME */
+    unsigned flags;
+    void (*draw)(app_t *a, int top, int rows);  /* the body: rows lines from line top */
+    int *(*cursor)(app_t *a, int *n);           /* the row the movement keys move, and the number of rows; NULL: none */
+    void (*open)(app_t *a);                     /* on opening (NULL: nothing) */
+    view_id (*enter)(app_t *a);                 /* Enter: the view to open (a->view: none); NULL: none */
+    view_id (*back)(const app_t *a);            /* q: the view to return to; VIEW_COUNT: quit */
+    int (*matches)(const app_t *a, int row);    /* search: row holds a->search; NULL: nothing to search */
+} view_ops;
+
+/* view_tasks.c, view_cands.c, view_tokens.c, view_graph.c, view_text.c */
+extern const view_ops TASKS_VIEW, CANDS_VIEW, TOKENS_VIEW, PLOT_VIEW, REPLAY_VIEW, HELP_VIEW, WARNINGS_VIEW;
+
+/* views.c: the frame around the view's body */
+extern const view_ops *const VIEW_OPS[VIEW_COUNT]; /* by view_id */
+void views_draw(app_t *a);
+int views_body_rows(void);
+
+/* draw.c: what the views draw with.  tui_draw_put prints clipped to the
+ * screen; a row from column 0 is shifted left by the view's side scroll
+ * (tui_draw_shift, set by the frame around the body). */
+void tui_draw_shift(int cols);
+void tui_draw_put(int y, int x, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void tui_draw_bar(const app_t *a, int y, const char *text, int selected); /* a whole row in reverse video */
+void tui_draw_tone_on(const app_t *a, int pair, int fallback);  /* colour pair, else the attribute */
+void tui_draw_tone_off(const app_t *a, int pair, int fallback);
+void tui_draw_sparkline(const app_t *a, int y, int x, int w, const float *v, int n);
+
+/* ------------------------------------------------------------ actions */
+
+/* nav.c, find.c, models.c, files.c: one function per action of actions.def */
+#define X(id, fn, k1, k2, cmd, args, help) void fn(app_t *a, const char *arg);
+#include "actions.def"
+#undef X
+
+/* commands.c: keys and :commands to actions */
+void app_key(app_t *a, int key);
+void app_command(app_t *a, const char *line);
+void app_do(app_t *a, action_id act, const char *arg);
+
+/* ------------------------------------------------------------ state */
+
+/* app.c: the state, without a terminal */
+/* The state of the explorer on the DATA of d and n_models models: the data
+ * loaded, the task list sorted, each model loaded and its predictions
+ * started.  0, or -1 after printing why.  Release with app_close (also
+ * after -1). */
+int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models);
+void app_close(app_t *a); /* cancels the jobs, frees everything */
 void app_message(app_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int app_busy(const app_t *a);
-void app_poll_jobs(app_t *a);
 family_t *app_fam(app_t *a);                   /* the family in use */
 void app_free_scores(family_t *f);
-void app_start_predict(app_t *a, tlp_mode m);  /* every head's scores, in the background */
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
 const float *app_cur_scores(app_t *a, int head);
@@ -107,24 +169,32 @@ void app_load_record(app_t *a);
 int app_load_model(app_t *a, const char *path); /* 0, or -1 with the reason in a->msg */
 void app_describe_data(app_t *a);
 
-/* commands.c: keys and :commands */
-void app_key(app_t *a, int key);
-void app_command(app_t *a, const char *line);
-void app_do(app_t *a, action_id act, const char *arg);
-
-/* views.c */
-void views_draw(app_t *a);
-int views_body_rows(void);
+/* explore.c: the loop and the jobs */
+int cmd_explore(int argc, char **argv);
+int app_busy(const app_t *a);
+void app_poll_jobs(app_t *a);                  /* take what the jobs have finished */
+void app_wait_jobs(app_t *a);                  /* until no job runs (scripts, tests) */
+void app_start_predict(app_t *a, tlp_mode m);  /* every head's scores, in the background */
+void app_stop_predict(family_t *f);            /* cancel the family's scoring and wait for it */
+void app_stop_jobs(app_t *a);                  /* cancel every job and wait for them */
+/* Train with o on the data in the background: from the model in use unless
+ * fresh.  Says what it started, or why not, in a->msg. */
+void app_start_train(app_t *a, tlp_train_opts *o, int fresh);
 
 /* prompt.c */
 void prompt_init(app_t *a);
 void prompt_open(app_t *a);
 void prompt_insert(const char *text);
-void prompt_key(app_t *a, int key);
+char *prompt_key(app_t *a, int key); /* the line this key entered (caller frees), else NULL */
 void prompt_draw(app_t *a);
 void prompt_done(void);
 
-/* script.c */
-int script_run(app_t *a, const char *path, int w, int h);
+/* script.c: the explorer without a terminal */
+int script_run(app_t *a, const char *path, int w, int h); /* 0, 1 (no file, no screen), 2 (a bad line) */
+/* A curses screen of w x h drawn into /dev/null, in ASCII, and the prompt
+ * set up on it: what a script runs on, and tests.  0, or -1 after saying
+ * why.  script_end ends it. */
+int script_begin(app_t *a, int w, int h);
+void script_end(void);
 
 #endif

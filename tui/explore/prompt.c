@@ -1,10 +1,9 @@
 /* prompt.c: the ':' prompt through readline's callback interface, so the loop
  * keeps running (training, predictions) while a command is typed.  readline
  * reads bytes we feed it and draws through our redisplay function into the
- * bottom line; history lives in $XDG_STATE_HOME/tlpx/history; Tab completes
- * command names (from ACTIONS), head names and paths. */
-#include "../cli/cli.h"
-#include "../cli/train_settings.h"
+ * bottom line; a line entered goes back to the caller of prompt_key (never
+ * run from here); history lives in $XDG_STATE_HOME/tlpx/history; Tab
+ * completes command names (from ACTIONS), head names and paths. */
 #include "explore.h"
 
 #include <errno.h>
@@ -44,17 +43,19 @@ static void redisplay(void) { /* drawn by prompt_draw with the rest of the frame
  * "no byte" for the end of input. */
 static int input_available(void) { return q_len > 0; }
 
+/* A line entered: kept for prompt_key to hand back, so that the command runs
+ * from commands.c, outside readline (which the command may open again). */
+static char *entered;
+
 static void on_line(char *line)
 {
-    app_t *a = the_app;
-    a->prompt_active = 0;
+    the_app->prompt_active = 0;
     rl_callback_handler_remove();
-    if (!line) return;
-    if (*line) {
+    if (line && *line) {
         add_history(line);
         if (history_path[0]) append_history(1, history_path);
-        a->msg[0] = 0;
-        app_command(a, line);
+        entered = line;
+        return;
     }
     free(line);
 }
@@ -185,11 +186,14 @@ void prompt_insert(const char *text) { rl_insert_text(text); }
 
 static void prompt_key_inner(app_t *a, int key);
 
-void prompt_key(app_t *a, int key)
+char *prompt_key(app_t *a, int key)
 {
     RL_ENTER();
     prompt_key_inner(a, key);
     RL_LEAVE();
+    char *line = entered;
+    entered = NULL;
+    return line;
 }
 
 static void prompt_key_inner(app_t *a, int key)

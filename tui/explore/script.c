@@ -17,7 +17,6 @@
  * printed to stderr as "time_ms N LINE" (bench/tui.sh reads them). */
 #include "explore.h"
 
-#include <poll.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -35,19 +34,6 @@ static int key_code(const char *k)
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(k, names[i].name)) return names[i].code;
     return strlen(k) == 1 ? (unsigned char)k[0] : -1;
-}
-
-static void wait_idle(app_t *a)
-{
-    while (app_busy(a)) {
-        struct pollfd fds[3];
-        int nf = 0;
-        for (int m = 0; m < TLP_MODE_COUNT; m++)
-            if (a->fam[m].predict) fds[nf++] = (struct pollfd){tlp_job_fd(a->fam[m].predict), POLLIN, 0};
-        if (a->train) fds[nf++] = (struct pollfd){tlp_job_fd(a->train), POLLIN, 0};
-        poll(fds, (nfds_t)nf, 200);
-        app_poll_jobs(a);
-    }
 }
 
 static double now_ms(void)
@@ -71,19 +57,72 @@ static void dump(int n)
     fflush(stdout);
 }
 
-int script_run(app_t *a, const char *path, int w, int h)
+/* One line of a script (without "nowait "), line lineno of path: 0, or 2
+ * after saying what is wrong with it. */
+static int script_line(app_t *a, const char *s, int *screens, const char *path, int lineno)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
-        return 1;
+    if (!strncmp(s, "key ", 4)) {
+        int k = key_code(s + 4);
+        if (k < 0) return fprintf(stderr, "%s:%d: unknown key \"%s\"\n", path, lineno, s + 4), 2;
+        app_key(a, k);
+    } else if (!strncmp(s, "keys ", 5)) {
+        for (const char *p = s + 5; *p; p++) app_key(a, (unsigned char)*p);
+    } else if (!strncmp(s, "cmd ", 4)) {
+        app_key(a, ':');
+        for (const char *p = s + 4; *p; p++) app_key(a, (unsigned char)*p);
+        app_key(a, '\r');
+    } else if (!strncmp(s, "resize ", 7)) {
+        int nw, nh;
+        if (sscanf(s + 7, "%d %d", &nw, &nh) != 2 || nw < 1 || nh < 1) return fprintf(stderr, "%s:%d: resize W H\n", path, lineno), 2;
+        resizeterm(nh, nw);
+    } else if (!strcmp(s, "dump")) {
+        views_draw(a);
+        dump(++*screens);
+    } else if (strcmp(s, "wait") != 0) /* wait: what every line does after */
+        return fprintf(stderr, "%s:%d: unknown script line \"%s\"\n", path, lineno, s), 2;
+    return 0;
+}
+
+/* The lines of f in turn, each followed by a redraw and, unless "nowait ",
+ * by a wait for the engine.  0, or 2 at a bad line. */
+static int script_lines(app_t *a, FILE *f, const char *path)
+{
+    char line[4096];
+    int screens = 0, lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        char *s = line;
+        if (lineno == 1) {
+            if (!strcmp(s, "nowait")) continue;
+            app_wait_jobs(a);
+        }
+        int nowait = !strncmp(s, "nowait ", 7);
+        if (nowait) s += 7;
+        if (!*s || *s == '#') continue;
+        double t0 = now_ms();
+        if (script_line(a, s, &screens, path, lineno)) return 2;
+        views_draw(a);
+        if (getenv("TLPX_TIMING")) fprintf(stderr, "time_ms %.3f %s\n", now_ms() - t0, s);
+        if (!nowait) app_wait_jobs(a);
+        views_draw(a);
+        if (a->quit) break;
     }
-    FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
-    SCREEN *scr = newterm("xterm", out, in);
+    return 0;
+}
+/* The screen of a run without a terminal, and the files it writes to and
+ * reads from (/dev/null). */
+static SCREEN *scr;
+static FILE *scr_out, *scr_in;
+
+int script_begin(app_t *a, int w, int h)
+{
+    scr_out = fopen("/dev/null", "w"), scr_in = fopen("/dev/null", "r");
+    scr = scr_out && scr_in ? newterm("xterm", scr_out, scr_in) : NULL;
     if (!scr) {
         fprintf(stderr, "tlpx: cannot make a screen for the script (terminfo \"xterm\" missing?)\n");
-        fclose(f);
-        return 1;
+        script_end();
+        return -1;
     }
     set_term(scr);
     resizeterm(h, w);
@@ -91,66 +130,30 @@ int script_run(app_t *a, const char *path, int w, int h)
     a->utf8 = 0;
     a->color = 0;
     prompt_init(a);
-    char line[4096];
-    int screens = 0, lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = 0;
-        char *s = line;
-        if (lineno == 1) {
-            if (!strcmp(s, "nowait")) continue;
-            wait_idle(a);
-        }
-        int nowait = 0;
-        if (!strncmp(s, "nowait ", 7)) {
-            nowait = 1;
-            s += 7;
-        }
-        if (!*s || *s == '#') continue;
-        double t0 = now_ms();
-        if (!strncmp(s, "key ", 4)) {
-            int k = key_code(s + 4);
-            if (k < 0) {
-                fprintf(stderr, "%s:%d: unknown key \"%s\"\n", path, lineno, s + 4);
-                rc = 2;
-                break;
-            }
-            app_key(a, k);
-        } else if (!strncmp(s, "keys ", 5)) {
-            for (const char *p = s + 5; *p; p++) app_key(a, (unsigned char)*p);
-        } else if (!strncmp(s, "cmd ", 4)) {
-            app_key(a, ':');
-            for (const char *p = s + 4; *p; p++) app_key(a, (unsigned char)*p);
-            app_key(a, '\r');
-        } else if (!strncmp(s, "resize ", 7)) {
-            int nw, nh;
-            if (sscanf(s + 7, "%d %d", &nw, &nh) != 2 || nw < 1 || nh < 1) {
-                fprintf(stderr, "%s:%d: resize W H\n", path, lineno);
-                rc = 2;
-                break;
-            }
-            resizeterm(nh, nw);
-        } else if (!strcmp(s, "dump")) {
-            views_draw(a);
-            dump(++screens);
-        } else if (!strcmp(s, "wait")) {
-            /* the wait below */
-        } else {
-            fprintf(stderr, "%s:%d: unknown script line \"%s\"\n", path, lineno, s);
-            rc = 2;
-            break;
-        }
-        views_draw(a);
-        if (getenv("TLPX_TIMING")) fprintf(stderr, "time_ms %.3f %s\n", now_ms() - t0, s);
-        if (!nowait) wait_idle(a);
-        views_draw(a);
-        if (a->quit) break;
+    return 0;
+}
+
+void script_end(void)
+{
+    if (scr) {
+        prompt_done();
+        endwin();
+        delscreen(scr);
     }
-    prompt_done();
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    if (scr_out) fclose(scr_out);
+    if (scr_in) fclose(scr_in);
+    scr = NULL, scr_out = scr_in = NULL;
+}
+
+int script_run(app_t *a, const char *path, int w, int h)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    int rc = script_begin(a, w, h) ? 1 : script_lines(a, f, path);
+    script_end();
     fclose(f);
     return rc;
 }

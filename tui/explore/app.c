@@ -1,0 +1,339 @@
+/*
+ * app.c: the explorer's state without a terminal: the data and the models
+ * (app_open, app_load_model), the per-task figures under the active heads,
+ * the task list (sorted, filtered), and the selected task's candidates and
+ * ranks.  The actions and the views read and change it; the jobs that
+ * compute scores and train are the loop's (explore.c).
+ */
+#include "explore.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void app_message(app_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+    va_end(ap);
+}
+
+
+/* ------------------------------------------------------------ the state */
+
+int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models)
+{
+    memset(a, 0, sizeof *a);
+    a->task = -1;
+    a->rec_i = a->best_i = -1;
+    tlp_eval_sum_init(&a->eval, NULL, 0);
+    a->replay_within = 0.05;
+    tlp_record_init(&a->rec);
+    tlp_record_init(&a->best_rec);
+    for (int m = 0; m < TLP_MODE_COUNT; m++) a->fam[m].prev_head = a->fam[m].cmp_head = -1;
+    if (!(a->ds = cli_load(d))) return -1;
+    size_t nt = tlp_dataset_n_tasks(a->ds);
+    a->tscore = calloc(nt + 1, sizeof *a->tscore);
+    a->task_rows = calloc(nt + 1, sizeof *a->task_rows);
+    if (!a->tscore || !a->task_rows) {
+        fprintf(stderr, "tlpx: out of memory\n");
+        return -1;
+    }
+    for (size_t t = 0; t < nt; t++) a->tscore[t].top1 = a->tscore[t].top5 = NAN;
+    a->mode = tlp_dataset_task(a->ds, 0)->mode;
+    app_describe_data(a);
+    tlp_set_threads(cli_default_threads());
+    app_sort_tasks(a);
+    for (int i = 0; i < n_models; i++)
+        if (app_load_model(a, models[i]) != 0) {
+            fprintf(stderr, "tlpx: %s\n", a->msg);
+            return -1;
+        }
+    return 0;
+}
+
+void app_close(app_t *a)
+{
+    app_stop_jobs(a);
+    for (int m = 0; m < TLP_MODE_COUNT; m++) {
+        app_free_scores(&a->fam[m]);
+        tlp_model_free(a->fam[m].model);
+    }
+    free(a->tscore), free(a->task_rows), free(a->cand_rows), free(a->rank), free(a->mrank), free(a->prev_rank),
+        free(a->cmp_rank);
+    tlp_record_free(&a->rec);
+    tlp_record_free(&a->best_rec);
+    tlp_dataset_free(a->ds);
+    memset(a, 0, sizeof *a);
+}
+
+family_t *app_fam(app_t *a) { return &a->fam[a->mode]; }
+
+void app_free_scores(family_t *f)
+{
+    for (int h = 0; h < TLP_MAX_HEADS; h++) {
+        free(f->scores[h]);
+        f->scores[h] = NULL;
+    }
+}
+
+
+/* Per-task top-1/top-5 under each family's active head, and the figures
+ * over the tasks of the family in use (mean, pooled, random, failed picks):
+ * over the tasks measured on the head's hardware when there are any (a K80
+ * head scored on K80 measurements), else over all of them. */
+void app_compute_scores(app_t *a)
+{
+    size_t nt = tlp_dataset_n_tasks(a->ds);
+    int ks[2] = {1, 5};
+    tlp_eval_sum_init(&a->eval, ks, 2);
+    a->eval_hw[0] = 0;
+    const family_t *in_use = &a->fam[a->mode];
+    if (in_use->model) {
+        const char *hn = tlp_model_config_of(in_use->model)->heads[in_use->head];
+        for (size_t t = 0; t < nt && !a->eval_hw[0]; t++) {
+            const tlp_task *tk = tlp_dataset_task(a->ds, t);
+            if (tk->mode == a->mode && tk->hardware && !strcmp(tk->hardware, hn))
+                snprintf(a->eval_hw, sizeof a->eval_hw, "%s", hn);
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, t);
+        family_t *f = &a->fam[tk->mode];
+        a->tscore[t].top1 = a->tscore[t].top5 = NAN;
+        const float *sc = f->model ? f->scores[f->head] : NULL;
+        tlp_task_eval ev;
+        if (!sc || !tk->n_records || tlp_eval_dataset_task(a->ds, t, sc, ks, 2, &ev) != TLP_OK) continue;
+        if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
+        a->tscore[t].top1 = ev.best / ev.lat_k[0];
+        a->tscore[t].top5 = ev.best / ev.lat_k[1];
+        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw)))
+            tlp_eval_sum_add(&a->eval, &ev, tk->weight);
+    }
+}
+
+
+/* ------------------------------------------------------------ task list */
+
+static int cmp_key;
+static app_t *cmp_app;
+
+static int cmp_tasks(const void *x, const void *y)
+{
+    int i = *(const int *)x, j = *(const int *)y;
+    const tlp_task *a = tlp_dataset_task(cmp_app->ds, (size_t)i), *b = tlp_dataset_task(cmp_app->ds, (size_t)j);
+    int c = 0;
+    switch (cmp_key) {
+    case 1: c = strcmp(a->hardware, b->hardware); break;
+    case 2: c = a->n_records < b->n_records ? 1 : a->n_records > b->n_records ? -1 : 0; break;
+    case 3: c = a->best_valid < b->best_valid ? -1 : a->best_valid > b->best_valid ? 1 : 0; break;
+    case 4: {
+        double sa = cmp_app->tscore[i].top1, sb = cmp_app->tscore[j].top1;
+        if (isnan(sa)) sa = 2;
+        if (isnan(sb)) sb = 2;
+        c = sa < sb ? -1 : sa > sb ? 1 : 0; /* worst predicted first: what needs a look */
+        break;
+    }
+    default: c = strcmp(a->summary, b->summary); break;
+    }
+    return c ? c : i - j;
+}
+
+const char *const APP_TASK_SORTS[APP_N_TASK_SORTS] = {"key", "hw", "n", "best", "score"};
+
+static int task_matches(app_t *a, int t)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)t);
+    char f[128];
+    snprintf(f, sizeof f, "%s", a->filter);
+    for (char *save = NULL, *w = strtok_r(f, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (!strncmp(w, "hw=", 3) && strcmp(tk->hardware, w + 3) != 0) return 0;
+        if (!strncmp(w, "op=", 3) && !strstr(tk->summary, w + 3)) return 0;
+        if (!strncmp(w, "mode=", 5) && strcmp(tlp_mode_name(tk->mode), w + 5) != 0) return 0;
+        if (!strncmp(w, "score<", 6) && !(a->tscore[t].top1 < atof(w + 6))) return 0;
+        if (!strncmp(w, "score>", 6) && !(a->tscore[t].top1 > atof(w + 6))) return 0;
+        if (!strchr(w, '=') && !strchr(w, '<') && !strchr(w, '>') && !strstr(tk->summary, w) &&
+            !strstr(tk->workload_key, w))
+            return 0;
+    }
+    return 1;
+}
+
+void app_sort_tasks(app_t *a)
+{
+    int keep = a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+    a->n_task_rows = 0;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++)
+        if (task_matches(a, (int)t)) a->task_rows[a->n_task_rows++] = (int)t;
+    cmp_app = a;
+    cmp_key = a->task_sort;
+    qsort(a->task_rows, (size_t)a->n_task_rows, sizeof *a->task_rows, cmp_tasks);
+    a->task_cur = 0;
+    for (int i = 0; i < a->n_task_rows; i++)
+        if (a->task_rows[i] == keep) a->task_cur = i;
+}
+
+/* ------------------------------------------------------------ candidates */
+
+const float *app_cur_scores(app_t *a, int head)
+{
+    family_t *f = app_fam(a);
+    return f->model && head >= 0 ? f->scores[head] : NULL;
+}
+
+static const float *rank_scores;
+static const tlp_task *rank_task;
+static const tlp_dataset *rank_ds;
+
+static int by_pred(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    float a = rank_scores[rank_task->records[i]], b = rank_scores[rank_task->records[j]];
+    if (a != b) return a > b ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+static int by_cost(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    double a = tlp_dataset_rec(rank_ds, rank_task->records[i])->cost;
+    double b = tlp_dataset_rec(rank_ds, rank_task->records[j])->cost;
+    if (a != b) return a < b ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+/* ranks[pos] = 1-based rank of each record position under scores (or cost). */
+void app_rank_of(app_t *a, const tlp_task *tk, const float *scores, int *ranks)
+{
+    uint32_t n = tk->n_records, *o = malloc(sizeof *o * (n ? n : 1));
+    if (!o) return;
+    for (uint32_t k = 0; k < n; k++) o[k] = k;
+    rank_task = tk;
+    rank_ds = a->ds;
+    rank_scores = scores;
+    qsort(o, n, sizeof *o, scores ? by_pred : by_cost);
+    for (uint32_t k = 0; k < n; k++) ranks[o[k]] = (int)k + 1;
+    free(o);
+}
+
+static const int *cmp_ranks;
+static int by_rank(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    return cmp_ranks[i] - cmp_ranks[j];
+}
+
+void app_sort_cands(app_t *a)
+{
+    if (a->task < 0) return;
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    int fresh = a->n_cand_rows == 0;
+    uint32_t keep = fresh ? 0 : a->cand_rows[a->cand_cur];
+    for (uint32_t k = 0; k < tk->n_records; k++) a->cand_rows[k] = k;
+    a->n_cand_rows = (int)tk->n_records;
+    const float *sc = app_cur_scores(a, app_fam(a)->head);
+    cmp_ranks = a->cand_sort == 1 && sc ? a->rank : a->mrank;
+    qsort(a->cand_rows, tk->n_records, sizeof *a->cand_rows, by_rank);
+    a->cand_cur = 0;
+    for (int i = 0; i < a->n_cand_rows && !fresh; i++)
+        if (a->cand_rows[i] == keep) a->cand_cur = i;
+}
+
+/* Ranks under the active head, the previous head and the compare head. */
+void app_rank_task_now(app_t *a)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    family_t *f = app_fam(a);
+    app_rank_of(a, tk, NULL, a->mrank);
+    const float *sc = app_cur_scores(a, f->head);
+    for (uint32_t k = 0; k < tk->n_records; k++) a->rank[k] = a->prev_rank[k] = a->cmp_rank[k] = 0;
+    if (sc) app_rank_of(a, tk, sc, a->rank);
+    if (f->prev_head >= 0 && f->prev_head != f->head && app_cur_scores(a, f->prev_head))
+        app_rank_of(a, tk, app_cur_scores(a, f->prev_head), a->prev_rank);
+    if (f->cmp_head >= 0 && app_cur_scores(a, f->cmp_head)) app_rank_of(a, tk, app_cur_scores(a, f->cmp_head), a->cmp_rank);
+}
+
+void app_load_task(app_t *a, long t)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)t);
+    size_t n = tk->n_records ? tk->n_records : 1;
+    if (a->task != t) a->n_cand_rows = 0;
+    a->task = t;
+    if (tk->mode != a->mode) a->mode = tk->mode;
+    free(a->cand_rows), free(a->rank), free(a->mrank), free(a->prev_rank), free(a->cmp_rank);
+    a->cand_rows = malloc(sizeof *a->cand_rows * n);
+    a->rank = calloc(n, sizeof *a->rank);
+    a->mrank = calloc(n, sizeof *a->mrank);
+    a->prev_rank = calloc(n, sizeof *a->prev_rank);
+    a->cmp_rank = calloc(n, sizeof *a->cmp_rank);
+    if (!a->cand_rows || !a->rank || !a->mrank || !a->prev_rank || !a->cmp_rank) {
+        app_message(a, "out of memory");
+        a->task = -1;
+        return;
+    }
+    app_rank_task_now(a);
+    app_sort_cands(a);
+}
+
+void app_load_record(app_t *a)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    a->rec_i = tk->records[a->cand_rows[a->cand_cur]];
+    tlp_error err = {0};
+    if (tlp_dataset_read_record(a->ds, (size_t)a->rec_i, &a->rec, &err) != TLP_OK) {
+        app_message(a, "%s:%ld: %s", err.file, err.line, err.msg);
+        a->rec_i = -1;
+    }
+    /* the diff partner: the best measured candidate */
+    a->best_i = -1;
+    for (uint32_t k = 0; k < tk->n_records; k++)
+        if (a->mrank[k] == 1) a->best_i = tk->records[k];
+    if (a->best_i >= 0 && tlp_dataset_read_record(a->ds, (size_t)a->best_i, &a->best_rec, &err) != TLP_OK)
+        a->best_i = -1;
+    a->tok_top = 0;
+}
+
+/* ------------------------------------------------------------ models */
+
+int app_load_model(app_t *a, const char *path)
+{
+    tlp_error err = {0};
+    tlp_model *m = tlp_checkpoint_load(path, NULL, NULL, &err);
+    if (!m) {
+        app_message(a, "%s: %s", err.file[0] ? err.file : path, err.msg);
+        return -1;
+    }
+    tlp_mode md = tlp_model_config_of(m)->mode;
+    family_t *f = &a->fam[md];
+    app_stop_predict(f);
+    tlp_model_free(f->model);
+    app_free_scores(f);
+    f->model = m;
+    f->head = 0;
+    f->prev_head = f->cmp_head = -1;
+    f->dirty = 0;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    /* heads the data does not have are fine (scored on other hardware) but say so */
+    int unknown = 0;
+    const tlp_model_config *c = tlp_model_config_of(m);
+    for (int h = 0; h < c->n_heads; h++) {
+        int found = 0;
+        for (size_t k = 0; k < tlp_dataset_n_hw(a->ds); k++) found |= !strcmp(tlp_dataset_hw(a->ds, k)->hardware, c->heads[h]);
+        unknown += !found;
+    }
+    a->mode = md;
+    if (unknown) app_message(a, "loaded %s (%s); %d of its heads have no data here", path, tlp_mode_name(md), unknown);
+    else app_message(a, "loaded %s (%s, %d head%s)", path, tlp_mode_name(md), c->n_heads, c->n_heads == 1 ? "" : "s");
+    app_start_predict(a, md);
+    return 0;
+}
+
+/* The data part of the status line. */
+void app_describe_data(app_t *a)
+{
+    snprintf(a->data_desc, sizeof a->data_desc, "%zu tasks %zu rec", tlp_dataset_n_tasks(a->ds),
+             tlp_dataset_n_records(a->ds));
+}
+
