@@ -112,45 +112,41 @@ static int by_score_pos(const void *x, const void *y)
 /* The replay of the selected task: best latency so far (up, log scale)
  * against trials (right, log scale), in the log's order (l), the model's (m)
  * and the compare head's (c); the trials to come within PCT% are marked. */
-static void draw_replay(app_t *a, int top, int rows)
+/* The replay's two lines of figures: trials to come within the margin of
+ * the best, and to the best itself, for the log's order, the model's and
+ * the compare head's (cs: a compare head). */
+static void replay_figures(const app_t *a, int y, const tlp_replay *rm, const tlp_replay *rc, int cs)
 {
-    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
-    family_t *f = &a->fam[a->mode];
-    const float *sc = f->model ? f->scores[f->head] : NULL;
-    const float *cs = f->model && f->cmp_head >= 0 ? f->scores[f->cmp_head] : NULL;
-    uint32_t n = tk->n_records;
-    tui_draw_put(top, 0, "%s on %s: best latency so far (up) against trials (right, both log scales)", tk->summary, tk->hardware);
-    if (!sc) {
-        tui_draw_put(top + 1, 2, "no predictions yet (:load MODEL or :train)");
-        return;
-    }
-    tlp_replay rm, rc = {0};
-    if (tlp_replay_dataset_task(a->ds, (size_t)a->task, sc, a->replay_within, &rm) != TLP_OK) {
-        tui_draw_put(top + 1, 2, "every run of this task failed: nothing to find");
-        return;
-    }
-    if (cs) tlp_replay_dataset_task(a->ds, (size_t)a->task, cs, a->replay_within, &rc);
+    const family_t *f = &a->fam[a->mode];
     const tlp_model_config *c = tlp_model_config_of(f->model);
     char l1[256], l2[160];
     int w1 = snprintf(l1, sizeof l1, "within %g%% of the best: l log order %d trials, m model (%s) %d (gain %.1fx)",
-                      100 * a->replay_within, rm.log_within, c->heads[f->head], rm.model_within,
-                      (double)rm.log_within / rm.model_within);
-    int w2 = snprintf(l2, sizeof l2, "the best itself: log %d trials, model %d", rm.log_best, rm.model_best);
+                      100 * a->replay_within, rm->log_within, c->heads[f->head], rm->model_within,
+                      (double)rm->log_within / rm->model_within);
+    int w2 = snprintf(l2, sizeof l2, "the best itself: log %d trials, model %d", rm->log_best, rm->model_best);
     if (cs) {
-        snprintf(l1 + w1, sizeof l1 - (size_t)w1, ", c %s %d", c->heads[f->cmp_head], rc.model_within);
-        snprintf(l2 + w2, sizeof l2 - (size_t)w2, ", compare %d", rc.model_best);
+        snprintf(l1 + w1, sizeof l1 - (size_t)w1, ", c %s %d", c->heads[f->cmp_head], rc->model_within);
+        snprintf(l2 + w2, sizeof l2 - (size_t)w2, ", compare %d", rc->model_best);
     }
-    tui_draw_put(top + 1, 0, "%s", l1);
-    tui_draw_put(top + 2, 0, "%s", l2);
-    int h = rows - 6, w = COLS - 12;
+    tui_draw_put(y, 0, "%s", l1);
+    tui_draw_put(y + 1, 0, "%s", l2);
+}
+
+/* The best latency so far after each trial, in curves[0] for the log's
+ * order, curves[1] for the order of sc and curves[2] for cs (if any).  0,
+ * or -1 out of memory. */
+static int replay_curves(app_t *a, const tlp_task *tk, const float *sc, const float *cs, double *curves[3])
+{
+    uint32_t n = tk->n_records;
     uint32_t *ord = malloc(sizeof *ord * (n ? n : 1));
-    double *curves[3] = {malloc(sizeof(double) * (n ? n : 1)), malloc(sizeof(double) * (n ? n : 1)),
-                         cs ? malloc(sizeof(double) * (n ? n : 1)) : NULL};
-    if (h < 3 || w < 10 || !ord || !curves[0] || !curves[1] || (cs && !curves[2])) goto out;
+    float *task_sc = malloc(sizeof(float) * (n ? n : 1));
+    if (!ord || !task_sc) {
+        free(ord);
+        free(task_sc);
+        return -1;
+    }
     for (uint32_t k = 0; k < n; k++) ord[k] = k;
     best_so_far(a, tk, ord, curves[0]);
-    float *task_sc = malloc(sizeof(float) * (n ? n : 1));
-    if (!task_sc) goto out;
     for (int s = 1; s <= (cs ? 2 : 1); s++) {
         const float *src = s == 1 ? sc : cs;
         for (uint32_t k = 0; k < n; k++) task_sc[k] = src[tk->records[k]], ord[k] = k;
@@ -159,14 +155,23 @@ static void draw_replay(app_t *a, int top, int rows)
         best_so_far(a, tk, ord, curves[s]);
     }
     free(task_sc);
+    free(ord);
+    return 0;
+}
+
+/* The curves of n trials in an h x w box from line y0 (log scales, the
+ * best latency at the bottom), with the trial where each order comes
+ * within the margin (marks, 0: none) under the axis. */
+static void replay_plot(const app_t *a, int y0, int h, int w, double *const curves[3], uint32_t n, double best,
+                        const int marks[3])
+{
     /* y: from the best to the worst first valid latency of any curve */
-    double ylo = log10(rm.best), yhi = ylo;
+    double ylo = log10(best), yhi = ylo;
     for (int s = 0; s < 3; s++)
         for (uint32_t t = 0; curves[s] && t < n; t++)
             if (isfinite(curves[s][t])) yhi = fmax(yhi, log10(curves[s][t]));
     if (yhi - ylo < 1e-9) yhi = ylo + 1e-3;
     double xmax = log10((double)n > 1 ? n : 2);
-    int y0 = top + 3;
     char lo[24], hi[24];
     cli_fmt_seconds(pow(10, yhi), hi, sizeof hi);
     cli_fmt_seconds(pow(10, ylo), lo, sizeof lo);
@@ -186,8 +191,6 @@ static void draw_replay(app_t *a, int top, int rows)
             mvaddch(y0 + y, 11 + x, (chtype)glyph[ser]);
         }
     }
-    /* the trials of each order marked under the axis */
-    int marks[3] = {rm.log_within, rm.model_within, cs ? rc.model_within : 0};
     for (int s = 0; s < 3; s++) {
         if (!marks[s]) continue;
         int x = (int)lround(log10((double)marks[s]) / xmax * (w - 1));
@@ -196,8 +199,33 @@ static void draw_replay(app_t *a, int top, int rows)
     tui_draw_put(y0 + h + 1, 11, "1");
     tui_draw_put(y0 + h + 1, 11 + w - 6, "%6u", n);
     tui_draw_put(y0 + h + 1, 20, "trials (l m c under the axis: where each order comes within %g%%)", 100 * a->replay_within);
-out:
-    free(ord);
+}
+
+static void draw_replay(app_t *a, int top, int rows)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    family_t *f = &a->fam[a->mode];
+    const float *sc = f->model ? f->scores[f->head] : NULL;
+    const float *cs = f->model && f->cmp_head >= 0 ? f->scores[f->cmp_head] : NULL;
+    uint32_t n = tk->n_records;
+    tui_draw_put(top, 0, "%s on %s: best latency so far (up) against trials (right, both log scales)", tk->summary, tk->hardware);
+    if (!sc) {
+        tui_draw_put(top + 1, 2, "no predictions yet (:load MODEL or :train)");
+        return;
+    }
+    tlp_replay rm, rc = {0};
+    if (tlp_replay_dataset_task(a->ds, (size_t)a->task, sc, a->replay_within, &rm) != TLP_OK) {
+        tui_draw_put(top + 1, 2, "every run of this task failed: nothing to find");
+        return;
+    }
+    if (cs) tlp_replay_dataset_task(a->ds, (size_t)a->task, cs, a->replay_within, &rc);
+    replay_figures(a, top + 1, &rm, &rc, cs != NULL);
+    int h = rows - 6, w = COLS - 12;
+    double *curves[3] = {malloc(sizeof(double) * (n ? n : 1)), malloc(sizeof(double) * (n ? n : 1)),
+                         cs ? malloc(sizeof(double) * (n ? n : 1)) : NULL};
+    int marks[3] = {rm.log_within, rm.model_within, cs ? rc.model_within : 0};
+    if (h >= 3 && w >= 10 && curves[0] && curves[1] && (!cs || curves[2]) && replay_curves(a, tk, sc, cs, curves) == 0)
+        replay_plot(a, top + 3, h, w, curves, n, rm.best, marks);
     for (int s = 0; s < 3; s++) free(curves[s]);
 }
 
