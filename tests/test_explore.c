@@ -1,0 +1,237 @@
+/* test_explore.c: the explorer's actions, one by one, without a terminal.
+ *
+ * The explorer is opened on two hardware folders of fixtures (hw-a, hw-b)
+ * and the demo GPU model, on a curses screen drawn into /dev/null
+ * (script_begin); each check calls an action's function of actions.def, or
+ * goes through app_key / app_command as a key or a :command does, and looks
+ * at the state it leaves: the view, the cursor, the rows, the message, the
+ * files written.  The screens themselves are tests/tui.sh's. */
+#include "../tui/explore/explore.h"
+#include "tap.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char fx[3][1024];
+
+static const char *fixture(int i, const char *rel)
+{
+    const char *d = getenv("top_srcdir");
+    snprintf(fx[i], sizeof fx[i], "%s/tests/fixtures/%s", d ? d : ".", rel);
+    return fx[i];
+}
+
+static int starts(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
+
+/* The table itself: every action is reachable and says what it does; no key
+ * or command means two things. */
+static void table(void)
+{
+    int bad_help = 0, unreachable = 0, twice = 0;
+    for (int i = 0; i < ACT_COUNT; i++) {
+        const action_t *x = &ACTIONS[i];
+        bad_help += !x->help || !x->help[0];
+        unreachable += !x->key && !x->key2 && !x->cmd;
+        for (int j = 0; j < i; j++) {
+            const action_t *y = &ACTIONS[j];
+            int k[2] = {x->key, x->key2}, l[2] = {y->key, y->key2};
+            for (int p = 0; p < 2; p++)
+                for (int q = 0; q < 2; q++) twice += k[p] && k[p] == l[q];
+            twice += x->cmd && y->cmd && !strcmp(x->cmd, y->cmd);
+        }
+    }
+    is_int(bad_help, 0, "every action has its help line");
+    is_int(unreachable, 0, "every action has a key or a command");
+    is_int(twice, 0, "no key and no command names two actions");
+}
+
+static void moving(app_t *a)
+{
+    int n = a->n_task_rows;
+    ok(n >= 4, "the task list shows the fixtures' tasks");
+    is_int(a->view, VIEW_TASKS, "the explorer opens on the task list");
+    tui_nav_up(a, NULL);
+    is_int(a->task_cur, 0, "up on the first row stays there");
+    tui_nav_down(a, NULL);
+    is_int(a->task_cur, 1, "down moves one row");
+    app_key(a, 'j');
+    is_int(a->task_cur, 2, "the key j is the same action");
+    tui_nav_end(a, NULL);
+    is_int(a->task_cur, n - 1, "end goes to the last row");
+    tui_nav_down(a, NULL);
+    is_int(a->task_cur, n - 1, "down on the last row stays there");
+    tui_nav_home(a, NULL);
+    is_int(a->task_cur, 0, "home goes to the first row");
+    tui_nav_page_down(a, NULL);
+    ok(a->task_cur > 1 || n <= 2, "page down moves more than a row");
+    tui_nav_right(a, NULL);
+    is_int(a->hscroll, 8, "right scrolls a wide view by 8 columns");
+    tui_nav_left(a, NULL), tui_nav_left(a, NULL);
+    is_int(a->hscroll, 0, "left never scrolls past the first column");
+}
+
+static void drilling(app_t *a)
+{
+    tui_nav_home(a, NULL), tui_nav_down(a, NULL);
+    int want = a->task_rows[a->task_cur];
+    tui_nav_enter(a, NULL);
+    is_int(a->view, VIEW_CANDS, "Enter on a task opens its candidates");
+    is_int(a->task, want, "the task opened is the one under the cursor");
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    is_int(a->n_cand_rows, tk->n_records, "every candidate of the task is a row");
+    tui_nav_down(a, NULL);
+    is_int(a->cand_cur, 1, "down in the candidates moves their cursor");
+    tui_nav_enter(a, NULL);
+    is_int(a->view, VIEW_TOKENS, "Enter on a candidate opens its tokens");
+    is_int(a->rec_i, tk->records[a->cand_rows[1]], "the tokens are the selected candidate's");
+    tui_nav_plot(a, NULL);
+    is_int(a->view, VIEW_PLOT, "p opens the plot");
+    tui_nav_back(a, NULL);
+    is_int(a->view, VIEW_TOKENS, "back from the plot returns to the view it came from");
+    tui_nav_help(a, NULL);
+    is_int(a->view, VIEW_HELP, "? opens the help over the view");
+    tui_nav_back(a, NULL);
+    is_int(a->view, VIEW_TOKENS, "back from the help returns to the view it covered");
+    tui_nav_back(a, NULL);
+    is_int(a->view, VIEW_CANDS, "back from the tokens: the candidates");
+    tui_nav_back(a, NULL);
+    is_int(a->view, VIEW_TASKS, "back from the candidates: the task list");
+    app_command(a, "view cand");
+    is_int(a->view, VIEW_CANDS, ":view with a prefix of a view's name opens it");
+    app_command(a, "back");
+    tui_nav_view(a, NULL);
+    is_int(a->view, VIEW_CANDS, "Tab goes round to the next view");
+    app_command(a, "replay 250%");
+    ok(starts(a->msg, "replay: PCT"), ":replay with a bad percentage says what it wants");
+    app_command(a, "replay 20");
+    is_int(a->view, VIEW_REPLAY, ":replay 20 opens the replay");
+    is_dbl(a->replay_within, 0.2, 1e-12, "within 20% of the best");
+    app_command(a, "back");
+    is_int(a->view, VIEW_CANDS, "back from the replay: the candidates");
+    app_command(a, "back");
+    app_command(a, "frobnicate now");
+    ok(starts(a->msg, "unknown command \"frobnicate\""), "an unknown command is named");
+}
+
+static void choosing(app_t *a)
+{
+    int all = a->n_task_rows;
+    app_command(a, "filter hw=hw-b");
+    int only_b = a->n_task_rows > 0;
+    for (int i = 0; i < a->n_task_rows; i++)
+        only_b &= !strcmp(tlp_dataset_task(a->ds, (size_t)a->task_rows[i])->hardware, "hw-b");
+    ok(only_b && a->n_task_rows < all, ":filter hw=hw-b keeps hw-b's tasks only");
+    app_command(a, "filter");
+    is_int(a->n_task_rows, all, ":filter with nothing shows every task again");
+    app_command(a, "sort n");
+    is_str(APP_TASK_SORTS[a->task_sort], "n", ":sort n sorts the tasks by their number of candidates");
+    int by_n = 1;
+    for (int i = 1; i < a->n_task_rows; i++)
+        by_n &= tlp_dataset_task(a->ds, (size_t)a->task_rows[i - 1])->n_records >=
+                tlp_dataset_task(a->ds, (size_t)a->task_rows[i])->n_records;
+    ok(by_n, "the rows go from the most candidates to the fewest");
+    tui_find_sort(a, NULL);
+    is_str(APP_TASK_SORTS[a->task_sort], "best", "the key s goes on to the next sort");
+    app_command(a, "sort key");
+    tui_find_next(a, NULL);
+    ok(starts(a->msg, "no search yet"), "n before any search says so");
+    app_command(a, "search conv2d");
+    ok(strstr(tlp_dataset_task(a->ds, (size_t)a->task_rows[a->task_cur])->summary, "conv2d") != NULL,
+       ":search puts the cursor on a task that holds the text");
+    app_command(a, "search no-such-operator");
+    ok(starts(a->msg, "no match for"), "a search without a match says so");
+}
+
+static void heads(app_t *a)
+{
+    family_t *f = app_fam(a);
+    ok(f->model && f->scores[f->head], "the model's scores are ready");
+    const tlp_model_config *c = tlp_model_config_of(f->model);
+    ok(c->n_heads >= 2, "the demo model has a head per hardware");
+    int h0 = f->head;
+    tui_models_head(a, NULL);
+    is_int(f->head, (h0 + 1) % c->n_heads, "h switches to the next head");
+    is_int(f->prev_head, h0, "and remembers the one before");
+    app_command(a, "head no-such-gpu");
+    ok(starts(a->msg, "no head \"no-such-gpu\""), ":head with an unknown name names it");
+    is_int(f->head, (h0 + 1) % c->n_heads, "and keeps the head in use");
+    app_command(a, "head hw-a");
+    is_int(f->head, tlp_model_head(f->model, "hw-a"), ":head NAME switches to it");
+    tui_models_compare(a, NULL);
+    ok(f->cmp_head >= 0 && f->cmp_head != f->head, "c shows another head beside");
+    tui_models_compare(a, NULL);
+    is_int(f->cmp_head, -1, "c again hides it");
+    tui_models_mode(a, "cpu");
+    is_int(a->mode, TLP_MODE_CPU, ":mode cpu uses the cpu family");
+    app_command(a, "save");
+    ok(starts(a->msg, "no cpu model to save"), "with no cpu model, :save says there is none");
+    tui_models_mode(a, "gpu");
+}
+
+static void training_and_files(app_t *a, const char *dir)
+{
+    family_t *f = app_fam(a);
+    tlp_model *before = f->model;
+    app_command(a, "train epochs=0");
+    ok(starts(a->msg, "train: "), ":train with a bad setting says why");
+    ok(a->train == NULL && f->model == before, "and starts nothing");
+    app_command(a, "load /no/such/model.tlpx");
+    ok(strstr(a->msg, "/no/such/model.tlpx") != NULL, ":load of a missing file names it");
+    ok(f->model == before, "and keeps the model in use");
+    app_command(a, "train epochs=1 batch=64");
+    ok(a->train != NULL, ":train epochs=1 starts a training in the background");
+    app_wait_jobs(a);
+    ok(a->train == NULL && f->model != NULL && f->dirty, "the trained model is in use, not yet saved");
+    tui_nav_quit(a, NULL);
+    ok(a->confirm_quit && !a->quit, "quitting with a model not saved asks first");
+    app_key(a, 'n');
+    ok(!a->quit && starts(a->msg, "not quitting"), "any key but y stays");
+    char path[1100];
+    snprintf(path, sizeof path, "%s/fine.tlpx", dir);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "save %s", path);
+    app_command(a, cmd);
+    struct stat st;
+    ok(stat(path, &st) == 0 && st.st_size > 0 && !f->dirty, ":save PATH writes the model and marks it saved");
+    snprintf(path, sizeof path, "%s/best.json", dir);
+    snprintf(cmd, sizeof cmd, "export top=1 %s", path);
+    app_command(a, cmd);
+    FILE *in = fopen(path, "r");
+    int lines = 0;
+    for (int ch; in && (ch = fgetc(in)) != EOF;) lines += ch == '\n';
+    if (in) fclose(in);
+    is_int(lines, (long long)tlp_dataset_n_tasks(a->ds), ":export top=1 writes one record per task");
+    tui_nav_quit(a, NULL);
+    ok(a->quit, "with the model saved, quit quits");
+}
+
+int main(void)
+{
+    table();
+    char dir[] = "/tmp/tlpx_explore.XXXXXX";
+    if (!mkdtemp(dir)) tap_skip_all("no scratch directory");
+    const char *paths[2] = {fixture(0, "train/hw-a"), fixture(1, "train/hw-b")};
+    const char *models[1] = {fixture(2, "demo-gpu.tlpx")};
+    cli_data_opts d = {paths, 2, NULL, 1, 0, 0, 0};
+    app_t a;
+    if (app_open(&a, &d, models, 1) != 0) {
+        app_close(&a);
+        tap_skip_all("cannot open the fixtures");
+    }
+    if (script_begin(&a, 100, 30) != 0) {
+        app_close(&a);
+        tap_skip_all("no curses screen (terminfo xterm)");
+    }
+    app_wait_jobs(&a);
+    moving(&a);
+    drilling(&a);
+    choosing(&a);
+    heads(&a);
+    training_and_files(&a, dir);
+    script_end();
+    app_close(&a);
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    if (system(rm) != 0) printf("# could not remove %s\n", dir);
+    return tap_done();
+}
