@@ -166,15 +166,31 @@ check "a truncated .gz: loading goes on" status 0 "$TLPX" stats "$T/gz"
 check "and it is reported with file and line" grep -q "cut.json.gz:[0-9]*: corrupt or truncated gzip data (.*unexpected end of file)" "$T/err"
 check "the other files all load (hw-b untouched)" grep -q "records 160 " "$T/out"
 
-# best: the best valid record of every task, as TVM records
-check "best" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best.json"
-check "one line per task with a valid record" test "$(wc -l <"$T/best.json")" -eq 9
-check "the all-failed task is left out, and said" grep -q "1 task left out (every measurement failed)" "$T/err"
+# best: the best valid record of every task, as TVM records, one hardware a
+# file where two would meet under one TVM key (hw-a and hw-b: one target string)
+check "best over two hardware of one target, to one file: refused" status 1 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best.json"
+check "it names the two hardware, the key and the way out" sh -c "tr '\\n' ' ' <'$T/err' | grep -q 'hw-a and hw-b measured 2 workloads under the same TVM target key (cuda).*--hw NAME.*directory'"
+check "and writes nothing" test ! -e "$T/best.json"
+check "best --out DIR/: one file a hardware" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best/"
+check "hw-a.json, hw-b.json, cpu-c.json" sh -c "cd '$T/best' && ls | tr '\n' ' ' | grep -qx 'cpu-c.json hw-a.json hw-b.json '"
+check "the hardware whose every run failed is said, not written" grep -q "^allfailed: nothing to write (every measurement failed)" "$T/err"
+check "one line per task: hw-a's 4" test "$(wc -l <"$T/best/hw-a.json")" -eq 4
+check "each file clashes in nothing by TVM's rule" sh -c ". '$top_srcdir/tests/lib.sh'; for f in '$T'/best/*.json; do test \"\$(tvm_clashes \"\$f\")\" = 0 || exit 1; done"
+cat "$T"/best/hw-a.json "$T"/best/hw-b.json >"$T/ab.json"
+check "while the two GPU files together would clash on 2 (the check sees it)" test "$(tvm_clashes "$T/ab.json")" = 2
+check "best --hw hw-b to one file" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --hw hw-b --out "$T/best.json"
+check "says whose" grep -q "the best of 4 tasks of hw-b" "$T/err"
+check "holds hw-b's records only" cmp -s "$T/best.json" "$T/best/hw-b.json"
 check "the lines are records tlpx reads back" status 0 "$TLPX" stats "$T/best.json"
-check "9 records (tasks of two hardware share keys: 7 tasks)" grep -q "^1 files, 7 tasks, 9 records" "$T/out"
+check "4 records of 4 tasks" grep -q "^1 files, 4 tasks, 4 records" "$T/out"
+check "best --hw of hardware DATA lacks: refused" status 1 "$TLPX" best "$FX/train" --hw nope --out "$T/none.json"
+check "naming those it has" grep -q "no such hardware in DATA (it holds: cpu-c hw-a hw-b)" "$T/err"
+check "best of hardware that meet under no key (cpu-c, hw-a): one file" status 0 "$TLPX" best "$FX/train/cpu-c" "$FX/train/hw-a" "$FX/allfailed" --out "$T/ca.json"
+check "the all-failed task is left out, and said" grep -q "1 task left out (every measurement failed)" "$T/err"
+check "5 lines" test "$(wc -l <"$T/ca.json")" -eq 5
 # each line is the least-cost valid record of its task: compare with tokens' default (the best measured)
 "$TLPX" tokens "$FX/train/hw-a" --task 'tlpx_train_op(64, 64)' -q >"$T/tok"
-check "the best of a task is the record tokens shows first" sh -c "grep -qF \"\$(sed -n 's/^record [0-9]* of [0-9]* ([^:]*:\\([0-9]*\\)).*/\\1/p' '$T/tok' | xargs -I{} sed -n '{}p' '$FX/train/hw-a/op64.json')\" '$T/best.json'"
+check "the best of a task is the record tokens shows first" sh -c "grep -qF \"\$(sed -n 's/^record [0-9]* of [0-9]* ([^:]*:\\([0-9]*\\)).*/\\1/p' '$T/tok' | xargs -I{} sed -n '{}p' '$FX/train/hw-a/op64.json')\" '$T/ca.json'"
 check "best without --out is a usage error" status 2 "$TLPX" best "$FX/train"
 check "best --out /dev/null is refused" status 1 "$TLPX" best "$FX/train" --out /dev/null
 check "/dev/null is still a device" test -c /dev/null

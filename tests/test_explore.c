@@ -145,16 +145,29 @@ static void choosing(app_t *a)
 static void heads(app_t *a)
 {
     family_t *f = app_fam(a);
-    ok(f->model && f->scores[f->head], "the model's scores are ready");
+    ok(f->model && f->scores[0], "the model's scores are ready");
     const tlp_model_config *c = tlp_model_config_of(f->model);
     ok(c->n_heads >= 2, "the demo model has a head per hardware");
-    int h0 = f->head;
+    is_int(f->head, HEAD_OWN, "each task is scored by its own hardware's head at first (as tlpx eval)");
+    const tlp_task *tb = NULL;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds) && !tb; t++)
+        if (!strcmp(tlp_dataset_task(a->ds, t)->hardware, "hw-b")) tb = tlp_dataset_task(a->ds, t);
+    ok(tb && app_task_scores(a, f->head, tb) == f->scores[tlp_model_head(f->model, "hw-b")], "a hw-b task by the hw-b head");
     tui_models_head(a, NULL);
-    is_int(f->head, (h0 + 1) % c->n_heads, "h switches to the next head");
-    is_int(f->prev_head, h0, "and remembers the one before");
+    is_int(f->head, 0, "h switches to the first head");
+    is_int(f->prev_head, HEAD_OWN, "and remembers the choice before");
+    ok(tb && app_task_scores(a, f->head, tb) == f->scores[0], "now the hw-b task by head 0 too");
+    for (int k = 1; k < c->n_heads; k++) tui_models_head(a, NULL);
+    is_int(f->head, c->n_heads - 1, "then each head in turn");
+    tui_models_head(a, NULL);
+    is_int(f->head, HEAD_OWN, "and after the last, each task's own again");
     app_command(a, "head no-such-gpu");
     ok(starts(a->msg, "no head \"no-such-gpu\""), ":head with an unknown name names it");
-    is_int(f->head, (h0 + 1) % c->n_heads, "and keeps the head in use");
+    is_int(f->head, HEAD_OWN, "and keeps the head in use");
+    app_command(a, "head hw-a ");
+    is_int(f->head, tlp_model_head(f->model, "hw-a"), ":head NAME with the blank completion leaves switches to it");
+    app_command(a, "head own");
+    is_int(f->head, HEAD_OWN, ":head own: each task's own");
     app_command(a, "head hw-a");
     is_int(f->head, tlp_model_head(f->model, "hw-a"), ":head NAME switches to it");
     tui_models_compare(a, NULL);
@@ -166,6 +179,22 @@ static void heads(app_t *a)
     app_command(a, "save");
     ok(starts(a->msg, "no cpu model to save"), "with no cpu model, :save says there is none");
     tui_models_mode(a, "gpu");
+}
+
+static int count_lines(const char *path)
+{
+    FILE *in = fopen(path, "r");
+    int lines = 0;
+    for (int ch; in && (ch = fgetc(in)) != EOF;) lines += ch == '\n';
+    if (in) fclose(in);
+    return in ? lines : -1;
+}
+
+static long long tasks_of(const app_t *a, const char *hw)
+{
+    long long n = 0;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++) n += !strcmp(tlp_dataset_task(a->ds, t)->hardware, hw);
+    return n;
 }
 
 static void training_and_files(app_t *a, const char *dir)
@@ -194,13 +223,24 @@ static void training_and_files(app_t *a, const char *dir)
     struct stat st;
     ok(stat(path, &st) == 0 && st.st_size > 0 && !f->dirty, ":save PATH writes the model and marks it saved");
     snprintf(path, sizeof path, "%s/best.json", dir);
-    snprintf(cmd, sizeof cmd, "export top=1 %s", path);
+    snprintf(cmd, sizeof cmd, "export top=1 hw=hw-b %s", path);
     app_command(a, cmd);
-    FILE *in = fopen(path, "r");
-    int lines = 0;
-    for (int ch; in && (ch = fgetc(in)) != EOF;) lines += ch == '\n';
-    if (in) fclose(in);
-    is_int(lines, (long long)tlp_dataset_n_tasks(a->ds), ":export top=1 writes one record per task");
+    is_int(count_lines(path), tasks_of(a, "hw-b"), ":export top=1 hw=hw-b writes one record per hw-b task, no other hardware's");
+    ok(starts(a->msg, "exported ") && strstr(a->msg, "hw-b records"), "and says whose");
+    /* the filter's hardware, and ~ as $HOME */
+    const char *home = getenv("HOME");
+    char *saved = home ? strdup(home) : NULL;
+    setenv("HOME", dir, 1);
+    app_command(a, "filter hw=hw-a");
+    app_command(a, "export top=3 ~/mine.json");
+    snprintf(path, sizeof path, "%s/mine.json", dir);
+    is_int(count_lines(path), tasks_of(a, "hw-a"), ":export top=3 under :filter hw=hw-a: one record per hw-a task, in ~/");
+    ok(strstr(a->msg, "hw-a records") && strstr(a->msg, "top 3"), "and says whose and of which picks");
+    app_command(a, "filter");
+    if (saved) setenv("HOME", saved, 1);
+    free(saved);
+    app_command(a, "export top=1 hw=nope x.json");
+    ok(starts(a->msg, "export: no hardware \"nope\""), ":export hw= of hardware the data lacks: refused, named");
     tui_nav_quit(a, NULL);
     ok(a->quit, "with the model saved, quit quits");
 }

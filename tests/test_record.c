@@ -275,8 +275,40 @@ static void test_escape(void)
     is_int(bad, 0, "and each comes back from tlp_unescape");
 }
 
+/* The keys TVM's ApplyHistoryBest files a record of a target under
+ * (dispatcher.py; the kinds' defaults of src/target/target_kind.cc). */
+static void test_target_keys(void)
+{
+    static const struct {
+        const char *target, *want;
+    } cases[] = {
+        {"cuda -keys=cuda,gpu -max_num_threads=1024 -thread_warp_size=32", "cuda gpu"},
+        {"cuda -max_num_threads=1024", "cuda gpu"},
+        {"rocm -keys=rocm,gpu -max_num_threads=256 -mcpu=gfx906", "rocm gpu"},
+        {"llvm -mcpu=core-avx2", "cpu"},
+        {"llvm -keys=cpu -link-params=0 -mcpu=skylake-avx512 -model=platinum-8272", "cpu model=platinum-8272"},
+        {"llvm -keys=arm_cpu,cpu -model=unknown", "arm_cpu cpu"},
+        {"cuda -device=tesla -model=v100", "tesla cuda gpu model=v100"},
+        {"cuda -keys=gpu,gpu", "gpu"},
+        {"opencl", "opencl gpu"},
+        {"newkind -x=1", "newkind"},
+        {"llvm -mkeys=x -mmodel=y", "cpu"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char keys[TLP_MAX_DISPATCH][TLP_DISPATCH_KEY], got[256] = "";
+        int n = tlp_target_keys(cases[i].target, keys, TLP_MAX_DISPATCH);
+        for (int k = 0; k < n; k++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? " " : "", keys[k]);
+        char what[160];
+        snprintf(what, sizeof what, "TVM keys of \"%s\"", cases[i].target);
+        is_str(got, cases[i].want, what);
+    }
+    char keys[2][TLP_DISPATCH_KEY];
+    is_int(tlp_target_keys("cuda -device=a -model=b", keys, 2), 2, "at most max keys");
+}
+
 int main(void)
 {
+    test_target_keys();
     test_escape();
     test_differential();
     test_degenerate();

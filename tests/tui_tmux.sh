@@ -81,9 +81,11 @@ tmux -L "$S" new-session -d -s tlpx -x 120 -y 30 \
 what="tlpx alone opens the default: real GPU tasks"; check wait_for "conv2d_layer(128"
 # (scoring the default data for three heads takes seconds to minutes, docs/benchmarks.md; the wait
 # guards against a hang, it times nothing)
-what="with the MTL model's K80 head, scored on the K80 tasks"; check wait_for "head K80 | K80 26 tasks" 900
+what="with the MTL model, each task by its hardware's head, over all 76 that have a best"; check wait_for "head own | all 76 tasks" 900
 keys h
-what="h switches to the V100 head"; check wait_for "head V100 | V100 26 tasks"
+what="h: the K80 head for every task, scored on the K80 tasks"; check wait_for "head K80 | K80 26 tasks"
+keys h
+what="h again: the V100 head"; check wait_for "head V100 | V100 26 tasks"
 keys Q
 tmux -L "$S" kill-session -t tlpx 2>/dev/null
 echo "1..$n"

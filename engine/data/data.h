@@ -330,6 +330,46 @@ tlp_diag tlp_dataset_diag(const tlp_dataset *ds, size_t i);
 /* Bytes of JSON read so far. */
 uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds);
 
+/* ---------------------------------------------------------------- TVM logs */
+
+/* The keys under which TVM's ApplyHistoryBest files a record of this target
+ * (dispatcher.py): the target's keys (-keys=, else its kind's own: "cuda",
+ * "gpu" for cuda; "cpu" for llvm ...; with -device= before them) and
+ * "model=NAME" for its -model=.  Two records of one workload key that share
+ * one of these are one entry to TVM, which keeps the cheaper.  Writes at
+ * most max keys; returns how many. */
+#define TLP_MAX_DISPATCH 8
+#define TLP_DISPATCH_KEY 64
+int tlp_target_keys(const char *target, char keys[][TLP_DISPATCH_KEY], int max);
+
+/* Which records a log takes. */
+typedef struct {
+    const char *hardware; /* only this hardware's tasks; NULL: every hardware */
+    /* whether record k (0-based, in task t) is a candidate; NULL: every
+     * record.  A task without a candidate is left out. */
+    int (*pick)(void *ctx, size_t task, uint32_t k);
+    void *ctx;
+    int failed;           /* a task whose candidates all failed gives its first (TVM skips it) */
+} tlp_log_opts;
+
+typedef struct {
+    size_t written;        /* records written: one a task */
+    size_t failed_written; /* of them, failed runs (with failed) */
+    size_t all_failed;     /* tasks left out: every candidate failed */
+    size_t clashes;        /* workloads two hardware meet under one dispatch key */
+    char clash[2][64];     /* the first two hardware met so, */
+    char clash_key[TLP_DISPATCH_KEY]; /* and the key */
+} tlp_log_counts;
+
+/* Write the best candidate of every task of o as TVM record lines (the
+ * least mean cost among those that ran, the first of equals, the way TVM's
+ * distill_record_file keeps it), one line a task.  When two hardware would
+ * meet under one (workload key, dispatch key) it fails with TLP_ARG saying
+ * which, after the lines: write through tlp_write_atomic, so nothing is
+ * left.  c is filled either way. */
+tlp_status tlp_write_best_log(FILE *f, const tlp_dataset *ds, const tlp_log_opts *o, tlp_log_counts *c,
+                              tlp_error *err);
+
 /* ---------------------------------------------------------------- packed store */
 
 /* A packed store holds a dataset's records parsed once: the compact records,

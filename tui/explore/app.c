@@ -6,6 +6,7 @@
  * compute scores and train are the loop's (explore.c).
  */
 #include "explore.h"
+#include "../cli/scores.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -82,8 +83,9 @@ void app_free_scores(family_t *f)
 
 /* Per-task top-1/top-5 under each family's active head, and the figures
  * over the tasks of the family in use (mean, pooled, random, failed picks):
- * over the tasks measured on the head's hardware when there are any (a K80
- * head scored on K80 measurements), else over all of them. */
+ * with each task by its own head, over all of them (as tlpx eval); with one
+ * head for all, over the tasks measured on the head's hardware when there
+ * are any (a K80 head scored on K80 measurements), else over all. */
 void app_compute_scores(app_t *a)
 {
     size_t nt = tlp_dataset_n_tasks(a->ds);
@@ -91,7 +93,7 @@ void app_compute_scores(app_t *a)
     tlp_eval_sum_init(&a->eval, ks, 2);
     a->eval_hw[0] = 0;
     const family_t *in_use = &a->fam[a->mode];
-    if (in_use->model) {
+    if (in_use->model && in_use->head != HEAD_OWN) {
         const char *hn = tlp_model_config_of(in_use->model)->heads[in_use->head];
         for (size_t t = 0; t < nt && !a->eval_hw[0]; t++) {
             const tlp_task *tk = tlp_dataset_task(a->ds, t);
@@ -103,7 +105,7 @@ void app_compute_scores(app_t *a)
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
         a->tscore[t].top1 = a->tscore[t].top5 = NAN;
-        const float *sc = f->model ? f->scores[f->head] : NULL;
+        const float *sc = app_task_scores(a, f->head, tk);
         tlp_task_eval ev;
         if (!sc || !tk->n_records || tlp_eval_dataset_task(a->ds, t, sc, ks, 2, &ev) != TLP_OK) continue;
         if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
@@ -177,10 +179,20 @@ void app_sort_tasks(app_t *a)
 
 /* ------------------------------------------------------------ candidates */
 
-const float *app_cur_scores(app_t *a, int head)
+int app_head(const family_t *f, int choice, const tlp_task *tk)
 {
-    family_t *f = app_fam(a);
-    return f->model && head >= 0 ? f->scores[head] : NULL;
+    return cli_head_for(f->model, tk, choice == HEAD_OWN ? -1 : choice);
+}
+
+const char *app_head_name(const family_t *f, int choice)
+{
+    return choice == HEAD_OWN ? "own" : tlp_model_config_of(f->model)->heads[choice];
+}
+
+const float *app_task_scores(app_t *a, int choice, const tlp_task *tk)
+{
+    family_t *f = &a->fam[tk->mode];
+    return f->model && choice >= 0 ? f->scores[app_head(f, choice, tk)] : NULL;
 }
 
 static const float *rank_scores;
@@ -233,7 +245,7 @@ void app_sort_cands(app_t *a)
     uint32_t keep = fresh ? 0 : a->cand_rows[a->cand_cur];
     for (uint32_t k = 0; k < tk->n_records; k++) a->cand_rows[k] = k;
     a->n_cand_rows = (int)tk->n_records;
-    const float *sc = app_cur_scores(a, app_fam(a)->head);
+    const float *sc = app_task_scores(a, app_fam(a)->head, tk);
     cmp_ranks = a->cand_sort == 1 && sc ? a->rank : a->mrank;
     qsort(a->cand_rows, tk->n_records, sizeof *a->cand_rows, by_rank);
     a->cand_cur = 0;
@@ -247,12 +259,12 @@ void app_rank_task_now(app_t *a)
     const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
     family_t *f = app_fam(a);
     app_rank_of(a, tk, NULL, a->mrank);
-    const float *sc = app_cur_scores(a, f->head);
+    const float *sc = app_task_scores(a, f->head, tk), *prev = app_task_scores(a, f->prev_head, tk),
+                *cmp = app_task_scores(a, f->cmp_head, tk);
     for (uint32_t k = 0; k < tk->n_records; k++) a->rank[k] = a->prev_rank[k] = a->cmp_rank[k] = 0;
     if (sc) app_rank_of(a, tk, sc, a->rank);
-    if (f->prev_head >= 0 && f->prev_head != f->head && app_cur_scores(a, f->prev_head))
-        app_rank_of(a, tk, app_cur_scores(a, f->prev_head), a->prev_rank);
-    if (f->cmp_head >= 0 && app_cur_scores(a, f->cmp_head)) app_rank_of(a, tk, app_cur_scores(a, f->cmp_head), a->cmp_rank);
+    if (prev && prev != sc) app_rank_of(a, tk, prev, a->prev_rank);
+    if (cmp) app_rank_of(a, tk, cmp, a->cmp_rank);
 }
 
 void app_load_task(app_t *a, long t)
@@ -311,7 +323,7 @@ int app_load_model(app_t *a, const char *path)
     tlp_model_free(f->model);
     app_free_scores(f);
     f->model = m;
-    f->head = 0;
+    f->head = HEAD_OWN;
     f->prev_head = f->cmp_head = -1;
     f->dirty = 0;
     snprintf(f->path, sizeof f->path, "%s", path);

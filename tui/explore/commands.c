@@ -33,13 +33,21 @@ void app_command(app_t *a, const char *line)
     if (n >= sizeof name) n = sizeof name - 1;
     memcpy(name, line, n);
     name[n] = 0;
-    const char *arg = line + n;
-    while (*arg == ' ') arg++;
+    const char *from = line + n;
+    while (*from == ' ') from++;
+    char *arg = strdup(from); /* without the blanks after it (completion leaves one) */
+    if (!arg) {
+        app_message(a, "out of memory");
+        return;
+    }
+    for (size_t k = strlen(arg); k && (arg[k - 1] == ' ' || arg[k - 1] == '\t'); k--) arg[k - 1] = 0;
     for (int i = 0; i < ACT_COUNT; i++)
         if (ACTIONS[i].cmd && !strcmp(ACTIONS[i].cmd, name)) {
             app_do(a, (action_id)i, arg); /* "" for none; keys pass NULL */
+            free(arg);
             return;
         }
+    free(arg);
     if (!strcmp(name, "q")) {
         app_do(a, ACT_QUIT, NULL);
         return;

@@ -122,7 +122,7 @@ static void train_done(app_t *a)
     family_t *f = &a->fam[a->train_mode];
     tlp_model_free(f->model);
     f->model = best;
-    f->head = 0;
+    f->head = HEAD_OWN;
     f->prev_head = -1;
     f->cmp_head = -1;
     f->dirty = 1;

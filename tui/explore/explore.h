@@ -36,11 +36,16 @@ extern const action_t ACTIONS[ACT_COUNT];
 
 typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_REPLAY, VIEW_HELP, VIEW_WARNINGS, VIEW_COUNT } view_id;
 
+/* A head choice: one of the model's heads by index, or HEAD_OWN: each task
+ * by its own hardware's head, as `tlpx eval` scores (head 0 for hardware
+ * the model has no head of). */
+#define HEAD_OWN TLP_MAX_HEADS
+
 /* One model family (cpu or gpu): its model, scores per head, active head. */
 typedef struct {
     tlp_model *model;
     char path[512];
-    int head, prev_head, cmp_head; /* cmp_head -1: no compare column */
+    int head, prev_head, cmp_head; /* head choices; prev_head, cmp_head -1: none */
     float *scores[TLP_MAX_HEADS];  /* per record, NAN outside the family */
     tlp_job *predict;              /* computing scores in the background */
     int dirty;                     /* trained, not saved */
@@ -157,7 +162,13 @@ family_t *app_fam(app_t *a);                   /* the family in use */
 void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
-const float *app_cur_scores(app_t *a, int head);
+/* The head index that scores task tk under choice (HEAD_OWN or an index). */
+int app_head(const family_t *f, int choice, const tlp_task *tk);
+/* "own" for HEAD_OWN, else the head's name. */
+const char *app_head_name(const family_t *f, int choice);
+/* The scores task tk's records have under choice (its family's), per
+ * record of the data; NULL without a model or before they are computed. */
+const float *app_task_scores(app_t *a, int choice, const tlp_task *tk);
 void app_sort_cands(app_t *a);
 /* ranks[i] of the task's i-th record: measured (scores NULL) or by scores */
 void app_rank_of(app_t *a, const tlp_task *tk, const float *scores, int *ranks);

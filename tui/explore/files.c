@@ -9,7 +9,8 @@
 #include <string.h>
 
 /* Split a :command's arguments into words as a shell would: blanks
- * separate, '...' and "..." quote, a backslash escapes the next character.
+ * separate, '...' and "..." quote, a backslash escapes the next character,
+ * and an unquoted ~ opening a word (alone, or before /) is $HOME.
  * Returns the number of words (at most max, each at most cap-1 bytes), or
  * -1 with an unterminated quote. */
 static int split_words(const char *s, char (*w)[512], int max)
@@ -21,6 +22,12 @@ static int split_words(const char *s, char (*w)[512], int max)
         if (n == max) return n + 1; /* one too many: the caller says so */
         size_t k = 0;
         char q = 0;
+        const char *home = getenv("HOME");
+        if (*s == '~' && (!s[1] || s[1] == '/' || s[1] == ' ' || s[1] == '\t') && home && *home) {
+            k = (size_t)snprintf(w[n], 512, "%s", home);
+            if (k > 511) k = 511;
+            s++;
+        }
         for (; *s && (q || (*s != ' ' && *s != '\t')); s++) {
             if (q && *s == q) q = 0;
             else if (!q && (*s == '\'' || *s == '"')) q = *s;
@@ -50,54 +57,87 @@ static int one_path(app_t *a, const char *cmd, const char *arg, char *out, size_
     return -1;
 }
 
-/* What :export writes: the selected candidate, or the top K per task. */
+/* What :export writes: of one hardware's tasks, the selected candidate,
+ * or the best measured of the model's top K in each task of the task list
+ * (what a tuner keeps after measuring the model's K picks). */
 typedef struct {
     app_t *a;
-    int top;
-    const float *sc;
-    size_t written;
+    int top, failed, nothing; /* nothing: the log would be empty */
+    const char *hw;
+    long cand;     /* the selected candidate's position in a->task, or -1 */
+    int *rank;     /* the task's predicted ranks, and which task they are of */
+    long rank_of;
+    unsigned char *listed; /* the tasks the task list shows */
+    tlp_log_counts c;
 } export_ctx;
+
+static int export_pick(void *ctx, size_t t, uint32_t k)
+{
+    export_ctx *c = ctx;
+    if (c->cand >= 0) return (long)t == c->a->task && (long)k == c->cand;
+    const tlp_task *tk = tlp_dataset_task(c->a->ds, t);
+    const float *sc = app_task_scores(c->a, c->a->fam[tk->mode].head, tk);
+    if (!c->listed[t] || tk->mode != c->a->mode || !sc) return 0;
+    if (c->rank_of != (long)t) {
+        app_rank_of(c->a, tk, sc, c->rank);
+        c->rank_of = (long)t;
+    }
+    return c->rank[k] <= c->top;
+}
 
 static tlp_status write_export(FILE *out, void *ctx, tlp_error *err)
 {
     export_ctx *c = ctx;
-    app_t *a = c->a;
-    tlp_record r;
-    tlp_record_init(&r);
-    tlp_status st = TLP_OK;
-    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds) && st == TLP_OK; t++) {
-        const tlp_task *tk = tlp_dataset_task(a->ds, t);
-        if (c->top <= 0 && (long)t != a->task) continue;
-        if (tk->mode != a->mode) continue;
-        int *rk = calloc(tk->n_records ? tk->n_records : 1, sizeof *rk);
-        if (!rk) {
-            st = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
-            break;
-        }
-        if (c->top > 0) app_rank_of(a, tk, c->sc, rk);
-        for (uint32_t k = 0; k < tk->n_records && st == TLP_OK; k++) {
-            int pick = c->top > 0 ? rk[k] <= c->top : k == a->cand_rows[a->cand_cur];
-            if (!pick) continue;
-            if ((st = tlp_dataset_read_record(a->ds, tk->records[k], &r, err)) != TLP_OK) break;
-            char *j = tlp_record_to_json(&r);
-            if (!j) st = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
-            else if (fprintf(out, "%s\n", j) < 0) st = tlp_error_set(err, TLP_IO, NULL, 0, "write failed: %s", strerror(errno));
-            else c->written++;
-            free(j);
-        }
-        free(rk);
-    }
-    tlp_record_free(&r);
+    tlp_log_opts lo = {c->hw, export_pick, c, c->failed};
+    tlp_status st = tlp_write_best_log(out, c->a->ds, &lo, &c->c, err);
+    if (st == TLP_OK && (c->nothing = !c->c.written)) st = tlp_error_set(err, TLP_ARG, NULL, 0, "nothing to write"); /* no empty file */
     return st;
 }
 
+/* The hardware :export writes: hw= given, else the filter's, else the
+ * selected task's or the one under the cursor; NULL after saying why. */
+static const char *export_hw(app_t *a, const char *given)
+{
+    if (given) {
+        for (size_t i = 0; i < tlp_dataset_n_hw(a->ds); i++)
+            if (!strcmp(tlp_dataset_hw(a->ds, i)->hardware, given)) return tlp_dataset_hw(a->ds, i)->hardware;
+        app_message(a, "export: no hardware \"%s\" in the data", given);
+        return NULL;
+    }
+    const char *f = strstr(a->filter, "hw=");
+    if (f && (f == a->filter || f[-1] == ' ')) {
+        for (size_t i = 0; i < tlp_dataset_n_hw(a->ds); i++) {
+            const char *h = tlp_dataset_hw(a->ds, i)->hardware;
+            if (!strncmp(f + 3, h, strlen(h)) && (!f[3 + strlen(h)] || f[3 + strlen(h)] == ' ')) return h;
+        }
+    }
+    long t = a->task >= 0 ? a->task : a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+    if (t < 0) app_message(a, "export: no task in view (hw=NAME says whose records)");
+    return t < 0 ? NULL : tlp_dataset_task(a->ds, (size_t)t)->hardware;
+}
+
+static void export_said(app_t *a, const export_ctx *c, const char *path)
+{
+    char more[160] = "";
+    if (c->c.all_failed)
+        snprintf(more, sizeof more, "; %zu task%s left out (the picks all failed: `failed` writes them)",
+                 c->c.all_failed, c->c.all_failed == 1 ? "" : "s");
+    else if (c->c.failed_written)
+        snprintf(more, sizeof more, " (a failed run: apply_history_best skips it)");
+    if (c->cand >= 0) app_message(a, "exported the selected %s candidate to %s%s", c->hw, path, more);
+    else
+        app_message(a, "exported %zu %s record%s to %s: the best measured of the model's top %d%s", c->c.written, c->hw,
+                    c->c.written == 1 ? "" : "s", path, c->top, more);
+}
+
+/* :export [top=K] [hw=NAME] [failed] PATH */
 void tui_files_export(app_t *a, const char *args)
 {
-    int top = 0;
-    char words[4][512], *path = NULL;
-    int nw = args ? split_words(args, words, 3) : 0;
-    if (nw < 0 || nw > 2) {
-        app_message(a, nw < 0 ? "export: a quote is not closed" : "export: [top=K] PATH (quote a path with spaces)");
+    int top = 0, failed = 0;
+    char words[5][512], *path = NULL, *hw = NULL;
+    int nw = args ? split_words(args, words, 4) : 0;
+    if (nw < 0 || nw > 4) {
+        app_message(a, nw < 0 ? "export: a quote is not closed" : "export: [top=K] [hw=NAME] [failed] PATH (quote a path with spaces)");
         return;
     }
     for (int i = 0; i < nw; i++) {
@@ -110,33 +150,61 @@ void tui_files_export(app_t *a, const char *args)
                 return;
             }
             top = (int)v;
-        } else if (path) {
+        } else if (!strncmp(w, "hw=", 3))
+            hw = w + 3;
+        else if (!strcmp(w, "failed"))
+            failed = 1;
+        else if (path) {
             app_message(a, "export: one PATH (a path with spaces: quote it)");
             return;
         } else
             path = w;
     }
     if (!path) {
-        app_message(a, "export: [top=K] PATH");
+        app_message(a, "export: [top=K] [hw=NAME] [failed] PATH");
         return;
     }
-    const float *sc = app_cur_scores(a, app_fam(a)->head);
-    if (top > 0 && !sc) {
-        app_message(a, "export: no predictions yet (:load MODEL or :train)");
+    export_ctx c = {a, top, failed, 0, NULL, -1, NULL, -1, NULL, {0}};
+    if (top <= 0) {
+        if (!((VIEW_OPS[a->view]->flags & VIEW_OF_CAND) && a->n_cand_rows)) {
+            app_message(a, "export: select a candidate first, or give top=K");
+            return;
+        }
+        c.cand = a->cand_rows[a->cand_cur];
+        const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+        if (tlp_dataset_rec(a->ds, tk->records[c.cand])->error_no && !failed) {
+            app_message(a, "export: this candidate's run failed (%s): apply_history_best skips it; `failed` writes it anyway",
+                        tlp_error_no_name(tlp_dataset_rec(a->ds, tk->records[c.cand])->error_no));
+            return;
+        }
+        c.hw = tk->hardware;
+    } else if (!app_fam(a)->model || !app_fam(a)->scores[0]) {
+        app_message(a, "export: no predictions yet (%s)", app_fam(a)->model ? "they are being computed" : ":load MODEL or :train");
+        return;
+    } else if (!(c.hw = export_hw(a, hw)))
+        return;
+    size_t nt = tlp_dataset_n_tasks(a->ds);
+    uint32_t most = 1;
+    for (size_t t = 0; t < nt; t++)
+        if (tlp_dataset_task(a->ds, t)->n_records > most) most = tlp_dataset_task(a->ds, t)->n_records;
+    c.listed = calloc(nt + 1, 1);
+    c.rank = malloc(sizeof *c.rank * most);
+    if (!c.listed || !c.rank) {
+        app_message(a, "export: out of memory");
+        free(c.listed), free(c.rank);
         return;
     }
-    if (top <= 0 && !((VIEW_OPS[a->view]->flags & VIEW_OF_CAND) && a->n_cand_rows)) {
-        app_message(a, "export: select a candidate first, or give top=K");
-        return;
-    }
+    for (int i = 0; i < a->n_task_rows; i++) c.listed[a->task_rows[i]] = 1;
     /* atomically, like every other output: a failed write leaves nothing */
-    export_ctx c = {a, top, sc, 0};
     tlp_error err = {0};
-    if (tlp_write_atomic(path, write_export, &c, &err) != TLP_OK)
-        app_message(a, "export: %s: %s (nothing written)", path, err.msg);
+    if (tlp_write_atomic(path, write_export, &c, &err) == TLP_OK)
+        export_said(a, &c, path);
+    else if (c.nothing)
+        app_message(a, "export: nothing to write for %s%s; %s not written", c.hw,
+                    c.c.all_failed ? ": the picks all failed (`failed` writes them)" : " in the task list", path);
     else
-        app_message(a, "exported %zu record%s to %s (TVM's apply_history_best reads them)", c.written,
-                    c.written == 1 ? "" : "s", path);
+        app_message(a, "export: %s: %s (nothing written)", path, err.msg);
+    free(c.listed), free(c.rank);
 }
 
 void tui_files_save(app_t *a, const char *arg)

@@ -17,10 +17,12 @@ static void switch_head(app_t *a, int h)
         app_rank_task_now(a);
         app_sort_cands(a);
     }
-    app_message(a, "head %s", tlp_model_config_of(f->model)->heads[h]);
+    if (h == HEAD_OWN) app_message(a, "head own: each task scored by its hardware's head");
+    else app_message(a, "head %s: every task scored by it", app_head_name(f, h));
 }
 
-/* The key: the next head; :head NAME: that one. */
+/* The key: the next head (each task's own, then every head in turn); :head
+ * NAME: that one, :head own: each task's own. */
 void tui_models_head(app_t *a, const char *arg)
 {
     family_t *f = app_fam(a);
@@ -29,14 +31,15 @@ void tui_models_head(app_t *a, const char *arg)
         return;
     }
     const tlp_model_config *c = tlp_model_config_of(f->model);
-    int h = (f->head + 1) % c->n_heads;
-    if (arg && *arg && (h = tlp_model_head(f->model, arg)) < 0) {
+    int h = f->head == HEAD_OWN ? 0 : f->head + 1 < c->n_heads ? f->head + 1 : HEAD_OWN;
+    if (arg && *arg && !strcmp(arg, "own")) h = HEAD_OWN;
+    else if (arg && *arg && (h = tlp_model_head(f->model, arg)) < 0) {
         char heads[256] = "";
         for (int k = 0; k < c->n_heads; k++) {
             strncat(heads, " ", sizeof heads - strlen(heads) - 1);
             strncat(heads, c->heads[k], sizeof heads - strlen(heads) - 1);
         }
-        app_message(a, "no head \"%s\"; the %s model has:%s", arg, tlp_mode_name(a->mode), heads);
+        app_message(a, "no head \"%s\"; the %s model has:%s (or own: each task's)", arg, tlp_mode_name(a->mode), heads);
         return;
     }
     switch_head(a, h);
@@ -59,8 +62,11 @@ void tui_models_compare(app_t *a, const char *arg)
         f->cmp_head = h;
     } else if (f->cmp_head >= 0)
         f->cmp_head = -1;
-    else
-        f->cmp_head = (f->head + 1) % tlp_model_config_of(f->model)->n_heads;
+    else { /* the head after the one scoring the task in view */
+        long t = a->task >= 0 ? a->task : a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+        int h = t >= 0 ? app_head(f, f->head, tlp_dataset_task(a->ds, (size_t)t)) : 0;
+        f->cmp_head = (h + 1) % tlp_model_config_of(f->model)->n_heads;
+    }
     if (a->task >= 0) app_rank_task_now(a);
     app_message(a, f->cmp_head >= 0 ? "compare with head %s" : "compare off%s",
                 f->cmp_head >= 0 ? tlp_model_config_of(f->model)->heads[f->cmp_head] : "");

@@ -62,7 +62,7 @@ static void on_line(char *line)
 
 /* ------------------------------------------------------------ completion */
 
-static const char *complete_kind; /* "cmd", "head" or "train" */
+static const char *complete_kind; /* "cmd", "head" (heads), "own" (heads and own) or "train" */
 static char *generator(const char *text, int state)
 {
     static int i;
@@ -91,6 +91,7 @@ static char *generator(const char *text, int state)
         const char *h = c->heads[i++];
         if (!strncmp(h, text, n)) return strdup(h);
     }
+    if (i++ == c->n_heads && !strcmp(complete_kind, "own") && !strncmp("own", text, n)) return strdup("own");
     return NULL;
 }
 
@@ -105,7 +106,7 @@ static char **complete(const char *text, int start, int end)
         return rl_completion_matches(text, generator);
     }
     if (!strncmp(rl_line_buffer, "head", 4) || !strncmp(rl_line_buffer, "compare", 7)) {
-        complete_kind = "head";
+        complete_kind = rl_line_buffer[0] == 'h' ? "own" : "head"; /* :head also takes own */
         return rl_completion_matches(text, generator);
     }
     if (!strncmp(rl_line_buffer, "train ", 6)) {

@@ -11,7 +11,8 @@ static void draw_cands(app_t *a, int top, int rows)
 {
     const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
     family_t *f = &a->fam[a->mode];
-    int have_pred = f->model && f->scores[f->head];
+    const float *sc = app_task_scores(a, f->head, tk);
+    int have_pred = sc != NULL;
     int m1 = 0, m5 = 0; /* measured rank of the model's top-1, best within its top-5 */
     for (uint32_t k = 0; k < tk->n_records && have_pred; k++) {
         if (a->rank[k] == 1) m1 = a->mrank[k];
@@ -24,7 +25,7 @@ static void draw_cands(app_t *a, int top, int rows)
         best);
     if (have_pred)
         tui_draw_put(top + 1, 0, "head %s: its top-1 is measured #%d, the best of its top-5 is #%d; sorted by %s rank",
-            tlp_model_config_of(f->model)->heads[f->head], m1, m5, a->cand_sort ? "predicted" : "measured");
+            tlp_model_config_of(f->model)->heads[app_head(f, f->head, tk)], m1, m5, a->cand_sort ? "predicted" : "measured");
     else
         tui_draw_put(top + 1, 0, "%s", f->model ? "predicting..." : "no model: measured ranks only (:load MODEL or :train)");
     char cmp[40] = "";
@@ -35,7 +36,6 @@ static void draw_cands(app_t *a, int top, int rows)
     rows -= 3;
     if (a->cand_cur < a->cand_top) a->cand_top = a->cand_cur;
     if (a->cand_cur >= a->cand_top + rows) a->cand_top = a->cand_cur - rows + 1;
-    const float *sc = have_pred ? f->scores[f->head] : NULL;
     for (int i = 0; i < rows && a->cand_top + i < a->n_cand_rows; i++) {
         uint32_t k = a->cand_rows[a->cand_top + i];
         const tlp_rec *r = tlp_dataset_rec(a->ds, tk->records[k]);

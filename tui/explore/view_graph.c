@@ -45,7 +45,7 @@ static void draw_plot(app_t *a, int top, int rows)
 {
     const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
     family_t *f = &a->fam[a->mode];
-    const float *sc = f->model ? f->scores[f->head] : NULL;
+    const float *sc = app_task_scores(a, f->head, tk);
     int loss_rows = a->prog.n_hist > 0 ? 4 : 0;
     int h = rows - 3 - loss_rows, w = COLS - 12;
     tui_draw_put(top, 0, "%s on %s: predicted score (up) against measured latency (right, log scale)", tk->summary, tk->hardware);
@@ -121,7 +121,7 @@ static void replay_figures(const app_t *a, int y, const tlp_replay *rm, const tl
     const tlp_model_config *c = tlp_model_config_of(f->model);
     char l1[256], l2[160];
     int w1 = snprintf(l1, sizeof l1, "within %g%% of the best: l log order %d trials, m model (%s) %d (gain %.1fx)",
-                      100 * a->replay_within, rm->log_within, c->heads[f->head], rm->model_within,
+                      100 * a->replay_within, rm->log_within, c->heads[app_head(f, f->head, tlp_dataset_task(a->ds, (size_t)a->task))], rm->model_within,
                       (double)rm->log_within / rm->model_within);
     int w2 = snprintf(l2, sizeof l2, "the best itself: log %d trials, model %d", rm->log_best, rm->model_best);
     if (cs) {
@@ -205,8 +205,7 @@ static void draw_replay(app_t *a, int top, int rows)
 {
     const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
     family_t *f = &a->fam[a->mode];
-    const float *sc = f->model ? f->scores[f->head] : NULL;
-    const float *cs = f->model && f->cmp_head >= 0 ? f->scores[f->cmp_head] : NULL;
+    const float *sc = app_task_scores(a, f->head, tk), *cs = app_task_scores(a, f->cmp_head, tk);
     uint32_t n = tk->n_records;
     tui_draw_put(top, 0, "%s on %s: best latency so far (up) against trials (right, both log scales)", tk->summary, tk->hardware);
     if (!sc) {

@@ -1,15 +1,29 @@
 /* view_tasks.c: the task list: a row per task (filtered and sorted by
  * app.c), its best measured latency and the model's top-1/top-5 figures;
- * weak top-1s stand out.  Enter opens the task's candidates; back quits. */
+ * weak top-1s stand out.  A row scored by a head not of its hardware names
+ * the head (the column shows only then).  Enter opens the task's
+ * candidates; back quits. */
 #include "explore.h"
 
 #include <math.h>
 #include <string.h>
 
+/* The head that scores task t when it is not of t's hardware, else NULL. */
+static const char *other_head(app_t *a, int t)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)t);
+    const family_t *f = &a->fam[tk->mode];
+    if (!f->model) return NULL;
+    const char *h = tlp_model_config_of(f->model)->heads[app_head(f, f->head, tk)];
+    return strcmp(h, tk->hardware) ? h : NULL;
+}
+
 static void draw_tasks(app_t *a, int top, int rows)
 {
-    tui_draw_put(top, 0, "%5s %-10s %-4s %11s %10s %6s %6s %6s  %s", "task", "hardware", "mode", "valid/total", "best",
-                 "weight", "top-1", "top-5", "workload");
+    int by = 0;
+    for (int i = 0; i < a->n_task_rows && !by; i++) by = other_head(a, a->task_rows[i]) != NULL;
+    tui_draw_put(top, 0, "%5s %-10s %-4s %11s %10s %6s %6s %6s%s  %s", "task", "hardware", "mode", "valid/total", "best",
+                 "weight", "top-1", "top-5", by ? " by head" : "", "workload");
     mvchgat(top, 0, -1, A_BOLD, 0, NULL);
     rows--;
     if (a->task_cur < a->task_top) a->task_top = a->task_cur;
@@ -23,9 +37,11 @@ static void draw_tasks(app_t *a, int top, int rows)
         snprintf(vt, sizeof vt, "%u/%u", tk->n_valid, tk->n_records);
         if (!isnan(a->tscore[t].top1)) snprintf(s1, sizeof s1, "%6.3f", a->tscore[t].top1);
         if (!isnan(a->tscore[t].top5)) snprintf(s5, sizeof s5, "%6.3f", a->tscore[t].top5);
-        snprintf(line, sizeof line, "%c%4d %-10.10s %-4s %11s %10s %6.4g %s %s  %s",
+        char head[16] = "";
+        if (by) snprintf(head, sizeof head, " %-7.7s", other_head(a, t) ? other_head(a, t) : "");
+        snprintf(line, sizeof line, "%c%4d %-10.10s %-4s %11s %10s %6.4g %s %s%s  %s",
                  a->task_top + i == a->task_cur ? '>' : ' ', t, tk->hardware,
-                 tlp_mode_name(tk->mode), vt, best, tk->weight, s1, s5, tk->summary);
+                 tlp_mode_name(tk->mode), vt, best, tk->weight, s1, s5, head, tk->summary);
         int sel = a->task_top + i == a->task_cur;
         if (sel) tui_draw_bar(a, top + 1 + i, line, 1);
         else {

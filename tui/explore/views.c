@@ -48,7 +48,7 @@ static void draw_status(app_t *a, int y)
             e += snprintf(ens + e, sizeof ens - (size_t)e, "%s%s", k ? "+" : " ensemble ",
                           tlp_encode_name(tlp_model_config_of(tlp_model_member(f->model, k))->encode));
         snprintf(part, sizeof part, " %s:%s%s%s head %s", tlp_mode_name(a->mode), base[0] ? base : "(trained)",
-                 f->dirty ? "*" : "", ens, tlp_model_config_of(f->model)->heads[f->head]);
+                 f->dirty ? "*" : "", ens, app_head_name(f, f->head));
     } else
         snprintf(part, sizeof part, " no %s model", tlp_mode_name(a->mode));
     w += (size_t)snprintf(s + w, sizeof s - w, "%s", part);
