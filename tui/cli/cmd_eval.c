@@ -22,7 +22,8 @@ static const cli_opt EVAL_OPTS[] = {
 
 const cli_cmd EVAL_CMD = {
     "eval", "MODEL DATA... [OPTIONS]",
-    "How well MODEL ranks the records of each task (spec 6).  For each k: the mean over\n"
+    "How well MODEL ranks the records of each task (the top-k metric of the TLP paper,\n"
+    "ASPLOS'23).  For each k: the mean over\n"
     "tasks of best/lat_k (lat_k: the best latency among the model's top k), the pooled\n"
     "score sum(w*best)/sum(w*lat_k) (TLP's; weights from --weights, else 1), and the\n"
     "failed picks: tasks whose top k all failed although a valid program exists.  The\n"
