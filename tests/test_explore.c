@@ -132,6 +132,9 @@ static void choosing(app_t *a)
     ok(by_n, "the rows go from the most candidates to the fewest");
     tui_find_sort(a, NULL);
     is_str(APP_TASK_SORTS[a->task_sort], "best", "the key s goes on to the next sort");
+    app_command(a, "sort diff");
+    ok(starts(a->msg, "sort: tasks sort by key, hw, n, best or score, not \"diff\""), ":sort of an unknown key says so");
+    is_str(APP_TASK_SORTS[a->task_sort], "best", "and keeps the sort in use");
     app_command(a, "sort key");
     tui_find_next(a, NULL);
     ok(starts(a->msg, "no search yet"), "n before any search says so");

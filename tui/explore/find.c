@@ -42,6 +42,10 @@ void tui_find_prev(app_t *a, const char *arg) { find(a, -1); }
 /* The candidates: measured or predicted rank (the key toggles). */
 static void sort_cands(app_t *a, const char *arg)
 {
+    if (arg && *arg && strcmp(arg, "measured") && strcmp(arg, "predicted")) {
+        app_message(a, "sort: candidates sort by measured or predicted, not \"%s\"", arg);
+        return;
+    }
     if (arg && *arg) a->cand_sort = arg[0] == 'p';
     else a->cand_sort = !a->cand_sort;
     app_sort_cands(a);
@@ -52,9 +56,15 @@ static void sort_cands(app_t *a, const char *arg)
 static void sort_tasks(app_t *a, const char *arg)
 {
     int k = (a->task_sort + 1) % APP_N_TASK_SORTS;
-    if (arg && *arg)
+    if (arg && *arg) {
+        k = -1;
         for (int i = 0; i < APP_N_TASK_SORTS; i++)
             if (!strcmp(arg, APP_TASK_SORTS[i])) k = i;
+        if (k < 0) {
+            app_message(a, "sort: tasks sort by key, hw, n, best or score, not \"%s\"", arg);
+            return;
+        }
+    }
     a->task_sort = k;
     app_sort_tasks(a);
     app_message(a, "tasks by %s", APP_TASK_SORTS[k]);

@@ -62,7 +62,7 @@ static void on_line(char *line)
 
 /* ------------------------------------------------------------ completion */
 
-static const char *complete_kind; /* "cmd", "head" (heads), "own" (heads and own) or "train" */
+static const char *complete_kind; /* "cmd", "head" (heads), "own" (heads and own), "sort" or "train" */
 static char *generator(const char *text, int state)
 {
     static int i;
@@ -74,6 +74,15 @@ static char *generator(const char *text, int state)
             char buf[64];
             snprintf(buf, sizeof buf, "%s=", k);
             if (!strncmp(buf, text, n)) return strdup(buf);
+        }
+        return NULL;
+    }
+    if (!strcmp(complete_kind, "sort")) { /* the task list's keys, then the candidates' */
+        static const char *const cands[] = {"measured", "predicted"};
+        while (i < APP_N_TASK_SORTS + 2) {
+            const char *k = i < APP_N_TASK_SORTS ? APP_TASK_SORTS[i] : cands[i - APP_N_TASK_SORTS];
+            i++;
+            if (!strncmp(k, text, n)) return strdup(k);
         }
         return NULL;
     }
@@ -107,6 +116,10 @@ static char **complete(const char *text, int start, int end)
     }
     if (!strncmp(rl_line_buffer, "head", 4) || !strncmp(rl_line_buffer, "compare", 7)) {
         complete_kind = rl_line_buffer[0] == 'h' ? "own" : "head"; /* :head also takes own */
+        return rl_completion_matches(text, generator);
+    }
+    if (!strncmp(rl_line_buffer, "sort ", 5)) {
+        complete_kind = "sort";
         return rl_completion_matches(text, generator);
     }
     if (!strncmp(rl_line_buffer, "train ", 6)) {
