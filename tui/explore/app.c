@@ -163,6 +163,11 @@ static int task_matches(app_t *a, int t)
     return 1;
 }
 
+long app_task_in_view(const app_t *a)
+{
+    return a->task >= 0 ? a->task : a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+}
+
 void app_sort_tasks(app_t *a)
 {
     int keep = a->n_task_rows ? a->task_rows[a->task_cur] : -1;

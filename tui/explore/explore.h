@@ -162,6 +162,7 @@ family_t *app_fam(app_t *a);                   /* the family in use */
 void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
+long app_task_in_view(const app_t *a);         /* the selected task, else the one under the cursor, else -1 */
 /* The head index that scores task tk under choice (HEAD_OWN or an index). */
 int app_head(const family_t *f, int choice, const tlp_task *tk);
 /* "own" for HEAD_OWN, else the head's name. */

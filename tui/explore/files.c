@@ -111,7 +111,7 @@ static const char *export_hw(app_t *a, const char *given)
             if (!strncmp(f + 3, h, strlen(h)) && (!f[3 + strlen(h)] || f[3 + strlen(h)] == ' ')) return h;
         }
     }
-    long t = a->task >= 0 ? a->task : a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+    long t = app_task_in_view(a);
     if (t < 0) app_message(a, "export: no task in view (hw=NAME says whose records)");
     return t < 0 ? NULL : tlp_dataset_task(a->ds, (size_t)t)->hardware;
 }

@@ -63,7 +63,7 @@ void tui_models_compare(app_t *a, const char *arg)
     } else if (f->cmp_head >= 0)
         f->cmp_head = -1;
     else { /* the head after the one scoring the task in view */
-        long t = a->task >= 0 ? a->task : a->n_task_rows ? a->task_rows[a->task_cur] : -1;
+        long t = app_task_in_view(a);
         int h = t >= 0 ? app_head(f, f->head, tlp_dataset_task(a->ds, (size_t)t)) : 0;
         f->cmp_head = (h + 1) % tlp_model_config_of(f->model)->n_heads;
     }
