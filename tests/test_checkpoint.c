@@ -358,7 +358,7 @@ static void corrupt_files(void)
     spill(bad, "hello\n", 6);
     refused(bad, TLP_FORMAT, "not a tlpx checkpoint", "a short text file");
 
-    refused_patch(orig, n, 8, 5, bad, "version 5 is not supported; this tlpx reads versions 1 to 4", "a future version");
+    refused_patch(orig, n, 8, 6, bad, "version 6 is not supported; this tlpx reads versions 1 to 5", "a future version");
     refused_patch(orig, n, 8, 0, bad, "version 0 is not supported", "version 0");
 
     /* the input encoding and the model flags follow the last head name */
@@ -635,6 +635,72 @@ static void plan(void)
     tlp_model_free(m);
 }
 
+/* What the heads were trained on (version 5): their targets and tasks
+ * round-trip with the weights; a model that knows nothing of it stays the
+ * version it was; a damaged origin is refused with a reason; heads are
+ * found by name, else by the -model= (or -mcpu=) of their targets. */
+static void origin(void)
+{
+    static const char *const heads[] = {"K80", "Xeon"};
+    const char *good = in_dir("origin.ckpt"), *bad = in_dir("origin-bad.ckpt");
+    tlp_model *m = make_model(TLP_MODE_GPU, heads, 2, 9);
+    tlp_train_meta meta = make_meta();
+    tlp_error e = {0};
+    uint64_t k80[] = {30, 10, 20, 10}, xeon[] = {7};
+    const char *t_k80 = "cuda -keys=cuda,gpu -arch=sm_37 -max_num_threads=1024 -thread_warp_size=32";
+    const char *t_xeon = "llvm -keys=cpu -link-params=0 -mcpu=core-avx2 -model=platinum-8358";
+    ok(tlp_model_origin_add(m, 0, t_k80, k80, 4) == TLP_OK && tlp_model_origin_add(m, 0, t_k80, NULL, 0) == TLP_OK &&
+           tlp_model_origin_add(m, 1, t_xeon, xeon, 1) == TLP_OK,
+       "origin added");
+    const uint64_t *tasks;
+    ok(tlp_model_origin_tasks(m, 0, &tasks) == 3 && tasks[0] == 10 && tasks[2] == 30 &&
+           tlp_model_origin_n_targets(m, 0) == 1,
+       "tasks sorted and unique, a target once");
+    is_int(tlp_model_origin_add(m, 5, t_k80, NULL, 0), TLP_ARG, "a head the model has not is refused");
+    is_int(tlp_checkpoint_save(good, m, &meta, NULL, &e), TLP_OK, "saved");
+    tlp_model *l = tlp_checkpoint_load(good, NULL, NULL, &e);
+    ok(l && same_params(l, m) && tlp_model_trained_on(l, 0, 20) && !tlp_model_trained_on(l, 0, 7) &&
+           tlp_model_trained_on(l, 1, 7) && tlp_model_origin_n_targets(l, 1) == 1 &&
+           !strcmp(tlp_model_origin_target_at(l, 1, 0), t_xeon),
+       "loaded: the weights, each head's tasks and targets");
+    is_int(l ? tlp_model_head_for(l, "K80", t_xeon) : -2, 0, "a head by its name first");
+    is_int(l ? tlp_model_head_for(l, "xeon-logs", "llvm -keys=cpu -model=platinum-8358") : -2, 1,
+           "else by the -model= of its targets");
+    is_int(l ? tlp_model_head_for(l, "mine", "llvm -mcpu=core-avx2") : -2, 1, "else by -mcpu=");
+    is_int(l ? tlp_model_head_for(l, "mine", "cuda -model=unknown") : -2, -1, "-model=unknown names nothing");
+    is_int(l ? tlp_model_head_for(l, "mine", "rocm -model=gfx906") : -2, -1, "no head: -1");
+    tlp_model *c = l ? tlp_model_clone(l) : NULL;
+    ok(c && tlp_model_trained_on(c, 1, 7) && tlp_model_origin_n_targets(c, 0) == 1, "a clone keeps the origin");
+    tlp_model_free(c);
+    tlp_model_free(l);
+    size_t n;
+    unsigned char *orig = slurp(good, &n);
+    if (!ok(orig && n > 40 && orig[8] == 5, "version 5")) {
+        free(orig), tlp_model_free(m);
+        return;
+    }
+    /* from the end: trailer 8, xeon's task 8, its count 8, its target, its length 4, its count 4 */
+    size_t xeon_count = n - 8 - 8 - 8 - strlen(t_xeon) - 4 - 4;
+    refused_patch(orig, n, xeon_count, TLP_ORIGIN_TARGETS + 1, bad, "head 1: 257 targets (at most 256)",
+                  "too many targets");
+    refused_patch(orig, n, xeon_count, 2, bad, "head 1: a target of 1 bytes", "a target claimed that is not there");
+    refused_patch(orig, n, n - 8 - 8 - 8, 3, bad, "expected 3 tasks of head 1", "tasks claimed that are not there");
+    spill(bad, orig, n - 16);
+    refused(bad, TLP_FORMAT, "truncated", "the origin cut short");
+    free(orig);
+    tlp_model *plain = make_model(TLP_MODE_GPU, heads, 2, 9);
+    is_int(tlp_checkpoint_save(good, plain, &meta, NULL, &e), TLP_OK, "a model without an origin");
+    orig = slurp(good, &n);
+    ok(orig && orig[8] == 2, "stays version 2 (an older tlpx reads it)");
+    free(orig);
+    l = tlp_checkpoint_load(good, NULL, NULL, &e);
+    ok(l && !tlp_model_has_origin(l) && tlp_model_head_for(l, "mine", t_xeon) == -1,
+       "and loads knowing nothing of what it was trained on");
+    tlp_model_free(l);
+    tlp_model_free(plain);
+    tlp_model_free(m);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -651,6 +717,7 @@ int main(void)
     version_1();
     members();
     plan();
+    origin();
     cleanup();
     return tap_done();
 }

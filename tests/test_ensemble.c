@@ -238,7 +238,7 @@ static void test_ensemble_training(const tlp_samples *s, const char *dir)
     unsigned char hdr[12] = {0};
     FILE *f = fopen(path, "rb");
     if (f) fread(hdr, 1, 12, f), fclose(f);
-    is_int(hdr[8], 4, "a training's ensemble is version 4 (its plan)");
+    is_int(hdr[8], 5, "a training's ensemble is version 5 (its plan, what it was trained on)");
     tlp_model_free(fl);
 
     /* resumed inside the second network: the first finished, the second

@@ -47,6 +47,32 @@ static double mean_pair_acc(tlp_model *m, const tlp_dataset *ds, int *n_tasks)
     return *n_tasks ? sum / *n_tasks : NAN;
 }
 
+/* What a trained model says it was trained on: each head, the targets of
+ * its hardware's records and its tasks; with a validation share (held_out)
+ * some tasks are not among them, without one every task is. */
+static void check_origin(const tlp_model *m, const tlp_dataset *ds, int held_out)
+{
+    const tlp_model_config *c = tlp_model_config_of(m);
+    int all_in = 1, targets_ok = 1;
+    size_t trained = 0, of_head = 0;
+    for (int h = 0; h < c->n_heads; h++) {
+        size_t n = tlp_model_origin_tasks(m, h, NULL), mine = 0;
+        for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+            const tlp_task *tk = tlp_dataset_task(ds, t);
+            if (strcmp(tk->hardware, c->heads[h])) continue;
+            mine++;
+            targets_ok &= tlp_model_origin_target(m, h, tk->target) >= 0;
+            trained += tlp_model_trained_on(m, h, tlp_workload_hash(tk->workload_key));
+        }
+        of_head += mine;
+        all_in &= n <= mine;
+    }
+    ok(all_in && targets_ok, "each head keeps its hardware's targets and no task of other hardware");
+    if (held_out) ok(trained >= 1 && trained < of_head, "the tasks held out for validation are not among those trained on");
+    else is_int(trained, of_head, "without validation every task is trained on");
+    printf("#   trained on %zu of %zu (task, head) pairs\n", trained, of_head);
+}
+
 static void test_training(const tlp_dataset *ds, const tlp_samples *s)
 {
     const int EPOCHS = 4, B = 32;
@@ -103,8 +129,15 @@ static void test_training(const tlp_dataset *ds, const tlp_samples *s)
         size_t np = tlp_model_n_params(best), bad = 0;
         for (size_t i = 0; i < np; i++) bad += !isfinite(tlp_model_params_const(best)[i]);
         is_int(bad, 0, "every parameter finite");
+        check_origin(best, ds, 1);
     }
     tlp_train_state_free(&ts);
+    tlp_model_free(best);
+    /* without a validation share every task is trained on */
+    o.val_frac = 0;
+    o.epochs = 1;
+    best = train_to_end(s, &o, NULL, NULL, NULL, NULL, NULL);
+    if (best) check_origin(best, ds, 0);
     tlp_model_free(best);
 }
 

@@ -54,6 +54,17 @@ static const char *option(const char *target, const char *name, size_t *len)
     return NULL;
 }
 
+int tlp_target_option(const char *target, const char *opt, char *buf, size_t cap)
+{
+    size_t len;
+    const char *v = option(target, opt, &len);
+    if (!v || len == 0 || cap == 0) return 0;
+    if (len >= cap) len = cap - 1;
+    memcpy(buf, v, len);
+    buf[len] = 0;
+    return 1;
+}
+
 int tlp_target_keys(const char *target, char keys[][TLP_DISPATCH_KEY], int max)
 {
     int n = 0;

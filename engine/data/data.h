@@ -169,6 +169,9 @@ char *tlp_workload_canonical(const char *workload_key);
  * alone, so a task falls in the same fold on every hardware, in every
  * subset of the data, for every tool that computes it. */
 int tlp_workload_fold(const char *workload_key, int n_folds);
+/* That hash itself: a task's name across hardware and files (a model keeps
+ * the hashes of the tasks it was trained on). */
+uint64_t tlp_workload_hash(const char *workload_key);
 /* Readable summary of a workload key: `conv2d_layer(128, 1008, 42, ...)`, or
  * for a hashed key `#bc348570 [1024,128,96] ...`, escaped (tlp_escape).
  * Caller frees. */
@@ -341,6 +344,10 @@ uint64_t tlp_dataset_bytes_read(const tlp_dataset *ds);
 #define TLP_MAX_DISPATCH 8
 #define TLP_DISPATCH_KEY 64
 int tlp_target_keys(const char *target, char keys[][TLP_DISPATCH_KEY], int max);
+/* The value of a target's option opt ("-model=", "-mcpu=": a word of its
+ * own) into buf (cut to cap - 1 bytes); 0 when the target has none or it is
+ * empty. */
+int tlp_target_option(const char *target, const char *opt, char *buf, size_t cap);
 
 /* Which records a log takes. */
 typedef struct {

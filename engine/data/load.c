@@ -67,19 +67,6 @@ static tlp_status skip_path(tlp_dataset *ds, const char *path, const tlp_load_op
 
 /* ------------------------------------------------------------ records */
 
-static const char *model_of(const char *target, char *buf, size_t cap)
-{
-    const char *p = strstr(target, "-model=");
-    if (!p) return NULL;
-    p += 7;
-    size_t n = strcspn(p, " ");
-    if (n == 0) return NULL;
-    if (n >= cap) n = cap - 1;
-    memcpy(buf, p, n);
-    buf[n] = 0;
-    return buf;
-}
-
 /* How the records of one file get their hardware name: the NAME= of the
  * DATA argument, else the target's -model=, else `path`, a name from the
  * file's place (see tlp_dataset_add_path) that is noted as an inference. */
@@ -120,7 +107,10 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
 {
     char buf[128];
     const char *hw = name->given;
-    if (!hw && (hw = model_of(r->target, buf, sizeof buf)) != NULL) clean_name(buf);
+    if (!hw && tlp_target_option(r->target, "-model=", buf, sizeof buf)) {
+        clean_name(buf);
+        hw = buf;
+    }
     if (!hw) {
         hw = name->path;
         name->used = 1;

@@ -43,14 +43,19 @@ char *tlp_workload_canonical(const char *key)
     return q;
 }
 
-int tlp_workload_fold(const char *workload_key, int n_folds)
+uint64_t tlp_workload_hash(const char *workload_key)
 {
-    if (n_folds <= 1 || !workload_key) return 0;
     char *c = tlp_workload_canonical(workload_key);
     const char *k = c ? c : workload_key;
     uint64_t h = tlp__fnv1a(TLP_FNV_OFFSET, k, strlen(k));
     free(c);
-    return (int)(h % (uint64_t)n_folds);
+    return h;
+}
+
+int tlp_workload_fold(const char *workload_key, int n_folds)
+{
+    if (n_folds <= 1 || !workload_key) return 0;
+    return (int)(tlp_workload_hash(workload_key) % (uint64_t)n_folds);
 }
 
 char *tlp_workload_summary(const char *key)

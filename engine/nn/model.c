@@ -64,6 +64,14 @@ typedef struct {
     float *d[TLP_MAX_HEADS][DEC + 1]; /* d[h][1..4] */
 } acts_t;
 
+/* What a head was trained on (tlp_model_origin_add). */
+typedef struct {
+    char **targets;
+    int n_targets;
+    uint64_t *tasks; /* sorted, unique */
+    size_t n_tasks, cap_tasks;
+} head_origin;
+
 struct tlp_model {
     tlp_model_config cfg;
     int L, F;          /* rows the network sees (L = Lin + 1 with the program row), features */
@@ -89,6 +97,7 @@ struct tlp_model {
     /* an ensemble's other networks (tlp_model_add_member) */
     tlp_model *members[TLP_MAX_MEMBERS - 1];
     int n_members;
+    head_origin origin[TLP_MAX_HEADS];
 };
 
 /* ------------------------------------------------------------ layout */
@@ -201,7 +210,22 @@ void tlp_model_free(tlp_model *m)
     free(m->g_extra);
     for (int t = 0; t < m->n_inf; t++) free(m->ws_inf[t]);
     for (int k = 0; k < m->n_members; k++) tlp_model_free(m->members[k]);
+    for (int h = 0; h < TLP_MAX_HEADS; h++) {
+        for (int i = 0; i < m->origin[h].n_targets; i++) free(m->origin[h].targets[i]);
+        free(m->origin[h].targets);
+        free(m->origin[h].tasks);
+    }
     free(m);
+}
+
+/* Head g of src's origin added to head h of m's. */
+static tlp_status copy_origin(tlp_model *m, int h, const tlp_model *src, int g)
+{
+    tlp_status s = TLP_OK;
+    for (int i = 0; i < src->origin[g].n_targets && s == TLP_OK; i++)
+        s = tlp_model_origin_add(m, h, src->origin[g].targets[i], NULL, 0);
+    if (s == TLP_OK) s = tlp_model_origin_add(m, h, NULL, src->origin[g].tasks, src->origin[g].n_tasks);
+    return s;
 }
 
 tlp_model *tlp_model_clone_net(const tlp_model *src)
@@ -215,6 +239,11 @@ tlp_model *tlp_model_clone(const tlp_model *src)
 {
     tlp_model *m = tlp_model_clone_net(src);
     if (!m) return NULL;
+    for (int h = 0; h < src->cfg.n_heads; h++)
+        if (copy_origin(m, h, src, h) != TLP_OK) {
+            tlp_model_free(m);
+            return NULL;
+        }
     for (int k = 0; k < src->n_members; k++) {
         tlp_model *c = tlp_model_clone(src->members[k]);
         if (!c || tlp_model_add_member(m, c, NULL) != TLP_OK) {
@@ -282,6 +311,14 @@ static tlp_model *adapt_net(const tlp_model *init, const tlp_model_config *cfg, 
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
 {
     tlp_model *m = adapt_net(init, cfg, seed, err);
+    for (int h = 0; m && h < cfg->n_heads; h++) { /* a head kept keeps what it was trained on */
+        int g = tlp_model_head(init, cfg->heads[h]);
+        if (g >= 0 && copy_origin(m, h, init, g) != TLP_OK) {
+            tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+            tlp_model_free(m);
+            m = NULL;
+        }
+    }
     for (int k = 0; m && k < init->n_members; k++) { /* an ensemble: each network with its own encoding */
         tlp_model_config ck = *cfg;
         ck.encode = init->members[k]->cfg.encode;
@@ -301,6 +338,100 @@ int tlp_model_head(const tlp_model *m, const char *name)
 {
     for (int h = 0; h < m->cfg.n_heads; h++)
         if (strcmp(m->cfg.heads[h], name) == 0) return h;
+    return -1;
+}
+
+/* ------------------------------------------------------------ origin */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+tlp_status tlp_model_origin_add(tlp_model *m, int head, const char *target, const uint64_t *tasks, size_t n)
+{
+    if (head < 0 || head >= m->cfg.n_heads) return TLP_ARG;
+    head_origin *o = &m->origin[head];
+    if (target && target[0] && tlp_model_origin_target(m, head, target) < 0) {
+        if (o->n_targets >= TLP_ORIGIN_TARGETS) return TLP_ARG;
+        char **t = realloc(o->targets, sizeof *t * (size_t)(o->n_targets + 1));
+        if (!t) return TLP_NOMEM;
+        o->targets = t;
+        if (!(t[o->n_targets] = strdup(target))) return TLP_NOMEM;
+        o->n_targets++;
+    }
+    if (n == 0) return TLP_OK;
+    if (n > SIZE_MAX / sizeof(uint64_t) - o->n_tasks) return TLP_NOMEM;
+    if (tlp__grow((void **)&o->tasks, &o->cap_tasks, o->n_tasks + n, sizeof *o->tasks)) return TLP_NOMEM;
+    memcpy(o->tasks + o->n_tasks, tasks, n * sizeof *tasks);
+    size_t k = o->n_tasks + n, w = 0;
+    qsort(o->tasks, k, sizeof *o->tasks, cmp_u64);
+    for (size_t i = 0; i < k; i++)
+        if (w == 0 || o->tasks[i] != o->tasks[w - 1]) o->tasks[w++] = o->tasks[i];
+    o->n_tasks = w;
+    return TLP_OK;
+}
+
+int tlp_model_origin_n_targets(const tlp_model *m, int head)
+{
+    return head >= 0 && head < m->cfg.n_heads ? m->origin[head].n_targets : 0;
+}
+
+const char *tlp_model_origin_target_at(const tlp_model *m, int head, int i)
+{
+    return i >= 0 && i < tlp_model_origin_n_targets(m, head) ? m->origin[head].targets[i] : NULL;
+}
+
+int tlp_model_origin_target(const tlp_model *m, int head, const char *target)
+{
+    for (int i = 0; i < tlp_model_origin_n_targets(m, head); i++)
+        if (!strcmp(m->origin[head].targets[i], target)) return i;
+    return -1;
+}
+
+size_t tlp_model_origin_tasks(const tlp_model *m, int head, const uint64_t **tasks)
+{
+    if (head < 0 || head >= m->cfg.n_heads) return 0;
+    if (tasks) *tasks = m->origin[head].tasks;
+    return m->origin[head].n_tasks;
+}
+
+int tlp_model_trained_on(const tlp_model *m, int head, uint64_t task)
+{
+    if (head < 0 || head >= m->cfg.n_heads || !m->origin[head].n_tasks) return 0;
+    return bsearch(&task, m->origin[head].tasks, m->origin[head].n_tasks, sizeof task, cmp_u64) != NULL;
+}
+
+int tlp_model_has_origin(const tlp_model *m)
+{
+    for (int h = 0; h < m->cfg.n_heads; h++)
+        if (m->origin[h].n_targets || m->origin[h].n_tasks) return 1;
+    return 0;
+}
+
+/* The head for hardware measured with target: the head of that name; else
+ * the one head whose training targets name the same -model= (or, without
+ * one, the same -mcpu=) as target.  -1 when none or several do. */
+int tlp_model_head_for(const tlp_model *m, const char *hardware, const char *target)
+{
+    int h = hardware ? tlp_model_head(m, hardware) : -1;
+    if (h >= 0 || !target) return h;
+    static const char *const OPTS[] = {"-model=", "-mcpu="};
+    for (int o = 0; o < 2; o++) {
+        char want[128], got[128];
+        if (!tlp_target_option(target, OPTS[o], want, sizeof want) || !strcmp(want, "unknown")) continue;
+        int found = -1, n = 0;
+        for (int g = 0; g < m->cfg.n_heads; g++)
+            for (int i = 0; i < m->origin[g].n_targets; i++)
+                if (tlp_target_option(m->origin[g].targets[i], OPTS[o], got, sizeof got) && !strcmp(got, want)) {
+                    n += found != g;
+                    found = g;
+                    break;
+                }
+        if (n == 1) return found;
+        if (n > 1) return -1;
+    }
     return -1;
 }
 

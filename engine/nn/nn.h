@@ -58,6 +58,25 @@ int tlp_model_n_members(const tlp_model *m); /* 1 + the members added */
 tlp_model *tlp_model_member(const tlp_model *m, int k);
 int tlp_model_head(const tlp_model *m, const char *name); /* index or -1 */
 
+/* What a head was trained on, kept in the model file: the target strings
+ * of its records and its tasks (tlp_workload_hash of each workload key), so
+ * that a head can be found for hardware named otherwise and a score can say
+ * that the model saw the task.  A fine-tuned head keeps what it had and
+ * adds.  origin_add adds target (NULL: none) and n tasks to head's; at most
+ * TLP_ORIGIN_TARGETS targets per head (TLP_ARG past them). */
+#define TLP_ORIGIN_TARGETS 256
+tlp_status tlp_model_origin_add(tlp_model *m, int head, const char *target, const uint64_t *tasks, size_t n);
+int tlp_model_origin_n_targets(const tlp_model *m, int head);
+const char *tlp_model_origin_target_at(const tlp_model *m, int head, int i);
+int tlp_model_origin_target(const tlp_model *m, int head, const char *target); /* its index or -1 */
+size_t tlp_model_origin_tasks(const tlp_model *m, int head, const uint64_t **tasks); /* sorted */
+int tlp_model_trained_on(const tlp_model *m, int head, uint64_t task);
+int tlp_model_has_origin(const tlp_model *m); /* any head knows what it was trained on */
+/* The head for hardware measured with target: the head named hardware;
+ * else the one head whose training targets give the same -model= (else the
+ * same -mcpu=) as target; -1 when no head or several match. */
+int tlp_model_head_for(const tlp_model *m, const char *hardware, const char *target);
+
 /* ---------------------------------------------------------------- data-parallel training */
 
 /* Under mpirun (a build --with-mpi), start MPI: training then shards each

@@ -23,6 +23,10 @@
  *   u32 n_members, n_members x (u32 encode, f32 params[n_params])     [v3]
  *   u32 n_nets, n_nets x u32 encode, u32 nets_done, u32 plan flags    [v4]
  *                             bit 0: the networks started from a model's (fine-tuning)
+ *                             [v5: n_nets 0 when there is no plan]
+ *   n_heads x (u32 n_targets, n_targets x str target,               [v5]
+ *              u64 n_tasks, n_tasks x u64 task)
+ *                             what each head was trained on (tlp_model_origin_add)
  *   u64 FNV-1a-64 of every byte above
  *
  * An ensemble's other networks (tlp_model_add_member) follow the first's
@@ -31,7 +35,9 @@
  * ensembles reads it (if it knows the model's encoding: prog came with
  * ensembles, and an older tlpx refuses it as an unknown encoding).
  *
- * A model saved by a training of several networks (tlp_train_meta.n_nets
+ * A model that knows what its heads were trained on is version 5, with
+ * the sections of versions 3 and 4 (empty when they have nothing to say).
+ * Otherwise a model saved by a training of several networks (tlp_train_meta.n_nets
  * > 1) is version 4: its plan (the networks' encodings, how many are
  * finished) lets --resume go on inside any of them.  The file holds the
  * finished networks and, when one is in training, that one last; the meta
@@ -62,7 +68,8 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float32/float64 
 
 #define CK_MAGIC "TLPXCKPT"
 #define CK_MAGIC_LEN 8
-#define CK_VERSION 4u
+#define CK_VERSION 5u
+#define MAX_TARGET 4096 /* bytes of a target string a head was trained on */
 #define CK_PLAN_FINE 1u /* plan flags: the networks started from a model's */
 #define CK_VERSION_MIN 1u
 #define CK_FLAG_ADAM 1u
@@ -197,6 +204,23 @@ static void w_floats(writer *w, const float *x, size_t n)
     }
 }
 
+/* What each head was trained on [v5]. */
+static void write_origin(writer *w, const tlp_model *m)
+{
+    for (int h = 0; h < tlp_model_config_of(m)->n_heads; h++) {
+        int nt = tlp_model_origin_n_targets(m, h);
+        w_u32(w, (uint32_t)nt);
+        for (int i = 0; i < nt; i++) {
+            const char *t = tlp_model_origin_target_at(m, h, i);
+            w_str(w, t, strnlen(t, MAX_TARGET - 1));
+        }
+        const uint64_t *tasks;
+        size_t n = tlp_model_origin_tasks(m, h, &tasks);
+        w_u64(w, (uint64_t)n);
+        for (size_t i = 0; i < n; i++) w_u64(w, tasks[i]);
+    }
+}
+
 /* The whole file, field by field in the order of the layout at the top of
  * this file (long for that reason: one place says what is written, in
  * order; walk reads it back the same way). */
@@ -211,7 +235,7 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
 
     w_bytes(w, CK_MAGIC, CK_MAGIC_LEN);
     int K = tlp_model_n_members(m);
-    uint32_t version = mt->n_nets > 1 ? 4u : K > 1 ? 3u : 2u;
+    uint32_t version = tlp_model_has_origin(m) ? 5u : mt->n_nets > 1 ? 4u : K > 1 ? 3u : 2u;
     w_u32(w, version);
     w_u32(w, (uint32_t)cfg->mode);
     w_u32(w, (uint32_t)tlp_mode_seq(cfg->mode));
@@ -279,11 +303,13 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
         }
     }
     if (version >= 4) {
-        w_u32(w, (uint32_t)mt->n_nets);
-        for (int k = 0; k < mt->n_nets; k++) w_u32(w, (uint32_t)mt->nets[k]);
-        w_u32(w, (uint32_t)mt->nets_done);
+        int plan = mt->n_nets > 1 ? mt->n_nets : 0;
+        w_u32(w, (uint32_t)plan);
+        for (int k = 0; k < plan; k++) w_u32(w, (uint32_t)mt->nets[k]);
+        w_u32(w, plan ? (uint32_t)mt->nets_done : 0);
         w_u32(w, mt->fine ? CK_PLAN_FINE : 0);
     }
+    if (version >= 5) write_origin(w, m);
     /* the trailer is not part of what it checks */
     uint64_t sum = w->h;
     w_u64(w, sum);
@@ -360,6 +386,7 @@ typedef struct {
     size_t member_off[TLP_MAX_MEMBERS];
     uint32_t n_nets, nets_done, plan_flags; /* [v4] */
     uint32_t nets[TLP_MAX_MEMBERS];         /* the first TLP_MAX_MEMBERS encodings */
+    size_t origin_off;                      /* [v5] */
 } parsed;
 
 /* A cursor over the file's bytes.  The first failure sticks: later reads
@@ -436,6 +463,30 @@ static size_t r_floats(reader *r, uint64_t count, const char *what)
     size_t off = r->pos;
     r->pos += (size_t)count * 4;
     return off;
+}
+
+/* What each head was trained on [v5]: its structure, checked. */
+static void walk_origin(reader *r, parsed *o)
+{
+    o->origin_off = r->pos;
+    for (uint32_t h = 0; h < o->n_heads && !r->st; h++) {
+        uint32_t nt = r_u32(r, "the number of a head's targets");
+        if (!r->st && nt > TLP_ORIGIN_TARGETS)
+            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0, "head %u: %u targets (at most %d)", h, nt,
+                                  TLP_ORIGIN_TARGETS);
+        for (uint32_t i = 0; i < nt && !r->st; i++) {
+            span t = r_str(r, "a head's target");
+            if (!r->st && (t.len >= MAX_TARGET || memchr(r->p + t.off, 0, t.len)))
+                r->st = tlp_error_set(r->err, CK_BAD, r->path, 0, "head %u: a target of %u bytes (at most %d, no NUL)",
+                                      h, t.len, MAX_TARGET - 1);
+        }
+        uint64_t n = r_u64(r, "the number of a head's tasks");
+        if (!r->st && n > (r->n - r->pos) / 8)
+            r->st = tlp_error_set(r->err, CK_BAD, r->path, 0,
+                                  "truncated at byte %zu: expected %llu tasks of head %u, the file ends at byte %zu",
+                                  r->pos, (unsigned long long)n, h, r->n);
+        if (!r->st) r->pos += (size_t)n * 8;
+    }
 }
 
 /* Walk the structure after magic and version; every length is checked
@@ -533,6 +584,7 @@ static void walk(reader *r, parsed *o)
         o->nets_done = r_u32(r, "the number of networks finished");
         o->plan_flags = r_u32(r, "the training plan's flags");
     }
+    if (o->version >= 5) walk_origin(r, o);
 }
 
 /* A file's bytes made safe to quote in a message: at most cap-1 of them,
@@ -598,7 +650,7 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
                                  o->member_encode[k]);
     if (o->model_flags)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown model flags 0x%x: made by a newer tlpx", o->model_flags);
-    if (o->version >= 4) { /* the training plan, and the networks in the file as it says */
+    if (o->version >= 4 && (o->version == 4 || o->n_nets)) { /* the training plan, and the networks in the file as it says */
         uint32_t have = 1 + o->n_members;
         if (o->n_nets < 2 || o->n_nets > TLP_MAX_MEMBERS)
             return tlp_error_set(err, CK_BAD, path, 0, "a training of %u networks (2 to %d)", o->n_nets,
@@ -773,7 +825,7 @@ static void meta_of(const unsigned char *p, const parsed *o, tlp_train_meta *met
     mt.seed = o->seed;
     mt.step = o->step;
     memcpy(&mt.best_val, &o->best, 8);
-    if (o->version >= 4) {
+    if (o->version >= 4 && o->n_nets) {
         mt.n_nets = (int)o->n_nets;
         mt.nets_done = (int)o->nets_done;
         for (uint32_t k = 0; k < o->n_nets; k++) mt.nets[k] = (tlp_encode)o->nets[k];
@@ -802,6 +854,32 @@ static int state_of(const unsigned char *p, const parsed *o, tlp_train_state *st
         if (!st->ring) return -1;
         get_floats(p + o->ring_off, np * o->n_slots, st->ring);
         st->n_ring = (int)o->n_ring;
+    }
+    return 0;
+}
+
+/* What each head was trained on, into m (walk_origin checked the
+ * structure).  -1 when out of memory. */
+static int origin_of(const unsigned char *p, size_t n, const parsed *o, tlp_model *m)
+{
+    reader r = {p, n, o->origin_off, NULL, NULL, TLP_OK};
+    uint64_t buf[512];
+    for (uint32_t h = 0; h < o->n_heads; h++) {
+        uint32_t nt = r_u32(&r, "");
+        for (uint32_t i = 0; i < nt; i++) {
+            span t = r_str(&r, "");
+            char target[MAX_TARGET];
+            memcpy(target, p + t.off, t.len);
+            target[t.len] = 0;
+            if (tlp_model_origin_add(m, (int)h, target, NULL, 0) == TLP_NOMEM) return -1;
+        }
+        uint64_t left = r_u64(&r, "");
+        while (left) {
+            size_t k = left < 512 ? (size_t)left : 512;
+            for (size_t i = 0; i < k; i++) buf[i] = r_u64(&r, "");
+            if (tlp_model_origin_add(m, (int)h, NULL, buf, k) != TLP_OK) return -1;
+            left -= k;
+        }
     }
     return 0;
 }
@@ -854,12 +932,16 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
         }
         get_floats(p + o->member_off[k], np, tlp_model_params(mk));
     }
+    if (o->version >= 5 && origin_of(p, n, o, m)) goto nomem_origin;
     if (meta) meta_of(p, o, meta);
     if (state) *state = st;
     free(o);
     free(p);
     return m;
 
+nomem_origin:
+    tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory for what the model was trained on");
+    goto fail;
 nomem:
     tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory for the state to resume from");
 fail:

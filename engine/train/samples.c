@@ -45,6 +45,8 @@ void tlp_samples_free(tlp_samples *s)
     free(s->task);
     free(s->label);
     free(s->have);
+    free(s->ds_head);
+    free(s->ds_canon);
     free(s);
 }
 
@@ -238,8 +240,8 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
     count_labels(s);
     for (size_t k = 0; k < s->n_tasks; k++) free(keys[k]);
     free(keys);
-    free(task_head);
-    free(task_canon);
+    s->ds_head = task_head; /* kept: what a training was trained on (train.c) */
+    s->ds_canon = task_canon;
     tlp__hmap_free(&kmap);
     tlp__hmap_free(&smap);
     if (st == TLP_OK && s->n == 0) st = TLP_EMPTY;

@@ -56,6 +56,11 @@ typedef struct {
      * fine-tuning the networks each starts from */
     int net;
     tlp_model *ens, *init;
+    /* what the run trains on: per head, the tasks (tlp_workload_hash) and
+     * the dataset tasks that give their targets (origin_of_run) */
+    uint64_t *o_hash[TLP_MAX_HEADS];
+    uint32_t *o_task[TLP_MAX_HEADS];
+    size_t n_o[TLP_MAX_HEADS];
     tlp_status status;
     tlp_error err;
 } trainer;
@@ -251,6 +256,21 @@ static void keep_state(trainer *t)
     if (slots) memcpy(t->kept.ring, t->ring, sizeof(float) * t->adam.n * (size_t)slots);
 }
 
+/* Add what the run trains on to m's heads (they keep what they had: a
+ * fine-tuned head was trained on both). */
+static tlp_status stamp_origin(const trainer *t, tlp_model *m)
+{
+    tlp_status st = TLP_OK;
+    for (int h = 0; h < t->s->n_heads && st == TLP_OK; h++) {
+        int g = tlp_model_head(m, t->s->heads[h]);
+        if (g < 0) continue;
+        for (size_t i = 0; i < t->n_o[h] && st != TLP_NOMEM; i++)
+            st = tlp_model_origin_add(m, g, tlp_dataset_task(t->s->ds, t->o_task[h][i])->target, NULL, 0);
+        if (st != TLP_NOMEM) st = tlp_model_origin_add(m, g, NULL, t->o_hash[h], t->n_o[h]);
+    }
+    return st == TLP_NOMEM ? st : TLP_OK; /* past TLP_ORIGIN_TARGETS targets: the first ones */
+}
+
 /* Hand the kept model to o.on_kept (after an epoch that changed it, and
  * when a network of an ensemble is finished), so a killed or interrupted
  * run loses at most the epochs since; the progress counts the saves. */
@@ -261,8 +281,8 @@ static void autosave(trainer *t, tlp_progress *p)
     tlp_train_meta m = kept_meta(t);
     tlp_error e = {0};
     tlp_model *copy = t->ens ? ensemble_copy(t) : NULL;
-    const tlp_model *km = t->ens ? copy : t->best;
-    if (!km) snprintf(p->save_error, sizeof p->save_error, "out of memory for the model to save");
+    tlp_model *km = t->ens ? copy : t->best;
+    if (!km || stamp_origin(t, km) != TLP_OK) snprintf(p->save_error, sizeof p->save_error, "out of memory for the model to save");
     else if (t->o.on_kept(t->o.kept_ctx, km, &m, &t->kept, &e) != TLP_OK)
         snprintf(p->save_error, sizeof p->save_error, "%s", e.msg);
     else {
@@ -419,6 +439,32 @@ static tlp_status validation_order(trainer *t, run_t *r)
     return TLP_OK;
 }
 
+/* What the run trains each head on: the tasks of the dataset with a
+ * sample of that head in the training share (a task held out for
+ * validation is not trained on). */
+static tlp_status origin_of_run(trainer *t, const run_t *r)
+{
+    const tlp_samples *s = t->s;
+    size_t H = (size_t)s->n_heads, nt = tlp_dataset_n_tasks(s->ds);
+    uint8_t *seen = calloc(s->n_tasks * H + 1, 1);
+    if (!seen) return fail(t, TLP_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->n_train; i++)
+        for (size_t h = 0; h < H; h++)
+            if (s->have[(size_t)r->train[i] * H + h]) seen[(size_t)s->task[r->train[i]] * H + h] = 1;
+    for (size_t h = 0; h < H && t->status == TLP_OK; h++) {
+        t->o_hash[h] = malloc(sizeof(uint64_t) * (nt + 1));
+        t->o_task[h] = malloc(sizeof(uint32_t) * (nt + 1));
+        if (!t->o_hash[h] || !t->o_task[h]) fail(t, TLP_NOMEM, "out of memory");
+        for (size_t k = 0; k < nt && t->status == TLP_OK; k++) {
+            if (s->ds_head[k] != (int)h || !seen[(size_t)s->ds_canon[k] * H + h]) continue;
+            t->o_task[h][t->n_o[h]] = (uint32_t)k;
+            t->o_hash[h][t->n_o[h]++] = tlp_workload_hash(tlp_dataset_task(s->ds, k)->workload_key);
+        }
+    }
+    free(seen);
+    return t->status;
+}
+
 /* One optimiser step on the batch idx[0..nb): its loss. */
 static double train_step(trainer *t, run_t *r, const uint32_t *idx, int nb)
 {
@@ -551,7 +597,8 @@ static void train_run(tlp_job *job, void *work)
     tlp_rng_seed(&rng, t->o.seed ^ 0x5eedu);
     tlp_set_threads(t->o.threads);
     tlp_job_state st = TLP_JOB_FAILED;
-    if (run_alloc(t, &r) == TLP_OK && split(t, &rng, &r) == TLP_OK && validation_order(t, &r) == TLP_OK) {
+    if (run_alloc(t, &r) == TLP_OK && split(t, &rng, &r) == TLP_OK && validation_order(t, &r) == TLP_OK &&
+        origin_of_run(t, &r) == TLP_OK) {
         p.steps_per_epoch = (long)((r.n_train + (size_t)t->o.batch - 1) / (size_t)t->o.batch);
         r.total_steps = (uint64_t)t->o.epochs * (uint64_t)p.steps_per_epoch;
         r.total_work = (size_t)t->o.epochs * (r.n_train + r.n_val);
@@ -593,6 +640,7 @@ static void train_drop(void *work)
     tlp_adam_free(&t->adam);
     tlp_train_state_free(&t->kept);
     free(t->ring);
+    for (int h = 0; h < TLP_MAX_HEADS; h++) free(t->o_hash[h]), free(t->o_task[h]);
     free(t);
 }
 
@@ -728,6 +776,8 @@ static tlp_status train_finish(void *work, tlp_model **best, tlp_train_meta *met
         *best = t->best;
         t->best = NULL;
     }
+    if (best && *best && stamp_origin(t, *best) != TLP_OK && s == TLP_OK)
+        s = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for the model");
     if (meta) *meta = kept_meta(t);
     if (state) {
         *state = t->kept;

@@ -39,6 +39,9 @@ struct tlp_samples {
     uint8_t *have;   /* [n][H] */
     size_t n_tasks;
     size_t labelled[TLP_MAX_HEADS], multi;
+    /* per task of the dataset: its head (-1: none) and canonical task */
+    int *ds_head;
+    uint32_t *ds_canon;
 };
 
 /* ---------------------------------------------------------------- background jobs (job.c) */
