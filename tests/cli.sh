@@ -47,12 +47,12 @@ if command -v bash >/dev/null 2>&1; then
     comp tlpx eval --fo >"$T/c4"
     check "completion: the data options too (--fo -> --fold)" grep -qx -- --fold "$T/c4"
     "$TLPX" train "K80=$FX/train/hw-a" --out "$T/k.tlpx" --epochs 1 --batch 32 -q 2>/dev/null
-    comp tlpx eval "$T/k.tlpx" "$FX/train" --head "" >"$T/c5"
+    comp tlpx eval "$T/k.tlpx" "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" --head "" >"$T/c5"
     check "completion: heads read from the model" grep -qx K80 "$T/c5"
 fi
 
 # stats
-check "stats on the fixtures" status 0 "$TLPX" stats "$FX/records"
+check "stats on the fixtures" status 0 "$TLPX" stats "$FX/records/cpu-y" "$FX/records/gpu-x"
 cp "$T/out" "$T/stats"
 check "stats: totals" grep -q "^3 files, 3 tasks, 9 records" "$T/stats"
 check "stats: hardware from -model=" grep -q "^hardware testcpu (cpu features: 25 steps x 22 slots)" "$T/stats"
@@ -116,10 +116,10 @@ check "record 3 of stdin" grep -q "^record 3 of 40 (-:4)" "$T/out"
 check "a file in the current directory" status 0 sh -c "cd '$FX/train/hw-a' && '$TLPX' stats op64.json"
 check "is named after the real directory, not ." grep -q "^hardware hw-a " "$T/out"
 check "which stats says" grep -q 'hardware "hw-a" named after the path (no -model= in the targets): 1 file of op64.json' "$T/err"
-check "a directory's top-level directories name its records" status 0 "$TLPX" stats "$T/d"
-check "sub" grep -q "^hardware sub " "$T/out"
-check "deep" grep -q "^hardware deep " "$T/out"
-check "each said" grep -q 'hardware "deep" named after the path' "$T/err"
+check "a directory names all the records below it" status 0 "$TLPX" stats "$T/d"
+check "d" grep -q "^hardware d " "$T/out"
+check "not its subdirectories" sh -c "! grep -q '^hardware \(sub\|deep\) ' '$T/out'"
+check "which is said" grep -q 'hardware "d" named after the path' "$T/err"
 check "NAME= names all, and nothing is inferred" status 0 "$TLPX" stats "X=$T/d"
 check "no note then" sh -c "! grep -q 'named after the path' '$T/err'"
 check "many directories under one name are pointed out" status 0 "$TLPX" stats "$FX"
@@ -152,7 +152,7 @@ mkdir -p "$T/gz/hw-a" "$T/gz/hw-b"
 for f in "$FX"/train/hw-a/*.json; do gzip -c "$f" >"$T/gz/hw-a/$(basename "$f").gz"; done
 cp "$FX"/train/hw-b/*.json "$T/gz/hw-b/"
 gzip "$T/gz/hw-b/op512.json"
-check "a directory of .json.gz and .json files" status 0 "$TLPX" stats "$T/gz"
+check "a directory of .json.gz and .json files" status 0 "$TLPX" stats "$T/gz/hw-a" "$T/gz/hw-b"
 sed 1d "$T/out" >"$T/gzstats"
 "$TLPX" stats "$FX/train/hw-a" "$FX/train/hw-b" -q 2>/dev/null | sed 1d >"$T/plainstats"
 check "the same figures as the plain files" cmp "$T/gzstats" "$T/plainstats"
@@ -162,28 +162,28 @@ check "gzip data on standard input" status 0 sh -c "'$TLPX' stats - < '$T/gz/hw-
 check "reads its 40 records" grep -q "^1 files, 1 tasks, 40 records" "$T/out"
 cat "$FX"/train/hw-a/*.json | gzip -c >"$T/gzall"
 head -c 2500 "$T/gzall" >"$T/gz/hw-a/cut.json.gz"
-check "a truncated .gz: loading goes on" status 0 "$TLPX" stats "$T/gz"
+check "a truncated .gz: loading goes on" status 0 "$TLPX" stats "$T/gz/hw-a" "$T/gz/hw-b"
 check "and it is reported with file and line" grep -q "cut.json.gz:[0-9]*: corrupt or truncated gzip data (.*unexpected end of file)" "$T/err"
 check "the other files all load (hw-b untouched)" grep -q "records 160 " "$T/out"
 
 # best: the best valid record of every task, as TVM records, one hardware a
 # file where two would meet under one TVM key (hw-a and hw-b: one target string)
-check "best over two hardware of one target, to one file: refused" status 1 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best.json"
+check "best over two hardware of one target, to one file: refused" status 1 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" "$FX/allfailed" --out "$T/best.json"
 check "it names the two hardware, the key and the way out" sh -c "tr '\\n' ' ' <'$T/err' | grep -q 'hw-a and hw-b measured 2 workloads under the same TVM target key (cuda).*--hw NAME.*directory'"
 check "and writes nothing" test ! -e "$T/best.json"
-check "best --out DIR/: one file a hardware" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --out "$T/best/"
+check "best --out DIR/: one file a hardware" status 0 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" "$FX/allfailed" --out "$T/best/"
 check "hw-a.json, hw-b.json, cpu-c.json" sh -c "cd '$T/best' && ls | tr '\n' ' ' | grep -qx 'cpu-c.json hw-a.json hw-b.json '"
 check "the hardware whose every run failed is said, not written" grep -q "^allfailed: nothing to write (every measurement failed)" "$T/err"
 check "one line per task: hw-a's 4" test "$(wc -l <"$T/best/hw-a.json")" -eq 4
 check "each file clashes in nothing by TVM's rule" sh -c ". '$top_srcdir/tests/lib.sh'; for f in '$T'/best/*.json; do test \"\$(tvm_clashes \"\$f\")\" = 0 || exit 1; done"
 cat "$T"/best/hw-a.json "$T"/best/hw-b.json >"$T/ab.json"
 check "while the two GPU files together would clash on 2 (the check sees it)" test "$(tvm_clashes "$T/ab.json")" = 2
-check "best --hw hw-b to one file" status 0 "$TLPX" best "$FX/train" "$FX/allfailed" --hw hw-b --out "$T/best.json"
+check "best --hw hw-b to one file" status 0 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" "$FX/allfailed" --hw hw-b --out "$T/best.json"
 check "says whose" grep -q "the best of 4 tasks of hw-b" "$T/err"
 check "holds hw-b's records only" cmp -s "$T/best.json" "$T/best/hw-b.json"
 check "the lines are records tlpx reads back" status 0 "$TLPX" stats "$T/best.json"
 check "4 records of 4 tasks" grep -q "^1 files, 4 tasks, 4 records" "$T/out"
-check "best --hw of hardware DATA lacks: refused" status 1 "$TLPX" best "$FX/train" --hw nope --out "$T/none.json"
+check "best --hw of hardware DATA lacks: refused" status 1 "$TLPX" best "$FX/train/cpu-c" "$FX/train/hw-a" "$FX/train/hw-b" --hw nope --out "$T/none.json"
 check "naming those it has" grep -q "no such hardware in DATA (it holds: cpu-c hw-a hw-b)" "$T/err"
 check "best of hardware that meet under no key (cpu-c, hw-a): one file" status 0 "$TLPX" best "$FX/train/cpu-c" "$FX/train/hw-a" "$FX/allfailed" --out "$T/ca.json"
 check "the all-failed task is left out, and said" grep -q "1 task left out (every measurement failed)" "$T/err"
@@ -191,8 +191,8 @@ check "5 lines" test "$(wc -l <"$T/ca.json")" -eq 5
 # each line is the least-cost valid record of its task: compare with tokens' default (the best measured)
 "$TLPX" tokens "$FX/train/hw-a" --task 'tlpx_train_op(64, 64)' -q >"$T/tok"
 check "the best of a task is the record tokens shows first" sh -c "grep -qF \"\$(sed -n 's/^record [0-9]* of [0-9]* ([^:]*:\\([0-9]*\\)).*/\\1/p' '$T/tok' | xargs -I{} sed -n '{}p' '$FX/train/hw-a/op64.json')\" '$T/ca.json'"
-check "best without --out is a usage error" status 2 "$TLPX" best "$FX/train"
-check "best --out /dev/null is refused" status 1 "$TLPX" best "$FX/train" --out /dev/null
+check "best without --out is a usage error" status 2 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c"
+check "best --out /dev/null is refused" status 1 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" --out /dev/null
 check "/dev/null is still a device" test -c /dev/null
 
 # tokens

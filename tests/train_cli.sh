@@ -39,16 +39,16 @@ check "and names it" grep -q 'no gpu records of hardware "nope"' "$T/err"
 check "and lists the hardware present" grep -q "have: hw-a hw-b" "$T/err"
 check "nothing written after a usage error" test ! -e "$T/x.tlpx"
 check "eval without DATA is a usage error" status 2 "$TLPX" eval "$T/x.tlpx"
-check "eval: unknown option is a usage error" status 2 "$TLPX" eval "$T/x.tlpx" "$D" --bogus
+check "eval: unknown option is a usage error" status 2 "$TLPX" eval "$T/x.tlpx" "$D/hw-a" "$D/hw-b" "$D/cpu-c" --bogus
 check "predict without DATA is a usage error" status 2 "$TLPX" predict "$T/x.tlpx"
-check "predict: --per-task is not a predict option" status 2 "$TLPX" predict "$T/x.tlpx" "$D" --per-task
+check "predict: --per-task is not a predict option" status 2 "$TLPX" predict "$T/x.tlpx" "$D/hw-a" "$D/hw-b" "$D/cpu-c" --per-task
 
 # mixed cpu and gpu data
-check "train on cpu and gpu data without --mode is a usage error" status 2 "$TLPX" train "$D" --out "$T/x.tlpx" $FAST
+check "train on cpu and gpu data without --mode is a usage error" status 2 "$TLPX" train "$D/hw-a" "$D/hw-b" "$D/cpu-c" --out "$T/x.tlpx" $FAST
 check "and says to pick a mode" grep -q -- "--mode" "$T/err"
 
 # the model the rest uses: both gpu hardware, from the mixed directory with --mode gpu
-check "train --mode gpu on the mixed data" status 0 "$TLPX" train "$D" --mode gpu --out "$T/m.tlpx" --epochs 3 --batch 32 --seed 1
+check "train --mode gpu on the mixed data" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" "$D/cpu-c" --mode gpu --out "$T/m.tlpx" --epochs 3 --batch 32 --seed 1
 check "train says what it trains on" grep -q "^training gpu model (recipe custom, an ensemble of networks of log,prog tokens) on 211 samples (110 with several labels), heads: hw-a (161 labels) hw-b (160 labels)" "$T/err"
 check "one progress line per epoch of each network" test "$(grep -c '^network [12]/2 ([a-z]*) epoch [1-3]/3: loss ' "$T/err")" -eq 6
 check "naming the network: log, then prog" sh -c "sed -n 's/^network \\([12]\\/2 ([a-z]*)\\) epoch.*/\\1/p' '$T/err' | uniq | tr '\n' ' ' | grep -qx '1/2 (log) 2/2 (prog) '"
@@ -75,7 +75,10 @@ check "eval: the model learnt to rank (pair-acc > 0.6 on both heads)" \
     awk '$1 == "pair-acc" { n++; if ($2 > 0.6) good++ } END { exit !(n == 2 && good == 2) }' "$T/eval"
 check "eval --tsv" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv
 check "eval --tsv: the header" test "$(head -n 1 "$T/out")" = "$(printf 'head\ttasks\trecords\tmetric\tmean\tpooled\tfailed_picks\trandom_mean\trandom_pooled\trandom_failed_picks')"
-check "eval --tsv: 4 rows per head, 10 columns" awk -F '\t' 'NR > 1 { n[$1]++; if (NF != 10) bad++ } END { exit !(n["hw-a"] == 4 && n["hw-b"] == 4 && !bad) }' "$T/out"
+check "eval --tsv: 4 rows per head, 10 columns (and in-sample)" awk -F '\t' 'NR > 1 && $4 != "in-sample" { n[$1]++ } NR > 1 { if (NF != 10) bad++ } END { exit !(n["hw-a"] == 4 && n["hw-b"] == 4 && !bad) }' "$T/out"
+# the model was trained on these tasks but those held out for validation: said
+check "eval --tsv: the tasks the model was trained on are counted" awk -F '\t' '$4 == "in-sample" { n++; if ($5 < 1 || $5 > $2) bad++ } END { exit !(n >= 1 && !bad) }' "$T/out"
+check "and the table says so" grep -q "^  in-sample: [0-9]* of these 4 tasks are the model's training tasks" "$T/eval"
 check "eval --tsv: the same top-1 mean as the table" sh -c "test \"\$(awk -F '\t' '\$1 == \"hw-a\" && \$4 == \"top-1\" { printf \"%.4f\", \$5 }' '$T/out')\" = \"\$(awk '\$1 == \"top-1\" { print \$2; exit }' '$T/eval')\""
 check "eval --per-task" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --per-task
 check "eval --per-task: a header" grep -q "^task *hardware *head *n *failed *top-1 *top-5 *rand-1 *pair-acc *tau *workload" "$T/out"
@@ -100,7 +103,7 @@ check "eval --head hw-b scores every task with that head" status 0 "$TLPX" eval 
 check "eval --head: one head line, all 8 tasks" test "$(grep -c '^head hw-b: 8 tasks, ' "$T/out")" -eq 1 -a "$(grep -c '^head ' "$T/out")" -eq 1
 check "eval --head with an unknown head fails" status 1 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" --head nope
 check "and lists the heads" grep -q 'no head "nope" (heads: hw-a hw-b)' "$T/err"
-check "eval on mixed data scores the gpu tasks" status 0 "$TLPX" eval "$T/m.tlpx" "$D"
+check "eval on mixed data scores the gpu tasks" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" "$D/cpu-c"
 check "eval on mixed data: both heads" test "$(grep -c '^head hw-[ab]: 4 tasks, ' "$T/out")" -eq 2
 check "eval a gpu model on cpu data fails" status 1 "$TLPX" eval "$T/m.tlpx" "$D/cpu-c"
 check "and says why" grep -q "no gpu tasks" "$T/err"
@@ -121,7 +124,7 @@ check "predict: rank 1 has the task's highest score" awk -F '\t' 'NR > 1 { k = $
 check "predict --head hw-a" status 0 "$TLPX" predict "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --head hw-a
 check "predict --head: every record" test "$(tail -n +2 "$T/out" | wc -l)" -eq 321
 check "predict --head with an unknown head fails" status 1 "$TLPX" predict "$T/m.tlpx" "$D/hw-a" --head nope
-check "predict on mixed data: only the gpu records" status 0 "$TLPX" predict "$T/m.tlpx" "$D"
+check "predict on mixed data: only the gpu records" status 0 "$TLPX" predict "$T/m.tlpx" "$D/hw-a" "$D/hw-b" "$D/cpu-c"
 check "predict on mixed data: 321 rows" test "$(tail -n +2 "$T/out" | wc -l)" -eq 321
 check "predict a gpu model on cpu data fails" status 1 "$TLPX" predict "$T/m.tlpx" "$D/cpu-c"
 
@@ -143,8 +146,9 @@ check "the same replay as with the model" cmp "$T/out" "$T/rep-m"
 # eval --scores: predictions from a file, scored by the same code
 check "eval --scores the predict output" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --tsv
 tail -n +2 "$T/out" >"$T/s1"
-"$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv -q | tail -n +2 >"$T/s2"
+"$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b" --tsv -q | tail -n +2 | grep -v "	in-sample	" >"$T/s2"
 check "the same figures as eval with the model" cmp "$T/s1" "$T/s2"
+check "(a scores file does not know what a model was trained on)" sh -c "! grep -q in-sample '$T/s1'"
 check "eval --scores --head hw-b: one hardware" status 0 "$TLPX" eval --scores "$T/pred" "$D/hw-a" "$D/hw-b" --head hw-b --tsv
 check "only hw-b rows" test "$(tail -n +2 "$T/out" | cut -f1 | sort -u)" = hw-b
 grep -v 'op64' "$T/pred" >"$T/pred-part"
@@ -206,10 +210,16 @@ check "--heads hw-a,hw-a (a head twice) is refused" sh -c "! '$TLPX' train '$D/h
 check "NAME=PATH names the head" status 0 "$TLPX" train "K80=$D/hw-a" --out "$T/k.tlpx" $FAST
 check "eval shows the head K80" status 0 "$TLPX" eval "$T/k.tlpx" "K80=$D/hw-a"
 check "K80 scored" grep -q "^head K80: 4 tasks, " "$T/out"
-check "train --mode cpu on the mixed data" status 0 "$TLPX" train "$D" --mode cpu --out "$T/c.tlpx" $FAST
-check "predict with the cpu model: only the cpu records" status 0 "$TLPX" predict "$T/c.tlpx" "$D"
+check "train --mode cpu on the mixed data" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" "$D/cpu-c" --mode cpu --out "$T/c.tlpx" $FAST
+check "predict with the cpu model: only the cpu records" status 0 "$TLPX" predict "$T/c.tlpx" "$D/hw-a" "$D/hw-b" "$D/cpu-c"
 check "20 cpu rows, ranks 1..20" awk -F '\t' -v want=1 "$perm" "$T/out"
 check "cpu rows are cpu-c" test "$(grep -c "	cpu-c	" "$T/out")" -eq 20
+# heads for hardware named otherwise: by the target the head was trained on, else said
+check "hardware of another name, measured with the head's target (-mcpu=)" status 0 "$TLPX" eval "$T/c.tlpx" "mine=$D/cpu-c"
+check "is scored by that head" grep -q "^head cpu-c: 1 tasks" "$T/out"
+check "without a word on stderr" sh -c "! grep -q 'no head' '$T/err'"
+check "hardware no head matches" status 0 "$TLPX" eval "$T/m.tlpx" "K80=$D/hw-a" -q
+check "is scored by the first head, and stderr says so" grep -q "^tlpx: $T/m.tlpx: no head for K80: scored by head hw-a (--head HW to choose)" "$T/err"
 
 # cross-validation by task: folds are disjoint, cover every task, agree across commands
 for k in 1 2 3; do

@@ -4,7 +4,10 @@
 # are reachable as fx/, and its screen dumps are compared with
 # tests/screens/NAME.txt.  TLPX_UPDATE_SCREENS=1 rewrites the goldens.
 # A script's first line "# args: ..." gives the explorer's arguments, and
-# "# size: WxH" (default 80x24) the terminal size.
+# "# size: WxH" (default 80x24) the terminal size.  The embedded default
+# (assets/) is there for a script without args or with "# assets: embedded";
+# for the others there is none, so DATA without --model opens without a
+# model as on an install without assets.
 # Numbers with a decimal point are compared as "#.#": a model's scores differ
 # in their last digits between -O0 and -O3 builds (summation order), while
 # layout, ranks, names and messages must match exactly.
@@ -27,8 +30,11 @@ for script in "$src"/tests/tui/*.script; do
     n=$((n + 1))
     args=$(sed -n 's/^# args: //p' "$script" | head -1)
     size=$(sed -n 's/^# size: //p' "$script" | head -1)
+    assets=$(sed -n 's/^# assets: //p' "$script" | head -1)
+    A=assets
+    [ -n "$args" ] && [ "$assets" != embedded ] && A=no-assets
     golden="$src/tests/screens/$name.txt"
-    (cd "$T" && rm -f ./*.tlpx ./*.json && TLPX_ASSETS=assets XDG_STATE_HOME="$T/state" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
+    (cd "$T" && rm -f ./*.tlpx ./*.json && TLPX_ASSETS=$A XDG_STATE_HOME="$T/state" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
         > "$T/$name.out" 2> "$T/$name.err"
     rc=$?
     if [ -n "$TLPX_UPDATE_SCREENS" ]; then cp "$T/$name.out" "$golden"; fi

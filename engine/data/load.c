@@ -12,8 +12,10 @@
  * nothing.
  *
  * Hardware name: the user's NAME=PATH override, else the target's -model=,
- * else the name of the directory holding the file (TenSet lays files out as
- * measure_records/<platform>/NAME.json), noted as inferred.
+ * else the DATA argument's own name (a directory's, or a file's
+ * directory's) for everything below it, noted as inferred: subdirectories
+ * group operators as often as hardware (Roller's conv/, matmul/, ...), and
+ * the note points out several directories under one name.
  */
 #include "data/dataset_impl.h"
 
@@ -404,15 +406,8 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const struct stat *
             if (stat(names[i], &sb) != 0) {
                 /* a dangling link or no permission to look: said, not fatal */
                 if (records || errno != ENOENT) s = skip_path(ds, names[i], o, "%s: skipped", strerror(errno));
-            } else if (S_ISDIR(sb.st_mode)) {
-                /* below the DATA directory, each top-level directory names its records */
-                hw_name_t sub = *hardware;
-                if (depth == 0) {
-                    snprintf(sub.path, sizeof sub.path, "%s", names[i] + strlen(path) + !has_suffix(path, "/"));
-                    clean_name(sub.path);
-                }
-                s = add_dir(ds, names[i], &sb, &sub, o, err, w, depth + 1);
-            }
+            } else if (S_ISDIR(sb.st_mode))
+                s = add_dir(ds, names[i], &sb, hardware, o, err, w, depth + 1); /* the DATA directory's name */
             else if (!records)
                 continue;
             else if (!S_ISREG(sb.st_mode))

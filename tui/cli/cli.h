@@ -49,7 +49,14 @@ int cli_default_threads(void);
  * installed); -1 if nowhere. */
 #define CLI_DEFAULT_MODEL "mtl-gpu.tlpx"
 #define CLI_DEFAULT_GPUS {"K80", "V100", "MI50"}
+/* The embedded model of each family (by tlp_mode: cpu, gpu), which the
+ * explorer scores DATA with when no --model is given. */
+#define CLI_EMBEDDED_MODELS {"xeon-cpu.tlpx", CLI_DEFAULT_MODEL}
 int cli_assets_dir(char *dir, size_t cap);
+/* A DATA argument as NAME=PATH (name: NAME, or "" for a plain PATH), when
+ * the text before '=' looks like a name and no file is called arg itself;
+ * *path points into arg. */
+void cli_split_data_arg(const char *arg, char *name, size_t cap, const char **path);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

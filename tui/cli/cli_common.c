@@ -10,7 +10,7 @@
 
 /* NAME=PATH, when the text before '=' looks like a name and PATH is not an
  * existing file called "NAME=PATH" itself. */
-static void split_data_arg(const char *arg, char *name, size_t cap, const char **path)
+void cli_split_data_arg(const char *arg, char *name, size_t cap, const char **path)
 {
     const char *eq = strchr(arg, '=');
     struct stat sb;
@@ -65,7 +65,7 @@ tlp_dataset *cli_load(const cli_data_opts *o)
     for (int i = 0; i < o->n_paths; i++) {
         char name[128];
         const char *path;
-        split_data_arg(o->paths[i], name, sizeof name, &path);
+        cli_split_data_arg(o->paths[i], name, sizeof name, &path);
         tlp_error err = {0};
         if (tlp_dataset_add_path(ds, path, name[0] ? name : NULL, &lo, &err) != TLP_OK) {
             if (err.line) fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);

@@ -157,6 +157,7 @@ static int report(cli_session *a, const eval_head *heads, int n_heads, const int
         tlp_eval_sum sum;
         tlp_eval_sum_init(&sum, a->ks, a->n_k);
         size_t records = 0, failed = 0;
+        int in_sample = 0;
         ops.n = 0;
         for (size_t t = 0; t < nt; t++) {
             const tlp_task *tk = tlp_dataset_task(ds, t);
@@ -164,6 +165,8 @@ static int report(cli_session *a, const eval_head *heads, int n_heads, const int
             tlp_task_eval ev;
             if (tlp_eval_dataset_task(ds, t, heads[h].scores, a->ks, a->n_k, &ev) != TLP_OK) continue;
             tlp_eval_sum_add(&sum, &ev, tk->weight);
+            int seen = a->m && tlp_model_trained_on(a->m, h, tlp_workload_hash(tk->workload_key));
+            in_sample += seen;
             if (a->by_op) op_add(&ops, a, tk->summary, &ev, tk->weight);
             if (ev.n_failed < ev.n) { /* the records of the tasks scored */
                 records += (size_t)ev.n;
@@ -172,12 +175,18 @@ static int report(cli_session *a, const eval_head *heads, int n_heads, const int
             if (a->per_task && !a->tsv) {
                 printf("%-6zu %-10s %-8s %6d %6d", t, tk->hardware, heads[h].name, ev.n, ev.n_failed);
                 for (int k = 0; k < a->n_k; k++) printf("  %7.4f%s", ev.best / ev.lat_k[k], ev.failed_k[k] ? "!" : " ");
-                printf(" %6.4f  %8.4f %7.4f  %s\n", ev.rand_top_k[0], ev.pair_acc, ev.tau, tk->summary);
+                printf(" %6.4f  %8.4f %7.4f  %s%s\n", ev.rand_top_k[0], ev.pair_acc, ev.tau, tk->summary,
+                       seen ? "  [in-sample]" : "");
             }
         }
         if (!sum.tasks) continue;
         any = 1;
         print_head(a, heads[h].name, &sum, records, failed);
+        if (in_sample && a->tsv)
+            printf("%s\t%d\t%zu\tin-sample\t%d\t\t\t\t\t\n", heads[h].name, sum.tasks, records, in_sample);
+        else if (in_sample) /* a model scored on what it learnt from looks better than it is */
+            printf("  in-sample: %d of these %d tasks are the model's training tasks (their figures flatter it)\n",
+                   in_sample, sum.tasks);
         if (a->by_op) print_ops(a, heads[h].name, &ops);
     }
     free(ops.name), free(ops.sum), free(ops.records), free(ops.failed);

@@ -22,8 +22,31 @@ tlp_model *cli_load_model(const char *path, tlp_train_meta *meta, tlp_train_stat
 int cli_head_for(const tlp_model *m, const tlp_task *t, int forced)
 {
     if (forced >= 0) return forced;
-    int h = tlp_model_head(m, t->hardware);
+    int h = tlp_model_head_for(m, t->hardware, t->target);
     return h >= 0 ? h : 0;
+}
+
+int cli_heads_unmatched(const tlp_model *m, const tlp_dataset *ds, char *buf, size_t cap)
+{
+    const tlp_model_config *c = tlp_model_config_of(m);
+    int n = 0;
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(ds, t);
+        if (tk->mode != c->mode || tlp_model_head_for(m, tk->hardware, tk->target) >= 0) continue;
+        int seen = 0; /* each hardware once, in the order of the data */
+        for (size_t u = 0; u < t && !seen; u++) {
+            const tlp_task *o = tlp_dataset_task(ds, u);
+            seen = o->mode == c->mode && !strcmp(o->hardware, tk->hardware) &&
+                   tlp_model_head_for(m, o->hardware, o->target) < 0;
+        }
+        if (seen) continue;
+        int w = snprintf(buf + len, cap - len, "%s%s", n ? ", " : "", tk->hardware);
+        if (w > 0 && (size_t)w < cap - len) len += (size_t)w;
+        n++;
+    }
+    return n;
 }
 
 /* Progress of scoring on a terminal: "scoring with heads K80, V100: 45%". */
@@ -177,6 +200,10 @@ int cli_session_open(int argc, char **argv, cli_session *a, const cli_cmd *cmd)
         return EXIT_FAIL;
     }
     const tlp_model_config *c = tlp_model_config_of(a->m);
+    char names[512];
+    if (!a->head && cli_heads_unmatched(a->m, a->ds, names, sizeof names))
+        fprintf(stderr, "tlpx: %s: no head for %s: scored by head %s (--head HW to choose)\n", a->model_path, names,
+                c->heads[0]);
     if (a->head && (a->cache.forced = tlp_model_head(a->m, a->head)) < 0) {
         fprintf(stderr, "tlpx: the model has no head \"%s\" (heads:", a->head);
         for (int h = 0; h < c->n_heads; h++) fprintf(stderr, " %s", c->heads[h]);

@@ -37,8 +37,12 @@ void cli_session_close(cli_session *a);
 
 /* A model file, or NULL after printing why; caller frees with tlp_model_free. */
 tlp_model *cli_load_model(const char *path, tlp_train_meta *meta, tlp_train_state *state);
-/* The head that scores task t: forced (>= 0), or the task's own hardware, else 0. */
+/* The head that scores task t: forced (>= 0), or the head of the task's
+ * hardware (by name, else by its target: tlp_model_head_for), else 0. */
 int cli_head_for(const tlp_model *m, const tlp_task *t, int forced);
+/* The hardware of ds (of m's mode) that no head of m matches, so head 0
+ * scores it: their names joined by ", " into buf; how many. */
+int cli_heads_unmatched(const tlp_model *m, const tlp_dataset *ds, char *buf, size_t cap);
 /* The scores of task tk's head (cli_head_for), per record of ds: borrowed
  * from the cache, NULL after printing why. */
 const float *cli_scores_for(tlp_model *m, const tlp_dataset *ds, cli_score_cache *c, const tlp_task *tk);

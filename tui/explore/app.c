@@ -47,11 +47,13 @@ int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_
     app_describe_data(a);
     tlp_set_threads(cli_default_threads());
     app_sort_tasks(a);
-    for (int i = 0; i < n_models; i++)
+    for (int i = 0; i < n_models; i++) {
         if (app_load_model(a, models[i]) != 0) {
             fprintf(stderr, "tlpx: %s\n", a->msg);
             return -1;
         }
+        if (app_fam(a)->unmatched) fprintf(stderr, "tlpx: %s\n", a->msg); /* before the screen hides it */
+    }
     return 0;
 }
 
@@ -101,18 +103,23 @@ void app_compute_scores(app_t *a)
                 snprintf(a->eval_hw, sizeof a->eval_hw, "%s", hn);
         }
     }
+    a->eval_in_sample = 0;
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
         a->tscore[t].top1 = a->tscore[t].top5 = NAN;
+        a->tscore[t].in_sample = f->model && tlp_model_trained_on(f->model, app_head(f, f->head, tk),
+                                                                  tlp_workload_hash(tk->workload_key));
         const float *sc = app_task_scores(a, f->head, tk);
         tlp_task_eval ev;
         if (!sc || !tk->n_records || tlp_eval_dataset_task(a->ds, t, sc, ks, 2, &ev) != TLP_OK) continue;
         if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
         a->tscore[t].top1 = ev.best / ev.lat_k[0];
         a->tscore[t].top5 = ev.best / ev.lat_k[1];
-        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw)))
+        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw))) {
             tlp_eval_sum_add(&a->eval, &ev, tk->weight);
+            a->eval_in_sample += a->tscore[t].in_sample;
+        }
     }
 }
 
@@ -332,19 +339,43 @@ int app_load_model(app_t *a, const char *path)
     f->prev_head = f->cmp_head = -1;
     f->dirty = 0;
     snprintf(f->path, sizeof f->path, "%s", path);
-    /* heads the data does not have are fine (scored on other hardware) but say so */
-    int unknown = 0;
+    /* hardware without a head is scored by head 0: said here and on stderr */
     const tlp_model_config *c = tlp_model_config_of(m);
-    for (int h = 0; h < c->n_heads; h++) {
-        int found = 0;
-        for (size_t k = 0; k < tlp_dataset_n_hw(a->ds); k++) found |= !strcmp(tlp_dataset_hw(a->ds, k)->hardware, c->heads[h]);
-        unknown += !found;
-    }
+    char names[256];
     a->mode = md;
-    if (unknown) app_message(a, "loaded %s (%s); %d of its heads have no data here", path, tlp_mode_name(md), unknown);
-    else app_message(a, "loaded %s (%s, %d head%s)", path, tlp_mode_name(md), c->n_heads, c->n_heads == 1 ? "" : "s");
+    if ((f->unmatched = cli_heads_unmatched(m, a->ds, names, sizeof names)) > 0)
+        app_message(a, "loaded %s (%s); no head for %s: scored by head %s", path, tlp_mode_name(md), names, c->heads[0]);
+    else
+        app_message(a, "loaded %s (%s, %d head%s)", path, tlp_mode_name(md), c->n_heads, c->n_heads == 1 ? "" : "s");
     app_start_predict(a, md);
     return 0;
+}
+
+void app_embedded_models(app_t *a, FILE *say)
+{
+    static const char *const names[TLP_MODE_COUNT] = CLI_EMBEDDED_MODELS;
+    char dir[4096], path[4200], said[sizeof a->msg];
+    if (cli_assets_dir(dir, sizeof dir) != 0) return;
+    tlp_mode first = a->mode;
+    snprintf(said, sizeof said, "%s", a->msg);
+    for (int md = 0; md < TLP_MODE_COUNT; md++) {
+        int has = 0;
+        for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds) && !has; t++) has = tlp_dataset_task(a->ds, t)->mode == (tlp_mode)md;
+        if (!has || a->fam[md].model) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, names[md]);
+        if (app_load_model(a, path) != 0) {
+            if (say) fprintf(say, "tlpx: %s\n", a->msg);
+            continue;
+        }
+        if (say) fprintf(say, "tlpx: no --model: the %s records are scored by the embedded %s\n", tlp_mode_name((tlp_mode)md), path);
+        if (say && a->fam[md].unmatched) fprintf(say, "tlpx: %s\n", a->msg);
+        if (said[0]) { /* what came before stays first on the message line */
+            char msg[sizeof a->msg];
+            snprintf(msg, sizeof msg, "%s; %s", said, a->msg);
+            snprintf(a->msg, sizeof a->msg, "%s", msg);
+        }
+    }
+    a->mode = first;
 }
 
 /* The data part of the status line. */

@@ -287,6 +287,7 @@ typedef struct {
     cli_data_opts *d;
     const char *models[8], *script;
     int n_models, w, h;
+    int dflt; /* the embedded default's data (add_default) */
 } explore_args;
 
 static int explore_arg(void *ctx, const cli_opt *o, const char *val)
@@ -304,24 +305,23 @@ static int explore_arg(void *ctx, const cli_opt *o, const char *val)
 }
 
 
-/* No DATA and no model: the embedded default, real records of three GPUs and
- * the MTL model trained without them.  -1 when out of memory. */
+/* No DATA: the embedded default, real records of three GPUs (scored by
+ * the embedded model, embedded_models).  -1 when out of memory. */
 static int add_default(explore_args *e)
 {
-    static char dflt[4][4200];
+    static char dflt[3][4200];
     static const char *gpus[] = CLI_DEFAULT_GPUS;
     char dir[4096];
     cli_data_opts *o = e->d;
     if (o->n_paths || e->n_models || cli_assets_dir(dir, sizeof dir) != 0) return 0;
-    const char **more = realloc(o->paths, 4 * sizeof *o->paths);
+    const char **more = realloc(o->paths, 3 * sizeof *o->paths);
     if (!more) return -1;
     o->paths = more;
     for (int i = 0; i < 3; i++) {
         snprintf(dflt[i], sizeof dflt[i], "%s=%s/roller/%s", gpus[i], dir, gpus[i]);
         o->paths[o->n_paths++] = dflt[i];
     }
-    snprintf(dflt[3], sizeof dflt[3], "%s/%s", dir, CLI_DEFAULT_MODEL);
-    e->models[e->n_models++] = dflt[3];
+    e->dflt = 1;
     return 0;
 }
 
@@ -332,6 +332,10 @@ static int explore(const explore_args *e)
     int rc = EXIT_FAIL;
     e->d->quiet = 1;
     if (app_open(&a, e->d, e->models, e->n_models) == 0) {
+        if (!e->n_models) {
+            a.embedded = 1;
+            app_embedded_models(&a, e->dflt ? NULL : stderr);
+        }
         if (e->script) rc = script_run(&a, e->script, e->w, e->h);
         else if (terminal_ok(&a)) {
             run_loop(&a);
@@ -345,7 +349,7 @@ static int explore(const explore_args *e)
 int cmd_explore(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    explore_args ea = {&o, {NULL}, NULL, 0, 80, 24};
+    explore_args ea = {&o, {NULL}, NULL, 0, 80, 24, 0};
     o.paths = calloc((size_t)argc + 1, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
     int rc = cli_parse(&EXPLORE_CMD, argc, argv, &o, explore_arg, &ea);

@@ -49,11 +49,13 @@ typedef struct {
     float *scores[TLP_MAX_HEADS];  /* per record, NAN outside the family */
     tlp_job *predict;              /* computing scores in the background */
     int dirty;                     /* trained, not saved */
+    int unmatched;                 /* hardware of the data with no head (scored by head 0) */
 } family_t;
 
 /* Per-task figures under the active head. */
 typedef struct {
     double top1, top5; /* NAN until scores exist */
+    int in_sample;     /* the scoring head was trained on the task */
 } task_score;
 
 typedef struct {
@@ -64,6 +66,8 @@ typedef struct {
     task_score *tscore;     /* [n_tasks] for the active heads */
     tlp_eval_sum eval;      /* top-1/top-5 over the tasks of the family in use */
     char eval_hw[64];         /* the hardware whose tasks a->eval covers ("" = all of the mode) */
+    int eval_in_sample;       /* of a->eval's tasks, those the model was trained on */
+    int embedded;             /* opened without --model: the embedded models score */
     /* views */
     view_id view, back_to;  /* back_to: where help and warnings return */
     view_id plot_back;      /* where the plot and the replay return */
@@ -163,6 +167,10 @@ void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
 long app_task_in_view(const app_t *a);         /* the selected task, else the one under the cursor, else -1 */
+/* Each family of the data without a model gets its embedded one
+ * (CLI_EMBEDDED_MODELS; when the explorer was opened without --model, and
+ * again after :open), said on say (NULL: on the message line only). */
+void app_embedded_models(app_t *a, FILE *say);
 /* The head index that scores task tk under choice (HEAD_OWN or an index). */
 int app_head(const family_t *f, int choice, const tlp_task *tk);
 /* "own" for HEAD_OWN, else the head's name. */

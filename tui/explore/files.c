@@ -251,8 +251,10 @@ static void grow_tasks(app_t *a, size_t before)
 
 void tui_files_open(app_t *a, const char *arg)
 {
-    char path[512];
-    if (one_path(a, "open", arg, path, sizeof path)) return;
+    char word[512], name[TLP_HEAD_NAME];
+    const char *path;
+    if (one_path(a, "open", arg, word, sizeof word)) return;
+    cli_split_data_arg(word, name, sizeof name, &path); /* NAME=PATH as on the command line */
     if (a->train || app_busy(a)) {
         app_message(a, "busy: wait for the background work to end");
         return;
@@ -260,16 +262,19 @@ void tui_files_open(app_t *a, const char *arg)
     tlp_load_opts lo = {0};
     tlp_error err = {0};
     size_t before = tlp_dataset_n_records(a->ds);
-    tlp_status s = tlp_dataset_add_path(a->ds, path, NULL, &lo, &err);
+    tlp_status s = tlp_dataset_add_path(a->ds, path, name[0] ? name : NULL, &lo, &err);
     tlp_dataset_finish(a->ds, NULL);
+    size_t added = tlp_dataset_n_records(a->ds) - before;
+    if (s != TLP_OK) app_message(a, "%s: %s%s", err.file[0] ? err.file : path, err.msg, added ? "" : " (nothing opened)");
+    else app_message(a, "%s: %zu records added%s%s", path, added, name[0] ? " as " : "", name);
+    if (!added) return; /* the tasks, ranks and scores stay as they were */
     grow_tasks(a, before);
-    if (s != TLP_OK) app_message(a, "%s: %s", err.file[0] ? err.file : path, err.msg);
-    else app_message(a, "%s: %zu records added", path, tlp_dataset_n_records(a->ds) - before);
     app_describe_data(a);
     for (int m = 0; m < TLP_MODE_COUNT; m++) {
         app_free_scores(&a->fam[m]);
         app_start_predict(a, (tlp_mode)m);
     }
+    if (a->embedded) app_embedded_models(a, NULL); /* a family new to the session */
     app_compute_scores(a);
     app_sort_tasks(a);
 }

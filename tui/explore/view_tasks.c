@@ -1,7 +1,8 @@
 /* view_tasks.c: the task list: a row per task (filtered and sorted by
  * app.c), its best measured latency and the model's top-1/top-5 figures;
  * weak top-1s stand out.  A row scored by a head not of its hardware names
- * the head (the column shows only then).  Enter opens the task's
+ * the head (the column shows only then); a task the head was trained on
+ * says so in the column "in-sample".  Enter opens the task's
  * candidates; back quits. */
 #include "explore.h"
 
@@ -20,10 +21,13 @@ static const char *other_head(app_t *a, int t)
 
 static void draw_tasks(app_t *a, int top, int rows)
 {
-    int by = 0;
-    for (int i = 0; i < a->n_task_rows && !by; i++) by = other_head(a, a->task_rows[i]) != NULL;
-    tui_draw_put(top, 0, "%5s %-10s %-4s %11s %10s %6s %6s %6s%s  %s", "task", "hardware", "mode", "valid/total", "best",
-                 "weight", "top-1", "top-5", by ? " by head" : "", "workload");
+    int by = 0, ins = 0;
+    for (int i = 0; i < a->n_task_rows; i++) {
+        by |= other_head(a, a->task_rows[i]) != NULL;
+        ins |= a->tscore[a->task_rows[i]].in_sample;
+    }
+    tui_draw_put(top, 0, "%5s %-10s %-4s %11s %10s %6s %6s %6s%s%s  %s", "task", "hardware", "mode", "valid/total", "best",
+                 "weight", "top-1", "top-5", by ? " by head" : "", ins ? " in-sample" : "", "workload");
     mvchgat(top, 0, -1, A_BOLD, 0, NULL);
     rows--;
     if (a->task_cur < a->task_top) a->task_top = a->task_cur;
@@ -37,11 +41,12 @@ static void draw_tasks(app_t *a, int top, int rows)
         snprintf(vt, sizeof vt, "%u/%u", tk->n_valid, tk->n_records);
         if (!isnan(a->tscore[t].top1)) snprintf(s1, sizeof s1, "%6.3f", a->tscore[t].top1);
         if (!isnan(a->tscore[t].top5)) snprintf(s5, sizeof s5, "%6.3f", a->tscore[t].top5);
-        char head[16] = "";
+        char head[16] = "", seen[16] = "";
         if (by) snprintf(head, sizeof head, " %-7.7s", other_head(a, t) ? other_head(a, t) : "");
-        snprintf(line, sizeof line, "%c%4d %-10.10s %-4s %11s %10s %6.4g %s %s%s  %s",
+        if (ins) snprintf(seen, sizeof seen, " %-9s", a->tscore[t].in_sample ? "yes" : "");
+        snprintf(line, sizeof line, "%c%4d %-10.10s %-4s %11s %10s %6.4g %s %s%s%s  %s",
                  a->task_top + i == a->task_cur ? '>' : ' ', t, tk->hardware,
-                 tlp_mode_name(tk->mode), vt, best, tk->weight, s1, s5, head, tk->summary);
+                 tlp_mode_name(tk->mode), vt, best, tk->weight, s1, s5, head, seen, tk->summary);
         int sel = a->task_top + i == a->task_cur;
         if (sel) tui_draw_bar(a, top + 1 + i, line, 1);
         else {

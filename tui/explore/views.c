@@ -56,8 +56,10 @@ static void draw_status(app_t *a, int y)
         tlp_eval_k k1 = tlp_eval_sum_k(&a->eval, 0), k5 = tlp_eval_sum_k(&a->eval, 1);
         /* mean over tasks first (what a tuner sees per task), then TLP's
          * pooled figure, the random order's and the failed picks */
-        w += (size_t)snprintf(s + w, sizeof s - w, " | %s %d tasks: top1 %.3f pooled %.3f random %.3f failed %d | top5 %.3f random %.3f",
-                              a->eval_hw[0] ? a->eval_hw : "all", a->eval.tasks, k1.mean, k1.pooled, k1.rand_mean, k1.failed,
+        char ins[48] = ""; /* figures of tasks the model was trained on flatter it: said */
+        if (a->eval_in_sample) snprintf(ins, sizeof ins, " (%d in-sample)", a->eval_in_sample);
+        w += (size_t)snprintf(s + w, sizeof s - w, " | %s %d tasks%s: top1 %.3f pooled %.3f random %.3f failed %d | top5 %.3f random %.3f",
+                              a->eval_hw[0] ? a->eval_hw : "all", a->eval.tasks, ins, k1.mean, k1.pooled, k1.rand_mean, k1.failed,
                               k5.mean, k5.rand_mean);
     }
     snprintf(s + w, sizeof s - w, " | %s | %llu warn", a->data_desc, (unsigned long long)tlp_dataset_n_skipped(a->ds));
