@@ -200,6 +200,50 @@ static long long tasks_of(const app_t *a, const char *hw)
     return n;
 }
 
+/* Fine-tuning keeps comparison: :train heads=X keeps the other heads, the
+ * filter's tasks are what it trains on, "was" holds the ranks before, and
+ * :save keeps the recipe and the command in the file. */
+static void fine_tuning(app_t *a, const char *dir)
+{
+    family_t *f = app_fam(a);
+    app_wait_jobs(a);
+    const tlp_model_config *c0 = tlp_model_config_of(f->model);
+    int heads_before = c0->n_heads;
+    ok(heads_before == 2, "the demo model has heads hw-a and hw-b");
+    app_command(a, "filter hw=hw-a");
+    app_command(a, "train epochs=1 batch=32");
+    ok(a->train && strstr(a->msg, "of the 4 tasks the filter shows"), ":train under a filter trains on its tasks, says how many");
+    app_wait_jobs(a);
+    const tlp_model_config *c = tlp_model_config_of(f->model);
+    ok(c->n_heads == 2 && !strcmp(c->heads[0], "hw-a") && !strcmp(c->heads[1], "hw-b"),
+       "the filter's hardware is trained, the other head kept");
+    ok(strstr(a->msg, "heads hw-b kept") && strstr(a->msg, "was: the ranks before"), "which the message says");
+    const tlp_task *tb = NULL;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds) && !tb; t++)
+        if (!strcmp(tlp_dataset_task(a->ds, t)->hardware, "hw-b")) tb = tlp_dataset_task(a->ds, t);
+    int hb = tlp_model_head(f->model, "hw-b");
+    ok(tb && hb >= 0 && !tlp_model_trained_on(f->model, hb, tlp_workload_hash(tb->workload_key)),
+       "head hw-b was not trained on anything here");
+    app_command(a, "filter");
+    app_load_task(a, a->task_rows[0]);
+    int was = 0;
+    const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
+    for (uint32_t k = 0; k < tk->n_records; k++) was += a->prev_rank[k] > 0;
+    is_int(was, (int)tk->n_records, "every candidate has its rank before the training (was)");
+    char path[1100], cmd[1200];
+    snprintf(path, sizeof path, "%s/tuned.tlpx", dir);
+    snprintf(cmd, sizeof cmd, "save %s", path);
+    app_command(a, cmd);
+    tlp_train_meta meta;
+    tlp_error e = {0};
+    tlp_model *m = tlp_checkpoint_load(path, &meta, NULL, &e);
+    ok(m && !strcmp(meta.recipe, "custom") && strstr(meta.note, "explore :train epochs=1 batch=32"),
+       ":save keeps the recipe (custom: batch= changed it) and the :train command");
+    tlp_model_free(m);
+    a->view = VIEW_TASKS;
+    a->task = -1;
+}
+
 static void training_and_files(app_t *a, const char *dir)
 {
     family_t *f = app_fam(a);
@@ -270,6 +314,7 @@ int main(void)
     drilling(&a);
     choosing(&a);
     heads(&a);
+    fine_tuning(&a, dir);
     training_and_files(&a, dir);
     script_end();
     app_close(&a);

@@ -378,6 +378,31 @@ static void test_threads(void)
     tlp_model_free(m);
 }
 
+/* Fine-tuning some heads keeps the others: m's trunk and heads, then the
+ * heads of from that m lacks, their decoders as from has them. */
+static void test_with_heads(void)
+{
+    tlp_model *from = small_model(TLP_MODE_GPU, 3, 2), *m = small_model(TLP_MODE_GPU, 1, 1);
+    tlp_error e = {0};
+    tlp_model *out = tlp_model_with_heads_of(m, from, &e);
+    if (!ok(out != NULL, "a model with the heads of another")) {
+        printf("# %s\n", e.msg);
+        return;
+    }
+    const tlp_model_config *c = tlp_model_config_of(out);
+    ok(c->n_heads == 3 && !strcmp(c->heads[0], "hw0") && !strcmp(c->heads[1], "hw1") && !strcmp(c->heads[2], "hw2"),
+       "its own head first, then the others");
+    size_t trunk = tlp_model_trunk_params(out), per = (tlp_model_n_params(out) - trunk) / 3;
+    const float *po = tlp_model_params_const(out), *pm = tlp_model_params_const(m), *pf = tlp_model_params_const(from);
+    ok(!memcmp(po, pm, sizeof(float) * (trunk + per)), "the trunk and head hw0 are the fine-tuned model's");
+    ok(!memcmp(po + trunk + per, pf + trunk + per, sizeof(float) * 2 * per), "heads hw1, hw2 are the other model's");
+    tlp_model *same = tlp_model_with_heads_of(from, m, &e);
+    ok(same && tlp_model_n_params(same) == tlp_model_n_params(from) &&
+           !memcmp(tlp_model_params_const(same), pf, sizeof(float) * tlp_model_n_params(from)),
+       "nothing to add: the same model");
+    tlp_model_free(same), tlp_model_free(out), tlp_model_free(m), tlp_model_free(from);
+}
+
 int main(void)
 {
     test_threads();
@@ -385,6 +410,7 @@ int main(void)
     test_gemm();
     test_rng();
     test_model_shapes();
+    test_with_heads();
     gradcheck(TLP_MODE_CPU, 1, TLP_ENCODE_RAW);
     gradcheck(TLP_MODE_GPU, 2, TLP_ENCODE_RAW);
     gradcheck(TLP_MODE_GPU, 1, TLP_ENCODE_PROG); /* L + 1 rows inside, L rows in */

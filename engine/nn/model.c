@@ -287,25 +287,35 @@ tlp_model *tlp_model_member(const tlp_model *m, int k)
 
 size_t tlp_model_trunk_params(const tlp_model *m) { return m->dec[0][0].w; }
 
-static tlp_model *adapt_net(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
+/* A network of config cfg: the trunk of trunk, each head's decoder from
+ * the first of src[0..n) that has the head (by name), else fresh from seed. */
+static tlp_model *compose_net(const tlp_model *trunk, const tlp_model *const *src, int n, const tlp_model_config *cfg,
+                              uint64_t seed, tlp_error *err)
 {
-    if (cfg->mode != init->cfg.mode || cfg->encode != init->cfg.encode) {
+    if (cfg->mode != trunk->cfg.mode || cfg->encode != trunk->cfg.encode) {
         tlp_error_set(err, TLP_ARG, NULL, 0, "the model is %s with %s tokens; the training wants %s with %s tokens",
-                      tlp_mode_name(init->cfg.mode), tlp_encode_name(init->cfg.encode), tlp_mode_name(cfg->mode),
+                      tlp_mode_name(trunk->cfg.mode), tlp_encode_name(trunk->cfg.encode), tlp_mode_name(cfg->mode),
                       tlp_encode_name(cfg->encode));
         return NULL;
     }
-    tlp_model *m = tlp_model_new(cfg, seed, err); /* fresh heads where init has none */
+    tlp_model *m = tlp_model_new(cfg, seed, err); /* fresh heads where no source has them */
     if (!m) return NULL;
-    size_t trunk = tlp_model_trunk_params(m), per_head = (m->n_params - trunk) / (size_t)cfg->n_heads;
-    memcpy(m->params, init->params, sizeof(float) * trunk);
-    for (int h = 0; h < cfg->n_heads; h++) {
-        int g = tlp_model_head(init, cfg->heads[h]);
-        if (g >= 0)
-            memcpy(m->params + trunk + (size_t)h * per_head, init->params + tlp_model_trunk_params(init) + (size_t)g * per_head,
-                   sizeof(float) * per_head);
-    }
+    size_t trunk_n = tlp_model_trunk_params(m), per_head = (m->n_params - trunk_n) / (size_t)cfg->n_heads;
+    memcpy(m->params, trunk->params, sizeof(float) * trunk_n);
+    for (int h = 0; h < cfg->n_heads; h++)
+        for (int i = 0; i < n; i++) {
+            int g = tlp_model_head(src[i], cfg->heads[h]);
+            if (g < 0) continue;
+            memcpy(m->params + trunk_n + (size_t)h * per_head,
+                   src[i]->params + tlp_model_trunk_params(src[i]) + (size_t)g * per_head, sizeof(float) * per_head);
+            break;
+        }
     return m;
+}
+
+static tlp_model *adapt_net(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
+{
+    return compose_net(init, &init, 1, cfg, seed, err);
 }
 
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
@@ -330,6 +340,43 @@ tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, u
         }
     }
     return m;
+}
+
+tlp_model *tlp_model_with_heads_of(const tlp_model *m, const tlp_model *from, tlp_error *err)
+{
+    tlp_model_config cfg = m->cfg;
+    for (int g = 0; g < from->cfg.n_heads; g++) {
+        if (tlp_model_head(m, from->cfg.heads[g]) >= 0) continue;
+        if (cfg.n_heads == TLP_MAX_HEADS) {
+            tlp_error_set(err, TLP_ARG, NULL, 0, "more than %d heads", TLP_MAX_HEADS);
+            return NULL;
+        }
+        memcpy(cfg.heads[cfg.n_heads++], from->cfg.heads[g], TLP_HEAD_NAME);
+    }
+    tlp_model *out = NULL;
+    for (int k = 0; k < tlp_model_n_members(m); k++) {
+        const tlp_model *mk = tlp_model_member(m, k), *fk = tlp_model_member(from, k);
+        const tlp_model *src[2] = {mk, fk ? fk : from};
+        tlp_model_config ck = cfg;
+        ck.encode = mk->cfg.encode;
+        tlp_model *net = compose_net(mk, src, 2, &ck, 0, err);
+        if (!net || (out && tlp_model_add_member(out, net, err) != TLP_OK)) {
+            tlp_model_free(net);
+            tlp_model_free(out);
+            return NULL;
+        }
+        if (!out) out = net;
+    }
+    for (int h = 0; h < cfg.n_heads; h++) { /* what each head was trained on, from where it came */
+        int g = tlp_model_head(m, cfg.heads[h]);
+        tlp_status s = g >= 0 ? copy_origin(out, h, m, g) : copy_origin(out, h, from, tlp_model_head(from, cfg.heads[h]));
+        if (s != TLP_OK) {
+            tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+            tlp_model_free(out);
+            return NULL;
+        }
+    }
+    return out;
 }
 
 const tlp_model_config *tlp_model_config_of(const tlp_model *m) { return &m->cfg; }

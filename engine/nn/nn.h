@@ -41,6 +41,10 @@ const tlp_model_config *tlp_model_config_of(const tlp_model *m);
  * fresh one (from seed) for the others.  Mode and encoding must match; an
  * ensemble is adapted network by network, each keeping its encoding. */
 tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, uint64_t seed, tlp_error *err);
+/* m with the heads of from that m lacks added after its own (their
+ * decoders and origin as in from; network k's from from's network k, else
+ * its first), m's trunk: a fine-tuning of some heads keeps the others. */
+tlp_model *tlp_model_with_heads_of(const tlp_model *m, const tlp_model *from, tlp_error *err);
 /* An ensemble: a model may carry other networks of its mode and heads (each
  * with its own encoding and weights), its members.  tlp_predict combines
  * them: each network's scores standardised within each task (mean 0 and

@@ -137,14 +137,14 @@ static tlp_status pick_heads(tlp_samples *s, const tlp_dataset *ds, const tlp_tr
 /* Each task of the data: the head of its hardware (task_head, -1 when it
  * has none) and its canonical task (task_canon), the same id for a
  * workload measured on several hardware; ctx->keys holds the keys. */
-static tlp_status map_tasks(tlp_samples *s, const tlp_train_opts *o, build_ctx *ctx, int *task_head,
-                            uint32_t *task_canon, tlp__hmap *kmap)
+static tlp_status map_tasks(tlp_samples *s, const tlp_train_opts *o, const unsigned char *take, build_ctx *ctx,
+                            int *task_head, uint32_t *task_canon, tlp__hmap *kmap)
 {
     const tlp_dataset *ds = s->ds;
     for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
         const tlp_task *tk = tlp_dataset_task(ds, t);
         task_head[t] = -1;
-        if (tk->mode != o->mode) continue;
+        if (tk->mode != o->mode || (take && !take[t])) continue;
         for (int h = 0; h < s->n_heads; h++)
             if (strcmp(tk->hardware, s->heads[h]) == 0) task_head[t] = h;
         if (task_head[t] < 0) continue;
@@ -216,6 +216,12 @@ static void count_labels(tlp_samples *s)
 
 tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err)
 {
+    return tlp_samples_build_tasks(ds, o, NULL, err);
+}
+
+tlp_samples *tlp_samples_build_tasks(const tlp_dataset *ds, const tlp_train_opts *o, const unsigned char *take,
+                                     tlp_error *err)
+{
     tlp_samples *s = calloc(1, sizeof *s);
     if (!s) {
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
@@ -234,7 +240,7 @@ tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, t
     build_ctx ctx = {s, keys};
     tlp__hmap kmap = {0}, smap = {0};
     tlp_status st = task_head && task_canon && keys ? TLP_OK : TLP_NOMEM;
-    if (st == TLP_OK) st = map_tasks(s, o, &ctx, task_head, task_canon, &kmap);
+    if (st == TLP_OK) st = map_tasks(s, o, take, &ctx, task_head, task_canon, &kmap);
     if (st == TLP_OK) st = add_samples(s, o, &ctx, task_head, task_canon, &smap);
     if (st == TLP_OK && o->budget > 0) st = apply_budget(s, o);
     count_labels(s);

@@ -251,6 +251,9 @@ void tlp_train_opts_of_meta(tlp_train_opts *o, const tlp_train_meta *meta);
  * dataset; the dataset must outlive it. */
 typedef struct tlp_samples tlp_samples;
 tlp_samples *tlp_samples_build(const tlp_dataset *ds, const tlp_train_opts *o, tlp_error *err);
+/* The same of the tasks t with take[t] != 0 only (NULL: all). */
+tlp_samples *tlp_samples_build_tasks(const tlp_dataset *ds, const tlp_train_opts *o, const unsigned char *take,
+                                     tlp_error *err);
 void tlp_samples_free(tlp_samples *s);
 size_t tlp_samples_count(const tlp_samples *s);
 int tlp_samples_n_heads(const tlp_samples *s);

@@ -63,6 +63,7 @@ void app_close(app_t *a)
     for (int m = 0; m < TLP_MODE_COUNT; m++) {
         app_free_scores(&a->fam[m]);
         tlp_model_free(a->fam[m].model);
+        free(a->fam[m].was);
     }
     free(a->tscore), free(a->task_rows), free(a->cand_rows), free(a->rank), free(a->mrank), free(a->prev_rank),
         free(a->cmp_rank);
@@ -80,6 +81,27 @@ void app_free_scores(family_t *f)
         free(f->scores[h]);
         f->scores[h] = NULL;
     }
+}
+
+float *app_scores_in_use(app_t *a, tlp_mode md)
+{
+    family_t *f = &a->fam[md];
+    size_t n = tlp_dataset_n_records(a->ds);
+    float *out = f->model ? malloc(sizeof(float) * (n ? n : 1)) : NULL;
+    int any = 0;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) out[i] = NAN;
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, t);
+        const float *sc = tk->mode == md ? app_task_scores(a, f->head, tk) : NULL;
+        for (uint32_t k = 0; sc && k < tk->n_records; k++) out[tk->records[k]] = sc[tk->records[k]];
+        any |= sc != NULL;
+    }
+    if (!any) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }
 
 
@@ -271,7 +293,7 @@ void app_rank_task_now(app_t *a)
     const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
     family_t *f = app_fam(a);
     app_rank_of(a, tk, NULL, a->mrank);
-    const float *sc = app_task_scores(a, f->head, tk), *prev = app_task_scores(a, f->prev_head, tk),
+    const float *sc = app_task_scores(a, f->head, tk), *prev = f->was ? f->was : app_task_scores(a, f->prev_head, tk),
                 *cmp = app_task_scores(a, f->cmp_head, tk);
     for (uint32_t k = 0; k < tk->n_records; k++) a->rank[k] = a->prev_rank[k] = a->cmp_rank[k] = 0;
     if (sc) app_rank_of(a, tk, sc, a->rank);
@@ -324,7 +346,8 @@ void app_load_record(app_t *a)
 int app_load_model(app_t *a, const char *path)
 {
     tlp_error err = {0};
-    tlp_model *m = tlp_checkpoint_load(path, NULL, NULL, &err);
+    tlp_train_meta meta;
+    tlp_model *m = tlp_checkpoint_load(path, &meta, NULL, &err);
     if (!m) {
         app_message(a, "%s: %s", err.file[0] ? err.file : path, err.msg);
         return -1;
@@ -335,6 +358,9 @@ int app_load_model(app_t *a, const char *path)
     tlp_model_free(f->model);
     app_free_scores(f);
     f->model = m;
+    f->meta = meta;
+    free(f->was);
+    f->was = NULL;
     f->head = HEAD_OWN;
     f->prev_head = f->cmp_head = -1;
     f->dirty = 0;

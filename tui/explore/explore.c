@@ -73,10 +73,36 @@ static tlp_model *adapt_model(app_t *a, tlp_train_opts *o)
     return init;
 }
 
+/* With a filter: the tasks the list shows (into take, their count), and
+ * unless heads= names them, the heads of their hardware. */
+static int filtered_tasks(app_t *a, tlp_train_opts *o, unsigned char *take)
+{
+    int n = 0, by_filter = o->n_heads == 0;
+    for (int i = 0; i < a->n_task_rows; i++) {
+        const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task_rows[i]);
+        if (tk->mode != a->mode) continue;
+        take[a->task_rows[i]] = 1;
+        n++;
+        int h = 0;
+        while (by_filter && h < o->n_heads && strcmp(o->heads[h], tk->hardware)) h++;
+        if (by_filter && h == o->n_heads && h < TLP_MAX_HEADS) snprintf(o->heads[o->n_heads++], TLP_HEAD_NAME, "%s", tk->hardware);
+    }
+    return n;
+}
+
 void app_start_train(app_t *a, tlp_train_opts *o, int fresh)
 {
     tlp_error err = {0};
-    if (!(a->samples = tlp_samples_build(a->ds, o, &err))) {
+    unsigned char *take = a->filter[0] ? calloc(tlp_dataset_n_tasks(a->ds) + 1, 1) : NULL;
+    int n_take = take ? filtered_tasks(a, o, take) : 0;
+    if (take && !n_take) {
+        app_message(a, "train: no %s task matches the filter \"%s\" (:filter clears it)", tlp_mode_name(a->mode), a->filter);
+        free(take);
+        return;
+    }
+    a->samples = tlp_samples_build_tasks(a->ds, o, take, &err);
+    free(take);
+    if (!a->samples) {
         app_message(a, "train: %s", err.msg);
         return;
     }
@@ -98,11 +124,36 @@ void app_start_train(app_t *a, tlp_train_opts *o, int fresh)
     }
     memset(&a->prog, 0, sizeof a->prog);
     a->prog.epochs = o->epochs;
-    app_message(a, "training a %s model on %zu samples, %d epochs, %s (:cancel stops)", tlp_mode_name(a->mode),
-                tlp_samples_count(a->samples), o->epochs, init ? "from the model in use" : "from scratch");
+    char of[96] = "";
+    if (n_take) snprintf(of, sizeof of, " of the %d tasks the filter shows", n_take);
+    app_message(a, "training a %s model on %zu samples%s, %d epochs, %s (:cancel stops)", tlp_mode_name(a->mode),
+                tlp_samples_count(a->samples), of, o->epochs, init ? "from the model in use" : "from scratch");
 }
 
-/* The training's end: its kept model replaces the family's, unsaved. */
+/* A fine-tuning of some heads keeps the model's others (their decoders;
+ * the trunk under them is the fine-tuned one): *best becomes the model
+ * with them, kept[] names them.  Out of memory: *best as it was. */
+static void keep_other_heads(const tlp_model *old, tlp_model **best, char *kept, size_t cap)
+{
+    const tlp_model_config *c = tlp_model_config_of(old);
+    size_t len = 0;
+    kept[0] = 0;
+    for (int h = 0; h < c->n_heads; h++)
+        if (tlp_model_head(*best, c->heads[h]) < 0) {
+            int w = snprintf(kept + len, cap - len, "%s%s", len ? ", " : "", c->heads[h]);
+            if (w > 0 && (size_t)w < cap - len) len += (size_t)w;
+        }
+    tlp_model *with = len ? tlp_model_with_heads_of(*best, old, NULL) : NULL;
+    if (!with) {
+        kept[0] = 0;
+        return;
+    }
+    tlp_model_free(*best);
+    *best = with;
+}
+
+/* The training's end: its kept model replaces the family's, unsaved; the
+ * ranks before it stay as "was". */
 static void train_done(app_t *a)
 {
     tlp_model *best = NULL;
@@ -120,17 +171,26 @@ static void train_done(app_t *a)
         return;
     }
     family_t *f = &a->fam[a->train_mode];
+    char kept[256] = "";
+    if (a->train_fine && f->model) keep_other_heads(f->model, &best, kept, sizeof kept);
+    float *was = f->model ? app_scores_in_use(a, a->train_mode) : NULL;
+    free(f->was);
+    f->was = was;
     tlp_model_free(f->model);
     f->model = best;
+    f->meta = meta;
+    snprintf(f->meta.note, sizeof f->meta.note, "%s", a->train_note);
     f->head = HEAD_OWN;
     f->prev_head = -1;
     f->cmp_head = -1;
     f->dirty = 1;
     app_free_scores(f);
-    char nets[32] = "";
+    char nets[32] = "", keeps[300] = "";
     if (meta.n_nets > 1) snprintf(nets, sizeof nets, ", %d networks", meta.n_nets);
-    app_message(a, "training done (recipe %s, %s%s): epoch %d of %d kept (by %s); :save to keep it", meta.recipe,
-                a->train_fine ? "fine-tuned" : "from scratch", nets, meta.best_epoch, p.epoch, meta.select);
+    if (kept[0]) snprintf(keeps, sizeof keeps, "; heads %s kept", kept);
+    app_message(a, "training done (recipe %s, %s%s): epoch %d of %d kept (by %s)%s; was: the ranks before; :save keeps it",
+                meta.recipe, a->train_fine ? "fine-tuned" : "from scratch", nets, meta.best_epoch, p.epoch, meta.select,
+                keeps);
     app_start_predict(a, a->train_mode);
 }
 

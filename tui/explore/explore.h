@@ -50,6 +50,8 @@ typedef struct {
     tlp_job *predict;              /* computing scores in the background */
     int dirty;                     /* trained, not saved */
     int unmatched;                 /* hardware of the data with no head (scored by head 0) */
+    tlp_train_meta meta;           /* how the model was made (its file's, or the training's): :save keeps it */
+    float *was;                    /* per record, its score before the last training (NULL: none) */
 } family_t;
 
 /* Per-task figures under the active head. */
@@ -92,6 +94,7 @@ typedef struct {
     tlp_samples *samples;
     tlp_mode train_mode;
     int train_fine;         /* the training started from the model in use */
+    char train_note[512];   /* the :train command, kept in the model's meta */
     tlp_progress prog;
     /* the bottom line */
     char msg[512];
@@ -167,6 +170,9 @@ void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
 long app_task_in_view(const app_t *a);         /* the selected task, else the one under the cursor, else -1 */
+/* Each record's score as the task list shows it (family md's, each task by
+ * the head in use): a new array, NULL without scores. */
+float *app_scores_in_use(app_t *a, tlp_mode md);
 /* Each family of the data without a model gets its embedded one
  * (CLI_EMBEDDED_MODELS; when the explorer was opened without --model, and
  * again after :open), said on say (NULL: on the message line only). */

@@ -4,6 +4,7 @@
  * job, and scoring again. */
 #include "explore.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void switch_head(app_t *a, int h)
@@ -11,6 +12,8 @@ static void switch_head(app_t *a, int h)
     family_t *f = app_fam(a);
     f->prev_head = f->head;
     f->head = h;
+    free(f->was); /* "was" is the head before now, no longer the model before a training */
+    f->was = NULL;
     app_compute_scores(a);
     app_sort_tasks(a);
     if (a->task >= 0) {
@@ -120,6 +123,8 @@ void tui_models_train(app_t *a, const char *arg)
     }
     tlp_train_opts o;
     int fresh;
+    snprintf(a->train_note, sizeof a->train_note, "tlpx %s explore :train%s%s", PACKAGE_VERSION, arg && *arg ? " " : "",
+             arg ? arg : "");
     if (train_settings(a, arg, &o, &fresh) == 0) app_start_train(a, &o, fresh);
 }
 
