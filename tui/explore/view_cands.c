@@ -1,6 +1,7 @@
 /* view_cands.c: one task's candidates: measured rank, predicted rank (and
- * its difference, the rank under the previous head, the compare head's),
- * latency, spread and score; the model's top-1 and top-5 marked.  Enter opens
+ * its difference, the rank under the previous head or model (was), the
+ * compare head's), latency and its ratio to the task's best, spread and
+ * score; the model's top-1 and top-5 marked.  Enter opens
  * the selected candidate's tokens; back returns to the task list. */
 #include "explore.h"
 
@@ -14,24 +15,30 @@ static void draw_cands(app_t *a, int top, int rows)
     const float *sc = app_task_scores(a, f->head, tk);
     int have_pred = sc != NULL;
     int m1 = 0, m5 = 0; /* measured rank of the model's top-1, best within its top-5 */
+    double c1 = NAN, c5 = NAN; /* and their latencies */
     for (uint32_t k = 0; k < tk->n_records && have_pred; k++) {
-        if (a->rank[k] == 1) m1 = a->mrank[k];
-        if (a->rank[k] <= 5 && (!m5 || a->mrank[k] < m5)) m5 = a->mrank[k];
+        double c = tlp_dataset_rec(a->ds, tk->records[k])->error_no ? NAN : tlp_dataset_rec(a->ds, tk->records[k])->cost;
+        if (a->rank[k] == 1) m1 = a->mrank[k], c1 = c;
+        if (a->rank[k] <= 5 && (!m5 || a->mrank[k] < m5)) m5 = a->mrank[k], c5 = c;
     }
     char best[24];
     cli_fmt_seconds(tk->best_valid, best, sizeof best);
     if (!isfinite(tk->best_valid)) snprintf(best, sizeof best, "- (all failed)");
     tui_draw_put(top, 0, "%s on %s: %u candidates, %u valid, best %s", tk->summary, tk->hardware, tk->n_records, tk->n_valid,
         best);
-    if (have_pred)
-        tui_draw_put(top + 1, 0, "head %s: its top-1 is measured #%d, the best of its top-5 is #%d; sorted by %s rank",
-            tlp_model_config_of(f->model)->heads[app_head(f, f->head, tk)], m1, m5, a->cand_sort ? "predicted" : "measured");
+    if (have_pred) {
+        char x1[24] = " (failed)", x5[24] = " (failed)"; /* how far from the best: what a tuner loses */
+        if (isfinite(c1) && isfinite(tk->best_valid)) snprintf(x1, sizeof x1, " (%.3gx best)", c1 / tk->best_valid);
+        if (isfinite(c5) && isfinite(tk->best_valid)) snprintf(x5, sizeof x5, " (%.3gx)", c5 / tk->best_valid);
+        tui_draw_put(top + 1, 0, "head %s: top-1 is measured #%d%s, best of top-5 #%d%s; by %s rank",
+            tlp_model_config_of(f->model)->heads[app_head(f, f->head, tk)], m1, x1, m5, x5, a->cand_sort ? "predicted" : "measured");
+    }
     else
         tui_draw_put(top + 1, 0, "%s", f->model ? "predicting..." : "no model: measured ranks only (:load MODEL or :train)");
     char cmp[40] = "";
     if (f->cmp_head >= 0 && f->model) snprintf(cmp, sizeof cmp, " %6.6s", tlp_model_config_of(f->model)->heads[f->cmp_head]);
-    tui_draw_put(top + 2, 0, " k%5s %5s %5s %5s%s %13s %7s %10s  %s", "meas", "pred", "diff", "was", cmp, "latency", "spread",
-        "score", "status / record");
+    tui_draw_put(top + 2, 0, " k%5s %5s %5s %5s%s %11s %6s %7s %10s  %s", "meas", "pred", "diff", "was", cmp, "latency", "/best",
+        "spread", "score", "status / record");
     mvchgat(top + 2, 0, -1, A_BOLD, 0, NULL);
     rows -= 3;
     if (a->cand_cur < a->cand_top) a->cand_top = a->cand_cur;
@@ -39,8 +46,11 @@ static void draw_cands(app_t *a, int top, int rows)
     for (int i = 0; i < rows && a->cand_top + i < a->n_cand_rows; i++) {
         uint32_t k = a->cand_rows[a->cand_top + i];
         const tlp_rec *r = tlp_dataset_rec(a->ds, tk->records[k]);
-        char lat[24], pr[8] = "    -", d[8] = "    -", was[8] = "     ", cr[16] = "", spread[16] = "      -", sco[16] = "         -";
+        char lat[24], pr[8] = "    -", d[8] = "    -", was[8] = "     ", cr[16] = "", spread[16] = "      -", sco[16] = "         -",
+                  ratio[16] = "     -";
         cli_fmt_seconds(r->cost, lat, sizeof lat);
+        if (r->error_no == 0 && isfinite(tk->best_valid) && tk->best_valid > 0)
+            snprintf(ratio, sizeof ratio, "%6.3f", r->cost / tk->best_valid);
         if (r->error_no == 0 && r->n_costs > 1)
             snprintf(spread, sizeof spread, "%6.1f%%", 100.0 * (r->cost_hi - r->cost_lo) / 2 / r->cost);
         if (sc) {
@@ -54,8 +64,8 @@ static void draw_cands(app_t *a, int top, int rows)
         if (sc && a->rank[k] == 1) mark = '1';
         else if (sc && a->rank[k] <= 5) mark = '5';
         char line[512];
-        snprintf(line, sizeof line, "%c%c%5d %s %s %s%s %13s %7s %s  %s %s:%u",
-                 a->cand_top + i == a->cand_cur ? '>' : ' ', mark, a->mrank[k], pr, d, was, cr, lat,
+        snprintf(line, sizeof line, "%c%c%5d %s %s %s%s %11s %s %7s %s  %s %s:%u",
+                 a->cand_top + i == a->cand_cur ? '>' : ' ', mark, a->mrank[k], pr, d, was, cr, lat, ratio,
                  spread, sco, r->error_no ? tlp_error_no_name(r->error_no) : "ok",
                  cli_esc(strrchr(tlp_dataset_file(a->ds, r->file), '/') ? strrchr(tlp_dataset_file(a->ds, r->file), '/') + 1
                                                                         : tlp_dataset_file(a->ds, r->file)),

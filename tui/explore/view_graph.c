@@ -78,8 +78,11 @@ static void draw_plot(app_t *a, int top, int rows)
     }
     if (loss_rows) {
         int y = top + rows - loss_rows;
-        tui_draw_put(y, 0, "training loss per epoch (%d): train %.4g  val %.4g", a->prog.n_hist,
-            (double)a->prog.hist_train[a->prog.n_hist - 1], (double)a->prog.hist_val[a->prog.n_hist - 1]);
+        char val[32] = "- (no validation tasks)";
+        double v = (double)a->prog.hist_val[a->prog.n_hist - 1];
+        if (isfinite(v)) snprintf(val, sizeof val, "%.4g", v);
+        tui_draw_put(y, 0, "training loss per epoch (%d): train %.4g  val %s", a->prog.n_hist,
+            (double)a->prog.hist_train[a->prog.n_hist - 1], val);
         tui_draw_put(y + 1, 0, "train ");
         tui_draw_sparkline(a, y + 1, 6, COLS - 8, a->prog.hist_train, a->prog.n_hist);
         tui_draw_put(y + 2, 0, "val   ");

@@ -31,8 +31,11 @@ static void draw_status(app_t *a, int y)
         if (isfinite(p->eta_s) && p->eta_s > 0) snprintf(eta, sizeof eta, "%dm%02ds", (int)p->eta_s / 60, (int)p->eta_s % 60);
         char net[32] = "";
         if (p->nets > 1) snprintf(net, sizeof net, " net %d/%d %s", p->net, p->nets, tlp_encode_name(p->net_encode));
-        w += (size_t)snprintf(s + w, sizeof s - w, " train%s %d/%d %ld/%ld [%s] loss %.3g %.0f/s ETA %s |", net,
-                              p->epoch, p->epochs, p->step, p->steps_per_epoch, barb, p->loss, p->samples_per_s, eta);
+        char loss[24] = "-"; /* no nan on screen: before the first step, or a diverged run */
+        if (isfinite(p->loss)) snprintf(loss, sizeof loss, "%.3g", p->loss);
+        w += (size_t)snprintf(s + w, sizeof s - w, " train%s %d/%d %ld/%ld [%s] loss %s %.0f/s ETA %s |", net,
+                              p->epoch, p->epochs, p->step, p->steps_per_epoch, barb, loss,
+                              isfinite(p->samples_per_s) ? p->samples_per_s : 0.0, eta);
     }
     if (f->predict) {
         tlp_progress p;
@@ -56,10 +59,14 @@ static void draw_status(app_t *a, int y)
         tlp_eval_k k1 = tlp_eval_sum_k(&a->eval, 0), k5 = tlp_eval_sum_k(&a->eval, 1);
         /* mean over tasks first (what a tuner sees per task), then TLP's
          * pooled figure, the random order's and the failed picks */
-        char ins[48] = ""; /* figures of tasks the model was trained on flatter it: said */
+        char ins[48] = "", pooled[32] = "", failed[32] = "";
+        /* figures of tasks the model was trained on flatter it: said */
         if (a->eval_in_sample) snprintf(ins, sizeof ins, " (%d in-sample)", a->eval_in_sample);
-        w += (size_t)snprintf(s + w, sizeof s - w, " | %s %d tasks%s: top1 %.3f pooled %.3f random %.3f failed %d | top5 %.3f random %.3f",
-                              a->eval_hw[0] ? a->eval_hw : "all", a->eval.tasks, ins, k1.mean, k1.pooled, k1.rand_mean, k1.failed,
+        /* TLP's pooled figure is 0 once any pick failed: shown only when none did */
+        if (k1.failed) snprintf(failed, sizeof failed, " failed picks %d", k1.failed);
+        else snprintf(pooled, sizeof pooled, " pooled %.3f", k1.pooled);
+        w += (size_t)snprintf(s + w, sizeof s - w, " | %s %d tasks%s: top1 %.3f%s random %.3f%s | top5 %.3f random %.3f",
+                              a->eval_hw[0] ? a->eval_hw : "all", a->eval.tasks, ins, k1.mean, pooled, k1.rand_mean, failed,
                               k5.mean, k5.rand_mean);
     }
     snprintf(s + w, sizeof s - w, " | %s | %llu warn", a->data_desc, (unsigned long long)tlp_dataset_n_skipped(a->ds));
