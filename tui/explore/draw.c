@@ -10,9 +10,10 @@
 
 /* Columns the body of a text view is scrolled right (Left/Right keys); 0
  * outside the body (the frame sets it around the body). */
-static int hshift;
+static int hshift, frozen;
 
 void tui_draw_shift(int cols) { hshift = cols; }
+void tui_draw_freeze(int cols) { frozen = cols; }
 
 /* p past n whole UTF-8 characters (at most to its end). */
 static const char *skip_chars(const char *p, int n)
@@ -23,8 +24,21 @@ static const char *skip_chars(const char *p, int n)
     return p;
 }
 
+/* A row from column 0: shifted left by hshift characters but for its
+ * first `frozen` (the columns that name the row stay in view). */
+static void put_row(int y, const char *text)
+{
+    if (!hshift || !frozen) {
+        mvaddnstr(y, 0, skip_chars(text, hshift), COLS);
+        return;
+    }
+    const char *rest = skip_chars(text, frozen);
+    mvaddnstr(y, 0, text, (int)(rest - text) < COLS ? (int)(rest - text) : COLS);
+    if (frozen < COLS) mvaddnstr(y, frozen, skip_chars(rest, hshift), COLS - frozen);
+}
+
 /* printf into row y from column x, clipped to the screen width; a row
- * from column 0 is shifted left by hshift characters. */
+ * from column 0 is shifted left by hshift characters (put_row). */
 void tui_draw_put(int y, int x, const char *fmt, ...)
 {
     if (y < 0 || y >= LINES || x >= COLS) return;
@@ -33,7 +47,8 @@ void tui_draw_put(int y, int x, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    mvaddnstr(y, x, x == 0 ? skip_chars(buf, hshift) : buf, COLS - x);
+    if (x == 0) put_row(y, buf);
+    else mvaddnstr(y, x, buf, COLS - x);
 }
 
 void tui_draw_tone_on(const app_t *a, int pair, int fallback)
@@ -54,7 +69,7 @@ void tui_draw_bar(const app_t *a, int y, const char *text, int selected)
     if (selected && a->color) attr = COLOR_PAIR(1);
     attron(attr);
     mvhline(y, 0, ' ', COLS);
-    mvaddnstr(y, 0, skip_chars(text, hshift), COLS); /* a body row scrolls with the others */
+    put_row(y, text); /* a body row scrolls with the others */
     attroff(attr);
 }
 

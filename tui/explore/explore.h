@@ -138,6 +138,9 @@ int views_body_rows(void);
  * (tui_draw_shift, set by the frame around the body). */
 void tui_draw_shift(int cols);
 void tui_draw_put(int y, int x, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The first cols characters of rows drawn from column 0 stay put when the
+ * view scrolls sideways (0: none). */
+void tui_draw_freeze(int cols);
 void tui_draw_bar(const app_t *a, int y, const char *text, int selected); /* a whole row in reverse video */
 void tui_draw_tone_on(const app_t *a, int pair, int fallback);  /* colour pair, else the attribute */
 void tui_draw_tone_off(const app_t *a, int pair, int fallback);
