@@ -6,6 +6,7 @@
 #   tap_end                   the plan, and the script's exit status
 : "${top_srcdir:=.}" "${TLPX:=./tlpx}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_test.XXXXXX")
+export XDG_CACHE_HOME="$T/cache" # the explorer's score cache here, not the user's
 trap 'rm -rf "$T"' EXIT
 n=0 failed=0
 check() {

@@ -9,6 +9,8 @@
 #include "../tui/explore/explore.h"
 #include "tap.h"
 
+#include <poll.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,6 +246,37 @@ static void fine_tuning(app_t *a, const char *dir)
     a->task = -1;
 }
 
+/* Scoring goes in screen order, and :cancel keeps what it ranked: the task
+ * under the cursor is scored first, by a job of its own. */
+static void cancelled_scoring(app_t *a, const char *dir)
+{
+    a->mode = TLP_MODE_GPU;
+    family_t *f = app_fam(a);
+    a->view = VIEW_TASKS;
+    a->task = -1;
+    char cold[1100];
+    snprintf(cold, sizeof cold, "%s/cold-cache", dir);
+    setenv("XDG_CACHE_HOME", cold, 1); /* a cache without these scores: they are computed */
+    app_command(a, "eval");
+    long in_view = app_task_in_view(a);
+    ok(f->predict && f->taking && in_view >= 0 && f->taking[in_view], "scoring starts with the task in view");
+    int others = 0;
+    for (size_t t = 0; f->taking && t < tlp_dataset_n_tasks(a->ds); t++) others += f->taking[t] && (long)t != in_view;
+    is_int(others, 0, "and it alone");
+    while (f->predict && f->phase == 1) { /* its job ends; the next phase starts */
+        struct pollfd pfd = {tlp_job_fd(f->predict), POLLIN, 0};
+        poll(&pfd, 1, 100);
+        app_poll_jobs(a);
+    }
+    ok(app_task_scores(a, f->head, tlp_dataset_task(a->ds, (size_t)in_view)) != NULL, "then it is ranked");
+    app_command(a, "cancel");
+    ok(app_task_scores(a, f->head, tlp_dataset_task(a->ds, (size_t)in_view)) != NULL, ":cancel keeps the ranks made");
+    ok(starts(a->msg, "scoring cancelled: ") || starts(a->msg, "no training or scoring"), "and says how many");
+    printf("# %s\n", a->msg);
+    app_command(a, "eval");
+    app_wait_jobs(a);
+}
+
 static void training_and_files(app_t *a, const char *dir)
 {
     family_t *f = app_fam(a);
@@ -297,6 +330,7 @@ int main(void)
     table();
     char dir[] = "/tmp/tlpx_explore.XXXXXX";
     if (!mkdtemp(dir)) tap_skip_all("no scratch directory");
+    setenv("XDG_CACHE_HOME", dir, 1); /* the score cache in the scratch directory, not the user's */
     const char *paths[2] = {fixture(0, "train/hw-a"), fixture(1, "train/hw-b")};
     const char *models[1] = {fixture(2, "demo-gpu.tlpx")};
     cli_data_opts d = {paths, 2, NULL, 1, 0, 0, 0};
@@ -314,6 +348,7 @@ int main(void)
     drilling(&a);
     choosing(&a);
     heads(&a);
+    cancelled_scoring(&a, dir);
     fine_tuning(&a, dir);
     training_and_files(&a, dir);
     script_end();

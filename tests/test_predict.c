@@ -106,6 +106,53 @@ static void test_predict(tlp_model *trained)
     tlp_dataset_free(ds);
 }
 
+/* The explorer scores the task in view first: a job over some tasks gives
+ * their records the scores a prediction of all gives (to float rounding:
+ * the records share their batches with others), NaN to the others. */
+static void test_some_tasks(tlp_model *trained)
+{
+    const char *all[] = {""};
+    tlp_dataset *ds = load(1, all, NULL);
+    size_t n = tlp_dataset_n_records(ds), nt = tlp_dataset_n_tasks(ds);
+    float *full = malloc(sizeof(float) * n);
+    unsigned char *take = calloc(nt, 1);
+    tlp_error e = {0};
+    if (!trained || !full || !take || tlp_predict(trained, ds, 0, full, NULL, NULL, &e) != TLP_OK) {
+        ok(0, "scores of all the records");
+        free(full), free(take), tlp_dataset_free(ds);
+        return;
+    }
+    take[1] = take[nt - 2] = 1;
+    tlp_job *j = tlp_predict_start_tasks(trained, ds, take, &e);
+    while (j) {
+        tlp_progress p;
+        tlp_job_progress(j, &p);
+        if (p.state != TLP_JOB_RUNNING) break;
+        usleep(1000);
+    }
+    float *some = j ? tlp_job_take_scores(j, 0) : NULL;
+    if (j) tlp_job_finish(j, NULL, NULL, NULL, NULL);
+    size_t same = 0, nan_other = 0, in = 0, other = 0;
+    double worst = 0;
+    for (size_t i = 0; some && i < n; i++) {
+        uint32_t t = tlp_dataset_rec(ds, i)->task;
+        if (take[t] && tlp_dataset_task(ds, t)->mode == TLP_MODE_GPU) {
+            in++;
+            double d = fabs((double)some[i] - full[i]) / fmax(1e-6, fabs((double)full[i]));
+            if (d > worst) worst = d;
+            same += d <= 1e-5;
+        } else if (!take[t]) {
+            other++;
+            nan_other += isnan(some[i]) != 0;
+        }
+    }
+    ok(some && in > 0 && same == in, "the tasks taken score as in a prediction of all (1e-5 relative)");
+    printf("#   %zu records taken, worst relative difference %g\n", in, worst);
+    ok(some && other > 0 && nan_other == other, "the others score NaN");
+    free(some), free(full), free(take);
+    tlp_dataset_free(ds);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -113,6 +160,7 @@ int main(void)
     tlp_model *trained = train_model();
     printf("# trained in %.2f s\n", now_s() - t0);
     test_predict(trained);
+    test_some_tasks(trained);
     tlp_model_free(trained);
     printf("# %.1f s\n", now_s() - t0);
     return tap_done();

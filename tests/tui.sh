@@ -34,7 +34,7 @@ for script in "$src"/tests/tui/*.script; do
     A=assets
     [ -n "$args" ] && [ "$assets" != embedded ] && A=no-assets
     golden="$src/tests/screens/$name.txt"
-    (cd "$T" && rm -f ./*.tlpx ./*.json && TLPX_ASSETS=$A XDG_STATE_HOME="$T/state" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
+    (cd "$T" && rm -f ./*.tlpx ./*.json && TLPX_ASSETS=$A XDG_STATE_HOME="$T/state" XDG_CACHE_HOME="$T/cache-$name" "$TLPX" explore $args --script "$script" --size "${size:-80x24}") \
         > "$T/$name.out" 2> "$T/$name.err"
     rc=$?
     if [ -n "$TLPX_UPDATE_SCREENS" ]; then cp "$T/$name.out" "$golden"; fi
@@ -48,5 +48,34 @@ for script in "$src"/tests/tui/*.script; do
         failed=$((failed + 1))
     fi
 done
+# the score cache: the same data and model opened again rank at once (no
+# wait for a job), the same ranks as scored; without the cache, none yet
+printf 'wait\ndump\n' >"$T/scored.script"
+printf 'nowait\ndump\n' >"$T/at-once.script"
+cached() { # cached CACHE-DIR SCRIPT: the explorer on the demo model, its screen
+    (cd "$T" && TLPX_ASSETS=no-assets XDG_CACHE_HOME="$T/$1" "$TLPX" explore fx/train/hw-a fx/train/hw-b \
+        --model fx/demo-gpu.tlpx --script "$2" --size 100x14 2>/dev/null) | sed 1d
+}
+cached c1 "$T/scored.script" >"$T/scored"
+cached c1 "$T/at-once.script" >"$T/again"
+cached c2 "$T/at-once.script" >"$T/cold"
+n=$((n + 1))
+if grep -q '0\.[0-9][0-9][0-9]' "$T/scored" && cmp -s "$T/scored" "$T/again" && ! grep -q '0\.[0-9][0-9][0-9]  ' "$T/cold" &&
+    [ "$(ls "$T/c1/tlpx" | wc -l)" = 1 ]; then
+    echo "ok $n - a second opening ranks at once from the score cache, as scored"
+else
+    echo "not ok $n - a second opening ranks at once from the score cache, as scored"
+    diff "$T/scored" "$T/again" | sed 's/^/# /' | head -20
+    failed=$((failed + 1))
+fi
+# a damaged cache file is a miss, never wrong scores
+for f in "$T"/c1/tlpx/*; do printf 'x' | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null; done
+cached c1 "$T/at-once.script" >"$T/damaged"
+n=$((n + 1))
+if cmp -s "$T/damaged" "$T/cold"; then echo "ok $n - a damaged cache file is not used"
+else
+    echo "not ok $n - a damaged cache file is not used"
+    failed=$((failed + 1))
+fi
 echo "1..$n"
 [ "$failed" = 0 ]

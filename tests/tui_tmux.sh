@@ -6,6 +6,7 @@ if ! command -v tmux >/dev/null 2>&1; then echo "1..0 # SKIP tmux not installed"
 src=$(cd "$top_srcdir" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/tlpx_tmux.XXXXXX")
 S="tlpx$$"
+export XDG_CACHE_HOME="$T/cache" # the score cache here, not the user's
 trap 'tmux -L "$S" kill-server 2>/dev/null; rm -rf "$T"' EXIT
 n=0 failed=0
 check() { n=$((n + 1)); if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=$((failed + 1)); fi; }
@@ -28,7 +29,7 @@ FX="$src/tests/fixtures/train"
 tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 \
     "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$T/state $TLPX explore $FX/hw-a $FX/hw-b --model $T/m.tlpx; sleep 2"
 what="the explorer opens on the task list"; check wait_for "task hardware"
-what="predictions arrive in the background"; check wait_for "top1 "
+what="predictions arrive in the background, for every task"; check wait_for "all 8 tasks"
 keys j Enter
 what="Enter opens the candidates"; check wait_for "meas  pred"
 keys p

@@ -72,6 +72,10 @@ tlp_status tlp_error_set(tlp_error *err, tlp_status s, const char *file, long li
  * file keeps its mode.  Temporaries of a save that was killed are removed. */
 typedef tlp_status (*tlp_write_fn)(FILE *f, void *ctx, tlp_error *err);
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err);
+/* FNV-1a-64 of n bytes, going on from h (TLP_FNV_OFFSET to start): the
+ * engine's one hash of bytes (folds, digests, checksums). */
+#define TLP_FNV_OFFSET 0xcbf29ce484222325u
+uint64_t tlp_fnv1a(uint64_t h, const void *p, size_t n);
 /* fopen(path, "r") for a file tlpx reads whole (a model, weights, scores):
  * only a regular file (or a link to one); a FIFO is refused at once instead
  * of waiting for a writer.  NULL with errno set (EINVAL: not a regular file);

@@ -56,9 +56,7 @@ int tlp__hmap_add(tlp__hmap *m, uint32_t h, uint32_t index);
 void tlp__hmap_free(tlp__hmap *m);
 size_t tlp__hmap_bytes(const tlp__hmap *m);
 
-/* FNV-1a-64 of n bytes, going on from h (TLP_FNV_OFFSET to start). */
-#define TLP_FNV_OFFSET 0xcbf29ce484222325u
-uint64_t tlp__fnv1a(uint64_t h, const void *p, size_t n);
+#define tlp__fnv1a tlp_fnv1a /* public (core.h): the tools hash with it too */
 
 /* ---------------------------------------------------------------- files */
 

@@ -90,7 +90,7 @@ int tlp__grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-uint64_t tlp__fnv1a(uint64_t h, const void *p, size_t n)
+uint64_t tlp_fnv1a(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
     for (size_t i = 0; i < n; i++) {

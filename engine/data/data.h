@@ -294,6 +294,9 @@ const tlp_rec *tlp_dataset_rec(const tlp_dataset *ds, size_t i);
 long tlp_dataset_find_task(const tlp_dataset *ds, const char *key);
 
 /* Label of record i (spec §3): task min_cost / cost. */
+/* FNV-1a-64 of what a model's scores of the records depend on: each
+ * record's tokens, task and mode, in order (a score cache's key). */
+uint64_t tlp_dataset_digest(const tlp_dataset *ds);
 double tlp_dataset_label(const tlp_dataset *ds, size_t i);
 /* The [L][F] features of record i in its task's mode. */
 void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out);

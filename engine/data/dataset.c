@@ -471,6 +471,21 @@ const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n)
     return toks;
 }
 
+uint64_t tlp_dataset_digest(const tlp_dataset *ds)
+{
+    uint64_t h = TLP_FNV_OFFSET;
+    size_t n = tlp_dataset_n_records(ds);
+    h = tlp__fnv1a(h, &n, sizeof n);
+    for (size_t i = 0; i < n; i++) {
+        int k;
+        const uint32_t *toks = tlp__dataset_tokens(ds, i, &k);
+        uint32_t head[3] = {tlp__rec_at(ds, i)->task, (uint32_t)k, (uint32_t)tlp_dataset_task(ds, tlp__rec_at(ds, i)->task)->mode};
+        h = tlp__fnv1a(h, head, sizeof head);
+        h = tlp__fnv1a(h, toks, sizeof(uint32_t) * (size_t)k);
+    }
+    return h;
+}
+
 double tlp_dataset_label(const tlp_dataset *ds, size_t i)
 {
     const tlp_rec *r = tlp__rec_at(ds, i);

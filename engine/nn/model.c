@@ -482,6 +482,19 @@ int tlp_model_head_for(const tlp_model *m, const char *hardware, const char *tar
     return -1;
 }
 
+uint64_t tlp_model_digest(const tlp_model *m)
+{
+    uint64_t h = TLP_FNV_OFFSET;
+    for (int k = 0; k < tlp_model_n_members(m); k++) {
+        const tlp_model *mk = tlp_model_member(m, k);
+        uint32_t c[3] = {(uint32_t)mk->cfg.mode, (uint32_t)mk->cfg.encode, (uint32_t)mk->cfg.n_heads};
+        h = tlp__fnv1a(h, c, sizeof c);
+        for (int g = 0; g < mk->cfg.n_heads; g++) h = tlp__fnv1a(h, mk->cfg.heads[g], strlen(mk->cfg.heads[g]) + 1);
+        h = tlp__fnv1a(h, mk->params, sizeof(float) * mk->n_params);
+    }
+    return h;
+}
+
 size_t tlp_model_n_params(const tlp_model *m) { return m->n_params; }
 float *tlp_model_params(tlp_model *m) { return m->params; }
 const float *tlp_model_params_const(const tlp_model *m) { return m->params; }

@@ -61,6 +61,9 @@ int tlp_model_n_members(const tlp_model *m); /* 1 + the members added */
 /* Network k of the ensemble (0: m itself), NULL past the last. */
 tlp_model *tlp_model_member(const tlp_model *m, int k);
 int tlp_model_head(const tlp_model *m, const char *name); /* index or -1 */
+/* FNV-1a-64 of the model's networks: their config, heads and weights (a
+ * score cache's key: the same digest scores the same). */
+uint64_t tlp_model_digest(const tlp_model *m);
 
 /* What a head was trained on, kept in the model file: the target strings
  * of its records and its tasks (tlp_workload_hash of each workload key), so

@@ -13,8 +13,8 @@
 
 /* One network's scores of every record of its mode on nh heads: scores[k][i]
  * for head heads[k] (NAN for records of the other mode). */
-static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
-                              int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const unsigned char *take, const int *heads, int nh,
+                              float **scores, int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
 {
     const tlp_model_config *c = tlp_model_config_of(m);
     int L = tlp_mode_seq(c->mode), F = tlp_mode_fea(c->mode), B = 512;
@@ -29,7 +29,7 @@ static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const int *he
     for (size_t i = 0; i <= n; i++) {
         if (i < n) {
             const tlp_rec *r = tlp_dataset_rec(ds, i);
-            if (tlp_dataset_task(ds, r->task)->mode != c->mode) {
+            if (tlp_dataset_task(ds, r->task)->mode != c->mode || (take && !take[r->task])) {
                 for (int k = 0; k < nh; k++) scores[k][i] = NAN;
                 continue;
             }
@@ -87,15 +87,16 @@ static void add_standardised(const tlp_dataset *ds, const float *one, double *su
     }
 }
 
-tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
-                             int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+/* The scores of the tasks t with take[t] (NULL: all), NAN for the others. */
+static tlp_status predict_some(tlp_model *m, const tlp_dataset *ds, const unsigned char *take, const int *heads, int nh,
+                               float **scores, int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
 {
     const tlp_model_config *cfg = tlp_model_config_of(m);
     if (nh < 1 || nh > cfg->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "%d heads of %d", nh, cfg->n_heads);
     for (int k = 0; k < nh; k++)
         if (heads[k] < 0 || heads[k] >= cfg->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", heads[k]);
     int K = tlp_model_n_members(m);
-    if (K == 1) return predict_net(m, ds, heads, nh, scores, progress, ctx, err);
+    if (K == 1) return predict_net(m, ds, take, heads, nh, scores, progress, ctx, err);
     /* an ensemble: the mean over its networks of their scores standardised
      * within each task */
     size_t n = tlp_dataset_n_records(ds), nn = n ? n : 1;
@@ -110,7 +111,7 @@ tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *hea
     tlp_status st = TLP_OK;
     for (int k = 0; k < K && st == TLP_OK; k++) {
         member_ctx mc = {progress, ctx, k, K};
-        st = predict_net(tlp_model_member(m, k), ds, heads, nh, one, progress ? member_progress : NULL, &mc, err);
+        st = predict_net(tlp_model_member(m, k), ds, take, heads, nh, one, progress ? member_progress : NULL, &mc, err);
         for (int h = 0; st == TLP_OK && h < nh; h++) add_standardised(ds, one[h], sum + (size_t)h * nn);
     }
     /* records of the other mode are NAN already: no network scored their task */
@@ -118,6 +119,12 @@ tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *hea
         for (size_t i = 0; i < n; i++) scores[h][i] = (float)(sum[(size_t)h * nn + i] / K);
     free(sum), free(buf);
     return st;
+}
+
+tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
+                             int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
+{
+    return predict_some(m, ds, NULL, heads, nh, scores, progress, ctx, err);
 }
 
 tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *scores,
@@ -133,6 +140,7 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
 typedef struct {
     tlp_model *m;
     const tlp_dataset *ds;
+    unsigned char *take; /* the tasks to score, NULL: all */
     float *scores[TLP_MAX_HEADS];
     tlp_status status;
     tlp_error err;
@@ -164,7 +172,8 @@ static void predict_run(tlp_job *j, void *work)
             w->status = tlp_error_set(&w->err, TLP_NOMEM, NULL, 0, "out of memory");
     }
     pred_ctx c = {j, &p};
-    if (w->status == TLP_OK) w->status = tlp_predict_heads(w->m, w->ds, heads, H, w->scores, pred_progress, &c, &w->err);
+    if (w->status == TLP_OK)
+        w->status = predict_some(w->m, w->ds, w->take, heads, H, w->scores, pred_progress, &c, &w->err);
     if (tlp__job_cancelled(j)) p.state = TLP_JOB_CANCELLED;
     else if (w->status != TLP_OK) {
         p.state = TLP_JOB_FAILED;
@@ -194,6 +203,7 @@ static void predict_drop(void *work)
     predicting *w = work;
     for (int h = 0; h < TLP_MAX_HEADS; h++) free(w->scores[h]);
     tlp_model_free(w->m);
+    free(w->take);
     free(w);
 }
 
@@ -201,9 +211,17 @@ static const tlp__job_kind PREDICTING = {predict_run, predict_finish, predict_dr
 
 tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error *err)
 {
+    return tlp_predict_start_tasks(m, ds, NULL, err);
+}
+
+tlp_job *tlp_predict_start_tasks(const tlp_model *m, const tlp_dataset *ds, const unsigned char *take, tlp_error *err)
+{
+    size_t nt = tlp_dataset_n_tasks(ds);
     predicting *w = calloc(1, sizeof *w);
     if (w) w->m = tlp_model_clone(m);
-    if (!w || !w->m) {
+    if (w && take && (w->take = malloc(nt + 1))) memcpy(w->take, take, nt);
+    if (!w || !w->m || (take && !w->take)) {
+        if (w) tlp_model_free(w->m);
         free(w);
         tlp_error_set(err, TLP_NOMEM, NULL, 0, "cannot start predicting");
         return NULL;

@@ -327,6 +327,11 @@ tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *hea
  * thread (the same job API: progress, fd, cancel).  When done, take the
  * scores with tlp_job_take_scores before tlp_job_finish. */
 tlp_job *tlp_predict_start(const tlp_model *m, const tlp_dataset *ds, tlp_error *err);
+/* The same for the tasks t with take[t] only (copied; NULL: all), NAN for
+ * the records of the others: the explorer scores what is on screen first.
+ * A task's scores are the same as in a prediction of all (an ensemble
+ * standardises within each task). */
+tlp_job *tlp_predict_start_tasks(const tlp_model *m, const tlp_dataset *ds, const unsigned char *take, tlp_error *err);
 /* The scores of head h (n_records floats, caller frees), or NULL. */
 float *tlp_job_take_scores(tlp_job *j, int h);
 /* ---------------------------------------------------------------- checkpoints */

@@ -63,7 +63,7 @@ void app_close(app_t *a)
     for (int m = 0; m < TLP_MODE_COUNT; m++) {
         app_free_scores(&a->fam[m]);
         tlp_model_free(a->fam[m].model);
-        free(a->fam[m].was);
+        free(a->fam[m].was), free(a->fam[m].done), free(a->fam[m].taking);
     }
     free(a->tscore), free(a->task_rows), free(a->cand_rows), free(a->rank), free(a->mrank), free(a->prev_rank),
         free(a->cmp_rank);
@@ -226,7 +226,9 @@ const char *app_head_name(const family_t *f, int choice)
 const float *app_task_scores(app_t *a, int choice, const tlp_task *tk)
 {
     family_t *f = &a->fam[tk->mode];
-    return f->model && choice >= 0 ? f->scores[app_head(f, choice, tk)] : NULL;
+    const float *sc = f->model && choice >= 0 ? f->scores[app_head(f, choice, tk)] : NULL;
+    /* a task not scored yet (scoring goes task by task): none */
+    return sc && tk->n_records && !isnan(sc[tk->records[0]]) ? sc : NULL;
 }
 
 static const float *rank_scores;

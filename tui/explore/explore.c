@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <term.h>
 #include <unistd.h>
 
@@ -45,14 +46,110 @@ void app_stop_jobs(app_t *a)
     for (int m = 0; m < TLP_MODE_COUNT; m++) app_stop_predict(&a->fam[m]);
 }
 
+/* With TLPX_TIMING set, a moment of the opening on stderr as "at_ms N
+ * WHAT", in ms since the explorer started (bench/tui.sh reads them). */
+static double started_ms;
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+void app_timeline(const char *what)
+{
+    static char said[8][32];
+    if (!getenv("TLPX_TIMING")) return;
+    for (int i = 0; i < 8; i++) { /* each moment once: the first time it happens */
+        if (!strcmp(said[i], what)) return;
+        if (!said[i][0]) {
+            snprintf(said[i], sizeof said[i], "%s", what);
+            break;
+        }
+    }
+    fprintf(stderr, "at_ms %.1f %s\n", mono_ms() - started_ms, what);
+}
+
+/* The next phase of scoring family m in screen order: the task in view,
+ * then the rows the task list shows, then the rest; each phase a job over
+ * the tasks not scored yet.  None left: the scores go to the cache. */
+static void next_phase(app_t *a, tlp_mode m)
+{
+    family_t *f = &a->fam[m];
+    size_t nt = tlp_dataset_n_tasks(a->ds);
+    int H = tlp_model_config_of(f->model)->n_heads;
+    for (; f->phase < 3; f->phase++) {
+        memset(f->taking, 0, nt);
+        int any = 0;
+        long in_view = app_task_in_view(a);
+        if (f->phase == 0 && in_view >= 0) f->taking[in_view] = 1;
+        for (int i = a->task_top; f->phase == 1 && i < a->n_task_rows && i < a->task_top + views_body_rows(); i++)
+            f->taking[a->task_rows[i]] = 1;
+        for (size_t t = 0; t < nt; t++) {
+            if (f->phase == 2) f->taking[t] = 1;
+            f->taking[t] &= tlp_dataset_task(a->ds, t)->mode == m && !f->done[t];
+            any |= f->taking[t];
+        }
+        if (!any) continue;
+        tlp_error err = {0};
+        if (!(f->predict = tlp_predict_start_tasks(f->model, a->ds, f->taking, &err))) app_message(a, "cannot predict: %s", err.msg);
+        f->phase++;
+        return;
+    }
+    for (int h = 0; h < H; h++)
+        if (!f->scores[h]) return;
+    app_timeline("all ranked");
+    if (f->cache[0]) cache_save(f->cache, H, tlp_dataset_n_records(a->ds), f->scores);
+}
+
 void app_start_predict(app_t *a, tlp_mode m)
 {
     family_t *f = &a->fam[m];
     if (!f->model || !a->ds) return;
     app_stop_predict(f);
-    tlp_error err = {0};
-    f->predict = tlp_predict_start(f->model, a->ds, &err);
-    if (!f->predict) app_message(a, "cannot predict: %s", err.msg);
+    size_t nt = tlp_dataset_n_tasks(a->ds), n = tlp_dataset_n_records(a->ds);
+    int H = tlp_model_config_of(f->model)->n_heads;
+    free(f->done), free(f->taking);
+    f->done = calloc(nt + 1, 1), f->taking = calloc(nt + 1, 1);
+    f->phase = 0;
+    if (!f->done || !f->taking) {
+        app_message(a, "cannot predict: out of memory");
+        return;
+    }
+    app_free_scores(f);
+    float *got[TLP_MAX_HEADS];
+    if (cache_path(f->model, a->ds, f->cache, sizeof f->cache) != 0) f->cache[0] = 0;
+    if (f->cache[0] && cache_load(f->cache, H, n, got) == 0) { /* the same model on the same data: ranked at once */
+        memcpy(f->scores, got, sizeof(float *) * (size_t)H);
+        memset(f->done, 1, nt);
+        f->phase = 3;
+        app_timeline("all ranked (from the cache)");
+        app_compute_scores(a);
+        app_sort_tasks(a);
+        if (a->task >= 0) app_load_task(a, a->task);
+        return;
+    }
+    next_phase(a, m);
+}
+
+/* A phase's scores into the family's: its tasks' records. */
+static void take_phase(family_t *f, const tlp_dataset *ds)
+{
+    for (int h = 0; h < tlp_model_config_of(f->model)->n_heads; h++) {
+        float *s = tlp_job_take_scores(f->predict, h);
+        if (!s) continue;
+        if (!f->scores[h]) {
+            f->scores[h] = s;
+            continue;
+        }
+        for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
+            const tlp_task *tk = tlp_dataset_task(ds, t);
+            for (uint32_t k = 0; f->taking[t] && k < tk->n_records; k++) f->scores[h][tk->records[k]] = s[tk->records[k]];
+        }
+        free(s);
+    }
+    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) f->done[t] |= f->taking[t];
 }
 
 /* The model in use adapted to the samples' heads (its trunk and heads, fresh
@@ -214,17 +311,17 @@ void app_poll_jobs(app_t *a)
         tlp_progress p;
         tlp_job_progress(f->predict, &p);
         if (p.state == TLP_JOB_RUNNING) continue;
-        if (p.state == TLP_JOB_DONE) {
-            app_free_scores(f);
-            for (int h = 0; h < tlp_model_config_of(f->model)->n_heads; h++)
-                f->scores[h] = tlp_job_take_scores(f->predict, h);
-        } else if (p.state == TLP_JOB_FAILED)
+        if (p.state == TLP_JOB_DONE) take_phase(f, a->ds);
+        if (p.state == TLP_JOB_DONE && app_task_in_view(a) >= 0 && f->done[app_task_in_view(a)])
+            app_timeline("task in view ranked");
+        else if (p.state == TLP_JOB_FAILED)
             app_message(a, "predicting failed: %s", p.msg);
         tlp_job_finish(f->predict, NULL, NULL, NULL, NULL);
         f->predict = NULL;
         app_compute_scores(a);
         app_sort_tasks(a);
         if (a->task >= 0) app_load_task(a, a->task);
+        if (p.state == TLP_JOB_DONE) next_phase(a, (tlp_mode)m);
     }
     if (a->train) {
         char buf[256];
@@ -408,6 +505,7 @@ static int explore(const explore_args *e)
 
 int cmd_explore(int argc, char **argv)
 {
+    started_ms = mono_ms();
     cli_data_opts o = {0};
     explore_args ea = {&o, {NULL}, NULL, 0, 80, 24, 0};
     o.paths = calloc((size_t)argc + 1, sizeof *o.paths);

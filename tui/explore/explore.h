@@ -51,6 +51,9 @@ typedef struct {
     int dirty;                     /* trained, not saved */
     int unmatched;                 /* hardware of the data with no head (scored by head 0) */
     tlp_train_meta meta;           /* how the model was made (its file's, or the training's): :save keeps it */
+    unsigned char *done, *taking;  /* per task: scored; being scored by predict */
+    int phase;                     /* scoring goes in screen order: the task in view, the rows shown, the rest */
+    char cache[4200];              /* the score cache's file for this model and data ("" : none) */
     float *was;                    /* per record, its score before the last training (NULL: none) */
 } family_t;
 
@@ -173,6 +176,14 @@ void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
 long app_task_in_view(const app_t *a);         /* the selected task, else the one under the cursor, else -1 */
+/* A moment of the opening, on stderr with TLPX_TIMING (bench/tui.sh). */
+void app_timeline(const char *what);
+/* The score cache on disk (cache.c): its file for m and ds (0, or -1 when
+ * there is no cache directory); H heads of n records saved, or loaded into
+ * scores (0, or -1 for a miss: absent, damaged, another shape). */
+int cache_path(const tlp_model *m, const tlp_dataset *ds, char *path, size_t cap);
+void cache_save(const char *path, int H, size_t n, float *const *scores);
+int cache_load(const char *path, int H, size_t n, float **scores);
 /* Each record's score as the task list shows it (family md's, each task by
  * the head in use): a new array, NULL without scores. */
 float *app_scores_in_use(app_t *a, tlp_mode md);

@@ -134,11 +134,13 @@ void tui_models_cancel(app_t *a, const char *arg)
     if (a->train) {
         tlp_job_cancel(a->train); /* the loop takes its end (app_poll_jobs) */
         app_message(a, "cancelling...");
-    } else if (f->predict) { /* scoring a big dataset: stop it, keep what was shown */
-        tlp_job_cancel(f->predict); /* the loop takes its end too */
-        app_free_scores(f); /* a previous model's scores must not pass for this one's */
+    } else if (f->predict) { /* scoring a big dataset: stop it, keep the ranks already made */
+        app_stop_predict(f);
+        int done = 0, all = 0;
+        for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++)
+            if (tlp_dataset_task(a->ds, t)->mode == a->mode) all++, done += f->done[t];
         app_compute_scores(a);
-        app_message(a, "scoring cancelled: no predicted ranks (:load the model to score again)");
+        app_message(a, "scoring cancelled: %d of %d tasks ranked (:eval scores again)", done, all);
     } else
         app_message(a, "no training or scoring is running");
 }

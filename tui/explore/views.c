@@ -107,6 +107,7 @@ static void draw_status(app_t *a, int y)
 
 void views_draw(app_t *a)
 {
+    app_timeline("first screen");
     erase();
     tui_draw_shift(0);
     if (LINES < 6 || COLS < 30) {
