@@ -43,8 +43,9 @@ static void test_tasks(void)
     is_int(tlp_dataset_n_comments(ds), 2, "two comment lines");
     long cpu = task_by_hw(ds, "testcpu");
     ok(cpu >= 0, "hardware from -model= in the target");
-    long gpu = task_by_hw(ds, "gpu-x");
-    ok(gpu >= 0, "hardware from the directory when the target has no -model=");
+    long gpu = task_by_hw(ds, "records");
+    ok(gpu >= 0, "hardware from the DATA directory's name when the target has no -model= (not its subfolder's)");
+    ok(task_by_hw(ds, "gpu-x") < 0, "no hardware named after a subfolder");
     if (cpu < 0 || gpu < 0) return;
     const tlp_task *t = tlp_dataset_task(ds, (size_t)cpu);
     is_int(t->mode, TLP_MODE_CPU, "llvm task is cpu");
@@ -70,8 +71,8 @@ static void test_tasks(void)
     is_int(g->mode, TLP_MODE_GPU, "cuda task is gpu");
     const tlp_hw_stats *hs = NULL;
     for (size_t h = 0; h < tlp_dataset_n_hw(ds); h++)
-        if (strcmp(tlp_dataset_hw(ds, h)->hardware, "gpu-x") == 0) hs = tlp_dataset_hw(ds, h);
-    if (ok(hs != NULL, "gpu-x stats")) {
+        if (strcmp(tlp_dataset_hw(ds, h)->hardware, "records") == 0) hs = tlp_dataset_hw(ds, h);
+    if (ok(hs != NULL, "the gpu stats (hardware named records)")) {
         is_int(hs->n_records, 5, "gpu-x records");
         is_int(hs->lost_steps, 1, "the 45-step record loses steps to the 40 crop");
         is_int(hs->steps_cropped, 5, "5 steps dropped");
@@ -211,7 +212,7 @@ static void test_export(void)
         is_int((10 + hl) % 64, 0, "data aligned to 64 bytes");
         float x[40 * 20], want[40 * 20];
         ok(fread(x, sizeof(float), 800, f) == 800, "first matrix");
-        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "gpu-x"))->records[0], want);
+        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "records"))->records[0], want);
         ok(memcmp(x, want, sizeof x) == 0, "first matrix equals the dataset's");
         fseek(f, 0, SEEK_END);
         is_int(ftell(f), 10 + hl + 5 * 800 * 4, "file size");
@@ -243,7 +244,7 @@ static void test_export(void)
         ok(strstr(dict, "'shape': (5, 41, 20)") != NULL, "prog shape: L + 1 rows");
         float x[41 * 20], raw[40 * 20], row[20];
         ok(fread(x, sizeof(float), 820, f) == 820, "prog first matrix");
-        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "gpu-x"))->records[0], raw);
+        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "records"))->records[0], raw);
         int same = 1;
         for (int i = 0; i < 800; i++)
             same &= fabsf(x[i] - copysignf(log2f(1.0f + fabsf(raw[i])), raw[i])) <= 1e-6f * (1 + fabsf(x[i]));

@@ -135,7 +135,7 @@ static void choosing(app_t *a)
     tui_find_sort(a, NULL);
     is_str(APP_TASK_SORTS[a->task_sort], "best", "the key s goes on to the next sort");
     app_command(a, "sort diff");
-    ok(starts(a->msg, "sort: tasks sort by key, hw, n, best or score, not \"diff\""), ":sort of an unknown key says so");
+    ok(starts(a->msg, "sort: tasks sort by key, hw, n, best, score or agree, not \"diff\""), ":sort of an unknown key says so");
     is_str(APP_TASK_SORTS[a->task_sort], "best", "and keeps the sort in use");
     app_command(a, "sort key");
     tui_find_next(a, NULL);

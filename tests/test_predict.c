@@ -37,8 +37,8 @@ static tlp_model *train_model(void)
 
 static void test_predict(tlp_model *trained)
 {
-    const char *all[] = {""};
-    tlp_dataset *ds = load(1, all, NULL);
+    const char *all[] = {"hw-a", "hw-b", "cpu-c"}; /* each folder names its hardware */
+    tlp_dataset *ds = load(3, all, NULL);
     size_t n = tlp_dataset_n_records(ds);
     float *sc = malloc(sizeof(float) * n), *sc2 = malloc(sizeof(float) * n);
     tlp_error e = {0};
@@ -111,8 +111,8 @@ static void test_predict(tlp_model *trained)
  * the records share their batches with others), NaN to the others. */
 static void test_some_tasks(tlp_model *trained)
 {
-    const char *all[] = {""};
-    tlp_dataset *ds = load(1, all, NULL);
+    const char *all[] = {"hw-a", "hw-b", "cpu-c"}; /* each folder names its hardware */
+    tlp_dataset *ds = load(3, all, NULL);
     size_t n = tlp_dataset_n_records(ds), nt = tlp_dataset_n_tasks(ds);
     float *full = malloc(sizeof(float) * n);
     unsigned char *take = calloc(nt, 1);

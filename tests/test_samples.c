@@ -82,8 +82,8 @@ static void no_samples(const tlp_dataset *ds, const tlp_train_opts *o, const cha
 static void test_samples(void)
 {
     tlp_error e = {0};
-    const char *all[] = {""};
-    tlp_dataset *ds = load(1, all, NULL);
+    const char *all[] = {"hw-a", "hw-b", "cpu-c"}; /* each folder names its hardware */
+    tlp_dataset *ds = load(3, all, NULL);
     is_int(tlp_dataset_n_records(ds), HWA_RECORDS + HWB_RECORDS + CPU_RECORDS, "the fixtures load whole");
     tlp_train_opts o = opts(1, 32, 0);
 

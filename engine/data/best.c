@@ -40,44 +40,19 @@ static int add_key(char keys[][TLP_DISPATCH_KEY], int n, int max, const char *s,
     return n + 1;
 }
 
-/* The value of option -name= in a target string (a word of its own), or NULL;
- * its length in *len. */
-static const char *option(const char *target, const char *name, size_t *len)
-{
-    size_t nl = strlen(name);
-    for (const char *p = target; (p = strstr(p, name)) != NULL; p += nl) {
-        if (p != target && p[-1] != ' ') continue;
-        p += nl;
-        *len = strcspn(p, " ");
-        return p;
-    }
-    return NULL;
-}
-
-int tlp_target_option(const char *target, const char *opt, char *buf, size_t cap)
-{
-    size_t len;
-    const char *v = option(target, opt, &len);
-    if (!v || len == 0 || cap == 0) return 0;
-    if (len >= cap) len = cap - 1;
-    memcpy(buf, v, len);
-    buf[len] = 0;
-    return 1;
-}
-
 int tlp_target_keys(const char *target, char keys[][TLP_DISPATCH_KEY], int max)
 {
     int n = 0;
     size_t kind_len = strcspn(target, " "), len;
-    const char *v = option(target, "-keys=", &len);
+    const char *v = tlp__target_opt(target, "-keys=", &len);
     for (const char *p = v, *end = v ? v + len : NULL; p && p < end;) {
         size_t l = strcspn(p, ",");
         if (p + l > end) l = (size_t)(end - p);
         n = add_key(keys, n, max, p, l);
         p += l + 1;
     }
-    if ((v = option(target, "-device=", &len)) != NULL) n = add_key(keys, n, max, v, len);
-    if (!option(target, "-keys=", &len)) {
+    if ((v = tlp__target_opt(target, "-device=", &len)) != NULL) n = add_key(keys, n, max, v, len);
+    if (!tlp__target_opt(target, "-keys=", &len)) {
         int known = 0;
         for (size_t i = 0; i < sizeof KIND_KEYS / sizeof *KIND_KEYS; i++)
             if (strlen(KIND_KEYS[i][0]) == kind_len && !memcmp(KIND_KEYS[i][0], target, kind_len)) {
@@ -87,7 +62,7 @@ int tlp_target_keys(const char *target, char keys[][TLP_DISPATCH_KEY], int max)
             }
         if (!known) n = add_key(keys, n, max, target, kind_len); /* a kind TVM does not know: itself */
     }
-    if ((v = option(target, "-model=", &len)) != NULL && !(len == 7 && !memcmp(v, "unknown", 7))) {
+    if ((v = tlp__target_opt(target, "-model=", &len)) != NULL && !(len == 7 && !memcmp(v, "unknown", 7))) {
         char m[TLP_DISPATCH_KEY];
         int l = snprintf(m, sizeof m, "model=%.*s", (int)len, v);
         n = add_key(keys, n, max, m, (size_t)l < sizeof m ? (size_t)l : sizeof m - 1);

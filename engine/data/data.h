@@ -210,7 +210,7 @@ typedef struct {
     const char *workload_key; /* borrowed from the dataset */
     const char *hardware;
     const char *target;
-    const char *summary;      /* "conv2d_layer(128, 1008, 42, 42, ...)" */
+    const char *summary;      /* "conv2d_layer(128, 1008, 42, 42, ...)"; a hashed key after its file's name: "MHA1-B128-int8 #52c29cac [...]" */
     tlp_mode mode;
     uint32_t n_records;
     uint32_t n_valid;         /* error_no == 0 */

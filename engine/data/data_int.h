@@ -55,4 +55,8 @@ const uint32_t *tlp__dataset_tokens(const tlp_dataset *ds, size_t i, int *n);
 /* Memory held by the dataset, in bytes (for the bytes-per-record figure). */
 size_t tlp_dataset_bytes(const tlp_dataset *ds);
 
+/* The value of option name ("-model=") in a target string, a word of its
+ * own, or NULL; its length in *len (record.c). */
+const char *tlp__target_opt(const char *target, const char *name, size_t *len);
+
 #endif

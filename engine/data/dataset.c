@@ -321,6 +321,36 @@ static void shrink(void **p, size_t *cap, size_t n, size_t elem)
     *cap = n;
 }
 
+/* A hashed workload key (TenSet, recent TVM: "#52c29cac [...]") names no
+ * operator; the file its records came from often does ("MHA1-B128-int8"),
+ * so its name, without folders and extensions, goes first.  -1 when out of
+ * memory. */
+static int name_by_file(tlp_dataset *ds, task_t *task)
+{
+    const char *path = ds->files[tlp__rec_at(ds, task->idx[0])->file], *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t n = strlen(base);
+    static const char *const ext[] = {".gz", ".json", ".log"};
+    for (int i = 0; i < 3; i++)
+        if (n > strlen(ext[i]) && !strcmp(base + n - strlen(ext[i]), ext[i])) n -= strlen(ext[i]);
+    char *name = malloc(n + 1);
+    if (!name) return -1;
+    memcpy(name, base, n);
+    name[n] = 0;
+    char *esc = tlp_escape_dup(name);
+    free(name);
+    char *s = esc ? malloc(strlen(esc) + strlen(task->summary) + 2) : NULL;
+    if (!s) {
+        free(esc);
+        return -1;
+    }
+    sprintf(s, "%s %s", esc, task->summary);
+    free(esc);
+    free(task->summary);
+    task->summary = s;
+    return 0;
+}
+
 tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
 {
     shrink((void **)&ds->recs, &ds->cap_recs, ds->n_recs - ds->n_mapped, sizeof *ds->recs);
@@ -354,6 +384,8 @@ tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err)
     }
     for (size_t t = 0; t < ds->n_tasks; t++) {
         task_t *task = &ds->tasks[t];
+        if (task->summary[0] == '#' && task->n_idx && name_by_file(ds, task))
+            return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
         task->pub.workload_key = task->key;
         task->pub.hardware = task->hardware;
         task->pub.target = task->target;

@@ -1021,3 +1021,31 @@ int tlp_step_describe(const tlp_record *r, size_t i, char *buf, size_t cap)
     default: return snprintf(buf, cap, "?");
     }
 }
+
+/* ------------------------------------------------------------ target options */
+
+/* The value of option -name= in a target string (a word of its own), or NULL;
+ * its length in *len. */
+const char *tlp__target_opt(const char *target, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    for (const char *p = target; (p = strstr(p, name)) != NULL; p += nl) {
+        if (p != target && p[-1] != ' ') continue;
+        p += nl;
+        *len = strcspn(p, " ");
+        return p;
+    }
+    return NULL;
+}
+
+int tlp_target_option(const char *target, const char *opt, char *buf, size_t cap)
+{
+    size_t len;
+    const char *v = tlp__target_opt(target, opt, &len);
+    if (!v || len == 0 || cap == 0) return 0;
+    if (len >= cap) len = cap - 1;
+    memcpy(buf, v, len);
+    buf[len] = 0;
+    return 1;
+}
+

@@ -105,11 +105,35 @@ float *app_scores_in_use(app_t *a, tlp_mode md)
 }
 
 
+static int task_matches(app_t *a, int t);
+
+/* Compare mode (a compare head): the compare head's top-1 of task t and
+ * how far the two heads agree on its order (Kendall's tau-b between their
+ * scores, tlp_eval_task's with one head's scores as the "cost"). */
+static void compare_task(app_t *a, size_t t)
+{
+    const tlp_task *tk = tlp_dataset_task(a->ds, t);
+    family_t *f = &a->fam[tk->mode];
+    const float *sa = app_task_scores(a, f->head, tk), *sb = f->cmp_head >= 0 ? app_task_scores(a, f->cmp_head, tk) : NULL;
+    if (!sa || !sb || !tk->n_records) return;
+    int ks[1] = {1}, n = (int)tk->n_records;
+    tlp_task_eval ev;
+    if (tlp_eval_dataset_task(a->ds, t, sb, ks, 1, &ev) == TLP_OK && ev.n_failed < ev.n) a->tscore[t].cmp_top1 = ev.best / ev.lat_k[0];
+    double *neg = malloc(sizeof(double) * (size_t)n);
+    float *x = malloc(sizeof(float) * (size_t)n);
+    if (neg && x) {
+        for (int k = 0; k < n; k++) neg[k] = -(double)sb[tk->records[k]], x[k] = sa[tk->records[k]];
+        if (tlp_eval_task(neg, NULL, x, n, ks, 1, &ev) == TLP_OK) a->tscore[t].agree = ev.tau;
+    }
+    free(neg), free(x);
+}
+
 /* Per-task top-1/top-5 under each family's active head, and the figures
  * over the tasks of the family in use (mean, pooled, random, failed picks):
  * with each task by its own head, over all of them (as tlpx eval); with one
  * head for all, over the tasks measured on the head's hardware when there
- * are any (a K80 head scored on K80 measurements), else over all. */
+ * are any (a K80 head scored on K80 measurements), else over all; of these,
+ * the tasks the filter shows. */
 void app_compute_scores(app_t *a)
 {
     size_t nt = tlp_dataset_n_tasks(a->ds);
@@ -129,7 +153,8 @@ void app_compute_scores(app_t *a)
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
-        a->tscore[t].top1 = a->tscore[t].top5 = NAN;
+        a->tscore[t].top1 = a->tscore[t].top5 = a->tscore[t].cmp_top1 = a->tscore[t].agree = NAN;
+        compare_task(a, t);
         a->tscore[t].in_sample = f->model && tlp_model_trained_on(f->model, app_head(f, f->head, tk),
                                                                   tlp_workload_hash(tk->workload_key));
         const float *sc = app_task_scores(a, f->head, tk);
@@ -138,7 +163,7 @@ void app_compute_scores(app_t *a)
         if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
         a->tscore[t].top1 = ev.best / ev.lat_k[0];
         a->tscore[t].top5 = ev.best / ev.lat_k[1];
-        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw))) {
+        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw)) && task_matches(a, (int)t)) {
             tlp_eval_sum_add(&a->eval, &ev, tk->weight);
             a->eval_in_sample += a->tscore[t].in_sample;
         }
@@ -167,12 +192,19 @@ static int cmp_tasks(const void *x, const void *y)
         c = sa < sb ? -1 : sa > sb ? 1 : 0; /* worst predicted first: what needs a look */
         break;
     }
+    case 5: { /* compare mode: where the two heads disagree most first */
+        double sa = cmp_app->tscore[i].agree, sb = cmp_app->tscore[j].agree;
+        if (isnan(sa)) sa = 2;
+        if (isnan(sb)) sb = 2;
+        c = sa < sb ? -1 : sa > sb ? 1 : 0;
+        break;
+    }
     default: c = strcmp(a->summary, b->summary); break;
     }
     return c ? c : i - j;
 }
 
-const char *const APP_TASK_SORTS[APP_N_TASK_SORTS] = {"key", "hw", "n", "best", "score"};
+const char *const APP_TASK_SORTS[APP_N_TASK_SORTS] = {"key", "hw", "n", "best", "score", "agree"};
 
 static int task_matches(app_t *a, int t)
 {

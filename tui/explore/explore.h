@@ -61,6 +61,8 @@ typedef struct {
 typedef struct {
     double top1, top5; /* NAN until scores exist */
     int in_sample;     /* the scoring head was trained on the task */
+    double cmp_top1;   /* compare mode: the compare head's top-1 (NAN: none) */
+    double agree;      /* and Kendall's tau-b between the two heads' scores of the task */
 } task_score;
 
 typedef struct {
@@ -201,7 +203,7 @@ const float *app_task_scores(app_t *a, int choice, const tlp_task *tk);
 void app_sort_cands(app_t *a);
 /* ranks[i] of the task's i-th record: measured (scores NULL) or by scores */
 void app_rank_of(app_t *a, const tlp_task *tk, const float *scores, int *ranks);
-#define APP_N_TASK_SORTS 5
+#define APP_N_TASK_SORTS 6
 extern const char *const APP_TASK_SORTS[APP_N_TASK_SORTS]; /* the task list's sort keys */
 void app_rank_task_now(app_t *a);
 void app_load_task(app_t *a, long t);

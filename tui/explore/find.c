@@ -61,7 +61,7 @@ static void sort_tasks(app_t *a, const char *arg)
         for (int i = 0; i < APP_N_TASK_SORTS; i++)
             if (!strcmp(arg, APP_TASK_SORTS[i])) k = i;
         if (k < 0) {
-            app_message(a, "sort: tasks sort by key, hw, n, best or score, not \"%s\"", arg);
+            app_message(a, "sort: tasks sort by key, hw, n, best, score or agree, not \"%s\"", arg);
             return;
         }
     }
@@ -86,6 +86,7 @@ void tui_find_filter(app_t *a, const char *arg)
         return;
     }
     snprintf(a->filter, sizeof a->filter, "%s", arg);
+    app_compute_scores(a); /* the status line's means: over the tasks the filter shows */
     app_sort_tasks(a);
     a->view = VIEW_TASKS;
     app_message(a, a->filter[0] ? "filter: %s (%d tasks)" : "%s%d tasks", a->filter, a->n_task_rows);

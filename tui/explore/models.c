@@ -70,8 +70,10 @@ void tui_models_compare(app_t *a, const char *arg)
         int h = t >= 0 ? app_head(f, f->head, tlp_dataset_task(a->ds, (size_t)t)) : 0;
         f->cmp_head = (h + 1) % tlp_model_config_of(f->model)->n_heads;
     }
+    app_compute_scores(a); /* the task list's compare columns */
+    app_sort_tasks(a);
     if (a->task >= 0) app_rank_task_now(a);
-    app_message(a, f->cmp_head >= 0 ? "compare with head %s" : "compare off%s",
+    app_message(a, f->cmp_head >= 0 ? "compare with head %s (:sort agree: where they disagree first)" : "compare off%s",
                 f->cmp_head >= 0 ? tlp_model_config_of(f->model)->heads[f->cmp_head] : "");
 }
 

@@ -42,18 +42,24 @@ static void elide(const char *s, int w, char *out, size_t cap)
  * scrolling keeps the task and hardware in view. */
 static void draw_tasks(app_t *a, int top, int rows)
 {
-    int by = 0, ins = 0, modes = 0, weights = 0;
+    int by = 0, ins = 0, modes = 0, weights = 0, cmp = 0;
     for (int i = 0; i < a->n_task_rows; i++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task_rows[i]);
         by |= other_head(a, a->task_rows[i]) != NULL;
+        cmp |= !isnan(a->tscore[a->task_rows[i]].agree);
         ins |= a->tscore[a->task_rows[i]].in_sample;
         modes |= 1 << tk->mode;
         weights |= tk->weight != 1;
     }
     int show_mode = modes & (modes - 1), freeze = 17;
-    char hdr[256];
-    int x = snprintf(hdr, sizeof hdr, "%5s %-10s %s%9s %10s %s%6s %6s%s%s  ", "task", "hardware", show_mode ? "mode " : "",
-                     "valid/n", "best", weights ? "weight " : "", "top-1", "top-5", by ? " by head" : "",
+    char hdr[256], cmph[32] = "";
+    const family_t *fam = &a->fam[a->mode];
+    if (cmp && fam->model && fam->cmp_head >= 0) /* compare mode: the other head's top-1, and how far the two agree */
+        snprintf(cmph, sizeof cmph, " %6.6s %6s", tlp_model_config_of(fam->model)->heads[fam->cmp_head], "agree");
+    else
+        cmp = 0;
+    int x = snprintf(hdr, sizeof hdr, "%5s %-10s %s%9s %10s %s%6s %6s%s%s%s  ", "task", "hardware", show_mode ? "mode " : "",
+                     "valid/n", "best", weights ? "weight " : "", "top-1", "top-5", cmph, by ? " by head" : "",
                      ins ? " in-sample" : "");
     tui_draw_freeze(freeze);
     tui_draw_put(top, 0, "%sworkload", hdr);
@@ -72,20 +78,26 @@ static void draw_tasks(app_t *a, int top, int rows)
         if (!isnan(a->tscore[t].top5)) snprintf(s5, sizeof s5, "%6.3f", a->tscore[t].top5);
         if (show_mode) snprintf(mode, sizeof mode, "%-4s ", tlp_mode_name(tk->mode));
         if (weights) snprintf(wt, sizeof wt, "%6.4g ", tk->weight);
-        char head[16] = "", seen[16] = "";
+        char head[16] = "", seen[16] = "", cm[32] = "";
+        if (cmp) {
+            char b1[16] = "     -", ag[16] = "     -";
+            if (!isnan(a->tscore[t].cmp_top1)) snprintf(b1, sizeof b1, "%6.3f", a->tscore[t].cmp_top1);
+            if (!isnan(a->tscore[t].agree)) snprintf(ag, sizeof ag, "%6.2f", a->tscore[t].agree);
+            snprintf(cm, sizeof cm, " %s %s", b1, ag);
+        }
         if (by) snprintf(head, sizeof head, " %-7.7s", other_head(a, t) ? other_head(a, t) : "");
         if (ins) snprintf(seen, sizeof seen, " %-9s", a->tscore[t].in_sample ? "yes" : "");
         /* the workload's width: the rest of the screen, unless scrolled (then all of it) */
         elide(tk->summary, a->hscroll ? 4096 : COLS - x - 1, work, sizeof work);
-        snprintf(line, sizeof line, "%c%4d %-10.10s %s%9s %10s %s%s %s%s%s  %s", a->task_top + i == a->task_cur ? '>' : ' ',
-                 t, tk->hardware, mode, vt, best, wt, s1, s5, head, seen, work);
+        snprintf(line, sizeof line, "%c%4d %-10.10s %s%9s %10s %s%s %s%s%s%s  %s", a->task_top + i == a->task_cur ? '>' : ' ',
+                 t, tk->hardware, mode, vt, best, wt, s1, s5, cm, head, seen, work);
         int sel = a->task_top + i == a->task_cur;
         if (sel) tui_draw_bar(a, top + 1 + i, line, 1);
         else {
             tui_draw_put(top + 1 + i, 0, "%s", line);
             if (!a->hscroll && !isnan(a->tscore[t].top1) && a->tscore[t].top1 < 0.8) { /* a weak top-1 stands out */
                 tui_draw_tone_on(a, 3, A_BOLD);
-                tui_draw_put(top + 1 + i, x - 15 - (by ? 8 : 0) - (ins ? 10 : 0), "%s", s1);
+                tui_draw_put(top + 1 + i, x - 15 - (int)strlen(cmph) - (by ? 8 : 0) - (ins ? 10 : 0), "%s", s1);
                 tui_draw_tone_off(a, 3, A_BOLD);
             }
         }

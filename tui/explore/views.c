@@ -73,7 +73,8 @@ static void status_parts(app_t *a, status_part *p, int *n)
         if (a->eval_in_sample) snprintf(ins, sizeof ins, " (%d in-sample)", a->eval_in_sample);
         /* the mean over tasks (what a tuner sees per task), then TLP's pooled
          * figure, which is 0 once any pick failed: then the failed picks */
-        add_part(p, n, 7, " | %s %d tasks%s: top1 %.3f", a->eval_hw[0] ? a->eval_hw : "all", a->eval.tasks, ins, k1.mean);
+        add_part(p, n, 7, " | %s%s %d tasks%s: top1 %.3f", a->filter[0] ? "shown " : "", a->eval_hw[0] ? a->eval_hw : "all",
+                 a->eval.tasks, ins, k1.mean);
         if (k1.failed) add_part(p, n, 5, " failed picks %d", k1.failed);
         else add_part(p, n, 3, " pooled %.3f", k1.pooled);
         add_part(p, n, 4, " random %.3f", k1.rand_mean);
