@@ -34,7 +34,7 @@ typedef struct {
  * view and completion (commands.c has the functions). */
 extern const action_t ACTIONS[ACT_COUNT];
 
-typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_REPLAY, VIEW_HELP, VIEW_WARNINGS, VIEW_COUNT } view_id;
+typedef enum { VIEW_TASKS, VIEW_CANDS, VIEW_TOKENS, VIEW_PLOT, VIEW_REPLAY, VIEW_HELP, VIEW_WARNINGS, VIEW_OPS_PANEL, VIEW_COUNT } view_id;
 
 /* A head choice: one of the model's heads by index, or HEAD_OWN: each task
  * by its own hardware's head, as `tlpx eval` scores (head 0 for hardware
@@ -92,7 +92,7 @@ typedef struct {
     tlp_record rec, best_rec; /* the token view's record and the diff partner */
     long rec_i, best_i;
     int tok_top, diff;
-    int help_top, warn_top;
+    int help_top, warn_top, ops_top;
     char search[128];
     /* training */
     tlp_job *train;
@@ -131,7 +131,7 @@ typedef struct {
 } view_ops;
 
 /* view_tasks.c, view_cands.c, view_tokens.c, view_graph.c, view_text.c */
-extern const view_ops TASKS_VIEW, CANDS_VIEW, TOKENS_VIEW, PLOT_VIEW, REPLAY_VIEW, HELP_VIEW, WARNINGS_VIEW;
+extern const view_ops TASKS_VIEW, CANDS_VIEW, TOKENS_VIEW, PLOT_VIEW, REPLAY_VIEW, HELP_VIEW, WARNINGS_VIEW, OPS_VIEW;
 
 /* views.c: the frame around the view's body */
 extern const view_ops *const VIEW_OPS[VIEW_COUNT]; /* by view_id */

@@ -105,6 +105,7 @@ void tui_nav_replay(app_t *a, const char *arg)
 }
 
 void tui_nav_warnings(app_t *a, const char *arg) { open_view(a, VIEW_WARNINGS); }
+void tui_nav_ops(app_t *a, const char *arg) { open_view(a, VIEW_OPS_PANEL); }
 void tui_nav_help(app_t *a, const char *arg) { open_view(a, VIEW_HELP); }
 void tui_nav_prompt(app_t *a, const char *arg) { prompt_open(a); }
 

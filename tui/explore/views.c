@@ -11,7 +11,7 @@
 #include <string.h>
 
 const view_ops *const VIEW_OPS[VIEW_COUNT] = {&TASKS_VIEW, &CANDS_VIEW, &TOKENS_VIEW, &PLOT_VIEW,
-                                              &REPLAY_VIEW, &HELP_VIEW, &WARNINGS_VIEW};
+                                              &REPLAY_VIEW, &HELP_VIEW, &WARNINGS_VIEW, &OPS_VIEW};
 
 int views_body_rows(void) { return LINES - 3 > 1 ? LINES - 3 : 1; }
 
