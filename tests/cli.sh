@@ -49,6 +49,10 @@ if command -v bash >/dev/null 2>&1; then
     "$TLPX" train "K80=$FX/train/hw-a" --out "$T/k.tlpx" --epochs 1 --batch 32 -q 2>/dev/null
     comp tlpx eval "$T/k.tlpx" "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" --head "" >"$T/c5"
     check "completion: heads read from the model" grep -qx K80 "$T/c5"
+    # no tlpx on PATH here: the one being completed answers
+    env PATH=/usr/bin:/bin bash -c ". '$T/comp.bash'; COMP_WORDS=('$TLPX' eval '$T/k.tlpx' --head ''); COMP_CWORD=4; _tlpx; printf '%s\n' \"\${COMPREPLY[@]}\"" >"$T/c6"
+    check "completion: heads asked of the tlpx being completed (./tlpx in a build tree)" grep -qx K80 "$T/c6"
+    check "completion is registered for ./tlpx too" bash -c ". '$T/comp.bash'; complete -p ./tlpx"
 fi
 
 # stats

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     }
     /* made from the option tables at build time (Makefile.am) */
     if (strcmp(argv[1], "--man") == 0) {
-        cli_man(stdout, CMDS, N_CMDS);
+        cli_man(stdout, CMDS, N_CMDS, explore_man_keys);
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--completion") == 0 && argc == 3 && strcmp(argv[2], "bash") == 0) {

@@ -207,7 +207,7 @@ int cli_choice(const cli_cmd *cmd, const cli_opt *o, const char *s, const char *
 
 /* Text into roff: backslashes and hyphens escaped, a line never starts with
  * a dot or a quote. */
-static void roff(FILE *f, const char *s)
+void cli_roff(FILE *f, const char *s)
 {
     int bol = 1;
     for (; *s; s++) {
@@ -224,22 +224,22 @@ static void man_opts(FILE *f, const cli_opt *t)
     for (; t && t->name; t++) {
         fputs(".TP\n.B ", f);
         if (t->alias) {
-            roff(f, t->alias);
+            cli_roff(f, t->alias);
             fputs(", ", f);
         }
-        roff(f, t->name);
+        cli_roff(f, t->name);
         if (t->arg) {
             fputs(" \\fI", f);
-            roff(f, t->arg);
+            cli_roff(f, t->arg);
             fputs("\\fR", f);
         }
         fputc('\n', f);
-        roff(f, t->help);
+        cli_roff(f, t->help);
         fputc('\n', f);
     }
 }
 
-void cli_man(FILE *f, const cli_subcommand *cmds, size_t n)
+void cli_man(FILE *f, const cli_subcommand *cmds, size_t n, void (*keys)(FILE *f))
 {
     fprintf(f, ".\\\" tlpx(1), made by `tlpx --man` from the option tables of tlpx %s\n", PACKAGE_VERSION);
     fprintf(f, ".TH TLPX 1 \"\" \"tlpx %s\" \"User Commands\"\n", PACKAGE_VERSION);
@@ -247,34 +247,60 @@ void cli_man(FILE *f, const cli_subcommand *cmds, size_t n)
     fputs(".SH SYNOPSIS\n.B tlpx\n.RI [ DATA ...]\n.RB [ \\-\\-model\n.IR MODEL ]\n.br\n", f);
     fputs(".B tlpx\n.I SUBCOMMAND\n.RI [ ARGS ...]\n", f);
     fputs(".SH DESCRIPTION\n", f);
-    roff(f, "tlpx reads the measure records of TVM's Ansor (auto_scheduler) and TenSet, turns each schedule into "
+    cli_roff(f, "tlpx reads the measure records of TVM's Ansor (auto_scheduler) and TenSet, turns each schedule into "
             "the feature tokens of TLP (ASPLOS'23), and trains, evaluates and runs the TLP and MTL-TLP cost models. "
             "Without a subcommand it opens the interactive explorer on the DATA given, or on the embedded default "
             "when there is none.\n");
     fputs(".PP\n", f);
-    roff(f, "DATA is a record file (JSON lines, .json or .log), a directory read recursively, or - for standard "
-            "input. NAME=PATH names the hardware of PATH; otherwise it is the -model= of the target, else a "
-            "name from the path, which tlpx reports.\n");
+    cli_roff(f, "DATA is a record file (JSON lines, .json or .log), a directory read recursively, or - for standard "
+            "input. NAME=PATH names the hardware of PATH; otherwise it is the -model= of the target, else the "
+            "name of the DATA argument (a directory's own, not its subfolders'), which tlpx reports. Without "
+            "--model the explorer scores each family with its embedded model, and a model's head scores the "
+            "hardware of its name, else the hardware whose target gives the -model= (or -mcpu=) the head was "
+            "trained on; other hardware is scored by the first head, which tlpx says.\n");
     fputs(".SH SUBCOMMANDS\n", f);
     for (size_t i = 0; i < n; i++) {
         const cli_cmd *c = cmds[i].cmd;
         fputs(".SS \"tlpx ", f);
-        roff(f, c->name);
+        cli_roff(f, c->name);
         fputc(' ', f);
-        roff(f, c->synopsis);
+        cli_roff(f, c->synopsis);
         fputs("\"\n", f);
-        roff(f, c->about);
+        cli_roff(f, c->about);
         fputc('\n', f);
         man_opts(f, c->opts);
     }
     fputs(".SH DATA OPTIONS\nEvery subcommand that reads DATA takes these.\n", f);
     man_opts(f, CLI_DATA_OPTS);
+    if (keys) {
+        fputs(".SH KEYS\nIn the explorer (? shows the same); a :command is typed after :, Tab completes it.\n", f);
+        keys(f);
+    }
+    fputs(".SH EXAMPLES\n", f);
+    static const char *const EX[][2] = {
+        {"tlpx", "the explorer on the embedded default: real records of K80, V100 and MI50, the MTL model"},
+        {"tlpx K80=~/logs/k80/", "your own logs, ranked by the embedded model's K80 head"},
+        {"tlpx eval assets/mtl-gpu.tlpx K80=logs/ --per-task",
+         "top-1/top-5 per task against the random order, in-sample tasks marked"},
+        {"tlpx train K80=logs/ --heads K80 --out k80.tlpx", "train the default recipe on your logs"},
+        {"tlpx best K80=k80/ V100=v100/ --out best/", "the best record per task, one TVM log per hardware"},
+        {"tlpx predict model.tlpx logs/ > scores.tsv", "a score per record, for another tool"},
+    };
+    for (size_t i = 0; i < sizeof EX / sizeof *EX; i++) {
+        fputs(".TP\n.B ", f);
+        cli_roff(f, EX[i][0]);
+        fputc('\n', f);
+        cli_roff(f, EX[i][1]);
+        fputc('\n', f);
+    }
     fputs(".SH EXIT STATUS\n0 success, 1 failure (unreadable path, no records, I/O), 2 usage error; "
           "train interrupted by SIGINT or SIGTERM: 130 or 143, after saving the model.\n", f);
     fputs(".SH ENVIRONMENT\n.TP\n.B NO_COLOR\nset and not empty: the explorer draws without colour.\n"
           ".TP\n.B TERM\nthe explorer needs a terminal that can move the cursor.\n"
           ".TP\n.B XDG_STATE_HOME\nthe explorer's command history is kept in $XDG_STATE_HOME/tlpx/history "
           "(default ~/.local/state).\n"
+          ".TP\n.B XDG_CACHE_HOME\nthe explorer keeps its scores in $XDG_CACHE_HOME/tlpx (default ~/.cache), "
+          "one file per model and data, so an opening of the same data with the same model ranks at once.\n"
           ".TP\n.B TLPX_ASSETS\nwhere the embedded default data and models are, instead of the installed ones.\n",
           f);
     fputs(".SH SEE ALSO\nThe README of tlpx; TLP: A Deep Learning-Based Cost Model for Tensor Program Tuning "
@@ -309,7 +335,7 @@ void cli_bash_completion(FILE *f, const cli_subcommand *cmds, size_t n)
           "    --failed) COMPREPLY=($(compgen -W 'keep demote' -- \"$cur\")); return ;;\n"
           "    --mode) COMPREPLY=($(compgen -W 'cpu gpu' -- \"$cur\")); return ;;\n"
           "    --head|--heads)\n"
-          "        [ -n \"$model\" ] && COMPREPLY=($(compgen -W \"$(tlpx --heads \"$model\" 2>/dev/null)\" -- \"$cur\"))\n"
+          "        [ -n \"$model\" ] && COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" --heads \"$model\" 2>/dev/null)\" -- \"$cur\"))\n"
           "        return ;;\n"
           "    --epochs|--batch|--lr|--group|--average|--val|--seed|--threads|-j|--k|--fold|--except-fold|--size) "
           "return ;;\n"
@@ -339,6 +365,6 @@ void cli_bash_completion(FILE *f, const cli_subcommand *cmds, size_t n)
           "    fi\n"
           "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
           "}\n"
-          "complete -o filenames -o bashdefault -F _tlpx tlpx\n",
+          "complete -o filenames -o bashdefault -F _tlpx tlpx ./tlpx\n",
           f);
 }

@@ -41,7 +41,10 @@ typedef struct {
 } cli_subcommand;
 
 /* The man page tlpx(1), in roff, from the n subcommands' tables. */
-void cli_man(FILE *f, const cli_subcommand *cmds, size_t n);
+/* The man page; keys (may be NULL) writes its KEYS section's entries. */
+void cli_man(FILE *f, const cli_subcommand *cmds, size_t n, void (*keys)(FILE *f));
+/* s as roff text: a leading . or ' escaped, backslashes and hyphens too. */
+void cli_roff(FILE *f, const char *s);
 /* A bash completion script for tlpx, from the n subcommands' tables. */
 void cli_bash_completion(FILE *f, const cli_subcommand *cmds, size_t n);
 

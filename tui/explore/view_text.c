@@ -2,7 +2,10 @@
  * actions.def with its keys, :command and what it does) and the warnings
  * (the lines and paths skipped while loading, with the reason).  Back
  * returns to the view they were opened over. */
+#include "../cli/opts.h"
 #include "explore.h"
+
+#include <string.h>
 
 static const char *key_label(int k, char *buf)
 {
@@ -27,6 +30,28 @@ static const char *key_label(int k, char *buf)
     }
 }
 
+void explore_man_keys(FILE *f)
+{
+    for (int i = 0; i < ACT_COUNT; i++) {
+        const action_t *ac = &ACTIONS[i];
+        char keys[24] = "", b1[4], b2[4], line[128] = "";
+        if (ac->key && ac->key2 && !(ac->key == '\n' && ac->key2 == KEY_ENTER)) /* both say Enter */
+            snprintf(keys, sizeof keys, "%s %s", key_label(ac->key, b1), key_label(ac->key2, b2));
+        else if (ac->key) snprintf(keys, sizeof keys, "%s", key_label(ac->key, b1));
+        snprintf(line, sizeof line, "%s%s%s%s%s", keys, keys[0] && ac->cmd ? ", " : "", ac->cmd ? ":" : "",
+                 ac->cmd ? ac->cmd : "", ac->cmd && ac->args[0] ? " " : "");
+        fputs(".TP\n.B ", f);
+        cli_roff(f, line);
+        if (ac->cmd && ac->args[0]) {
+            fputs("\n.I ", f);
+            cli_roff(f, ac->args);
+        }
+        fputc('\n', f);
+        cli_roff(f, ac->help);
+        fputc('\n', f);
+    }
+}
+
 static void draw_help(app_t *a, int top, int rows)
 {
     tui_draw_put(top, 0, "%-12s %-44s %s", "keys", ":command", "what it does");
@@ -35,7 +60,8 @@ static void draw_help(app_t *a, int top, int rows)
     for (int i = 0; i < rows - 1 && a->help_top + i < ACT_COUNT; i++) {
         const action_t *ac = &ACTIONS[a->help_top + i];
         char keys[24] = "", b1[4], b2[4], cmd[64] = "";
-        if (ac->key && ac->key2) snprintf(keys, sizeof keys, "%s %s", key_label(ac->key, b1), key_label(ac->key2, b2));
+        if (ac->key && ac->key2 && !(ac->key == '\n' && ac->key2 == KEY_ENTER)) /* both say Enter */
+            snprintf(keys, sizeof keys, "%s %s", key_label(ac->key, b1), key_label(ac->key2, b2));
         else if (ac->key) snprintf(keys, sizeof keys, "%s", key_label(ac->key, b1));
         if (ac->cmd) snprintf(cmd, sizeof cmd, ":%s %s", ac->cmd, ac->args);
         tui_draw_put(top + 1 + i, 0, "%-12s %-44.44s %s", keys, cmd, ac->help);
