@@ -56,15 +56,17 @@ cached() { # cached CACHE-DIR SCRIPT: the explorer on the demo model, its screen
     (cd "$T" && TLPX_ASSETS=no-assets XDG_CACHE_HOME="$T/$1" "$TLPX" explore fx/train/hw-a fx/train/hw-b \
         --model fx/demo-gpu.tlpx --script "$2" --size 100x14 2>/dev/null) | sed 1d
 }
+mkdir -p "$T/c1/tlpx" # 20 old files: the cache keeps its 16 newest
+for i in $(seq 1 20); do touch -d 2020-01-01 "$T/c1/tlpx/scores-old$i.bin"; done
 cached c1 "$T/scored.script" >"$T/scored"
 cached c1 "$T/at-once.script" >"$T/again"
 cached c2 "$T/at-once.script" >"$T/cold"
 n=$((n + 1))
 if grep -q '0\.[0-9][0-9][0-9]' "$T/scored" && cmp -s "$T/scored" "$T/again" && ! grep -q '0\.[0-9][0-9][0-9]  ' "$T/cold" &&
-    [ "$(ls "$T/c1/tlpx" | wc -l)" = 1 ]; then
-    echo "ok $n - a second opening ranks at once from the score cache, as scored"
+    [ "$(ls "$T/c1/tlpx" | wc -l)" = 16 ] && [ "$(find "$T/c1/tlpx" -name "scores-*" -newer "$T/scored.script" | wc -l)" = 1 ]; then
+    echo "ok $n - a second opening ranks at once from the score cache, as scored; the cache keeps 16 files"
 else
-    echo "not ok $n - a second opening ranks at once from the score cache, as scored"
+    echo "not ok $n - a second opening ranks at once from the score cache, as scored; the cache keeps 16 files"
     diff "$T/scored" "$T/again" | sed 's/^/# /' | head -20
     failed=$((failed + 1))
 fi

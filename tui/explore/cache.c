@@ -3,13 +3,17 @@
  * $XDG_CACHE_HOME/tlpx (else ~/.cache/tlpx), named by the digests of the
  * model's weights and of the records' tokens and tasks (what the scores
  * are a function of), written atomically, checked whole on reading: a
- * damaged or foreign file is a miss, never wrong scores. */
+ * damaged or foreign file is a miss, never wrong scores.  The newest 16
+ * files are kept. */
 #include "explore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CACHE_MAGIC "TLPXSCOR"
 
@@ -52,11 +56,52 @@ static tlp_status write_scores(FILE *f, void *ctx, tlp_error *err)
     return TLP_OK;
 }
 
+/* The cache keeps its CACHE_KEEP newest files: older ones are removed, so
+ * it never grows past a few of the data and models in use. */
+#define CACHE_KEEP 16
+
+static void prune(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return;
+    *slash = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct {
+        char name[256];
+        time_t t;
+    } f[256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+        struct stat st;
+        char p[4400];
+        if (strncmp(e->d_name, "scores-", 7)) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        snprintf(f[n].name, sizeof f[n].name, "%s", e->d_name);
+        f[n++].t = st.st_mtime;
+    }
+    closedir(d);
+    while (n > CACHE_KEEP) { /* the oldest goes */
+        int old = 0;
+        for (int i = 1; i < n; i++)
+            if (f[i].t < f[old].t) old = i;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, f[old].name);
+        unlink(p);
+        f[old] = f[--n];
+    }
+}
+
 void cache_save(const char *path, int H, size_t n, float *const *scores)
 {
     cache_out c = {H, n, scores};
     tlp_error err = {0};
-    tlp_write_atomic(path, write_scores, &c, &err); /* a cache: a failed write costs a rescoring later, nothing else */
+    /* a cache: a failed write costs a rescoring later, nothing else */
+    if (tlp_write_atomic(path, write_scores, &c, &err) == TLP_OK) prune(path);
 }
 
 int cache_load(const char *path, int H, size_t n, float **scores)
