@@ -277,6 +277,38 @@ static void cancelled_scoring(app_t *a, const char *dir)
     app_wait_jobs(a);
 }
 
+/* The status line: its means follow the filter; TLP's pooled figure only
+ * when no pick failed (one failed pick makes it 0); it fits 80 columns by
+ * dropping parts, the head and the mean top-1 last. */
+static void status_line(app_t *a)
+{
+    a->mode = TLP_MODE_GPU;
+    app_command(a, "head own");
+    app_command(a, "filter");
+    int all = a->eval.tasks;
+    app_command(a, "filter hw=hw-a");
+    ok(a->eval.tasks == tasks_of(a, "hw-a") && a->eval.tasks < all, "a filter's tasks are what the means are over");
+    char s[1024];
+    views_status_text(a, 200, s, sizeof s);
+    ok(strstr(s, "| shown 4 tasks") != NULL, "which the status line says");
+    app_command(a, "filter");
+    /* a task whose pick failed: scores put the failed run first */
+    double cost[3] = {1e10, 2e-6, 1e-6};
+    uint8_t failed[3] = {1, 0, 0};
+    float score[3] = {3, 2, 1};
+    int ks[2] = {1, 5};
+    tlp_task_eval ev;
+    tlp_eval_task(cost, failed, score, 3, ks, 2, &ev);
+    tlp_eval_sum_add(&a->eval, &ev, 1);
+    views_status_text(a, 200, s, sizeof s);
+    ok(strstr(s, "failed picks 1") && !strstr(s, "pooled"), "a failed pick: no pooled figure (it would read 0), the picks said");
+    printf("# %s\n", s);
+    views_status_text(a, 80, s, sizeof s);
+    ok(strlen(s) <= 80 && strstr(s, "head own") && strstr(s, "top1"), "80 columns keep the head and the mean top-1");
+    printf("# %s\n", s);
+    app_compute_scores(a);
+}
+
 static void training_and_files(app_t *a, const char *dir)
 {
     family_t *f = app_fam(a);
@@ -349,6 +381,7 @@ int main(void)
     choosing(&a);
     heads(&a);
     cancelled_scoring(&a, dir);
+    status_line(&a);
     fine_tuning(&a, dir);
     training_and_files(&a, dir);
     script_end();

@@ -132,8 +132,8 @@ static void compare_task(app_t *a, size_t t)
  * over the tasks of the family in use (mean, pooled, random, failed picks):
  * with each task by its own head, over all of them (as tlpx eval); with one
  * head for all, over the tasks measured on the head's hardware when there
- * are any (a K80 head scored on K80 measurements), else over all; of these,
- * the tasks the filter shows. */
+ * are any (a K80 head scored on K80 measurements), else over all; with a
+ * filter, over the tasks it shows. */
 void app_compute_scores(app_t *a)
 {
     size_t nt = tlp_dataset_n_tasks(a->ds);
@@ -163,7 +163,9 @@ void app_compute_scores(app_t *a)
         if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
         a->tscore[t].top1 = ev.best / ev.lat_k[0];
         a->tscore[t].top5 = ev.best / ev.lat_k[1];
-        if (tk->mode == a->mode && (!a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw)) && task_matches(a, (int)t)) {
+        /* the tasks the filter shows; without one, those of the head's hardware (or all) */
+        int counted = a->filter[0] ? task_matches(a, (int)t) : !a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw);
+        if (tk->mode == a->mode && counted) {
             tlp_eval_sum_add(&a->eval, &ev, tk->weight);
             a->eval_in_sample += a->tscore[t].in_sample;
         }

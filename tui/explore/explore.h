@@ -178,6 +178,9 @@ void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */
 long app_task_in_view(const app_t *a);         /* the selected task, else the one under the cursor, else -1 */
+/* The status line as it fits in cols columns (views.c): its parts dropped
+ * in a fixed order, the least needed first. */
+void views_status_text(app_t *a, int cols, char *s, size_t cap);
 /* The man page's KEYS entries, from actions.def (view_text.c). */
 void explore_man_keys(FILE *f);
 /* A moment of the opening, on stderr with TLPX_TIMING (bench/tui.sh). */

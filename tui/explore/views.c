@@ -73,7 +73,7 @@ static void status_parts(app_t *a, status_part *p, int *n)
         if (a->eval_in_sample) snprintf(ins, sizeof ins, " (%d in-sample)", a->eval_in_sample);
         /* the mean over tasks (what a tuner sees per task), then TLP's pooled
          * figure, which is 0 once any pick failed: then the failed picks */
-        add_part(p, n, 7, " | %s%s %d tasks%s: top1 %.3f", a->filter[0] ? "shown " : "", a->eval_hw[0] ? a->eval_hw : "all",
+        add_part(p, n, 7, " | %s %d tasks%s: top1 %.3f", a->filter[0] ? "shown" : a->eval_hw[0] ? a->eval_hw : "all",
                  a->eval.tasks, ins, k1.mean);
         if (k1.failed) add_part(p, n, 5, " failed picks %d", k1.failed);
         else add_part(p, n, 3, " pooled %.3f", k1.pooled);
@@ -85,22 +85,27 @@ static void status_parts(app_t *a, status_part *p, int *n)
     add_part(p, n, warn ? 5 : 0, " | %llu warn", (unsigned long long)warn);
 }
 
-static void draw_status(app_t *a, int y)
+void views_status_text(app_t *a, int cols, char *s, size_t cap)
 {
     status_part p[16];
     int n = 0, width = 0;
     status_parts(a, p, &n);
     for (int i = 0; i < n; i++) width += (int)strlen(p[i].text);
-    for (int level = 0; level < 10 && width > COLS; level++) /* drop the least kept until it fits */
+    for (int level = 0; level < 10 && width > cols; level++) /* drop the least kept until it fits */
         for (int i = 0; i < n; i++)
             if (p[i].keep == level && p[i].text[0]) {
                 width -= (int)strlen(p[i].text);
                 p[i].text[0] = 0;
             }
-    char s[1024];
     size_t w = 0;
     s[0] = 0;
-    for (int i = 0; i < n && w < sizeof s; i++) w += (size_t)snprintf(s + w, sizeof s - w, "%s", p[i].text);
+    for (int i = 0; i < n && w < cap; i++) w += (size_t)snprintf(s + w, cap - w, "%s", p[i].text);
+}
+
+static void draw_status(app_t *a, int y)
+{
+    char s[1024];
+    views_status_text(a, COLS, s, sizeof s);
     tui_draw_bar(a, y, s, 1);
     /* the loss sparkline at the right end of the status line while training */
     if (a->train && a->prog.n_hist > 1 && COLS > 100) tui_draw_sparkline(a, y, COLS - 12, 10, a->prog.hist_train, a->prog.n_hist);
