@@ -105,6 +105,40 @@ static int same_step(const tlp_record *a, size_t i, const tlp_record *b, size_t 
     return x->str < 0 || !strcmp(a->strs + x->str, b->strs + y->str);
 }
 
+/* What a model of --encode prog adds as row L, from rows y to end: the
+ * steps beyond the crop first (what the row cannot show), then the row,
+ * wrapped between its "name=value (x)" items so 80 columns show it all. */
+static void program_row(app_t *a, tlp_mode m, int y, int end)
+{
+    int L = tlp_mode_seq(m);
+    float x[TLP_MAX_SEQ * TLP_MAX_FEA], prog[TLP_MAX_FEA];
+    char desc[1024];
+    tlp_record_features(m, &a->rec, x);
+    tlp_program_row(m, x, prog);
+    tlp_program_describe(m, prog, desc, sizeof desc);
+    tui_draw_tone_on(a, 2, 0);
+    if (a->rec.n_steps > (size_t)L) {
+        char more[600];
+        beyond_crop(&a->rec, L, more, sizeof more);
+        tui_draw_put(y++, 0, "prog: %s", more);
+    }
+    size_t kept = a->rec.n_steps < (size_t)L ? a->rec.n_steps : (size_t)L;
+    char head[64];
+    snprintf(head, sizeof head, "prog (from the %zu kept steps)", kept);
+    const char *p = desc;
+    int x0 = (int)strlen(head) + 1, first = 1;
+    while (*p && y < end) {
+        const char *e = p, *cut = NULL;
+        for (; *e && x0 + (e - p) < COLS - 1; e++)
+            if (e[0] == ')' && e[1] == ' ') cut = e + 1;
+        if (!*e || !cut) cut = e;
+        tui_draw_put(y++, 0, "%-*s %.*s", x0 - 1, first ? head : "", (int)(cut - p), p);
+        first = 0;
+        p = *cut == ' ' ? cut + 1 : cut;
+    }
+    tui_draw_tone_off(a, 2, 0);
+}
+
 static void draw_tokens(app_t *a, int top, int rows)
 {
     const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)a->task);
@@ -169,36 +203,7 @@ static void draw_tokens(app_t *a, int top, int rows)
     }
     if ((size_t)a->tok_top + (size_t)rows > n && y < top + 2 + rows && n < (size_t)L)
         tui_draw_put(y++, 0, "%3zu.. %d: zero padding", n, L - 1);
-    if ((size_t)a->tok_top + (size_t)rows > n && y < top + 2 + rows) {
-        /* what a model of --encode prog adds as row L */
-        float x[TLP_MAX_SEQ * TLP_MAX_FEA], prog[TLP_MAX_FEA];
-        char desc[1024];
-        tlp_record_features(m, &a->rec, x);
-        tlp_program_row(m, x, prog);
-        tlp_program_describe(m, prog, desc, sizeof desc);
-        tui_draw_tone_on(a, 2, 0);
-        if (a->rec.n_steps > (size_t)L) { /* first: what the row cannot show */
-            char more[600];
-            beyond_crop(&a->rec, L, more, sizeof more);
-            tui_draw_put(y++, 0, "prog: %s", more);
-        }
-        size_t kept = a->rec.n_steps < (size_t)L ? a->rec.n_steps : (size_t)L;
-        char head[64];
-        snprintf(head, sizeof head, "prog (from the %zu kept steps)", kept);
-        /* wrapped between its "name=value (x)" items, so 80 columns show it all */
-        const char *p = desc;
-        int x0 = (int)strlen(head) + 1, first = 1;
-        while (*p && y < top + 2 + rows) {
-            const char *end = p, *cut = NULL;
-            for (; *end && x0 + (end - p) < COLS - 1; end++)
-                if (end[0] == ')' && end[1] == ' ') cut = end + 1;
-            if (!*end || !cut) cut = end;
-            tui_draw_put(y++, 0, "%-*s %.*s", x0 - 1, first ? head : "", (int)(cut - p), p);
-            first = 0;
-            p = *cut == ' ' ? cut + 1 : cut;
-        }
-        tui_draw_tone_off(a, 2, 0);
-    }
+    if ((size_t)a->tok_top + (size_t)rows > n && y < top + 2 + rows) program_row(a, m, y, top + 2 + rows);
 }
 
 static int *cursor(app_t *a, int *n)
