@@ -208,7 +208,7 @@ static int count_temps(void)
     DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL)
-        if (strstr(de->d_name, ".tmp.")) n++;
+        if (strstr(de->d_name, ".tlpx-tmp.")) n++;
     if (d) closedir(d);
     return n;
 }

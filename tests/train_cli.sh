@@ -54,13 +54,15 @@ check "one progress line per epoch of each network" test "$(grep -c '^network [1
 check "naming the network: log, then prog" sh -c "sed -n 's/^network \\([12]\\/2 ([a-z]*)\\) epoch.*/\\1/p' '$T/err' | uniq | tr '\n' ' ' | grep -qx '1/2 (log) 2/2 (prog) '"
 check "train says wrote" grep -q "^wrote $T/m.tlpx: an ensemble of 2 networks (log,prog tokens), each 3 epochs (the last kept by last: epoch 3)" "$T/err"
 check "the model file is there" test -s "$T/m.tlpx"
-check "no temporary file left behind" test "$(ls "$T" | grep -c 'm\.tlpx.')" -eq 0
+check "no temporary file left behind" test "$(ls -A "$T" | grep -c 'm\.tlpx\.tlpx-tmp')" -eq 0
 
 # eval
 check "eval the model" status 0 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" "$D/hw-b"
 cp "$T/out" "$T/eval"
 check "eval says what it is scoring, every head in one pass (no silent seconds)" grep -qx "tlpx: scoring 321 records with heads hw-a, hw-b" "$T/err"
 check "eval on 1 and 3 threads prints the same" sh -c "'$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j 1 -q >'$T/e1' && '$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j 3 -q >'$T/e3' && cmp '$T/e1' '$T/e3'"
+check "-j1 is -j 1 (a short option's value attached, as getopt takes it)" sh -c "'$TLPX' eval '$T/m.tlpx' '$D/hw-a' '$D/hw-b' -j1 -q >'$T/e1b' && cmp '$T/e1' '$T/e1b'"
+check "an unknown short option stays an error" status 2 "$TLPX" eval "$T/m.tlpx" "$D/hw-a" -x1
 check "eval names the model, its mode, heads and recipe" grep -q "^model $T/m.tlpx: gpu, heads: hw-a hw-b (recipe custom, log,prog tokens, one network each, epoch 3 of 3 kept, weights averaged over up to 3 epochs)$" "$T/eval"
 check "eval: head hw-a: 4 tasks and their records" grep -q "^head hw-a: 4 tasks, 161 records (0 failed)$" "$T/eval"
 check "eval: head hw-b: 4 tasks" grep -q "^head hw-b: 4 tasks, 160 records " "$T/eval"
@@ -256,12 +258,14 @@ check "saying why" grep -q "cannot write in $T/nodir" "$T/err"
 cp "$T/m.tlpx" "$T/target.tlpx"
 chmod 640 "$T/target.tlpx"
 ln -s target.tlpx "$T/link.tlpx"
-touch -d '2 hours ago' "$T/target.tlpx.tmp.AbCdEf"
+touch -d '2 hours ago' "$T/.target.tlpx.tlpx-tmp.AbCdEf"
+echo mine >"$T/target.tlpx.tmp.backup" && touch -d '2 hours ago' "$T/target.tlpx.tmp.backup"
 check "--out through a symbolic link" status 0 "$TLPX" train "$D/hw-a" --out "$T/link.tlpx" $FAST
 check "the link is still a link" test -L "$T/link.tlpx"
 check "to the file it led to, now the new model" sh -c "! cmp -s '$T/m.tlpx' '$T/target.tlpx'"
 check "which kept its mode (640)" test "$(stat -c %a "$T/target.tlpx")" = 640
-check "a stale temporary of an earlier save is gone" test ! -e "$T/target.tlpx.tmp.AbCdEf"
+check "a stale temporary of an earlier save is gone" test ! -e "$T/.target.tlpx.tlpx-tmp.AbCdEf"
+check "a user's file of a like name stays" test "$(cat "$T/target.tlpx.tmp.backup")" = mine
 ln -s nowhere.tlpx "$T/dangling.tlpx"
 check "--out a dangling link is refused" status 1 "$TLPX" train "$D/hw-a" --out "$T/dangling.tlpx" $FAST
 
@@ -286,7 +290,7 @@ N=$(sed -n "s|.*the model of epoch \([0-9]*\) is in $T/sig.tlpx;.*|\1|p" "$T/sig
 N=${N:-0}
 check "--resume continues the interrupted run" status 0 "$TLPX" train "$D/hw-a" "$D/hw-b" --resume "$T/sig.tlpx" --epochs $((N + 4)) --out "$T/sig2.tlpx"
 check "from the epoch after the one saved" sh -c "test \$(grep -c '^epoch [0-9]*/$((N + 4))' '$T/err') = 4 && grep -q '^epoch $((N + 1))/$((N + 4)):' '$T/err'"
-check "no temporary file left behind" test "$(ls "$T" | grep -c '\.tmp\.')" -eq 0
+check "no temporary file left behind" test "$(ls -A "$T" | grep -c 'tlpx-tmp')" -eq 0
 
 # an ensemble (the default recipe's two networks) interrupted in its second
 # network: --resume goes on there and ends where one run ends

@@ -75,7 +75,10 @@ static char *dir_of(const char *path)
 }
 
 /* Temporary files of ours that a killed save left beside path
- * ("NAME.tmp.XXXXXX", untouched for a minute): removed. */
+ * (".NAME.tlpx-tmp.XXXXXX", untouched for a minute): removed.  The name is
+ * hidden and marked as tlpx's, so no file of the user's matches it. */
+#define TMP_MARK ".tlpx-tmp."
+
 static void remove_stale(const char *path)
 {
     char *dir = dir_of(path);
@@ -86,7 +89,9 @@ static void remove_stale(const char *path)
     time_t now = time(NULL);
     while (d && (e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
-        if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp.", 5) != 0 || strlen(nm + bl + 5) != 6) continue;
+        if (nm[0] != '.' || strncmp(nm + 1, base, bl) != 0 || strncmp(nm + 1 + bl, TMP_MARK, strlen(TMP_MARK)) != 0 ||
+            strlen(nm + 1 + bl + strlen(TMP_MARK)) != 6)
+            continue;
         char *full = malloc(strlen(dir) + strlen(nm) + 2);
         struct stat st;
         if (full) {
@@ -135,7 +140,9 @@ tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_er
         free(dest);
         return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     }
-    snprintf(tmp, n + 32, "%s.tmp.XXXXXX", dest);
+    const char *slash = strrchr(dest, '/');
+    size_t dl = slash ? (size_t)(slash - dest) + 1 : 0; /* beside dest: DIR/.NAME.tlpx-tmp.XXXXXX */
+    snprintf(tmp, n + 32, "%.*s.%s" TMP_MARK "XXXXXX", (int)dl, dest, dest + dl);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         tlp_status s = tlp_error_set(err, TLP_IO, path, 0, "cannot create a temporary file: %s", strerror(errno));

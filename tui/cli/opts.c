@@ -120,6 +120,12 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_data_opts *data, cl
         const cli_opt *o = find(cmd->opts, a);
         int is_data = 0;
         if (!o && cmd->data && (o = find(CLI_DATA_OPTS, a)) != NULL) is_data = 1;
+        if (!o && a[0] == '-' && a[1] && a[1] != '-' && a[2] && !val) { /* -j1 is -j 1, as getopt takes it */
+            char sh[3] = {a[0], a[1], 0};
+            const cli_opt *so = find(cmd->opts, sh);
+            int so_data = !so && cmd->data && (so = find(CLI_DATA_OPTS, sh)) != NULL;
+            if (so && so->arg) o = so, is_data = so_data, val = a + 2;
+        }
         if (!o) return cli_usage_error(cmd, "unknown option %s", argv[i]);
         if (o->arg && !val) {
             if (i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value (%s)", o->name, o->arg);
