@@ -57,10 +57,19 @@ keys j k
 what="keys still answer while training"; check wait_for "tlpx candidates"
 keys : 'cancel' Enter
 what="cancel keeps the model"; check wait_for "training cancelled"
-keys q q
-what="q from the task list quits"; check wait_for "" 
+keys : 'train epochs=5000 batch=32' Enter
+what="a second training runs"; check wait_for "train "
+keys C-c
+what="Ctrl-C with a training running asks first, as q does"; check wait_for "quit anyway?"
+keys n
+what="any other key stays"; check wait_for "not quitting"
+keys C-c
+sleep 0.3
+keys C-c
 i=0 # the history is written as the explorer quits: wait for it (a hang guard of 60 s)
 while [ $i -lt 600 ] && ! grep -q "head hw-b" "$T/state/tlpx/history" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+pane=$(tmux -L "$S" display -p -t tlpx '#{pane_pid}' 2>/dev/null)
+what="a second Ctrl-C while asked quits"; check sh -c "[ -n '$pane' ] && ! pgrep -x -P '$pane' tlpx >/dev/null"
 what="history is kept in the XDG state folder"; check grep -q "head hw-b" "$T/state/tlpx/history"
 tmux -L "$S" kill-session -t tlpx 2>/dev/null
 # conventions: NO_COLOR, and a terminal that cannot place the cursor

@@ -18,6 +18,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -394,11 +395,34 @@ static void start_curses(app_t *a)
     }
 }
 
+/* Ctrl-C: noted by the handler, answered by the loop as q is (ask first
+ * when a training runs or a trained model is not saved); a second Ctrl-C
+ * while asked quits. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void answer_sigint(app_t *a)
+{
+    interrupted = 0;
+    if (a->confirm_quit) a->quit = 1; /* asked already: Ctrl-C again quits */
+    else tui_nav_quit(a, NULL);
+}
+
 /* Draw, wait for a key or a job, handle them, until quit. */
 static void run_loop(app_t *a)
 {
     start_curses(a);
     prompt_init(a);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
     if (!a->msg[0]) app_message(a, "? help  : command  Enter open  q back");
     while (!a->quit) {
         views_draw(a);
@@ -407,6 +431,10 @@ static void run_loop(app_t *a)
         int nf = 1 + job_fds(a, fds + 1);
         int r = poll(fds, (nfds_t)nf, 250);
         if (r > 0 && nf > 1) app_poll_jobs(a);
+        if (interrupted) {
+            answer_sigint(a);
+            continue;
+        }
         /* keys, and KEY_RESIZE: ncurses' own SIGWINCH handler queues it and
          * the signal interrupts poll, so look even when stdin is quiet */
         nodelay(stdscr, TRUE);
@@ -418,6 +446,7 @@ static void run_loop(app_t *a)
         nodelay(stdscr, FALSE);
         if (a->train) app_poll_jobs(a);
     }
+    sigaction(SIGINT, &old, NULL);
     prompt_done();
     endwin();
 }

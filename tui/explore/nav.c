@@ -119,6 +119,6 @@ void tui_nav_quit(app_t *a, const char *arg)
         return;
     }
     a->confirm_quit = 1;
-    app_message(a, "%s%s%s; quit anyway? (y: quit, any other key: stay)", a->train ? "a training is running" : "",
+    app_message(a, "%s%s%s; quit anyway? (y or Ctrl-C: quit, any other key: stay)", a->train ? "a training is running" : "",
                 a->train && unsaved ? " and " : "", unsaved ? "a trained model is not saved (:save PATH)" : "");
 }
