@@ -334,6 +334,20 @@ static void training_and_files(app_t *a, const char *dir)
     app_command(a, cmd);
     struct stat st;
     ok(stat(path, &st) == 0 && st.st_size > 0 && !f->dirty, ":save PATH writes the model and marks it saved");
+    tlp_train_state ts;
+    tlp_error te = {0};
+    tlp_model *back = tlp_checkpoint_load(path, NULL, &ts, &te);
+    ok(back && ts.m && ts.v, "with the training's Adam state, so --resume can go on");
+    tlp_model_free(back);
+    tlp_train_state_free(&ts);
+    /* a model loaded with its state and saved with no path keeps it */
+    snprintf(cmd, sizeof cmd, "load %s", path);
+    app_command(a, cmd);
+    app_command(a, "save");
+    back = tlp_checkpoint_load(path, NULL, &ts, &te);
+    ok(back && ts.m && ts.v && !f->dirty, ":load then :save (no path) keeps the file's training state");
+    tlp_model_free(back);
+    tlp_train_state_free(&ts);
     snprintf(path, sizeof path, "%s/best.json", dir);
     snprintf(cmd, sizeof cmd, "export top=1 hw=hw-b %s", path);
     app_command(a, cmd);

@@ -63,6 +63,7 @@ void app_close(app_t *a)
     for (int m = 0; m < TLP_MODE_COUNT; m++) {
         app_free_scores(&a->fam[m]);
         tlp_model_free(a->fam[m].model);
+        tlp_train_state_free(&a->fam[m].state);
         free(a->fam[m].was), free(a->fam[m].done), free(a->fam[m].taking);
     }
     free(a->tscore), free(a->task_rows), free(a->cand_rows), free(a->rank), free(a->mrank), free(a->prev_rank),
@@ -383,7 +384,8 @@ int app_load_model(app_t *a, const char *path)
 {
     tlp_error err = {0};
     tlp_train_meta meta;
-    tlp_model *m = tlp_checkpoint_load(path, &meta, NULL, &err);
+    tlp_train_state state;
+    tlp_model *m = tlp_checkpoint_load(path, &meta, &state, &err);
     if (!m) {
         app_message(a, "%s: %s", err.file[0] ? err.file : path, err.msg);
         return -1;
@@ -395,6 +397,8 @@ int app_load_model(app_t *a, const char *path)
     app_free_scores(f);
     f->model = m;
     f->meta = meta;
+    tlp_train_state_free(&f->state);
+    f->state = state; /* :save writes it back: --resume keeps working */
     free(f->was);
     f->was = NULL;
     f->head = HEAD_OWN;

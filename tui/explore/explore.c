@@ -256,14 +256,16 @@ static void train_done(app_t *a)
 {
     tlp_model *best = NULL;
     tlp_train_meta meta;
+    tlp_train_state state = {0};
     tlp_error err = {0};
     tlp_progress p = a->prog;
-    tlp_status s = tlp_job_finish(a->train, &best, &meta, NULL, &err);
+    tlp_status s = tlp_job_finish(a->train, &best, &meta, &state, &err);
     a->train = NULL;
     tlp_samples_free(a->samples);
     a->samples = NULL;
     if (p.state == TLP_JOB_CANCELLED || s != TLP_OK || !best) {
         tlp_model_free(best);
+        tlp_train_state_free(&state);
         if (p.state == TLP_JOB_CANCELLED) app_message(a, "training cancelled; the model in use is unchanged");
         else app_message(a, "training failed: %s; the model in use is unchanged", s ? err.msg : "no epoch finished");
         return;
@@ -271,6 +273,9 @@ static void train_done(app_t *a)
     family_t *f = &a->fam[a->train_mode];
     char kept[256] = "";
     if (a->train_fine && f->model) keep_other_heads(f->model, &best, kept, sizeof kept);
+    if (kept[0]) tlp_train_state_free(&state); /* the state is of the trained heads' model: not this one */
+    tlp_train_state_free(&f->state);
+    f->state = state;
     float *was = f->model ? app_scores_in_use(a, a->train_mode) : NULL;
     free(f->was);
     f->was = was;

@@ -51,6 +51,7 @@ typedef struct {
     int dirty;                     /* trained, not saved */
     int unmatched;                 /* hardware of the data with no head (scored by head 0) */
     tlp_train_meta meta;           /* how the model was made (its file's, or the training's): :save keeps it */
+    tlp_train_state state;         /* and what --resume goes on from (Adam, the ring), when there is one */
     unsigned char *done, *taking;  /* per task: scored; being scored by predict */
     int phase;                     /* scoring goes in screen order: the task in view, the rows shown, the rest */
     char cache[4200];              /* the score cache's file for this model and data ("" : none) */

@@ -218,7 +218,7 @@ void tui_files_save(app_t *a, const char *arg)
     if (arg && *arg && one_path(a, "save", arg, given, sizeof given)) return;
     const char *path = arg && *arg ? given : f->path[0] ? f->path : "tlpx-model.tlpx";
     tlp_error err = {0};
-    if (tlp_checkpoint_save(path, f->model, &f->meta, NULL, &err) != TLP_OK) {
+    if (tlp_checkpoint_save(path, f->model, &f->meta, f->state.m ? &f->state : NULL, &err) != TLP_OK) {
         app_message(a, "%s: %s", err.file, err.msg);
         return;
     }
