@@ -269,6 +269,12 @@ check "a user's file of a like name stays" test "$(cat "$T/target.tlpx.tmp.backu
 ln -s nowhere.tlpx "$T/dangling.tlpx"
 check "--out a dangling link is refused" status 1 "$TLPX" train "$D/hw-a" --out "$T/dangling.tlpx" $FAST
 
+# a diverged training: its non-finite weights are never kept, the last finite model is, and it says so
+check "a training whose weights turn non-finite fails" status 1 "$TLPX" train "$D/hw-a" --encode raw --loss mse --lr 9.9 --epochs 2 --out "$T/div.tlpx" -q
+check "saying when, keeping the previous model" grep -q "the weights became non-finite in epoch 2 .*the previous model is kept" "$T/err"
+check "whose scores are all numbers" status 0 "$TLPX" eval "$T/div.tlpx" "$D/hw-a" -q
+check "(eval has nothing to warn of)" sh -c "! grep -q 'NaN or infinite' '$T/err'"
+
 # an interrupted training keeps its model and says how to go on
 for sig in INT TERM; do
     rm -f "$T/sig.tlpx"

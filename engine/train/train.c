@@ -523,6 +523,16 @@ static tlp_status end_epoch(trainer *t, run_t *r, tlp_progress *p, int ep)
     float *P = tlp_model_params(t->m);
     size_t np = tlp_model_n_params(t->m);
     int A = t->o.average > 0 ? t->o.average : 0;
+    /* a step can turn the weights non-finite with a finite loss (the loss
+     * is of the weights before it): such a model is never kept */
+    for (size_t i = 0; i < np; i++)
+        if (!isfinite(P[i])) {
+            t->status = tlp_error_set(&t->err, TLP_NUMBER, NULL, 0,
+                                      "the weights became non-finite in epoch %d (a diverged training: a lower --lr?); "
+                                      "the previous model is kept",
+                                      ep);
+            return t->status;
+        }
     if (A) {
         memcpy(t->ring + (size_t)(t->n_ring % A) * np, P, sizeof(float) * np);
         t->n_ring++;

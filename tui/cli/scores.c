@@ -105,6 +105,15 @@ const float *cli_scores_for(tlp_model *m, const tlp_dataset *ds, cli_score_cache
         for (int k = 0; k < nh; k++) free(s[k]);
         return NULL;
     }
+    size_t bad = 0, of_mode = 0; /* a diverged model scores NaN: said, not reported on as if it ranked */
+    for (size_t i = 0; i < n; i++) {
+        if (tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode != cfg->mode) continue;
+        of_mode++;
+        for (int k = 0; k < nh; k++) bad += !isfinite(s[k][i]);
+    }
+    if (bad)
+        fprintf(stderr, "tlpx: warning: %zu of the %zu scores are NaN or infinite (non-finite weights: a diverged "
+                        "training?); the figures of their tasks mean nothing\n", bad, of_mode * (size_t)nh);
     for (int k = 0; k < nh; k++) c->scores[heads[k]] = s[k];
     return c->scores[h];
 }
