@@ -195,6 +195,12 @@ check "5 lines" test "$(wc -l <"$T/ca.json")" -eq 5
 # each line is the least-cost valid record of its task: compare with tokens' default (the best measured)
 "$TLPX" tokens "$FX/train/hw-a" --task 'tlpx_train_op(64, 64)' -q >"$T/tok"
 check "the best of a task is the record tokens shows first" sh -c "grep -qF \"\$(sed -n 's/^record [0-9]* of [0-9]* ([^:]*:\\([0-9]*\\)).*/\\1/p' '$T/tok' | xargs -I{} sed -n '{}p' '$FX/train/hw-a/op64.json')\" '$T/ca.json'"
+# an output that is also an input is refused, the input whole
+cp "$FX/train/hw-a/op64.json" "$T/own.json"
+check "best over its own input is refused" status 1 "$TLPX" best "$T/own.json" --out "$T/own.json"
+check "saying so" grep -q "own.json is also read as DATA" "$T/err"
+check "pack of a JSON file onto itself is refused" status 1 "$TLPX" pack "$T/own.json" --out "$T/own.json"
+check "and the JSON is whole" cmp -s "$FX/train/hw-a/op64.json" "$T/own.json"
 check "best without --out is a usage error" status 2 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c"
 check "best --out /dev/null is refused" status 1 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" --out /dev/null
 check "/dev/null is still a device" test -c /dev/null

@@ -57,6 +57,10 @@ int cli_assets_dir(char *dir, size_t cap);
  * the text before '=' looks like a name and no file is called arg itself;
  * *path points into arg. */
 void cli_split_data_arg(const char *arg, char *name, size_t cap, const char **path);
+/* Is out (an existing regular file) one of the files ds was read from
+ * (the same device and inode)?  1 after saying so: a command never writes
+ * over its own input (`pack rec.json --out rec.json`). */
+int cli_out_is_input(const tlp_dataset *ds, const char *out, const char *cmd);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

@@ -225,3 +225,18 @@ int cli_assets_dir(char *dir, size_t cap)
     }
     return -1;
 }
+
+int cli_out_is_input(const tlp_dataset *ds, const char *out, const char *cmd)
+{
+    struct stat so, si;
+    if (!out || stat(out, &so) != 0 || !S_ISREG(so.st_mode)) return 0; /* a new file is nobody's input */
+    for (size_t i = 0; i < tlp_dataset_n_files(ds); i++) {
+        const char *f = tlp_dataset_file(ds, i);
+        if (stat(f, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+            fprintf(stderr, "tlpx %s: %s is also read as DATA (%s): refusing to overwrite an input; write elsewhere\n",
+                    cmd, out, cli_esc(f));
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -114,7 +114,7 @@ int cmd_best(int argc, char **argv)
         for (size_t i = 0; i < tlp_dataset_n_hw(ds); i++) fprintf(stderr, " %s", tlp_dataset_hw(ds, i)->hardware);
         fprintf(stderr, ")\n");
     } else if (ds && !dir)
-        rc = write_one(ds, hw, out, o.quiet, 0);
+        rc = cli_out_is_input(ds, out, "best") ? EXIT_FAIL : write_one(ds, hw, out, o.quiet, 0);
     else if (ds) {
         rc = EXIT_OK;
         for (size_t i = 0; i < tlp_dataset_n_hw(ds) && rc == EXIT_OK; i++) {
@@ -134,7 +134,7 @@ int cmd_best(int argc, char **argv)
             snprintf(path + at, len - (size_t)at, "%s.json", name);
             for (char *p = path + at; *p; p++) /* a name is a file name: no '/', no leading '.' */
                 if (*p == '/' || (p == path + at && *p == '.')) *p = '_';
-            rc = write_one(ds, name, path, o.quiet, 1);
+            rc = cli_out_is_input(ds, path, "best") ? EXIT_FAIL : write_one(ds, name, path, o.quiet, 1);
             free(path);
         }
     }

@@ -93,6 +93,10 @@ int cmd_pack(int argc, char **argv)
         tlp_dataset_free(ds);
         ds = NULL;
     }
+    if (ds && cli_out_is_input(ds, a.out, "pack")) { /* the store over its own JSON: the only copy gone */
+        tlp_dataset_free(ds);
+        ds = NULL;
+    }
     if (ds) {
         double t1 = now_s();
         size_t n = tlp_dataset_n_records(ds), before = a.append ? tlp_dataset_n_mapped(ds) : 0;
