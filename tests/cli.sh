@@ -201,6 +201,13 @@ check "best over its own input is refused" status 1 "$TLPX" best "$T/own.json" -
 check "saying so" grep -q "own.json is also read as DATA" "$T/err"
 check "pack of a JSON file onto itself is refused" status 1 "$TLPX" pack "$T/own.json" --out "$T/own.json"
 check "and the JSON is whole" cmp -s "$FX/train/hw-a/op64.json" "$T/own.json"
+# a stream as the output is written as one: appended to as the shell asked, no file named -
+echo kept >"$T/log.txt"
+FXA=$(cd "$FX" && pwd) TA=$(cd "$(dirname "$TLPX")" && pwd)/$(basename "$TLPX")
+check "best --out /dev/stdout >> log" sh -c "'$TLPX' best '$FX/train/hw-a' --out /dev/stdout -q >>'$T/log.txt'"
+check "keeps what log held and appends the records" sh -c "head -n 1 '$T/log.txt' | grep -qx kept && test \$(grep -c '^{' '$T/log.txt') = 4"
+check "best --out - writes to standard output" sh -c "cd '$T' && '$TA' best '$FXA/train/hw-a' --out - -q | grep -c '^{' | grep -qx 4"
+check "and makes no file named -" test ! -e "$T/-"
 check "best without --out is a usage error" status 2 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c"
 check "best --out /dev/null is refused" status 1 "$TLPX" best "$FX/train/hw-a" "$FX/train/hw-b" "$FX/train/cpu-c" --out /dev/null
 check "/dev/null is still a device" test -c /dev/null

@@ -69,7 +69,9 @@ tlp_status tlp_error_set(tlp_error *err, tlp_status s, const char *file, long li
  * under path only if fn returns TLP_OK and every write and fsync succeeded.
  * A path that exists and is not a regular file (a directory, a device, a
  * FIFO) is refused; a symbolic link to a regular file is followed, and the
- * file keeps its mode.  Temporaries of a save that was killed are removed. */
+ * file keeps its mode.  Temporaries of a save that was killed are removed.
+ * A stream is written as one, in order, not replaced: "-" and /dev/stdout,
+ * /dev/stderr, /dev/fd/N (so `--out - >> log` appends). */
 typedef tlp_status (*tlp_write_fn)(FILE *f, void *ctx, tlp_error *err);
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err);
 /* FNV-1a-64 of n bytes, going on from h (TLP_FNV_OFFSET to start): the

@@ -59,6 +59,33 @@ static char *destination(const char *path, int *mode, tlp_error *err)
     return real;
 }
 
+/* An output that is a stream, not a file to replace: "-" and /dev/stdout
+ * (1), /dev/stderr (2), /dev/fd/N and /proc/self/fd/N (N).  Written in
+ * order through a copy of the descriptor, never renamed over, so
+ * `--out /dev/stdout >> log` appends as the shell asked.  -1: a path. */
+static int stream_fd(const char *path)
+{
+    if (!strcmp(path, "-") || !strcmp(path, "/dev/stdout")) return 1;
+    if (!strcmp(path, "/dev/stderr")) return 2;
+    const char *n = !strncmp(path, "/dev/fd/", 8) ? path + 8 : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
+    if (!n || !*n || strspn(n, "0123456789") != strlen(n) || strlen(n) > 6) return -1;
+    return atoi(n);
+}
+
+static tlp_status write_stream(int fd, const char *path, tlp_write_fn fn, void *ctx, tlp_error *err)
+{
+    int d = dup(fd);
+    FILE *f = d >= 0 ? fdopen(d, "wb") : NULL;
+    if (!f) {
+        if (d >= 0) close(d);
+        return tlp_error_set(err, TLP_IO, path, 0, "cannot write to it: %s", strerror(errno));
+    }
+    tlp_status s = fn(f, ctx, err);
+    if (fflush(f) != 0 && s == TLP_OK) s = tlp_error_set(err, TLP_IO, path, 0, "write failed: %s", strerror(errno));
+    fclose(f);
+    return s;
+}
+
 /* The directory part of path ("." when it has none); caller frees. */
 static char *dir_of(const char *path)
 {
@@ -106,6 +133,7 @@ static void remove_stale(const char *path)
 
 tlp_status tlp_check_writable(const char *path, tlp_error *err)
 {
+    if (path && stream_fd(path) >= 0) return TLP_OK; /* written as a stream */
     int mode;
     char *dest = destination(path, &mode, err);
     if (!dest) return err ? err->status : TLP_IO;
@@ -130,6 +158,7 @@ tlp_status tlp_check_writable(const char *path, tlp_error *err)
 
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err)
 {
+    if (path && stream_fd(path) >= 0) return write_stream(stream_fd(path), path, fn, ctx, err);
     int old_mode;
     char *dest = destination(path, &old_mode, err);
     if (!dest) return err ? err->status : TLP_IO;
