@@ -141,6 +141,7 @@ static void test_malformed(void)
         {REC("[\"CI\", 1]", "[[-0.5], 0, 1, 1]"), TLP_COST, "negative cost"},
         {REC("[\"CI\", 1]", "[[0], 0, 1, 1]"), TLP_COST, "zero cost"},
         {REC("[\"CI\", 1]", "[[1e999], 0, 1, 1]"), TLP_COST, "infinite cost"},
+        {REC("[\"CI\", 1]", "[[1e-320], 0, 1, 1]"), TLP_COST, "a subnormal cost (below a picosecond: no measurement)"},
         {REC("[\"CI\", 1]", "[[], 0, 1, 1]"), TLP_COST, "no cost"},
         {REC("[\"CI\", 1]", "[[\"1\"], 0, 1, 1]"), TLP_COST, "string cost"},
         {REC("[\"CI\", 1]", "[[1e11], 0, 1, 1]"), TLP_COST, "cost above the failure cost"},

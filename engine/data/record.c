@@ -79,6 +79,10 @@ int tlp_step_kind_of(const char *tag)
     return -1;
 }
 
+/* A cost below a picosecond is no measurement (1e-320 would become a task's
+ * best and every label 0): the line is refused. */
+#define MIN_COST 1e-12
+
 const char *tlp__kind_types(tlp_step_kind k) { return TYPES[k]; }
 
 void tlp__field_name(tlp_step_kind k, int f, char *buf, size_t cap)
@@ -380,6 +384,7 @@ static tlp_status parse_result(tlp_record *r, const cJSON *res, tlp_error *err)
         double v = e->valuedouble;
         if (!isfinite(v)) FAIL(TLP_COST, "cost %d is not finite", i);
         if (v <= 0) FAIL(TLP_COST, "cost %d is %g (must be positive)", i, v);
+        if (v < MIN_COST) FAIL(TLP_COST, "cost %d is %g s (below a picosecond: not a measurement)", i, v);
         if (v > 1e10) FAIL(TLP_COST, "cost %d is %g s (above TVM's 1e10 failure cost)", i, v);
         r->costs[i++] = v;
     }
@@ -708,7 +713,7 @@ int tlp__record_parse_fast(tlp_record *r, const char *line, size_t len)
         return 0;
     do {
         double v;
-        if (r->n_costs >= 255 || !num(&s, &v) || !isfinite(v) || v <= 0 || v > 1e10 ||
+        if (r->n_costs >= 255 || !num(&s, &v) || !isfinite(v) || v < MIN_COST || v > 1e10 ||
             tlp__grow((void **)&r->costs, &r->bufs->cap_costs, r->n_costs + 1, sizeof *r->costs))
             return 0;
         r->costs[r->n_costs++] = v;
