@@ -126,4 +126,21 @@ check "40 single-byte flips across the store: no crash" test "$crashed" = 0
 check "records from standard input pack" status 0 sh -c "zcat '$A/K80/pooling/'*.log.gz | '$TLPX' pack - --out '$T/stdin.pack'"
 check "the token view says the text was not kept" status 1 "$TLPX" tokens "$T/stdin.pack" --task 0 --record 0
 check "in words" grep -q "not kept" "$T/err"
+# two appends at once and a reader, 20 rounds: writers take turns (a lock on the store), so every
+# round ends with the records of both appends and a store that opens cleanly
+recs() { "$TLPX" stats "$1" 2>/dev/null | sed -n 's/^[0-9]* files, [0-9]* tasks, \([0-9]*\) records.*/\1/p'; }
+"$TLPX" pack "a=$F/hw-a" --out "$T/base.pack" -q
+want=$(($(recs "$T/base.pack") + $(recs "$F/hw-b") + $(recs "$F/cpu-c")))
+lost=0 broken=0
+for round in $(seq 1 20); do
+    cp "$T/base.pack" "$T/c.pack"
+    "$TLPX" pack --append "b=$F/hw-b" --out "$T/c.pack" -q 2>/dev/null &
+    "$TLPX" pack --append "c=$F/cpu-c" --out "$T/c.pack" -q 2>/dev/null &
+    "$TLPX" stats "$T/c.pack" -q >/dev/null 2>&1 &
+    wait
+    "$TLPX" stats "$T/c.pack" -q >/dev/null 2>&1 || broken=$((broken + 1))
+    [ "$(recs "$T/c.pack")" = "$want" ] || lost=$((lost + 1))
+done
+check "20 rounds of two concurrent appends: none lost ($lost rounds short of $want records)" test "$lost" = 0
+check "and the store opens cleanly after each ($broken did not)" test "$broken" = 0
 tap_end

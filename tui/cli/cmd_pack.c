@@ -4,10 +4,14 @@
 #include "cli.h"
 #include "opts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const cli_opt PACK_OPTS[] = {
     {"--out", "-o", "STORE", "the store to write (atomically), or with --append to add to"},
@@ -32,6 +36,38 @@ typedef struct {
     const char *out;
     int append;
 } pack_args;
+
+/* Writers of one store take turns: an exclusive lock (flock) on the store
+ * file, taken before it is read and held until the write is done, so two
+ * appends never build on the same committed end.  After the lock the path
+ * is checked to be the file locked (a rewrite renames a new one there).
+ * The descriptor, -2 when there is no store yet (nothing to lock: a new
+ * store appears whole by rename), -1 on failure (errno says). */
+static int lock_store(const char *path, int quiet)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return errno == ENOENT ? -2 : -1;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK) {
+                close(fd);
+                return -1;
+            }
+            if (!quiet) fprintf(stderr, "tlpx pack: %s: another tlpx is writing it; waiting for it\n", path);
+            if (flock(fd, LOCK_EX) != 0) {
+                close(fd);
+                return -1;
+            }
+        }
+        struct stat locked, now;
+        if (fstat(fd, &locked) == 0 && stat(path, &now) == 0 && locked.st_dev == now.st_dev &&
+            locked.st_ino == now.st_ino)
+            return fd;
+        close(fd); /* replaced while we waited: lock the file there now */
+    }
+    errno = EAGAIN;
+    return -1;
+}
 
 static int pack_arg(void *ctx, const cli_opt *o, const char *val)
 {
@@ -86,6 +122,12 @@ int cmd_pack(int argc, char **argv)
         free(o.paths);
         return rc;
     }
+    int lock = lock_store(a.out, o.quiet); /* held until the store is written: writers take turns */
+    if (lock == -1) {
+        fprintf(stderr, "tlpx pack: %s: cannot lock it for writing: %s\n", a.out, strerror(errno));
+        free(o.paths);
+        return rc;
+    }
     double t0 = now_s();
     tlp_dataset *ds = cli_load(&o);
     if (ds && a.append && (!tlp_dataset_store(ds) || strcmp(tlp_dataset_store(ds), a.out))) {
@@ -127,6 +169,7 @@ int cmd_pack(int argc, char **argv)
         }
     }
     tlp_dataset_free(ds);
+    if (lock >= 0) close(lock); /* the next writer's turn */
     free(o.paths);
     return rc;
 }
