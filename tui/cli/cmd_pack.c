@@ -69,6 +69,23 @@ static int lock_store(const char *path, int quiet)
     return -1;
 }
 
+/* What a pack wrote: the records added, what the store holds, its size,
+ * the parse and write speeds. */
+static void say_written(const tlp_dataset *ds, const char *out, int append, size_t added, double parse_s,
+                        double write_s)
+{
+    struct stat sb;
+    off_t size = stat(out, &sb) == 0 ? sb.st_size : 0;
+    size_t n = tlp_dataset_n_records(ds);
+    fprintf(stderr,
+            "%s %s: %zu record%s; the store holds %zu records of %zu task%s on %zu hardware in "
+            "%zu segment%s, %.1f MB (%.0f bytes a record); parsed at %.0f records/s, written in %.2f s\n",
+            append ? "appended to" : "wrote", out, added, added == 1 ? "" : "s", n, tlp_dataset_n_tasks(ds),
+            tlp_dataset_n_tasks(ds) == 1 ? "" : "s", tlp_dataset_n_hw(ds), append ? tlp_dataset_n_segments(ds) + 1 : 1,
+            append && tlp_dataset_n_segments(ds) ? "s" : "", (double)size / 1e6, n ? (double)size / (double)n : 0.0,
+            parse_s > 0 ? (double)added / parse_s : 0.0, write_s);
+}
+
 static int pack_arg(void *ctx, const cli_opt *o, const char *val)
 {
     pack_args *a = ctx;
@@ -155,17 +172,7 @@ int cmd_pack(int argc, char **argv)
                     a.append ? "" : " (nothing written)");
         } else {
             rc = EXIT_OK;
-            off_t size = stat(a.out, &sb) == 0 ? sb.st_size : 0;
-            size_t hw = tlp_dataset_n_hw(ds);
-            if (!o.quiet)
-                fprintf(stderr,
-                        "%s %s: %zu record%s; the store holds %zu records of %zu task%s on %zu hardware in "
-                        "%zu segment%s, %.1f MB (%.0f bytes a record); parsed at %.0f records/s, written in %.2f s\n",
-                        a.append ? "appended to" : "wrote", a.out, n - before, n - before == 1 ? "" : "s", n,
-                        tlp_dataset_n_tasks(ds), tlp_dataset_n_tasks(ds) == 1 ? "" : "s", hw,
-                        a.append ? tlp_dataset_n_segments(ds) + 1 : 1, a.append && tlp_dataset_n_segments(ds) ? "s" : "",
-                        (double)size / 1e6, n ? (double)size / (double)n : 0.0,
-                        t1 > t0 ? (double)(n - before) / (t1 - t0) : 0.0, t2 - t1);
+            if (!o.quiet) say_written(ds, a.out, a.append, n - before, t1 - t0, t2 - t1);
         }
     }
     tlp_dataset_free(ds);
