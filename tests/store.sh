@@ -143,4 +143,10 @@ for round in $(seq 1 20); do
 done
 check "20 rounds of two concurrent appends: none lost ($lost rounds short of $want records)" test "$lost" = 0
 check "and the store opens cleanly after each ($broken did not)" test "$broken" = 0
+# the same file twice is read once: a store appended to itself does not double
+cp "$T/base.pack" "$T/self.pack"
+before=$(recs "$T/self.pack")
+check "pack --append STORE --out STORE" status 0 "$TLPX" pack --append "$T/self.pack" --out "$T/self.pack"
+check "adds nothing: the store holds what it held" test "$(recs "$T/self.pack")" = "$before"
+check "saying the file was met twice" grep -q "the same file as one read already" "$T/err"
 tap_end

@@ -111,15 +111,34 @@ static void test_override(void)
     ok(task_by_hw(ds, "K80") >= 0, "NAME=PATH names the hardware");
     ok(task_by_hw(ds, "gpu-x") < 0, "and replaces the directory name");
     tlp_dataset_free(ds);
-    /* the same task loaded under two names is two tasks */
+    /* the same task loaded under two names (from two files) is two tasks */
+    char copy[64];
+    snprintf(copy, sizeof copy, "/tmp/tlpx_dataset_%d.json", (int)getpid());
+    FILE *in = fopen(fx("records/gpu-x/conv.json"), "rb"), *out = fopen(copy, "wb");
+    char buf[4096];
+    size_t k;
+    while (in && out && (k = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, k, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
     ds = tlp_dataset_new();
     tlp_load_opts lo = {0}; /* no on_diag: silent */
     tlp_error e = {0};
     tlp_dataset_add_path(ds, fx("records/gpu-x/conv.json"), "A", &lo, &e);
-    tlp_dataset_add_path(ds, fx("records/gpu-x/conv.json"), "B", &lo, &e);
+    tlp_dataset_add_path(ds, copy, "B", &lo, &e);
     tlp_dataset_finish(ds, &e);
     is_int(tlp_dataset_n_tasks(ds), 2, "same key on two hardware: two tasks");
     is_int(tlp_dataset_n_hw(ds), 2, "two hardware entries");
+    size_t n = tlp_dataset_n_records(ds);
+    /* the same file met again (named twice, or through a link) is read once */
+    tlp_dataset_add_path(ds, copy, "C", &lo, &e);
+    char link[80];
+    snprintf(link, sizeof link, "%s.link", copy);
+    ok(symlink(copy, link) == 0, "a link to it");
+    tlp_dataset_add_path(ds, link, "B", &lo, &e);
+    tlp_dataset_finish(ds, &e);
+    is_int(tlp_dataset_n_records(ds), n, "the same file again, by name or by a link: its records once");
+    unlink(link);
+    unlink(copy);
     tlp_dataset_free(ds);
 }
 

@@ -32,6 +32,7 @@ void tlp_dataset_free(tlp_dataset *ds)
     if (!ds) return;
     for (size_t i = 0; i < ds->n_files; i++) free(ds->files[i]);
     free(ds->files);
+    free(ds->seen);
     for (size_t i = 0; i < ds->n_tasks; i++) {
         task_t *t = &ds->tasks[i];
         free(t->key);

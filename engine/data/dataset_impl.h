@@ -6,6 +6,8 @@
 
 #include "data/data_int.h"
 
+#include <sys/types.h>
+
 #define MAX_LINE (16u << 20) /* longer lines are skipped, not loaded */
 #define MAX_DIAGS 10000
 #define MIN_COST_INIT 1e6    /* TLP starts its per-file min at 1e6 (spec §3) */
@@ -73,6 +75,11 @@ struct tlp_dataset {
     tlp__hmap store_files;  /* the store's file paths, to refuse packing one twice */
     size_t n_store_files;
     size_t n_already;       /* record files skipped as already in the store */
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } *seen;                /* the files read (load.c): one met again (a link, a path twice) is read once */
+    size_t n_seen, cap_seen;
     tlp_rec *recs;
     size_t n_recs, cap_recs;
     uint32_t *toks;

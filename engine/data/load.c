@@ -299,6 +299,25 @@ static tlp_status add_file(tlp_dataset *ds, const char *path, hw_name_t *hardwar
     int fd = open(path, O_RDONLY);
     if (fd < 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
     tlp_status s;
+    struct stat st;
+    size_t k = 0;
+    if (fstat(fd, &st) == 0) { /* the same file met again (a link, a path given twice, :open of it): once */
+        while (k < ds->n_seen && !(ds->seen[k].dev == st.st_dev && ds->seen[k].ino == st.st_ino)) k++;
+        if (k < ds->n_seen) {
+            if (o && o->on_diag) {
+                tlp_diag d = {path, 0, TLP_OK, "the same file as one read already (a link, or named twice): skipped"};
+                o->on_diag(o->ctx, &d);
+            }
+            close(fd);
+            return TLP_OK;
+        }
+        if (tlp__grow((void **)&ds->seen, &ds->cap_seen, ds->n_seen + 1, sizeof *ds->seen)) {
+            close(fd);
+            return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+        }
+        ds->seen[ds->n_seen].dev = st.st_dev;
+        ds->seen[ds->n_seen++].ino = st.st_ino;
+    }
     if (tlp__is_store(fd))
         s = tlp__store_add(ds, fd, path, hardware->given, o, err);
     else if (ds->n_store_files && tlp__in_store(ds, path)) { /* packing a file twice: not an error, not kept */
