@@ -80,10 +80,25 @@ static void test_predict(tlp_model *trained)
     free(sc), free(sc2);
     tlp_dataset_free(ds);
 
-    /* more records than one inference chunk (512): the gpu data twice, under
-     * other names; a record scores the same in either copy */
-    const char *twice[] = {"hw-a", "hw-b", "hw-a", "hw-b"}, *names[] = {NULL, NULL, "A2", "B2"};
-    ds = load(4, twice, names);
+    /* more records than one inference chunk (512): the gpu data twice, the
+     * second a copy under other names (the same files again would be read
+     * once); a record scores the same in either copy */
+    char tmp[] = "/tmp/tlpx_predict.XXXXXX", cmd[2400], pa[1100], pb[1100];
+    scratch_dir(tmp);
+    snprintf(pa, sizeof pa, "%s", fx("hw-a"));
+    snprintf(pb, sizeof pb, "%s", fx("hw-b"));
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/A2' && cp -r '%s' '%s/B2'", pa, tmp, pb, tmp);
+    ok(system(cmd) == 0, "a copy of the gpu data");
+    const char *paths[4] = {pa, pb, NULL, NULL}, *names[] = {NULL, NULL, "A2", "B2"};
+    char a2[1100], b2[1100];
+    snprintf(a2, sizeof a2, "%s/A2", tmp);
+    snprintf(b2, sizeof b2, "%s/B2", tmp);
+    paths[2] = a2, paths[3] = b2;
+    ds = tlp_dataset_new();
+    tlp_load_opts lo = {0};
+    for (int i = 0; i < 4; i++) tlp_dataset_add_path(ds, paths[i], names[i], &lo, &e);
+    tlp_dataset_finish(ds, &e);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     n = tlp_dataset_n_records(ds);
     is_int(n, 2 * (HWA_RECORDS + HWB_RECORDS), "the gpu records twice");
     sc = malloc(sizeof(float) * n);
@@ -104,6 +119,7 @@ static void test_predict(tlp_model *trained)
     }
     free(sc);
     tlp_dataset_free(ds);
+    if (system(cmd) != 0) printf("# could not remove %s\n", tmp);
 }
 
 /* The explorer scores the task in view first: a job over some tasks gives
