@@ -189,6 +189,18 @@ static void refused(const char *path, tlp_status st, const char *want, const cha
 
 /* Load a copy of orig (n bytes) with the u32 at byte at set to v and the
  * checksum made valid again, written to bad: refused with want. */
+/* The bytes of a saved file, checked to be of the version; NULL (after the
+ * failed check) when they are not. */
+static unsigned char *slurp_version(const char *path, size_t *n, int version)
+{
+    unsigned char *b = slurp(path, n);
+    char what[32];
+    snprintf(what, sizeof what, "version %d", version);
+    if (ok(b && *n > 40 && b[8] == version, what)) return b;
+    free(b);
+    return NULL;
+}
+
 static void refused_patch(const unsigned char *orig, size_t n, size_t at, uint32_t v, const char *bad,
                           const char *want, const char *what)
 {
@@ -599,9 +611,9 @@ static void plan(void)
        "loaded: the plan, and the network");
     tlp_model_free(l);
     size_t n;
-    unsigned char *orig = slurp(good, &n);
-    if (!ok(orig && n > 40 && orig[8] == 4, "version 4")) {
-        free(orig), tlp_model_free(m);
+    unsigned char *orig = slurp_version(good, &n, 4);
+    if (!orig) {
+        tlp_model_free(m);
         return;
     }
     /* from the end: trailer 8, flags 4, nets_done 4, 3 encodings, n_nets 4, n_members 4 */
@@ -674,9 +686,9 @@ static void origin(void)
     tlp_model_free(c);
     tlp_model_free(l);
     size_t n;
-    unsigned char *orig = slurp(good, &n);
-    if (!ok(orig && n > 40 && orig[8] == 5, "version 5")) {
-        free(orig), tlp_model_free(m);
+    unsigned char *orig = slurp_version(good, &n, 5);
+    if (!orig) {
+        tlp_model_free(m);
         return;
     }
     /* from the end: trailer 8, xeon's task 8, its count 8, its target, its length 4, its count 4 */

@@ -61,6 +61,10 @@ void cli_split_data_arg(const char *arg, char *name, size_t cap, const char **pa
  * (the same device and inode)?  1 after saying so: a command never writes
  * over its own input (`pack rec.json --out rec.json`). */
 int cli_out_is_input(const tlp_dataset *ds, const char *out, const char *cmd);
+/* A task's operator: the length of its summary up to the first '(' or ' '
+ * (conv2d_layer; a hashed key's file name, "MHA1-B128-int8"): eval --by-op
+ * and the explorer's panel group by it. */
+size_t cli_op_len(const char *summary);
 /* Resolve "--task KEY|N" to a task index, or -1 after printing why. */
 long cli_find_task(const tlp_dataset *ds, const char *spec);
 

@@ -240,3 +240,5 @@ int cli_out_is_input(const tlp_dataset *ds, const char *out, const char *cmd)
     }
     return 0;
 }
+
+size_t cli_op_len(const char *summary) { return strcspn(summary, "( "); }

@@ -73,25 +73,18 @@ typedef struct {
     const float *scores; /* per record of the dataset */
 } eval_head;
 
-/* A task's operator: its summary up to the first '(' or ' ' (conv2d_layer,
- * or #52c29cac for a TenSet key whose first element is the DAG's hash). */
-static size_t op_len(const char *summary)
-{
-    return strcspn(summary, "( ");
-}
-
 /* Tasks grouped by operator: the sums of each (eval --by-op). */
 typedef struct {
     size_t n;
-    const char **name; /* a task summary of the operator: its first op_len() bytes name it */
+    const char **name; /* a task summary of the operator: its first cli_op_len() bytes name it */
     tlp_eval_sum *sum;
     size_t *records, *failed; /* of the tasks scored, as print_head counts them */
 } op_sums;
 
 static void op_add(op_sums *o, const cli_session *a, const char *summary, const tlp_task_eval *ev, double weight)
 {
-    size_t len = op_len(summary), k = 0;
-    while (k < o->n && !(op_len(o->name[k]) == len && !strncmp(o->name[k], summary, len))) k++;
+    size_t len = cli_op_len(summary), k = 0;
+    while (k < o->n && !(cli_op_len(o->name[k]) == len && !strncmp(o->name[k], summary, len))) k++;
     if (k == o->n) {
         o->name[o->n] = summary;
         o->records[o->n] = o->failed[o->n] = 0;
@@ -114,7 +107,7 @@ static void print_ops(const cli_session *a, const char *head, const op_sums *o)
     }
     for (size_t i = 0; i < o->n; i++) {
         const tlp_eval_sum *s = &o->sum[i];
-        int len = (int)op_len(o->name[i]);
+        int len = (int)cli_op_len(o->name[i]);
         if (!s->tasks) continue;
         if (a->tsv) { /* the head's rows, named HW:OP */
             char label[TLP_HEAD_NAME + 64];

@@ -32,17 +32,16 @@ int cli_heads_unmatched(const tlp_model *m, const tlp_dataset *ds, char *buf, si
     int n = 0;
     size_t len = 0;
     buf[0] = 0;
-    for (size_t t = 0; t < tlp_dataset_n_tasks(ds); t++) {
-        const tlp_task *tk = tlp_dataset_task(ds, t);
-        if (tk->mode != c->mode || tlp_model_head_for(m, tk->hardware, tk->target) >= 0) continue;
-        int seen = 0; /* each hardware once, in the order of the data */
-        for (size_t u = 0; u < t && !seen; u++) {
-            const tlp_task *o = tlp_dataset_task(ds, u);
-            seen = o->mode == c->mode && !strcmp(o->hardware, tk->hardware) &&
-                   tlp_model_head_for(m, o->hardware, o->target) < 0;
+    for (size_t h = 0; h < tlp_dataset_n_hw(ds); h++) { /* each hardware once, by its first task's target */
+        const char *hw = tlp_dataset_hw(ds, h)->hardware;
+        const tlp_task *tk = NULL;
+        if (tlp_dataset_hw(ds, h)->mode != c->mode) continue;
+        for (size_t t = 0; t < tlp_dataset_n_tasks(ds) && !tk; t++) {
+            const tlp_task *u = tlp_dataset_task(ds, t);
+            if (u->mode == c->mode && !strcmp(u->hardware, hw)) tk = u;
         }
-        if (seen) continue;
-        int w = snprintf(buf + len, cap - len, "%s%s", n ? ", " : "", tk->hardware);
+        if (!tk || tlp_model_head_for(m, tk->hardware, tk->target) >= 0) continue;
+        int w = snprintf(buf + len, cap - len, "%s%s", n ? ", " : "", hw);
         if (w > 0 && (size_t)w < cap - len) len += (size_t)w;
         n++;
     }

@@ -43,6 +43,7 @@ int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_
         return -1;
     }
     for (size_t t = 0; t < nt; t++) a->tscore[t].top1 = a->tscore[t].top5 = NAN;
+    app_hash_tasks(a);
     a->mode = tlp_dataset_task(a->ds, 0)->mode;
     app_describe_data(a);
     tlp_set_threads(cli_default_threads());
@@ -108,6 +109,12 @@ float *app_scores_in_use(app_t *a, tlp_mode md)
 
 static int task_matches(app_t *a, int t);
 
+void app_hash_tasks(app_t *a)
+{
+    for (size_t t = 0; t < tlp_dataset_n_tasks(a->ds); t++)
+        a->tscore[t].hash = tlp_workload_hash(tlp_dataset_task(a->ds, t)->workload_key);
+}
+
 /* Compare mode (a compare head): the compare head's top-1 of task t and
  * how far the two heads agree on its order (Kendall's tau-b between their
  * scores, tlp_eval_task's with one head's scores as the "cost"). */
@@ -154,16 +161,18 @@ void app_compute_scores(app_t *a)
     for (size_t t = 0; t < nt; t++) {
         const tlp_task *tk = tlp_dataset_task(a->ds, t);
         family_t *f = &a->fam[tk->mode];
-        a->tscore[t].top1 = a->tscore[t].top5 = a->tscore[t].cmp_top1 = a->tscore[t].agree = NAN;
+        a->tscore[t].top1 = a->tscore[t].top5 = a->tscore[t].rand1 = a->tscore[t].cmp_top1 = a->tscore[t].agree = NAN;
+        a->tscore[t].failed1 = 0;
         compare_task(a, t);
-        a->tscore[t].in_sample = f->model && tlp_model_trained_on(f->model, app_head(f, f->head, tk),
-                                                                  tlp_workload_hash(tk->workload_key));
+        a->tscore[t].in_sample = f->model && tlp_model_trained_on(f->model, app_head(f, f->head, tk), a->tscore[t].hash);
         const float *sc = app_task_scores(a, f->head, tk);
         tlp_task_eval ev;
         if (!sc || !tk->n_records || tlp_eval_dataset_task(a->ds, t, sc, ks, 2, &ev) != TLP_OK) continue;
         if (ev.n_failed == ev.n) continue; /* every run failed: no best to come near */
         a->tscore[t].top1 = ev.best / ev.lat_k[0];
         a->tscore[t].top5 = ev.best / ev.lat_k[1];
+        a->tscore[t].rand1 = ev.rand_top_k[0];
+        a->tscore[t].failed1 = ev.failed_k[0] != 0;
         /* the tasks the filter shows; without one, those of the head's hardware (or all) */
         int counted = a->filter[0] ? task_matches(a, (int)t) : !a->eval_hw[0] || !strcmp(tk->hardware, a->eval_hw);
         if (tk->mode == a->mode && counted) {

@@ -61,7 +61,10 @@ typedef struct {
 /* Per-task figures under the active head. */
 typedef struct {
     double top1, top5; /* NAN until scores exist */
+    double rand1;      /* the random order's top-1 (NAN with top1) */
+    int failed1;       /* the head's top-1 pick failed */
     int in_sample;     /* the scoring head was trained on the task */
+    uint64_t hash;     /* tlp_workload_hash of its key (app_hash_tasks) */
     double cmp_top1;   /* compare mode: the compare head's top-1 (NAN: none) */
     double agree;      /* and Kendall's tau-b between the two heads' scores of the task */
 } task_score;
@@ -192,6 +195,8 @@ void app_timeline(const char *what);
 int cache_path(const tlp_model *m, const tlp_dataset *ds, char *path, size_t cap);
 void cache_save(const char *path, int H, size_t n, float *const *scores);
 int cache_load(const char *path, int H, size_t n, float **scores);
+/* Each task's workload hash, once (at opening and after :open). */
+void app_hash_tasks(app_t *a);
 /* Each record's score as the task list shows it (family md's, each task by
  * the head in use): a new array, NULL without scores. */
 float *app_scores_in_use(app_t *a, tlp_mode md);

@@ -14,14 +14,6 @@ typedef struct {
     double top1, top5, rand1;
 } op_row;
 
-/* The operator of a task: its summary up to "(" or a blank (tlpx eval's
- * rule: "conv2d_layer", a hashed task's file name). */
-static void op_name(const char *summary, char *out, size_t cap)
-{
-    size_t n = strcspn(summary, "( ");
-    snprintf(out, cap, "%.*s", (int)(n < cap - 1 ? n : cap - 1), summary);
-}
-
 static int by_top1(const void *x, const void *y)
 {
     const op_row *a = x, *b = y;
@@ -32,13 +24,13 @@ static int by_top1(const void *x, const void *y)
 static int gather(app_t *a, op_row *rows, int max)
 {
     int n = 0;
-    int ks[2] = {1, 5};
     for (int i = 0; i < a->n_task_rows; i++) {
         int t = a->task_rows[i];
         const tlp_task *tk = tlp_dataset_task(a->ds, (size_t)t);
         if (tk->mode != a->mode) continue;
-        char name[48];
-        op_name(tk->summary, name, sizeof name);
+        char name[48]; /* tlpx eval --by-op's operator */
+        size_t len = cli_op_len(tk->summary);
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name - 1 ? len : sizeof name - 1), tk->summary);
         int k = 0;
         while (k < n && strcmp(rows[k].name, name)) k++;
         if (k == n) {
@@ -49,14 +41,13 @@ static int gather(app_t *a, op_row *rows, int max)
         op_row *r = &rows[k];
         r->tasks++;
         r->in_sample += a->tscore[t].in_sample;
-        const float *sc = app_task_scores(a, a->fam[tk->mode].head, tk);
-        tlp_task_eval ev;
-        if (!sc || tlp_eval_dataset_task(a->ds, (size_t)t, sc, ks, 2, &ev) != TLP_OK || ev.n_failed == ev.n) continue;
+        const task_score *ts = &a->tscore[t]; /* the figures the task list shows (app_compute_scores) */
+        if (isnan(ts->top1)) continue;
         r->scored++;
-        r->top1 += ev.best / ev.lat_k[0];
-        r->top5 += ev.best / ev.lat_k[1];
-        r->rand1 += ev.rand_top_k[0];
-        r->failed += ev.failed_k[0] != 0;
+        r->top1 += ts->top1;
+        r->top5 += ts->top5;
+        r->rand1 += ts->rand1;
+        r->failed += ts->failed1;
     }
     qsort(rows, (size_t)n, sizeof *rows, by_top1);
     return n;

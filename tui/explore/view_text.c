@@ -30,14 +30,23 @@ static const char *key_label(int k, char *buf)
     }
 }
 
+/* An action's keys as the help and the man page show them: "j Down". */
+static void action_keys(const action_t *ac, char *out, size_t cap)
+{
+    char b1[4], b2[4];
+    out[0] = 0;
+    if (ac->key && ac->key2 && !(ac->key == '\n' && ac->key2 == KEY_ENTER)) /* both say Enter */
+        snprintf(out, cap, "%s %s", key_label(ac->key, b1), key_label(ac->key2, b2));
+    else if (ac->key)
+        snprintf(out, cap, "%s", key_label(ac->key, b1));
+}
+
 void explore_man_keys(FILE *f)
 {
     for (int i = 0; i < ACT_COUNT; i++) {
         const action_t *ac = &ACTIONS[i];
-        char keys[24] = "", b1[4], b2[4], line[128] = "";
-        if (ac->key && ac->key2 && !(ac->key == '\n' && ac->key2 == KEY_ENTER)) /* both say Enter */
-            snprintf(keys, sizeof keys, "%s %s", key_label(ac->key, b1), key_label(ac->key2, b2));
-        else if (ac->key) snprintf(keys, sizeof keys, "%s", key_label(ac->key, b1));
+        char keys[24], line[128] = "";
+        action_keys(ac, keys, sizeof keys);
         snprintf(line, sizeof line, "%s%s%s%s%s", keys, keys[0] && ac->cmd ? ", " : "", ac->cmd ? ":" : "",
                  ac->cmd ? ac->cmd : "", ac->cmd && ac->args[0] ? " " : "");
         fputs(".TP\n.B ", f);
@@ -59,10 +68,8 @@ static void draw_help(app_t *a, int top, int rows)
     if (a->help_top > ACT_COUNT - 1) a->help_top = ACT_COUNT - 1;
     for (int i = 0; i < rows - 1 && a->help_top + i < ACT_COUNT; i++) {
         const action_t *ac = &ACTIONS[a->help_top + i];
-        char keys[24] = "", b1[4], b2[4], cmd[64] = "";
-        if (ac->key && ac->key2 && !(ac->key == '\n' && ac->key2 == KEY_ENTER)) /* both say Enter */
-            snprintf(keys, sizeof keys, "%s %s", key_label(ac->key, b1), key_label(ac->key2, b2));
-        else if (ac->key) snprintf(keys, sizeof keys, "%s", key_label(ac->key, b1));
+        char keys[24], cmd[64] = "";
+        action_keys(ac, keys, sizeof keys);
         if (ac->cmd) snprintf(cmd, sizeof cmd, ":%s %s", ac->cmd, ac->args);
         tui_draw_put(top + 1 + i, 0, "%-12s %-44.44s %s", keys, cmd, ac->help);
     }
