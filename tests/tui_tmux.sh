@@ -69,6 +69,8 @@ keys C-c
 i=0 # the history is written as the explorer quits: wait for it (a hang guard of 60 s)
 while [ $i -lt 600 ] && ! grep -q "head hw-b" "$T/state/tlpx/history" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 pane=$(tmux -L "$S" display -p -t tlpx '#{pane_pid}' 2>/dev/null)
+i=0 # it ends after stopping its training: wait for that (a hang guard of 60 s)
+while [ $i -lt 600 ] && [ -n "$pane" ] && pgrep -x -P "$pane" tlpx >/dev/null; do sleep 0.1; i=$((i + 1)); done
 what="a second Ctrl-C while asked quits"; check sh -c "[ -n '$pane' ] && ! pgrep -x -P '$pane' tlpx >/dev/null"
 what="history is kept in the XDG state folder"; check grep -q "head hw-b" "$T/state/tlpx/history"
 tmux -L "$S" kill-session -t tlpx 2>/dev/null
