@@ -149,4 +149,24 @@ before=$(recs "$T/self.pack")
 check "pack --append STORE --out STORE" status 0 "$TLPX" pack --append "$T/self.pack" --out "$T/self.pack"
 check "adds nothing: the store holds what it held" test "$(recs "$T/self.pack")" = "$before"
 check "saying the file was met twice" grep -q "the same file as one read already" "$T/err"
+# a record's text is read again from its source file (best, tokens, the explorer's token view, :export):
+# by the loading's rules (a FIFO or a device in its place is refused at once, not waited on or read
+# forever), and checked against what was packed (each record keeps a checksum of its line)
+mkdir -p "$T/moved" && cp "$F"/hw-a/*.json "$T/moved/"
+"$TLPX" pack "$T/moved" --out "$T/moved.pack" -q
+mv "$T/moved/op64.json" "$T/op64.json"
+mkfifo "$T/moved/op64.json"
+check "best over a store whose source is now a FIFO fails at once" status 1 timeout 20 "$TLPX" best "$T/moved.pack" --out "$T/b.json"
+check "naming the source file, the line and the reason" grep -q "moved/op64.json:[0-9]*: cannot read the record again: not a regular file" "$T/err"
+check "and nothing is written" test ! -e "$T/b.json"
+rm "$T/moved/op64.json" && ln -s /dev/zero "$T/moved/op64.json"
+check "a source that is now /dev/zero is refused too" status 1 timeout 20 "$TLPX" best "$T/moved.pack" --out "$T/b.json"
+check "as not a regular file" grep -q "not a regular file" "$T/err"
+check "the token view refuses it the same way" status 1 timeout 20 "$TLPX" tokens "$T/moved.pack" --task "op(64, 64)"
+check "in words" grep -q "op64.json:[0-9]*: cannot read the record again: not a regular file" "$T/err"
+rm "$T/moved/op64.json" && mv "$T/op64.json" "$T/moved/op64.json"
+check "put back, best reads it again" status 0 "$TLPX" best "$T/moved.pack" --out "$T/b.json"
+sed -i 's/conv2d_layer/conv2d_layeR/' "$T/moved/conv.json" # every line changed, each the same length
+check "a source changed since packing is caught" status 1 "$TLPX" best "$T/moved.pack" --out "$T/b2.json"
+check "naming the record's line and the change" grep -q "conv.json:[0-9]*: the file changed since the record was read" "$T/err"
 tap_end

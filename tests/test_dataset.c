@@ -290,8 +290,49 @@ static void test_export(void)
     tlp_dataset_free(ds);
 }
 
+/* A record is read again from its file only if the line there is still
+ * the one loaded: a file changed (or put in another's place) is caught. */
+static void test_changed_source(void)
+{
+    char dir[] = "/tmp/tlpx_changedXXXXXX";
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    char p[300], cmd[900];
+    snprintf(p, sizeof p, "%s/r.json", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", fx("records/gpu-x/dense.json"), p);
+    ok(system(cmd) == 0, "a copy of a record file");
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_load_opts lo = {0};
+    tlp_error e = {0};
+    is_int(tlp_dataset_add_path(ds, p, NULL, &lo, &e), TLP_OK, "loaded");
+    tlp_dataset_finish(ds, &e);
+    tlp_record rec;
+    tlp_record_init(&rec);
+    is_int(tlp_dataset_read_record(ds, 0, &rec, &e), TLP_OK, "read again while unchanged");
+    tlp_record_free(&rec);
+    /* the same length, another workload: a parseable record, not the one loaded */
+    snprintf(cmd, sizeof cmd, "sed -i 's/dense_layer/dense_layeR/' '%s'", p);
+    ok(system(cmd) == 0, "the file changed in place");
+    tlp_record_init(&rec);
+    memset(&e, 0, sizeof e);
+    is_int(tlp_dataset_read_record(ds, 0, &rec, &e), TLP_IO, "read again after the change: refused");
+    ok(strstr(e.msg, "the file changed") != NULL, "saying the file changed");
+    ok(e.line > 0 && strstr(e.file, "r.json") != NULL, "naming the file and line");
+    tlp_record_free(&rec);
+    unlink(p);
+    ok(mkfifo(p, 0600) == 0, "a FIFO in the file's place");
+    memset(&e, 0, sizeof e);
+    tlp_record_init(&rec);
+    is_int(tlp_dataset_read_record(ds, 0, &rec, &e), TLP_IO, "read again from a FIFO: refused, not waited on");
+    ok(strstr(e.msg, "not a regular file") != NULL, "as not a regular file");
+    tlp_record_free(&rec);
+    unlink(p);
+    rmdir(dir);
+    tlp_dataset_free(ds);
+}
+
 int main(void)
 {
+    test_changed_source();
     test_tasks();
     test_override();
     test_malformed();

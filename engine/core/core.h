@@ -83,6 +83,8 @@ uint64_t tlp_fnv1a(uint64_t h, const void *p, size_t n);
  * of waiting for a writer.  NULL with errno set (EINVAL: not a regular file);
  * tlp_fopen_why(errno) says it in words. */
 FILE *tlp_fopen_regular(const char *path);
+/* The same as a file descriptor (O_RDONLY, close-on-exec): -1 with errno. */
+int tlp_open_regular(const char *path);
 const char *tlp_fopen_why(int e);
 /* Would tlp_write_atomic to path work?  The same refusals, and a file can
  * be made in its directory.  For checking before hours of work. */

@@ -215,18 +215,30 @@ tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_er
     return s;
 }
 
-FILE *tlp_fopen_regular(const char *path)
+int tlp_open_regular(const char *path)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return NULL;
+    if (fd < 0) return -1;
     struct stat st;
     int e = 0;
     if (fstat(fd, &st) != 0) e = errno;
     else if (!S_ISREG(st.st_mode)) e = EINVAL;
     else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) e = errno;
-    FILE *f = e ? NULL : fdopen(fd, "r");
+    if (e) {
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+FILE *tlp_fopen_regular(const char *path)
+{
+    int fd = tlp_open_regular(path);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "r");
     if (!f) {
-        if (!e) e = errno;
+        int e = errno;
         close(fd);
         errno = e;
     }

@@ -197,7 +197,9 @@ typedef struct {
     uint8_t error_no;
     uint8_t n_costs;
     uint8_t flags;    /* TLP_REC_* */
-    uint8_t reserved[6]; /* zero: the record is 56 bytes with no padding (a packed store maps it as it is) */
+    uint8_t text_sum[4]; /* tlp_text_sum of the record's line, to tell a source file changed since
+                            loading or packing; all zero: not known (a store packed before it was kept) */
+    uint8_t reserved[2]; /* zero: the record is 56 bytes with no padding (a packed store maps it as it is) */
 } tlp_rec;
 
 enum {

@@ -215,8 +215,15 @@ int tlp__add_file_name(tlp_dataset *ds, const char *name)
 }
 
 
+uint32_t tlp__text_sum(const char *s, size_t n)
+{
+    uint64_t h = tlp__fnv1a(TLP_FNV_OFFSET, s, n);
+    uint32_t v = (uint32_t)(h ^ (h >> 32));
+    return v ? v : 1;
+}
+
 tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, long line, uint64_t off,
-                            const char *hw, tlp_error *err)
+                            uint32_t text_sum, const char *hw, tlp_error *err)
 {
     long t = tlp__task_get(ds, r->workload_key, r->target, hw, tlp_mode_of_target(r->target));
     if (t < 0) return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
@@ -241,6 +248,7 @@ tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, l
     rec->cost_lo = (float)lo;
     rec->cost_hi = (float)hi;
     rec->byte_off = off;
+    memcpy(rec->text_sum, &text_sum, sizeof rec->text_sum);
     rec->tok_off = ds->n_toks;
     rec->line = (uint32_t)line;
     rec->file = (uint32_t)file;

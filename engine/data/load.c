@@ -105,7 +105,7 @@ static void clean_name(char *s)
 /* Add a parsed record under its hardware name: NAME=, else the target's
  * -model=, else the name from the path (noted as an inference). */
 static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, long line, uint64_t off,
-                             hw_name_t *name, tlp_error *err)
+                             uint32_t text_sum, hw_name_t *name, tlp_error *err)
 {
     char buf[128];
     const char *hw = name->given;
@@ -117,7 +117,7 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
         hw = name->path;
         name->used = 1;
     }
-    return tlp__dataset_add(ds, r, file, line, off, hw, err);
+    return tlp__dataset_add(ds, r, file, line, off, text_sum, hw, err);
 }
 
 /* ------------------------------------------------------------ files */
@@ -284,7 +284,7 @@ static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_n
                 continue;
             }
         }
-        status = add_record(ds, &ds->scratch, file, lineno, here, hardware, err);
+        status = add_record(ds, &ds->scratch, file, lineno, here, tlp__text_sum(s, len), hardware, err);
         if (status) break;
     }
     free(rd.buf);
@@ -296,8 +296,8 @@ static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_n
 static tlp_status add_file(tlp_dataset *ds, const char *path, hw_name_t *hardware,
                            const tlp_load_opts *o, tlp_error *err)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", strerror(errno));
+    int fd = tlp_open_regular(path); /* what was stat'ed a moment ago may be a FIFO now */
+    if (fd < 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", tlp_fopen_why(errno));
     tlp_status s;
     struct stat st;
     size_t k = 0;
@@ -537,8 +537,9 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
     if (!strcmp(path, "-") && !ds->stdin_copy)
         return tlp_error_set(err, TLP_IO, path, rec->line, "a record packed from standard input: its text was not kept");
     int is_stdin = !strcmp(path, "-") && ds->stdin_copy;
-    int fd = is_stdin ? dup(fileno(ds->stdin_copy)) : open(path, O_RDONLY);
-    if (fd < 0) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot reopen: %s", strerror(errno));
+    /* the loading's rules: a FIFO or device put in the file's place is refused, not waited on or read forever */
+    int fd = is_stdin ? dup(fileno(ds->stdin_copy)) : tlp_open_regular(path);
+    if (fd < 0) return tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the record again: %s", tlp_fopen_why(errno));
     if (is_stdin) lseek(fd, 0, SEEK_SET);
     gzFile g = gzdopen(fd, "rb");
     if (!g) {
@@ -567,8 +568,14 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
         }
         if (s == TLP_OK && !len) s = tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the line again (file changed?)");
     }
+    uint32_t want;
+    memcpy(&want, rec->text_sum, sizeof want);
     if (s == TLP_OK) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+        if (want && tlp__text_sum(line, len) != want)
+            s = tlp_error_set(err, TLP_IO, path, rec->line, "the file changed since the record was read: its line is another now");
+    }
+    if (s == TLP_OK) {
         tlp_error e = {0};
         s = tlp_record_parse(r, line, len, &e);
         if (s) s = tlp_error_set(err, s, path, rec->line, "%s (file changed since loading?)", e.msg);

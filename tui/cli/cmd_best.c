@@ -60,6 +60,8 @@ static int write_one(const tlp_dataset *ds, const char *hw, const char *path, in
                     "tlpx best: %s: %s.\n  Choose one hardware with --hw NAME, or give --out a directory "
                     "(DIR/) for one file a hardware.  Nothing written.\n",
                     path, err.msg);
+        else if (err.file[0] && err.line > 0) /* a record that could not be read again: its place */
+            fprintf(stderr, "tlpx best: %s:%ld: %s (nothing written)\n", err.file, err.line, err.msg);
         else
             fprintf(stderr, "tlpx best: %s: %s (nothing written)\n", err.file[0] ? err.file : path, err.msg);
         return EXIT_FAIL;
