@@ -33,7 +33,7 @@ static inline long rss_kb(void)
  * (prog names the program). */
 static inline int load_args(tlp_dataset *ds, char **args, int n, const char *prog)
 {
-    tlp_load_opts lo = {.quiet = 1};
+    tlp_load_opts lo = {0}; /* no on_diag: silent */
     for (int i = 0; i < n; i++) {
         char name[128] = {0};
         const char *path = args[i], *eq = strchr(args[i], '=');

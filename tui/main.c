@@ -20,7 +20,7 @@ static const cli_subcommand CMDS[] = {
     {"predict", cmd_predict, "a TSV of predicted scores and ranks for every record", &PREDICT_CMD},
     {"replay", cmd_replay, "trials a tuner would spend to near the best: the log's order vs the model's", &REPLAY_CMD},
     {"ensemble", cmd_ensemble, "trained models as one: their scores standardised per task and averaged", &ENSEMBLE_CMD},
-    {"pack", cmd_pack, "parse records once into a packed store that every DATA argument takes, mapped", &PACK_CMD},
+    {"pack", cmd_pack, "parse records once into a packed store that every DATA argument takes, read whole", &PACK_CMD},
     {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
 };
 static const size_t N_CMDS = sizeof CMDS / sizeof *CMDS;

@@ -22,10 +22,12 @@
  * crash before the header is written leaves the store as it was; the bytes
  * past the committed length are ignored and overwritten by the next append.
  *
- * Opening maps the file, checks the header, walks the footers, checks every
- * CRC and every record's references (task, file, tokens), and loads the last
- * segment's tables into the dataset; the records and tokens stay in the
- * mapping.  When the dataset already holds records, or a fold filter or a
+ * Opening reads the committed bytes into memory of their own (read_image:
+ * not a mapping of the file, which another program could cut short under
+ * it), checks the header, walks the footers, checks every CRC and every
+ * record's references (task, file, tokens), and loads the last segment's
+ * tables into the dataset; the records and tokens are used in place in that
+ * image, never parsed again ("mapped" below means this).  When the dataset already holds records, or a fold filter or a
  * hardware rename needs them changed, the records are copied instead, each
  * reference remapped.
  */
@@ -409,16 +411,54 @@ static void count_hw(const tlp_dataset *ds, uint16_t n_hw[TLP_MODE_COUNT])
     for (size_t k = 0; k < ds->n_hws; k++) n_hw[ds->hws[k].mode]++;
 }
 
-/* Map the store (its header h already checked by read_header) into an
+/* The store's committed bytes, read into memory of their own (made read-only
+ * after).  Not mmap'ed from the file: a mapping dies of SIGBUS when another
+ * program cuts the file short under it (truncate, an editor, a copy over
+ * it), taking an unsaved training with it; a copy only costs its reading
+ * (opening checks the CRC of every byte anyway: bench/store.sh). */
+static tlp_status read_image(int fd, const char *path, size_t len, void **out, tlp_error *err)
+{
+    /* on a 2 MiB boundary (the slack unmapped), so the kernel can back it with huge pages: filling
+     * 4 KiB pages one fault at a time was most of the opening of a large store */
+    const size_t huge = (size_t)2 << 20;
+    if (len > SIZE_MAX - huge) return tlp_error_set(err, TLP_NOMEM, path, 0, "too large to read into memory");
+    char *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory (%zu bytes)", len);
+    char *map = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), end = ((size_t)(map - raw) + len + page - 1) / page * page;
+    if (map > raw) munmap(raw, (size_t)(map - raw));
+    if (end < len + huge) munmap(raw + end, len + huge - end);
+#ifdef MADV_HUGEPAGE
+    madvise(map, len, MADV_HUGEPAGE);
+#endif
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, map + got, len - got > (1u << 24) ? (1u << 24) : len - got, (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int e = errno;
+            munmap(map, len);
+            if (n == 0) return damaged(err, path, "the file was cut short while it was read");
+            return tlp_error_set(err, TLP_IO, path, 0, "read error: %s", strerror(e));
+        }
+        got += (size_t)n;
+    }
+    mprotect(map, len, PROT_READ);
+    *out = map;
+    return TLP_OK;
+}
+
+/* Read the store (its header h already checked by read_header) into an
  * empty ds. */
 static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const store_header *hp, const char *rename,
                             tlp_error *err)
 {
     const store_header h = *hp;
     tlp_status st = TLP_OK;
-    if (h.committed > SIZE_MAX) return tlp_error_set(err, TLP_NOMEM, path, 0, "too large to map");
-    void *map = mmap(NULL, (size_t)h.committed, PROT_READ, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) return tlp_error_set(err, TLP_IO, path, 0, "cannot map: %s", strerror(errno));
+    if (h.committed > SIZE_MAX) return tlp_error_set(err, TLP_NOMEM, path, 0, "too large to read into memory");
+    void *map = NULL;
+    st = read_image(fd, path, (size_t)h.committed, &map, err);
+    if (st) return st;
     const unsigned char *base = map;
     seg_footer *ft = calloc(h.n_segs, sizeof *ft);
     seg_t *segs = calloc(h.n_segs, sizeof *segs);

@@ -1,6 +1,6 @@
 /* cmd_pack.c: `tlpx pack DATA... --out STORE [--append]`: records parsed
  * once into a packed store (engine/store.c) that every DATA argument then
- * takes, mapped instead of parsed. */
+ * takes, read whole instead of parsed. */
 #include "cli.h"
 #include "opts.h"
 
@@ -24,10 +24,10 @@ const cli_cmd PACK_CMD = {
     "Parses the records of DATA once and writes them to a packed store: compact\n"
     "records, token ids, the vocabulary, tasks, hardware, the records' origin file\n"
     "(absolute path) and line, and the loading diagnostics, versioned and\n"
-    "checksummed.  Every command that takes DATA takes a STORE too and maps it\n"
-    "instead of parsing JSON.  --append adds the records of DATA to STORE as a new\n"
-    "segment (files already in the store are skipped); an interrupted append\n"
-    "leaves the store as it was.  Packing STORE itself (with more DATA) without\n"
+    "checksummed.  Every command that takes DATA takes a STORE too and reads it\n"
+    "whole (a copy of its own) instead of parsing JSON.  --append adds the\n"
+    "records of DATA to STORE as a new segment (files already in the store are\n"
+    "skipped); an interrupted append leaves the store as it was.  Packing STORE itself (with more DATA) without\n"
     "--append writes one new store of everything.",
     PACK_OPTS, 1};
 

@@ -98,7 +98,7 @@ int cmd_stats(int argc, char **argv)
     printf("%zu files, %zu tasks, %zu records, %llu MB of JSON\n", files, tlp_dataset_n_tasks(ds),
            tlp_dataset_n_records(ds), (unsigned long long)(tlp_dataset_bytes_read(ds) >> 20));
     if (tlp_dataset_store(ds))
-        printf("store %s: %zu of the records mapped, in %zu segment%s\n", tlp_dataset_store(ds),
+        printf("store %s: %zu of the records from it, in %zu segment%s\n", tlp_dataset_store(ds),
                tlp_dataset_n_mapped(ds), tlp_dataset_n_segments(ds), tlp_dataset_n_segments(ds) == 1 ? "" : "s");
     for (size_t h = 0; h < tlp_dataset_n_hw(ds); h++) {
         const tlp_hw_stats *s = tlp_dataset_hw(ds, h);
