@@ -343,7 +343,7 @@ static tlp_status read_header(int fd, const char *path, store_header *h, uint64_
         return tlp_error_set(err, TLP_FORMAT, path, 0,
                              "a store of format version %u; this tlpx reads version %u (pack the records again)",
                              h->version, STORE_VERSION);
-    if (h->crc != crc_of(0, h, offsetof(store_header, crc))) return damaged(err, path, "the header's checksum is wrong");
+    if (tlp__sum_differs(h->crc, crc_of(0, h, offsetof(store_header, crc)))) return damaged(err, path, "the header's checksum is wrong");
     if (h->rec_size != sizeof(tlp_rec) || h->step_kinds != TLP_STEP_COUNT)
         return tlp_error_set(err, TLP_FORMAT, path, 0,
                              "a store of another record layout (%u-byte records, %u step kinds; this tlpx: %zu, %d)",
@@ -365,20 +365,23 @@ static tlp_status read_segments(const unsigned char *base, const store_header *h
             return damaged(err, path, "a segment footer lies outside the file");
         seg_footer *f = &ft[k];
         memcpy(f, base + at, sizeof *f);
-        if (memcmp(f->magic, SEG_MAGIC, 8) != 0 || f->crc != crc_of(0, f, offsetof(seg_footer, crc)))
+        if (memcmp(f->magic, SEG_MAGIC, 8) != 0 || tlp__sum_differs(f->crc, crc_of(0, f, offsetof(seg_footer, crc))))
             return damaged(err, path, "a segment footer is damaged");
-        uint64_t recs_end = f->recs_off + f->n_recs * sizeof(tlp_rec);
-        uint64_t toks_end = f->toks_off + f->n_toks * sizeof(uint32_t);
-        if (f->n_recs > (UINT64_MAX / 2) / sizeof(tlp_rec) || f->n_toks > (UINT64_MAX / 2) / 4 ||
-            f->recs_off < HEADER_SIZE || f->recs_off % 8 || recs_end > f->toks_off || f->toks_off % 4 ||
-            toks_end > f->tables_off || f->tables_off % 8 || f->tables_len > at - f->tables_off ||
+        /* each part starts inside the segment and fits in what lies before the footer, compared
+         * without sums that could wrap (a store is checked as if written by an adversary) */
+        int outside = f->recs_off < HEADER_SIZE || f->recs_off > at || f->n_recs > (at - f->recs_off) / sizeof(tlp_rec);
+        uint64_t recs_end = outside ? 0 : f->recs_off + f->n_recs * sizeof(tlp_rec);
+        outside = outside || f->toks_off < recs_end || f->toks_off > at || f->n_toks > (at - f->toks_off) / 4;
+        uint64_t toks_end = outside ? 0 : f->toks_off + f->n_toks * sizeof(uint32_t);
+        outside = outside || f->tables_off < toks_end || f->tables_off > at || f->tables_len > at - f->tables_off;
+        if (outside || f->recs_off % 8 || f->toks_off % 4 || f->tables_off % 8 ||
             (k > 0 && f->prev >= f->recs_off) || (k == 0 && f->prev != 0))
             return damaged(err, path, "a segment's parts overlap or lie outside it");
-        if (crc_of(0, base + f->recs_off, f->n_recs * sizeof(tlp_rec)) != f->crc_recs)
+        if (tlp__sum_differs(f->crc_recs, crc_of(0, base + f->recs_off, f->n_recs * sizeof(tlp_rec))))
             return damaged(err, path, "the records' checksum is wrong");
-        if (crc_of(0, base + f->toks_off, f->n_toks * sizeof(uint32_t)) != f->crc_toks)
+        if (tlp__sum_differs(f->crc_toks, crc_of(0, base + f->toks_off, f->n_toks * sizeof(uint32_t))))
             return damaged(err, path, "the tokens' checksum is wrong");
-        if (crc_of(0, base + f->tables_off, f->tables_len) != f->crc_tables)
+        if (tlp__sum_differs(f->crc_tables, crc_of(0, base + f->tables_off, f->tables_len)))
             return damaged(err, path, "the tables' checksum is wrong");
         limit = f->recs_off;
         at = f->prev;
@@ -456,6 +459,7 @@ static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const sto
     const store_header h = *hp;
     tlp_status st = TLP_OK;
     if (h.committed > SIZE_MAX) return tlp_error_set(err, TLP_NOMEM, path, 0, "too large to read into memory");
+    if (h.n_segs > h.committed / sizeof(seg_footer)) return damaged(err, path, "the header counts too many segments");
     void *map = NULL;
     st = read_image(fd, path, (size_t)h.committed, &map, err);
     if (st) return st;
@@ -467,8 +471,7 @@ static tlp_status map_store(tlp_dataset *ds, int fd, const char *path, const sto
         munmap(map, (size_t)h.committed);
         return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
     }
-    if (h.n_segs > h.committed / sizeof(seg_footer)) st = damaged(err, path, "the header counts too many segments");
-    else st = read_segments(base, &h, path, ft, err);
+    st = read_segments(base, &h, path, ft, err);
     size_t first = 0;
     for (uint32_t k = 0; k < h.n_segs && !st; k++) {
         segs[k].recs = (const tlp_rec *)(base + ft[k].recs_off);

@@ -792,7 +792,7 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     if (left > 8)
         return tlp_error_set(err, CK_BAD, path, 0, "%zu bytes of trailing data: the file should end at byte %zu",
                              left - 8, r.pos + 8);
-    if (tlp__fnv1a(TLP_FNV_OFFSET, p, r.pos) != le64(p + r.pos))
+    if (tlp__sum_differs(le64(p + r.pos), tlp__fnv1a(TLP_FNV_OFFSET, p, r.pos)))
         return tlp_error_set(err, CK_BAD, path, 0, "checksum mismatch: the file is corrupt");
     return check_meaning(p, o, path, err);
 }
