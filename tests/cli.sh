@@ -255,4 +255,15 @@ check "and leaves no partial file and no temporary" test "$(ls "$T" | grep -c '^
 check "features to an unwritable place fails" status 1 "$TLPX" features "$FX/records/gpu-x" --out /nonexistent/dir/x
 check "and names it" grep -q "/nonexistent/dir/x" "$T/err"
 
+# a hardware name from NAME=, a target or a path is cleaned where it enters: controls (C0, C1), tabs
+# and bytes that are not UTF-8 become _, so no escape reaches a terminal and a TSV row keeps its columns
+bad=$(printf 'E\033]0;X\007\tY\302\233\377')
+check "a NAME= with escapes packs" status 0 "$TLPX" pack "$bad=$FX/train/hw-a" --out "$T/esc.pack" -q
+check "stats of the store print the name cleaned" status 0 "$TLPX" stats "$T/esc.pack"
+check "as E_]0;X__Y___" grep -q "^hardware E_\]0;X__Y___ " "$T/out"
+check "with no control byte in the output" sh -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/out'"
+check "predict on it" status 0 "$TLPX" predict "$TLPX_ASSETS/mtl-gpu.tlpx" "$T/esc.pack" --head K80
+check "writes rows of 6 columns, every one" sh -c "awk -F'\t' 'NF != 6 { bad++ } END { exit bad > 0 }' '$T/out'"
+check "and names the hardware cleaned there too" grep -q "	E_]0;X__Y___	" "$T/out"
+
 tap_end

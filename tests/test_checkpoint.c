@@ -713,6 +713,22 @@ static void origin(void)
     tlp_model_free(m);
 }
 
+/* A head's name from a file is cleaned as a hardware name is: a file
+ * written by hand (or by an older tlpx) cannot put an escape on a screen. */
+static void head_names_cleaned(void)
+{
+    static const char *const heads[] = {"K\033]0;x\007\tY\302\233"};
+    tlp_model *m = make_model(TLP_MODE_GPU, heads, 1, 3);
+    if (!ok(m != NULL, "a model whose head's name has controls")) return;
+    tlp_error e = {0};
+    tlp_train_meta meta = make_meta();
+    ok(tlp_checkpoint_save(in_dir("esc.ckpt"), m, &meta, NULL, &e) == TLP_OK, "saved");
+    tlp_model *l = tlp_checkpoint_load(in_dir("esc.ckpt"), NULL, NULL, &e);
+    if (ok(l != NULL, "loads")) is_str(tlp_model_config_of(l)->heads[0], "K_]0;x__Y__", "its head's name cleaned");
+    tlp_model_free(l);
+    tlp_model_free(m);
+}
+
 int main(void)
 {
     tlp_set_threads(1);
@@ -730,6 +746,7 @@ int main(void)
     members();
     plan();
     origin();
+    head_names_cleaned();
     cleanup();
     return tap_done();
 }

@@ -102,6 +102,10 @@ tlp_status tlp_check_writable(const char *path, tlp_error *err);
 size_t tlp_escape(char *out, size_t cap, const char *s, size_t n);
 /* The escaped form of s, malloc'd (caller frees), or NULL. */
 char *tlp_escape_dup(const char *s);
+/* A name (of hardware, of a head) made safe to print anywhere, in place:
+ * every byte that is not printable ASCII or part of valid UTF-8 (C0 and
+ * C1 controls, DEL, tab, stray bytes) becomes '_'. */
+void tlp_clean_name(char *s);
 /* Undo tlp_escape in place. */
 void tlp_unescape(char *s);
 

@@ -57,6 +57,17 @@ size_t tlp_escape(char *out, size_t cap, const char *s, size_t n)
     return w;
 }
 
+void tlp_clean_name(char *s)
+{
+    unsigned char *u = (unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t k = u[i] >= 0x80 ? utf8_len(u + i, n - i) : u[i] >= 0x20 && u[i] != 0x7f;
+        if (k == 0) u[i++] = '_';
+        else i += k;
+    }
+}
+
 char *tlp_escape_dup(const char *s)
 {
     size_t n = strlen(s), need = tlp_escape(NULL, 0, s, n) + 1;

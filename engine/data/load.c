@@ -95,12 +95,6 @@ static void real_base(const char *path, char *buf, size_t cap)
     free(rp);
 }
 
-/* A name from a path must not break a TSV or reach a terminal raw. */
-static void clean_name(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '_';
-}
 
 /* Add a parsed record under its hardware name: NAME=, else the target's
  * -model=, else the name from the path (noted as an inference). */
@@ -110,7 +104,7 @@ static tlp_status add_record(tlp_dataset *ds, const tlp_record *r, size_t file, 
     char buf[128];
     const char *hw = name->given;
     if (!hw && tlp_target_option(r->target, "-model=", buf, sizeof buf)) {
-        clean_name(buf);
+        tlp_clean_name(buf);
         hw = buf;
     }
     if (!hw) {
@@ -448,8 +442,24 @@ static tlp_status add_dir(tlp_dataset *ds, const char *path, const struct stat *
     return s;
 }
 
+static tlp_status add_path(tlp_dataset *ds, const char *path, const char *hardware, const tlp_load_opts *opts,
+                           tlp_error *err);
+
+/* The NAME= given is cleaned as every other hardware name is (a name
+ * reaches terminals and TSV columns: no controls, no broken UTF-8). */
 tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *hardware,
                                 const tlp_load_opts *opts, tlp_error *err)
+{
+    char *given = hardware ? strdup(hardware) : NULL;
+    if (hardware && !given) return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    if (given) tlp_clean_name(given);
+    tlp_status s = add_path(ds, path, given, opts, err);
+    free(given);
+    return s;
+}
+
+static tlp_status add_path(tlp_dataset *ds, const char *path, const char *hardware, const tlp_load_opts *opts,
+                           tlp_error *err)
 {
     hw_name_t name = {hardware, "", path, 0};
     if (!strcmp(path, "-")) {
@@ -460,7 +470,7 @@ tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *h
     if (stat(path, &sb) != 0) return tlp_error_set(err, TLP_NOT_FOUND, path, 0, "%s", strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
         real_base(path, name.path, sizeof name.path);
-        clean_name(name.path);
+        tlp_clean_name(name.path);
         walk_t w = {NULL, 0, 0};
         tlp_status s = add_dir(ds, path, &sb, &name, opts, err, &w, 0);
         free(w.seen);
@@ -476,7 +486,7 @@ tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *h
     if (slash) slash[slash == dir] = 0;
     else snprintf(dir, sizeof dir, ".");
     real_base(dir, name.path, sizeof name.path);
-    clean_name(name.path);
+    tlp_clean_name(name.path);
     return add_file(ds, path, &name, opts, err);
 }
 

@@ -261,6 +261,7 @@ static const char *load_tables(tlp_dataset *ds, cur_t *c, const char *rename, si
         get(c, s->arg_count, sizeof s->arg_count);
         s->lost_steps = get64(c), s->lost_args = get64(c), s->steps_cropped = get64(c);
         s->kind_absent = get64(c), s->unknown_str = get64(c), s->uncounted = get64(c);
+        if (name) tlp_clean_name(name); /* a store of an older tlpx, or written by hand: names made safe */
         if (!name || c->bad || mode >= TLP_MODE_COUNT) why = "the hardware table is damaged";
         else if (tlp__hw_get(ds, rename ? rename : name, (tlp_mode)mode) != (long)h)
             why = "the hardware table names one hardware twice";

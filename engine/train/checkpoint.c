@@ -910,7 +910,10 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
     cfg.mode = (tlp_mode)o->mode;
     cfg.n_heads = (int)o->n_heads;
     cfg.encode = (tlp_encode)o->encode;
-    for (uint32_t h = 0; h < o->n_heads; h++) memcpy(cfg.heads[h], p + o->heads[h].off, o->heads[h].len);
+    for (uint32_t h = 0; h < o->n_heads; h++) {
+        memcpy(cfg.heads[h], p + o->heads[h].off, o->heads[h].len);
+        tlp_clean_name(cfg.heads[h]); /* as a hardware name is when read: safe to print */
+    }
     tlp_error merr;
     memset(&merr, 0, sizeof merr);
     m = tlp_model_new(&cfg, 0, &merr);
