@@ -109,8 +109,17 @@ check "a store cut inside its header is refused" status 1 "$TLPX" stats "$T/shor
 check "as cut short" grep -q "header is cut short" "$T/err"
 cp "$S" "$T/v.pack"
 printf '\002' | dd of="$T/v.pack" bs=1 seek=8 conv=notrunc 2>/dev/null
+check "a flipped version byte is refused" status 1 "$TLPX" stats "$T/v.pack"
+check "as damage (the header's checksum), not as another format version" \
+    grep -q "a damaged store: the header's checksum is wrong and its version field reads 2" "$T/err"
+# the header's CRC-32 (of its first 60 bytes, at byte 60) made right: gzip's trailer holds it
+head -c 60 "$T/v.pack" | gzip -c | tail -c 8 | head -c 4 | dd of="$T/v.pack" bs=1 seek=60 conv=notrunc 2>/dev/null
 check "a store of another format version is refused" status 1 "$TLPX" stats "$T/v.pack"
 check "saying which version and what to do" grep -q "format version 2; this tlpx reads version 1 (pack the records again)" "$T/err"
+cp "$S" "$T/o.pack"
+printf '\005' | dd of="$T/o.pack" bs=1 seek=12 conv=notrunc 2>/dev/null
+check "a flipped byte-order byte is refused as damage, not as another byte order" status 1 "$TLPX" stats "$T/o.pack"
+check "in words" sh -c "grep -q 'checksum is wrong' '$T/err' && ! grep -q 'byte order' '$T/err'"
 crashed=0
 i=0
 while [ $i -lt 40 ]; do # flips anywhere: refused or read, never a crash
@@ -164,7 +173,10 @@ check "a source that is now /dev/zero is refused too" status 1 timeout 20 "$TLPX
 check "as not a regular file" grep -q "not a regular file" "$T/err"
 check "the token view refuses it the same way" status 1 timeout 20 "$TLPX" tokens "$T/moved.pack" --task "op(64, 64)"
 check "in words" grep -q "op64.json:[0-9]*: cannot read the record again: not a regular file" "$T/err"
-rm "$T/moved/op64.json" && mv "$T/op64.json" "$T/moved/op64.json"
+rm "$T/moved/op64.json"
+check "a source gone is refused" status 1 "$TLPX" best "$T/moved.pack" --out "$T/b.json"
+check "naming the source and its line, not the output" sh -c "grep -q 'moved/op64.json:[0-9]*: cannot read the record again: No such file' '$T/err' && ! grep -q 'b.json' '$T/err'"
+mv "$T/op64.json" "$T/moved/op64.json"
 check "put back, best reads it again" status 0 "$TLPX" best "$T/moved.pack" --out "$T/b.json"
 sed -i 's/conv2d_layer/conv2d_layeR/' "$T/moved/conv.json" # every line changed, each the same length
 check "a source changed since packing is caught" status 1 "$TLPX" best "$T/moved.pack" --out "$T/b2.json"
@@ -183,4 +195,11 @@ check "predict over a store truncated while it runs ends well (exit $rc)" test "
 check "printing every record" cmp -s "$T/cut.tsv" "$T/pred.pack"
 check "the truncated store is refused when opened again" status 1 "$TLPX" stats "$T/cut.pack"
 check "saying it is shorter than its header says" grep -q "shorter than its header says" "$T/err"
+# a write that fails (here a file-size limit: a full disk fails the same way) says why, not a later errno
+check "pack past a file-size limit fails" status 1 sh -c "trap '' XFSZ; ulimit -f 8; exec '$TLPX' pack '$F' --out '$T/lim.pack' -q"
+check "saying the write failed and why" grep -q "lim.pack: write failed: File too large (nothing written)" "$T/err"
+cp "$T/base.pack" "$T/lim2.pack"
+check "an append past it fails" status 1 sh -c "trap '' XFSZ; ulimit -f $(( ($(stat -c %s "$T/base.pack") + 1023) / 1024 )); exec '$TLPX' pack --append 'b=$F/hw-b' --out '$T/lim2.pack' -q"
+check "saying why, and that the store is unchanged" grep -q "write failed: File too large (the store is unchanged)" "$T/err"
+check "as it is" cmp -s "$T/base.pack" "$T/lim2.pack"
 tap_end

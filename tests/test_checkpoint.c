@@ -373,6 +373,24 @@ static void corrupt_files(void)
     refused_patch(orig, n, 8, 6, bad, "version 6 is not supported; this tlpx reads versions 1 to 5", "a future version");
     refused_patch(orig, n, 8, 0, bad, "version 0 is not supported", "version 0");
 
+    /* the same bytes flipped without the checksum made right: damage, said as damage, not as
+     * another format version or as a file cut short */
+    unsigned char *flip = malloc(n);
+    if (flip) {
+        memcpy(flip, orig, n);
+        flip[8] = 6;
+        spill(bad, flip, n);
+        refused(bad, TLP_FORMAT, "damaged: its checksum does not match and its version field reads 6", "a flipped version byte");
+        unsigned char *mi = find(orig, n, "MI50");
+        if (ok(mi != NULL, "the last head name is in the file")) {
+            memcpy(flip, orig, n);
+            flip[(size_t)(mi - orig) - 2] = 0x7f; /* its length: past the end of the file */
+            spill(bad, flip, n);
+            refused(bad, TLP_FORMAT, "damaged (its checksum does not match: changed or cut short)", "a flipped length byte");
+        }
+        free(flip);
+    }
+
     /* the input encoding and the model flags follow the last head name */
     unsigned char *enc = find(orig, n, "MI50");
     if (ok(enc != NULL, "the last head name is in the file")) {

@@ -338,13 +338,21 @@ static tlp_status read_header(int fd, const char *path, store_header *h, uint64_
     *file_len = (uint64_t)sb.st_size;
     if (pread(fd, h, sizeof *h, 0) != (ssize_t)sizeof *h) return damaged(err, path, "the header is cut short");
     if (memcmp(h->magic, STORE_MAGIC, 8) != 0) return damaged(err, path, "its first bytes (the magic) are wrong");
-    if (h->order != BYTE_ORDER_MARK)
+    if (h->order == __builtin_bswap32(BYTE_ORDER_MARK))
         return tlp_error_set(err, TLP_FORMAT, path, 0, "a store written on a machine of another byte order");
+    /* the checksum first: a flipped byte in the version or the order is damage, not another format */
+    if (tlp__sum_differs(h->crc, crc_of(0, h, offsetof(store_header, crc)))) {
+        if (h->version != STORE_VERSION)
+            return tlp_error_set(err, TLP_FORMAT, path, 0,
+                                 "a damaged store: the header's checksum is wrong and its version field reads %u "
+                                 "(this tlpx reads version %u)", h->version, STORE_VERSION);
+        return damaged(err, path, "the header's checksum is wrong");
+    }
+    if (h->order != BYTE_ORDER_MARK) return damaged(err, path, "the byte-order mark is wrong");
     if (h->version != STORE_VERSION)
         return tlp_error_set(err, TLP_FORMAT, path, 0,
                              "a store of format version %u; this tlpx reads version %u (pack the records again)",
                              h->version, STORE_VERSION);
-    if (tlp__sum_differs(h->crc, crc_of(0, h, offsetof(store_header, crc)))) return damaged(err, path, "the header's checksum is wrong");
     if (h->rec_size != sizeof(tlp_rec) || h->step_kinds != TLP_STEP_COUNT)
         return tlp_error_set(err, TLP_FORMAT, path, 0,
                              "a store of another record layout (%u-byte records, %u step kinds; this tlpx: %zu, %d)",
@@ -645,12 +653,16 @@ typedef struct {
     FILE *f;
     uint64_t pos;
     int failed;
+    int error; /* errno of the first failed write, before anything after it changes errno */
 } out_t;
 
 static void out_write(out_t *w, const void *p, size_t n, uint32_t *crc)
 {
     if (w->failed || !n) return;
-    if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
+    if (fwrite(p, 1, n, w->f) != n) {
+        w->failed = 1;
+        w->error = errno;
+    }
     if (crc) *crc = crc_of(*crc, p, n);
     w->pos += n;
 }
@@ -737,7 +749,7 @@ static tlp_status write_new(FILE *f, void *ctx, tlp_error *err)
 {
     const write_ctx *c = ctx;
     char zero[HEADER_SIZE] = {0};
-    out_t w = {f, 0, 0};
+    out_t w = {f, 0, 0, 0};
     out_write(&w, zero, sizeof zero, NULL);
     uint64_t n;
     uint64_t footer = write_segment(&w, c->ds, 0, c->ds->n_recs, c->repeat, 0, &n);
@@ -745,7 +757,7 @@ static tlp_status write_new(FILE *f, void *ctx, tlp_error *err)
     store_header h;
     fill_header(&h, c->ds, 1, w.pos, footer, n);
     if (w.failed || fseeko(f, 0, SEEK_SET) != 0 || fwrite(&h, sizeof h, 1, f) != 1)
-        return tlp_error_set(err, TLP_IO, NULL, 0, "write failed: %s", strerror(errno));
+        return tlp_error_set(err, TLP_IO, NULL, 0, "write failed: %s", strerror(w.failed ? w.error : errno));
     return TLP_OK;
 }
 
@@ -792,12 +804,13 @@ tlp_status tlp_store_append(tlp_dataset *ds, const char *path, tlp_error *err)
         else close(fd);
         return st;
     }
-    out_t w = {f, h.committed, 0};
+    out_t w = {f, h.committed, 0, 0};
     uint64_t n;
     uint64_t footer = write_segment(&w, ds, ds->n_mapped, ds->n_recs, 1, h.last_footer, &n);
     if (w.failed == 2) st = tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory (the store is unchanged)");
     else if (w.failed || fflush(f) != 0 || fsync(fd) != 0)
-        st = tlp_error_set(err, TLP_IO, path, 0, "write failed: %s (the store is unchanged)", strerror(errno));
+        st = tlp_error_set(err, TLP_IO, path, 0, "write failed: %s (the store is unchanged)",
+                           strerror(w.failed ? w.error : errno));
     if (!st) {
         store_header nh;
         fill_header(&nh, ds, h.n_segs + 1, w.pos, footer, h.n_recs + n);

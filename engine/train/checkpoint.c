@@ -778,12 +778,27 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     reader r = {p, n, CK_MAGIC_LEN, path, err, TLP_OK};
     uint32_t version = r_u32(&r, "the version");
     if (r.st) return r.st;
+    /* Every version ends with the checksum of all before it: when it does not match, the file was
+     * changed or cut short, and what the walk finds (an unknown version, a length running past the
+     * end) is a symptom, said as such, not taken for another format or a truncation. */
+    int intact = n >= CK_MAGIC_LEN + 12 && !tlp__sum_differs(le64(p + n - 8), tlp__fnv1a(TLP_FNV_OFFSET, p, n - 8));
     /* before anything else: another version may lay out the rest differently */
-    if (version < CK_VERSION_MIN || version > CK_VERSION)
+    if (version < CK_VERSION_MIN || version > CK_VERSION) {
+        if (!intact)
+            return tlp_error_set(err, CK_BAD, path, 0,
+                                 "damaged: its checksum does not match and its version field reads %u "
+                                 "(this tlpx reads versions %u to %u)", version, CK_VERSION_MIN, CK_VERSION);
         return tlp_error_set(err, CK_BAD, path, 0, "version %u is not supported; this tlpx reads versions %u to %u",
                              version, CK_VERSION_MIN, CK_VERSION);
+    }
     o->version = version;
     walk(&r, o);
+    if (r.st && !intact && err) {
+        char first[sizeof err->msg];
+        snprintf(first, sizeof first, "%s", err->msg);
+        tlp_error_set(err, CK_BAD, path, 0, "damaged (its checksum does not match: changed or cut short); "
+                      "the first thing wrong: %s", first);
+    }
     if (r.st) return r.st;
     size_t left = n - r.pos;
     if (left < 8)
