@@ -61,6 +61,12 @@ typedef struct {
     uint64_t *o_hash[TLP_MAX_HEADS];
     uint32_t *o_task[TLP_MAX_HEADS];
     size_t n_o[TLP_MAX_HEADS];
+    /* resuming a model that knows what it was trained on: that, per head
+     * (sorted), to refuse other data (same_data) */
+    uint64_t *was_hash[TLP_MAX_HEADS];
+    size_t n_was[TLP_MAX_HEADS];
+    int check_data, was_fine;
+    int refused; /* the run did not start (other data): it hands over no model */
     tlp_status status;
     tlp_error err;
 } trainer;
@@ -465,6 +471,47 @@ static tlp_status origin_of_run(trainer *t, const run_t *r)
     return t->status;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A resumed run must train on what the run it resumes trained on: per
+ * head, the same tasks (a fine-tuning's model also knows its first
+ * training's, so there only new tasks tell).  Other data would go on
+ * silently with another split, a model of neither. */
+static tlp_status same_data(trainer *t)
+{
+    if (!t->check_data) return TLP_OK;
+    for (int h = 0; h < t->s->n_heads; h++) {
+        size_t n = t->n_o[h], k = 0, fresh = 0, common = 0;
+        uint64_t *run = malloc(sizeof(uint64_t) * (n + 1));
+        if (!run) return fail(t, TLP_NOMEM, "out of memory");
+        memcpy(run, t->o_hash[h], sizeof(uint64_t) * n);
+        qsort(run, n, sizeof *run, cmp_u64);
+        for (size_t i = 0; i < n; i++) {
+            if (i && run[i] == run[i - 1]) continue;
+            while (k < t->n_was[h] && t->was_hash[h][k] < run[i]) k++;
+            if (k < t->n_was[h] && t->was_hash[h][k] == run[i]) common++;
+            else fresh++;
+        }
+        free(run);
+        size_t missing = t->was_fine ? 0 : t->n_was[h] - common;
+        if (fresh || missing) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "the data is not what the resumed training ran on: head %s trained on %zu tasks; here %zu of "
+                     "them are missing and %zu tasks are new.  Resume with the same DATA (and --fold), or start "
+                     "from the model with --init",
+                     t->s->heads[h], t->n_was[h], missing, fresh);
+            t->refused = 1;
+            return fail(t, TLP_ARG, msg);
+        }
+    }
+    return TLP_OK;
+}
+
 /* One optimiser step on the batch idx[0..nb): its loss. */
 static double train_step(trainer *t, run_t *r, const uint32_t *idx, int nb)
 {
@@ -608,7 +655,7 @@ static void train_run(tlp_job *job, void *work)
     tlp_set_threads(t->o.threads);
     tlp_job_state st = TLP_JOB_FAILED;
     if (run_alloc(t, &r) == TLP_OK && split(t, &rng, &r) == TLP_OK && validation_order(t, &r) == TLP_OK &&
-        origin_of_run(t, &r) == TLP_OK) {
+        origin_of_run(t, &r) == TLP_OK && same_data(t) == TLP_OK) {
         p.steps_per_epoch = (long)((r.n_train + (size_t)t->o.batch - 1) / (size_t)t->o.batch);
         r.total_steps = (uint64_t)t->o.epochs * (uint64_t)p.steps_per_epoch;
         r.total_work = (size_t)t->o.epochs * (r.n_train + r.n_val);
@@ -650,7 +697,7 @@ static void train_drop(void *work)
     tlp_adam_free(&t->adam);
     tlp_train_state_free(&t->kept);
     free(t->ring);
-    for (int h = 0; h < TLP_MAX_HEADS; h++) free(t->o_hash[h]), free(t->o_task[h]);
+    for (int h = 0; h < TLP_MAX_HEADS; h++) free(t->o_hash[h]), free(t->o_task[h]), free(t->was_hash[h]);
     free(t);
 }
 
@@ -779,7 +826,9 @@ static tlp_status train_finish(void *work, tlp_model **best, tlp_train_meta *met
     trainer *t = work;
     tlp_status s = t->status;
     if (s != TLP_OK && err) *err = t->err;
-    if (best && t->ens) {
+    if (t->refused) {
+        if (best) *best = NULL;
+    } else if (best && t->ens) {
         *best = ensemble_copy(t);
         if (!*best && s == TLP_OK) s = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for the model");
     } else if (best) {
@@ -797,6 +846,21 @@ static tlp_status train_finish(void *work, tlp_model **best, tlp_train_meta *met
 }
 
 static const tlp__job_kind TRAINING = {train_run, train_finish, train_drop};
+
+/* What the model resumed was trained on, per head of the samples. */
+static tlp_status keep_origin(trainer *t, const tlp_model *init)
+{
+    for (int h = 0; h < t->s->n_heads; h++) {
+        const uint64_t *tasks = NULL;
+        int g = tlp_model_head(init, t->s->heads[h]);
+        size_t n = g < 0 ? 0 : tlp_model_origin_tasks(init, g, &tasks);
+        if (!(t->was_hash[h] = malloc(sizeof(uint64_t) * (n + 1)))) return TLP_NOMEM;
+        if (n) memcpy(t->was_hash[h], tasks, sizeof(uint64_t) * n);
+        t->n_was[h] = n;
+    }
+    t->check_data = 1;
+    return TLP_OK;
+}
 
 /* The steps of a start: the settings, what init gives, the state, the
  * resumed run's place, then the worker. */
@@ -817,10 +881,15 @@ tlp_job *tlp_train_start(const tlp_samples *s, const tlp_train_opts *given, cons
     const tlp_model *start = NULL; /* the network j->m starts from: init's, the resumed one, or new (NULL) */
     if (init && (check_init(t, init, rm, err) != TLP_OK || take_init(t, init, rm, &start, err) != TLP_OK)) goto fail;
     int resumed = rm && start; /* start is the network rm and rs describe */
+    if (rm && init && tlp_model_has_origin(init) && keep_origin(t, init) != TLP_OK) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        goto fail;
+    }
     if (alloc_state(t, start, err) != TLP_OK) goto fail;
     tlp__train_meta_of_opts(&t->meta, &t->o);
     t->meta.best_val = NAN;
     t->meta.fine = init && !rm ? 1 : rm ? rm->fine : 0;
+    t->was_fine = t->meta.fine;
     tlp_progress first;
     memset(&first, 0, sizeof first);
     first.best_val = NAN;

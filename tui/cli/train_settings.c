@@ -36,7 +36,7 @@ const cli_opt CLI_TRAIN_OPTS[] = {
 #include "train/settings.def"
 #undef SETTING
     {"--mode", NULL, "cpu|gpu", "which records, when DATA holds both"},
-    {"--resume", NULL, "MODEL", "continue a training from its saved model and state, as if it had not stopped"},
+    {"--resume", NULL, "MODEL", "continue a training from its saved model and state on the same DATA (other data is refused), as if it had not stopped"},
     {"--init", NULL, "MODEL", "start from MODEL's weights (fine-tuning); heads it lacks start fresh"},
     {"--weights-only", NULL, NULL,
      "save no Adam state (nor the averaged epochs' weights): a third of the size or less, but no --resume"},
