@@ -23,7 +23,7 @@ build() {
     # the whole engine, checksums taken as right
     for h in store model; do
         $CC_FUZZ $FLAGS -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION "$top/tests/fuzz_$h.c" "$top"/engine/*/*.c \
-            $(pkg-config --cflags --libs libcjson) $(pkg-config --libs openblas) -lz -lm -pthread -o "$out/fuzz_$h"
+            $(pkg-config --cflags --libs libcjson openblas) -lz -lm -pthread -o "$out/fuzz_$h"
     done
 }
 seed_record() {
@@ -35,18 +35,19 @@ seed_record() {
         done < "$f"
     done
 }
+fail_seeds() { echo "fuzz: cannot make the $1 seeds with $X (see above)" >&2; exit 1; }
 seed_store() { # a store of one GPU, of two hardware and a CPU, one appended to (two segments)
     F=$top/tests/fixtures/train
-    "$X" pack "$F/hw-a/op64.json" --out "$1/gpu.pack" -q
-    "$X" pack "a=$F/hw-a/op64.json" "c=$F/cpu-c" --out "$1/two.pack" -q
-    cp "$1/gpu.pack" "$1/seg.pack"
-    "$X" pack --append "b=$F/hw-b/op64.json" --out "$1/seg.pack" -q
-    "$X" pack "$top/tests/fixtures/records" --out "$1/diag.pack" -q 2>/dev/null
+    "$X" pack "$F/hw-a/op64.json" --out "$1/gpu.pack" -q &&
+        "$X" pack "a=$F/hw-a/op64.json" "c=$F/cpu-c" --out "$1/two.pack" -q &&
+        cp "$1/gpu.pack" "$1/seg.pack" &&
+        "$X" pack --append "b=$F/hw-b/op64.json" --out "$1/seg.pack" -q &&
+        "$X" pack "$top/tests/fixtures/records" --out "$1/diag.pack" -q 2>/dev/null || fail_seeds store
 }
-models() { # trained for one epoch, weights only: a GPU model of two heads, a CPU one
+models() { # trained for one epoch by this tlpx, weights only: a GPU model of two heads, a CPU one
     F=$top/tests/fixtures/train
-    [ -f "$out/gpu.tlpx" ] || "$X" train "a=$F/hw-a" "b=$F/hw-b" --epochs 1 -q --weights-only -j 1 --out "$out/gpu.tlpx"
-    [ -f "$out/cpu.tlpx" ] || "$X" train "$F/cpu-c" --epochs 1 -q --weights-only -j 1 --out "$out/cpu.tlpx"
+    "$X" train "a=$F/hw-a" "b=$F/hw-b" --epochs 1 -q --weights-only -j 1 --out "$out/gpu.tlpx" &&
+        "$X" train "$F/cpu-c" --epochs 1 -q --weights-only -j 1 --out "$out/cpu.tlpx" || fail_seeds model
     FUZZ_MODELS="$out/gpu.tlpx:$out/cpu.tlpx"
     export FUZZ_MODELS
 }
@@ -66,7 +67,10 @@ run)
         case $h in
         record) seed_record "$corpus" ;;
         store) seed_store "$corpus" ;;
-        model) models; FUZZ_SEEDS=$corpus "$out/fuzz_model" -runs=0 "$corpus" >/dev/null 2>&1 ;;
+        model)
+            models
+            FUZZ_SEEDS=$corpus "$out/fuzz_model" -runs=0 "$corpus" >"$out/seeds.log" 2>&1 || { tail -20 "$out/seeds.log" >&2; fail_seeds model; }
+            ;;
         *) echo "fuzz: no harness $h" >&2; exit 2 ;;
         esac
         for f in "$top"/tests/fixtures/fuzz/$h-*; do [ -f "$f" ] && cp "$f" "$corpus/"; done # inputs that once failed

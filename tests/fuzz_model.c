@@ -5,10 +5,11 @@
  *
  * A model file is megabytes of weights around a few kilobytes of structure,
  * and mutating the weights finds nothing, so an input here is the file with
- * its weights taken out: u32 at (where they go), then the other bytes; the
- * harness puts a real model's weights back at that place (capped at the
- * bytes that follow) before reading.  An input whose first word is
- * 0xffffffff is read as a whole file as it is.  Checksums are taken as
+ * its weights taken out: u32 at (where they go), u32 which (the model whose
+ * weights, modulo how many there are), then the other bytes; the harness
+ * puts that model's weights back at that place (at the end when at is past
+ * it) before reading.  An input whose first word is 0xffffffff is read as a
+ * whole file as it is.  Checksums are taken as
  * right in this build (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION).
  *
  * FUZZ_MODELS=a.tlpx:b.tlpx (models saved --weights-only, one network)
@@ -25,8 +26,10 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
-static unsigned char *weights; /* the largest model's parameters, as the file holds them */
-static size_t weights_len;
+#define MAX_MODELS 8
+static unsigned char *weights[MAX_MODELS]; /* each model's parameters, as its file holds them */
+static size_t weights_len[MAX_MODELS];
+static int n_models;
 
 static unsigned char *slurp(const char *path, size_t *n)
 {
@@ -66,18 +69,19 @@ static void split_model(const char *path, const char *seeds, int k)
         fprintf(stderr, "fuzz_model: %s: its weights are not where they were looked for\n", path);
         exit(1);
     }
-    if (len > weights_len) {
-        free(weights);
-        weights = malloc(len);
-        memcpy(weights, b + at, len);
-        weights_len = len;
+    if (k >= MAX_MODELS || !(weights[k] = malloc(len))) {
+        fprintf(stderr, "fuzz_model: at most %d models\n", MAX_MODELS);
+        exit(1);
     }
+    memcpy(weights[k], b + at, len);
+    weights_len[k] = len;
+    n_models = k + 1;
     if (seeds) {
         char out[4096];
         snprintf(out, sizeof out, "%s/model%d", seeds, k);
         FILE *f = fopen(out, "wb");
-        uint32_t where = (uint32_t)at;
-        if (!f || fwrite(&where, 4, 1, f) != 1 || fwrite(b, 1, at, f) != at ||
+        uint32_t where = (uint32_t)at, which = (uint32_t)k;
+        if (!f || fwrite(&where, 4, 1, f) != 1 || fwrite(&which, 4, 1, f) != 1 || fwrite(b, 1, at, f) != at ||
             fwrite(b + at + len, 1, n - at - len, f) != n - at - len || fclose(f) != 0) {
             fprintf(stderr, "fuzz_model: cannot write %s\n", out);
             exit(1);
@@ -109,16 +113,19 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     }
     if (size < 4) return 0;
-    uint32_t where;
+    uint32_t where, which = 0;
     memcpy(&where, data, 4);
     data += 4, size -= 4;
     if (ftruncate(fd, 0) != 0) abort();
-    if (where == 0xffffffffu || !weights) {
+    if (where == 0xffffffffu || !n_models || size < 4) {
         if (pwrite(fd, data, size, 0) != (ssize_t)size) abort();
     } else {
-        size_t at = where < size ? where : size;
-        if (pwrite(fd, data, at, 0) != (ssize_t)at || pwrite(fd, weights, weights_len, (off_t)at) != (ssize_t)weights_len ||
-            pwrite(fd, data + at, size - at, (off_t)(at + weights_len)) != (ssize_t)(size - at))
+        memcpy(&which, data, 4);
+        data += 4, size -= 4;
+        const unsigned char *w = weights[which % (uint32_t)n_models];
+        size_t wl = weights_len[which % (uint32_t)n_models], at = where < size ? where : size;
+        if (pwrite(fd, data, at, 0) != (ssize_t)at || pwrite(fd, w, wl, (off_t)at) != (ssize_t)wl ||
+            pwrite(fd, data + at, size - at, (off_t)(at + wl)) != (ssize_t)(size - at))
             abort();
     }
     tlp_error e = {0};

@@ -380,7 +380,7 @@ static void corrupt_files(void)
         memcpy(flip, orig, n);
         flip[8] = 6;
         spill(bad, flip, n);
-        refused(bad, TLP_FORMAT, "damaged: its checksum does not match and its version field reads 6", "a flipped version byte");
+        refused(bad, TLP_FORMAT, "its checksum does not match and its version field reads 6", "a flipped version byte");
         unsigned char *mi = find(orig, n, "MI50");
         if (ok(mi != NULL, "the last head name is in the file")) {
             memcpy(flip, orig, n);

@@ -344,8 +344,8 @@ static tlp_status read_header(int fd, const char *path, store_header *h, uint64_
     if (tlp__sum_differs(h->crc, crc_of(0, h, offsetof(store_header, crc)))) {
         if (h->version != STORE_VERSION)
             return tlp_error_set(err, TLP_FORMAT, path, 0,
-                                 "a damaged store: the header's checksum is wrong and its version field reads %u "
-                                 "(this tlpx reads version %u)", h->version, STORE_VERSION);
+                                 "a damaged store (or one written by a newer tlpx): the header's checksum is wrong "
+                                 "and its version field reads %u (this tlpx reads version %u)", h->version, STORE_VERSION);
         return damaged(err, path, "the header's checksum is wrong");
     }
     if (h->order != BYTE_ORDER_MARK) return damaged(err, path, "the byte-order mark is wrong");
@@ -359,7 +359,8 @@ static tlp_status read_header(int fd, const char *path, store_header *h, uint64_
                              h->rec_size, h->step_kinds, sizeof(tlp_rec), TLP_STEP_COUNT);
     if (h->committed > *file_len)
         return damaged(err, path, "the file is shorter than its header says (truncated?)");
-    if (h->n_segs == 0 || h->last_footer < HEADER_SIZE || h->last_footer + sizeof(seg_footer) != h->committed)
+    if (h->n_segs == 0 || h->committed < HEADER_SIZE + sizeof(seg_footer) || h->last_footer < HEADER_SIZE ||
+        h->last_footer != h->committed - sizeof(seg_footer))
         return damaged(err, path, "the header points outside the file");
     return TLP_OK;
 }

@@ -786,8 +786,8 @@ static tlp_status parse(const unsigned char *p, size_t n, parsed *o, const char 
     if (version < CK_VERSION_MIN || version > CK_VERSION) {
         if (!intact)
             return tlp_error_set(err, CK_BAD, path, 0,
-                                 "damaged: its checksum does not match and its version field reads %u "
-                                 "(this tlpx reads versions %u to %u)", version, CK_VERSION_MIN, CK_VERSION);
+                                 "damaged (or written by a newer tlpx): its checksum does not match and its version "
+                                 "field reads %u (this tlpx reads versions %u to %u)", version, CK_VERSION_MIN, CK_VERSION);
         return tlp_error_set(err, CK_BAD, path, 0, "version %u is not supported; this tlpx reads versions %u to %u",
                              version, CK_VERSION_MIN, CK_VERSION);
     }

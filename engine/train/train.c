@@ -499,12 +499,13 @@ static tlp_status same_data(trainer *t)
         free(run);
         size_t missing = t->was_fine ? 0 : t->n_was[h] - common;
         if (fresh || missing) {
-            char msg[512];
+            char msg[600], gone[96] = "";
+            if (!t->was_fine) snprintf(gone, sizeof gone, "%zu of them are missing here and ", missing);
             snprintf(msg, sizeof msg,
-                     "the data is not what the resumed training ran on: head %s trained on %zu tasks; here %zu of "
-                     "them are missing and %zu tasks are new.  Resume with the same DATA (and --fold), or start "
-                     "from the model with --init",
-                     t->s->heads[h], t->n_was[h], missing, fresh);
+                     "the training tasks are not those of the resumed training: head %s had %zu; %s%zu are new.  "
+                     "Resume with the same DATA in the same order and the same --seed and split settings, or "
+                     "start from the model with --init",
+                     t->s->heads[h], t->n_was[h], gone, fresh);
             t->refused = 1;
             return fail(t, TLP_ARG, msg);
         }
