@@ -7,7 +7,12 @@
  * at the state it leaves: the view, the cursor, the rows, the message, the
  * files written.  The screens themselves are tests/tui.sh's. */
 #include "../tui/explore/explore.h"
+#include "../tui/cli/scores.h"
+#include "nn/nn_int.h"
 #include "tap.h"
+
+#include <fcntl.h>
+#include <math.h>
 
 #include <poll.h>
 
@@ -371,6 +376,59 @@ static void training_and_files(app_t *a, const char *dir)
     ok(a->quit, "with the model saved, quit quits");
 }
 
+/* A diverged model's scores (NaN weights) are said on stderr by the
+ * command line's scoring, not reported on as if they ranked (eval,
+ * predict, replay). */
+static void nonfinite_scores(const char *dir)
+{
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_load_opts lo = {0};
+    tlp_error e = {0};
+    if (!ok(tlp_dataset_add_path(ds, fixture(0, "train/hw-a"), "K80", &lo, &e) == TLP_OK &&
+                tlp_dataset_finish(ds, &e) == TLP_OK,
+            "records for a diverged model")) {
+        tlp_dataset_free(ds);
+        return;
+    }
+    tlp_model_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.mode = TLP_MODE_GPU;
+    cfg.n_heads = 1;
+    snprintf(cfg.heads[0], TLP_HEAD_NAME, "K80");
+    tlp_model *m = tlp_model_new(&cfg, 1, &e);
+    if (!ok(m != NULL, "a model")) {
+        tlp_dataset_free(ds);
+        return;
+    }
+    float *p = tlp_model_params(m);
+    for (size_t i = 0; i < tlp_model_n_params(m); i++) p[i] = NAN;
+    char path[600], buf[4096] = "";
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    cli_score_cache c;
+    memset(&c, 0, sizeof c);
+    c.quiet = 1;
+    c.forced = -1;
+    const float *sc = cli_scores_for(m, ds, &c, tlp_dataset_task(ds, 0));
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved), close(fd);
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[got] = 0;
+    if (f) fclose(f);
+    ok(sc != NULL && isnan(sc[0]), "the diverged model scores NaN");
+    char want[128];
+    snprintf(want, sizeof want, "warning: %zu of the %zu scores are NaN or infinite", tlp_dataset_n_records(ds),
+             tlp_dataset_n_records(ds));
+    if (!ok(strstr(buf, want) != NULL, "and the scoring says so on stderr")) printf("# stderr: %s\n", buf);
+    for (int h = 0; h < TLP_MAX_HEADS; h++) free(c.scores[h]);
+    tlp_model_free(m);
+    tlp_dataset_free(ds);
+}
+
 int main(void)
 {
     table();
@@ -399,6 +457,7 @@ int main(void)
     fine_tuning(&a, dir);
     training_and_files(&a, dir);
     script_end();
+    nonfinite_scores(dir);
     app_close(&a);
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf %s", dir);
