@@ -563,18 +563,17 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
     if (gzseek(g, (z_off_t)rec->byte_off, SEEK_SET) != (z_off_t)rec->byte_off) {
         s = tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the line again (file changed?)");
     } else {
-        char chunk[65536];
+        /* up to its newline, found with memchr as the loader finds it: a NUL byte is data here too */
         for (;;) {
-            if (!gzgets(g, chunk, sizeof chunk)) break;
-            size_t n = strlen(chunk);
-            if (tlp__grow((void **)&line, &cap, len + n + 1, 1)) {
+            if (tlp__grow((void **)&line, &cap, len + CHUNK + 1, 1)) {
                 s = tlp_error_set(err, TLP_NOMEM, path, rec->line, "out of memory");
                 break;
             }
-            memcpy(line + len, chunk, n + 1);
-            len += n;
-            if (len && line[len - 1] == '\n') break;
-            if (len > MAX_LINE) break;
+            int got = gzread(g, line + len, CHUNK);
+            if (got <= 0) break;
+            char *nl = memchr(line + len, '\n', (size_t)got);
+            len = nl ? (size_t)(nl - line) + 1 : len + (size_t)got;
+            if (nl || len > MAX_LINE) break;
         }
         if (s == TLP_OK && !len) s = tlp_error_set(err, TLP_IO, path, rec->line, "cannot read the line again (file changed?)");
     }
