@@ -44,10 +44,10 @@ seed_store() { # a store of one GPU, of two hardware and a CPU, one appended to 
         "$X" pack --append "b=$F/hw-b/op64.json" --out "$1/seg.pack" -q &&
         "$X" pack "$top/tests/fixtures/records" --out "$1/diag.pack" -q 2>/dev/null || fail_seeds store
 }
-models() { # trained for one epoch by this tlpx, weights only: a GPU model of two heads, a CPU one
+models() { # trained for one epoch by this tlpx, weights only, one network (recipe tlp): a GPU model of two heads, a CPU one
     F=$top/tests/fixtures/train
-    "$X" train "a=$F/hw-a" "b=$F/hw-b" --epochs 1 -q --weights-only -j 1 --out "$out/gpu.tlpx" &&
-        "$X" train "$F/cpu-c" --epochs 1 -q --weights-only -j 1 --out "$out/cpu.tlpx" || fail_seeds model
+    "$X" train "a=$F/hw-a" "b=$F/hw-b" --recipe tlp --epochs 1 -q --weights-only -j 1 --out "$out/gpu.tlpx" &&
+        "$X" train "$F/cpu-c" --recipe tlp --epochs 1 -q --weights-only -j 1 --out "$out/cpu.tlpx" || fail_seeds model
     FUZZ_MODELS="$out/gpu.tlpx:$out/cpu.tlpx"
     export FUZZ_MODELS
 }
