@@ -266,4 +266,12 @@ check "predict on it" status 0 "$TLPX" predict "$TLPX_ASSETS/mtl-gpu.tlpx" "$T/e
 check "writes rows of 6 columns, every one" sh -c "awk -F'\t' 'NF != 6 { bad++ } END { exit bad > 0 }' '$T/out'"
 check "and names the hardware cleaned there too" grep -q "	E_]0;X__Y___	" "$T/out"
 
+# padding computed once by default; --exact-padding computes every padding row (TLP's computation):
+# the same scores to rounding (tests/test_padding compares them on every record of the default data)
+check "predict --exact-padding" status 0 "$TLPX" predict "$TLPX_ASSETS/mtl-gpu.tlpx" "K80=$FX/train/hw-a" --head K80 --exact-padding
+cp "$T/out" "$T/exact.tsv"
+check "predict with the padding once" status 0 "$TLPX" predict "$TLPX_ASSETS/mtl-gpu.tlpx" "K80=$FX/train/hw-a" --head K80
+check "the same rows, every score within 1e-5 of the padded one" sh -c "paste '$T/exact.tsv' '$T/out' | awk -F'\t' '
+    NR > 1 { d = \$5 - \$11; if (d < 0) d = -d; if (d > 1e-5 || \$3 != \$9) bad++; n++ } END { exit !(n > 100 && !bad) }'"
+
 tap_end

@@ -64,6 +64,21 @@ typedef struct {
     float *d[TLP_MAX_HEADS][DEC + 1]; /* d[h][1..4] */
 } acts_t;
 
+/* Where the rows of each sample of a forward are: sample b's rows are
+ * [off[b], off[b + 1]), and its last row stands for wl[b] identical rows.
+ * Padded (TLP's computation): every sample has its L rows, wl 1.  With the
+ * padding computed once: a sample's real rows, its program row, then one
+ * padding row standing for all of them (wl = their count).  Padding rows
+ * are identical (zero input, and every layer before attention works row by
+ * row), so n of them are one key whose attention weight is n times one's
+ * (its logit plus ln n) and one query, and they stay identical after; the
+ * decoder's sum counts the one n times.  The same scores, up to rounding. */
+typedef struct {
+    int off[SHARD + 1];
+    float wl[SHARD];
+} rows_t;
+_Static_assert(CHUNK <= SHARD, "a forward's samples fit rows_t");
+
 /* What a head was trained on (tlp_model_origin_add). */
 typedef struct {
     char **targets;
@@ -87,6 +102,7 @@ struct tlp_model {
     acts_t a;
     float *g_qkv, *g_a, *g_b, *g_c, *g_d, *g_p, *g_pp; /* g_pp: [shards][L][L] */
     float *g_extra; /* [shards - 1][n_params]: the other shards' gradients */
+    rows_t *shard_rows; /* [shards]: each shard's rows in the last training forward */
     /* inference workspace (CHUNK samples), one per thread */
     int n_inf;
     float *ws_inf[TLP_MAX_THREADS];
@@ -98,6 +114,7 @@ struct tlp_model {
     tlp_model *members[TLP_MAX_MEMBERS - 1];
     int n_members;
     head_origin origin[TLP_MAX_HEADS];
+    int exact_padding; /* inference computes every padding row, as TLP does (the reference) */
 };
 
 /* ------------------------------------------------------------ layout */
@@ -208,6 +225,7 @@ void tlp_model_free(tlp_model *m)
     free(m->grads);
     free(m->ws);
     free(m->g_extra);
+    free(m->shard_rows);
     for (int t = 0; t < m->n_inf; t++) free(m->ws_inf[t]);
     for (int k = 0; k < m->n_members; k++) tlp_model_free(m->members[k]);
     for (int h = 0; h < TLP_MAX_HEADS; h++) {
@@ -231,7 +249,10 @@ static tlp_status copy_origin(tlp_model *m, int h, const tlp_model *src, int g)
 tlp_model *tlp_model_clone_net(const tlp_model *src)
 {
     tlp_model *m = tlp_model_new(&src->cfg, 0, NULL);
-    if (m) memcpy(m->params, src->params, sizeof(float) * m->n_params);
+    if (m) {
+        memcpy(m->params, src->params, sizeof(float) * m->n_params);
+        m->exact_padding = src->exact_padding;
+    }
     return m;
 }
 
@@ -495,6 +516,12 @@ uint64_t tlp_model_digest(const tlp_model *m)
     return h;
 }
 
+void tlp_model_set_exact_padding(tlp_model *m, int on)
+{
+    m->exact_padding = on != 0;
+    for (int k = 0; k < m->n_members; k++) m->members[k]->exact_padding = on != 0;
+}
+
 size_t tlp_model_n_params(const tlp_model *m) { return m->n_params; }
 float *tlp_model_params(tlp_model *m) { return m->params; }
 const float *tlp_model_params_const(const tlp_model *m) { return m->params; }
@@ -568,10 +595,18 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
         free(extra);
         return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
     }
+    rows_t *sr = malloc(sizeof(rows_t) * (size_t)S);
+    if (!sr) {
+        free(ws);
+        free(extra);
+        return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for a batch of %d", B);
+    }
     free(m->ws);
     free(m->g_extra);
+    free(m->shard_rows);
     m->ws = ws;
     m->g_extra = extra;
+    m->shard_rows = sr;
     carve(m, &m->a, ws, B, m->cfg.n_heads);
     float *g = ws + n;
     m->g_qkv = g;
@@ -680,21 +715,76 @@ static void softmax_rows(float *S, int rows, int cols)
     }
 }
 
+
+/* The rows of a sample of raw input x (Lin rows): up to its last non-zero
+ * row; the rest is padding. */
+static int real_rows(const float *x, int Lin, int F)
+{
+    int r = Lin;
+    while (r > 0) {
+        const float *row = x + (size_t)(r - 1) * (size_t)F;
+        int zero = 1;
+        for (int j = 0; j < F && zero; j++) zero = row[j] == 0.0f;
+        if (!zero) break;
+        r--;
+    }
+    return r;
+}
+
+/* The network's input rows of a->n samples of x, encoded, laid out as rows
+ * says (compact: the padding once); returns the rows (NULL-free: in a->xe,
+ * or x itself when raw and padded). */
+static const float *input_rows(const tlp_model *m, const float *x, acts_t *a, rows_t *rows, int compact)
+{
+    int L = m->L, Lin = m->Lin, F = m->F;
+    size_t in_row = (size_t)Lin * (size_t)F, row = (size_t)L * (size_t)F;
+    if (!compact) {
+        for (int b = 0; b <= a->n; b++) rows->off[b] = b * L;
+        for (int b = 0; b < a->n; b++) rows->wl[b] = 1;
+        if (m->cfg.encode == TLP_ENCODE_RAW) return x;
+        for (int b = 0; b < a->n; b++)
+            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, x + (size_t)b * in_row, a->xe + (size_t)b * row);
+        return a->xe;
+    }
+    float enc[(TLP_MAX_SEQ + 1) * TLP_MAX_FEA];
+    int at = 0;
+    for (int b = 0; b < a->n; b++) {
+        const float *xs = x + (size_t)b * in_row, *e = xs;
+        if (m->cfg.encode != TLP_ENCODE_RAW) {
+            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, xs, enc);
+            e = enc;
+        }
+        int r = real_rows(xs, Lin, F), pad = Lin - r;
+        rows->off[b] = at;
+        float *dst = a->xe + (size_t)at * (size_t)F;
+        memcpy(dst, e, sizeof(float) * (size_t)r * (size_t)F); /* the real rows */
+        at += r;
+        if (L > Lin) { /* the program row */
+            memcpy(a->xe + (size_t)at * (size_t)F, e + in_row, sizeof(float) * (size_t)F);
+            at++;
+        }
+        if (pad) { /* one padding row for all (the first one's encoding), last */
+            memcpy(a->xe + (size_t)at * (size_t)F, e + (size_t)r * (size_t)F, sizeof(float) * (size_t)F);
+            at++;
+        }
+        rows->wl[b] = pad > 1 ? (float)pad : 1;
+    }
+    rows->off[a->n] = at;
+    return a->xe;
+}
+
 /* The trunk once and the decoders of nh heads (heads[k], or k when heads is
- * NULL) for a.n samples: out[k * out_stride + b]. */
+ * NULL) for a.n samples: out[k * out_stride + b]; compact: the padding
+ * computed once (rows_t). */
 static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const int *heads, int nh, float *out,
-                         int out_stride, int one_slot)
+                         int out_stride, int one_slot, int compact, rows_t *rowsp)
 {
     const float *P = m->params;
     int L = m->L;
-    size_t N = (size_t)a->n * (size_t)L;
-    const float *in = x;
-    if (m->cfg.encode != TLP_ENCODE_RAW) {
-        size_t in_row = (size_t)m->Lin * (size_t)m->F, row = (size_t)L * (size_t)m->F;
-        for (int b = 0; b < a->n; b++)
-            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, x + (size_t)b * in_row, a->xe + (size_t)b * row);
-        in = a->xe;
-    }
+    rows_t rows;
+    const float *in = input_rows(m, x, a, &rows, compact);
+    if (rowsp) *rowsp = rows; /* for the backward */
+    size_t N = (size_t)rows.off[a->n];
     for (int i = 0; i < ENC; i++) {
         linear_fwd(P, &m->enc[i], in, N, a->h[i + 1], 1);
         in = a->h[i + 1];
@@ -702,14 +792,19 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const in
     const float *h4 = a->h[ENC];
     linear_fwd(P, &m->in_proj, h4, N, a->qkv, 0);
     const float scale = 1 / sqrtf((float)HD);
-    for (int b = 0; b < a->n; b++)
+    for (int b = 0; b < a->n; b++) {
+        int o = rows.off[b], n = rows.off[b + 1] - o;
+        float lnw = rows.wl[b] != 1 ? logf(rows.wl[b]) : 0;
         for (int h = 0; h < NH; h++) {
-            const float *q = a->qkv + (size_t)b * L * 3 * E + h * HD;
+            const float *q = a->qkv + (size_t)o * 3 * E + h * HD;
             float *p = a->p + ((size_t)b * NH + (size_t)h) * (size_t)L * (size_t)L;
-            tlp_gemm(0, 1, L, L, HD, scale, q, 3 * E, q + E, 3 * E, 0, p, L);
-            softmax_rows(p, L, L);
-            tlp_gemm(0, 0, L, HD, L, 1, p, L, q + 2 * E, 3 * E, 0, a->o + (size_t)b * L * E + h * HD, E);
+            tlp_gemm(0, 1, n, n, HD, scale, q, 3 * E, q + E, 3 * E, 0, p, n);
+            if (lnw != 0) /* the last key stands for wl[b] of them */
+                for (int i = 0; i < n; i++) p[(size_t)i * (size_t)n + (size_t)(n - 1)] += lnw;
+            softmax_rows(p, n, n);
+            tlp_gemm(0, 0, n, HD, n, 1, p, n, q + 2 * E, 3 * E, 0, a->o + (size_t)o * E + h * HD, E);
         }
+    }
     /* h5 = o W_out^T + b_out + h4 */
     tlp_gemm(0, 1, (int)N, E, E, 1, a->o, E, P + m->out_proj.w, E, 0, a->h5, E);
     const float *bo = P + m->out_proj.b;
@@ -725,7 +820,7 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const in
         add_into(hs[k], rs[k], hin, N * E);
         hin = hs[k];
     }
-    /* decoders, summed over the steps */
+    /* decoders, summed over the steps (the last row of a sample counted wl times) */
     for (int k = 0; k < nh; k++) {
         int h = heads ? heads[k] : k, slot = one_slot ? 0 : h;
         const float *din = a->h7;
@@ -736,7 +831,9 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const in
         const float *d4 = a->d[slot][DEC];
         for (int b = 0; b < a->n; b++) {
             double s = 0;
-            for (int l = 0; l < L; l++) s += d4[(size_t)b * L + l];
+            int o = rows.off[b], n = rows.off[b + 1] - o;
+            for (int l = 0; l < n - 1; l++) s += d4[o + l];
+            s += rows.wl[b] == 1 ? (double)d4[o + n - 1] : (double)rows.wl[b] * (double)d4[o + n - 1];
             out[(size_t)k * (size_t)out_stride + (size_t)b] = (float)s;
         }
     }
@@ -765,7 +862,8 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
     for (int s = lo; s < hi; s++) {
         int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
         acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
-        forward_acts(m, x + (size_t)b0 * row, &sl, NULL, m->cfg.n_heads, out + b0, B, 0);
+        forward_acts(m, x + (size_t)b0 * row, &sl, NULL, m->cfg.n_heads, out + b0, B, 0, !m->exact_padding,
+                     &m->shard_rows[s]);
     }
     tlp__dist_share(out, (size_t)m->cfg.n_heads * (size_t)B);
     return TLP_OK;
@@ -791,29 +889,34 @@ tlp_status tlp_model_forward_heads(tlp_model *m, const float *x, int B, const in
 #endif
         int b0 = c * CHUNK;
         ai->n = B - b0 < CHUNK ? B - b0 : CHUNK;
-        forward_acts(m, x + (size_t)b0 * row, ai, heads, nh, out + b0, B, 1);
+        forward_acts(m, x + (size_t)b0 * row, ai, heads, nh, out + b0, B, 1, !m->exact_padding, NULL);
     }
     return TLP_OK;
 }
 
 /* Backward of samples [b0, b0 + n) of the last batch of B, adding the
  * parameter gradients into G; dp is an [L][L] scratch of its own. */
-static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *dout, float *G, float *dp)
+static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *dout, float *G, float *dp,
+                           const rows_t *rows)
 {
     const float *P = m->params;
     acts_t sl = slice(m, &m->a, b0, n, m->cfg.n_heads), *a = &sl;
     int L = m->L, B = n;
-    size_t N = (size_t)B * (size_t)L, r = (size_t)b0 * (size_t)L;
+    size_t N = (size_t)rows->off[B], r = (size_t)b0 * (size_t)L;
     float *g_a = m->g_a + r * E, *g_b = m->g_b + r * E, *g_c = m->g_c + r * E, *g_d = m->g_d + r * E;
     float *g_p = m->g_p + r, *g_qkv = m->g_qkv + r * 3 * E;
-    const float *x = m->cfg.encode == TLP_ENCODE_RAW ? m->last_x + r * (size_t)m->F : a->xe;
+    /* the input rows: raw and padded, the batch itself; else as input_rows laid them out */
+    const float *x = m->cfg.encode == TLP_ENCODE_RAW && m->exact_padding ? m->last_x + r * (size_t)m->F : a->xe;
     float *dh7 = g_a;
     memset(dh7, 0, sizeof(float) * N * E);
     /* decoders: each head adds its share into dh7 */
     for (int h = 0; h < m->cfg.n_heads; h++) {
-        float *dd4 = g_p; /* [N][1] */
-        for (int b = 0; b < B; b++)
-            for (int l = 0; l < L; l++) dd4[(size_t)b * L + l] = dout[(size_t)h * Bfull + b0 + b];
+        float *dd4 = g_p; /* [N][1]: each row's share of its sample's score (the last row counted wl times) */
+        for (int b = 0; b < B; b++) {
+            float g = dout[(size_t)h * Bfull + b0 + b];
+            for (int l = rows->off[b]; l < rows->off[b + 1]; l++) dd4[l] = g;
+            dd4[rows->off[b + 1] - 1] = g * rows->wl[b];
+        }
         /* layer 4 (no ReLU): input d3 [N][64] */
         float *dd3 = g_d;
         linear_bwd(P, G, &m->dec[h][3], a->d[h][3], N, dd4, dd3, 0);
@@ -843,24 +946,27 @@ static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *
     /* attention */
     float *dqkv = g_qkv;
     const float scale = 1 / sqrtf((float)HD);
-    for (int b = 0; b < B; b++)
+    /* (a padding row's weight ln wl is a constant of its logit: no gradient of its own) */
+    for (int b = 0; b < B; b++) {
+        int o = rows->off[b], nr = rows->off[b + 1] - o;
         for (int h = 0; h < NH; h++) {
-            size_t base = (size_t)b * L * 3 * E + (size_t)h * HD;
+            size_t base = (size_t)o * 3 * E + (size_t)h * HD;
             const float *q = a->qkv + base, *k = q + E, *v = q + 2 * E;
             float *dq = dqkv + base, *dk = dq + E, *dv = dq + 2 * E;
             const float *p = a->p + ((size_t)b * NH + (size_t)h) * (size_t)L * (size_t)L;
-            const float *dob = dobuf + (size_t)b * L * E + (size_t)h * HD;
-            tlp_gemm(1, 0, L, HD, L, 1, p, L, dob, E, 0, dv, 3 * E);
-            tlp_gemm(0, 1, L, L, HD, 1, dob, E, v, 3 * E, 0, dp, L);
-            for (int i = 0; i < L; i++) {
-                const float *pr = p + (size_t)i * L;
-                float *dr_ = dp + (size_t)i * L, dot = 0;
-                for (int j = 0; j < L; j++) dot += dr_[j] * pr[j];
-                for (int j = 0; j < L; j++) dr_[j] = pr[j] * (dr_[j] - dot);
+            const float *dob = dobuf + (size_t)o * E + (size_t)h * HD;
+            tlp_gemm(1, 0, nr, HD, nr, 1, p, nr, dob, E, 0, dv, 3 * E);
+            tlp_gemm(0, 1, nr, nr, HD, 1, dob, E, v, 3 * E, 0, dp, nr);
+            for (int i = 0; i < nr; i++) {
+                const float *pr = p + (size_t)i * nr;
+                float *dr_ = dp + (size_t)i * nr, dot = 0;
+                for (int j = 0; j < nr; j++) dot += dr_[j] * pr[j];
+                for (int j = 0; j < nr; j++) dr_[j] = pr[j] * (dr_[j] - dot);
             }
-            tlp_gemm(0, 0, L, HD, L, scale, dp, L, k, 3 * E, 0, dq, 3 * E);
-            tlp_gemm(1, 0, L, HD, L, scale, dp, L, q, 3 * E, 0, dk, 3 * E);
+            tlp_gemm(0, 0, nr, HD, nr, scale, dp, nr, k, 3 * E, 0, dq, 3 * E);
+            tlp_gemm(1, 0, nr, HD, nr, scale, dp, nr, q, 3 * E, 0, dk, 3 * E);
         }
+    }
     linear_bwd(P, G, &m->in_proj, a->h[ENC], N, dqkv, dh4, 1);
     /* encoder */
     float *d = dh4, *other = g_b;
@@ -890,7 +996,8 @@ void tlp_model_backward(tlp_model *m, const float *dout)
         int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
         float *G = s == 0 ? m->grads : m->g_extra + (size_t)(s - 1) * np;
         if (s) memset(G, 0, sizeof(float) * np);
-        backward_shard(m, b0, b1 - b0, B, dout, G, m->g_pp + (size_t)s * (size_t)m->L * (size_t)m->L);
+        backward_shard(m, b0, b1 - b0, B, dout, G, m->g_pp + (size_t)s * (size_t)m->L * (size_t)m->L,
+                       &m->shard_rows[s]);
     }
     if (S < 2 && tlp_dist_size() == 1) return;
     /* each parameter is summed over the shards in the same order */

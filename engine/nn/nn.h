@@ -61,6 +61,11 @@ int tlp_model_n_members(const tlp_model *m); /* 1 + the members added */
 /* Network k of the ensemble (0: m itself), NULL past the last. */
 tlp_model *tlp_model_member(const tlp_model *m, int k);
 int tlp_model_head(const tlp_model *m, const char *name); /* index or -1 */
+/* Inference computes a schedule's padding rows once, weighted by their
+ * count (identical rows: the same scores up to rounding, fewer FLOPs); on,
+ * every padding row as TLP does, the reference the tests compare with.
+ * Off by default; set on m and its ensemble's networks. */
+void tlp_model_set_exact_padding(tlp_model *m, int on);
 /* FNV-1a-64 of the model's networks: their config, heads and weights (a
  * score cache's key: the same digest scores the same). */
 uint64_t tlp_model_digest(const tlp_model *m);

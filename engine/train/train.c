@@ -304,10 +304,15 @@ static void autosave(trainer *t, tlp_progress *p)
  * seed with encoding k, as a training of it alone would start. */
 static tlp_model *net_start(const trainer *t, int k, tlp_error *err)
 {
-    if (t->init) return tlp_model_clone_net(tlp_model_member(t->init, k));
-    tlp_model_config c = {t->s->mode, t->s->n_heads, {{0}}, t->o.encode[k]};
-    memcpy(c.heads, t->s->heads, sizeof c.heads);
-    return tlp_model_new(&c, t->o.seed, err);
+    tlp_model *m;
+    if (t->init) m = tlp_model_clone_net(tlp_model_member(t->init, k));
+    else {
+        tlp_model_config c = {t->s->mode, t->s->n_heads, {{0}}, t->o.encode[k]};
+        memcpy(c.heads, t->s->heads, sizeof c.heads);
+        m = tlp_model_new(&c, t->o.seed, err);
+    }
+    if (m) tlp_model_set_exact_padding(m, !t->o.padding_once);
+    return m;
 }
 
 /* The network in training is finished: it joins the ensemble, the file
@@ -774,6 +779,7 @@ static tlp_status alloc_state(trainer *t, const tlp_model *start, tlp_error *err
     if (start && !(t->m = tlp_model_clone_net(start))) tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
     if (!start) t->m = net_start(t, t->net, err);
     if (!t->m) return err ? err->status : TLP_NOMEM;
+    tlp_model_set_exact_padding(t->m, !t->o.padding_once);
     size_t np = tlp_model_n_params(t->m), A = (size_t)t->o.average;
     t->kept.m = malloc(sizeof(float) * np);
     t->kept.v = malloc(sizeof(float) * np);
@@ -836,6 +842,7 @@ static tlp_status train_finish(void *work, tlp_model **best, tlp_train_meta *met
         *best = t->best;
         t->best = NULL;
     }
+    if (best && *best) tlp_model_set_exact_padding(*best, 0); /* the model handed over scores as any loaded one */
     if (best && *best && stamp_origin(t, *best) != TLP_OK && s == TLP_OK)
         s = tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory for the model");
     if (meta) *meta = kept_meta(t);

@@ -215,6 +215,9 @@ typedef struct {
     void *kept_ctx;
     int freeze_trunk;       /* only the heads' decoders learn (fine-tuning a new head) */
     int budget;             /* > 0: head 0 keeps labels on this many random samples (spec §5) */
+    int padding_once;       /* train with each schedule's padding computed once (tlp_model_set_exact_padding):
+                               the same gradients to rounding; off (TLP's padded computation) until
+                               bench/ and the quality study have measured it */
 } tlp_train_opts;
 
 /* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's

@@ -16,6 +16,7 @@ static const cli_opt EVAL_OPTS[] = {
     {"--per-task", NULL, NULL, "a row per task"},
     {"--by-op", NULL, NULL, "the figures per operator too (the workload's name, or its DAG hash: conv2d_layer, #52c29cac)"},
     {"--tsv", NULL, NULL, "tab-separated figures for scripts (one row per head and figure; --by-op: head HW:OP)"},
+    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count: the same scores to rounding)"},
     {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
     {NULL, NULL, NULL, NULL},
 };

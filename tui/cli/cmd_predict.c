@@ -9,6 +9,7 @@
 
 static const cli_opt PREDICT_OPTS[] = {
     {"--head", NULL, "HW", "score every task with this head (default: each task by its hardware's head, else head 0)"},
+    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count: the same scores to rounding)"},
     {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
     {NULL, NULL, NULL, NULL},
 };

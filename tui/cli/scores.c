@@ -147,6 +147,8 @@ static int model_arg(void *ctx, const cli_opt *o, const char *val)
         a->per_task = 1;
     else if (!strcmp(o->name, "--by-op"))
         a->by_op = 1;
+    else if (!strcmp(o->name, "--exact-padding"))
+        a->exact_padding = 1;
     else if (!strcmp(o->name, "--tsv"))
         a->tsv = 1;
     else if (!strcmp(o->name, "--k") && parse_ks(val, a->ks, &a->n_k))
@@ -207,6 +209,7 @@ int cli_session_open(int argc, char **argv, cli_session *a, const cli_cmd *cmd)
         cli_session_close(a);
         return EXIT_FAIL;
     }
+    tlp_model_set_exact_padding(a->m, a->exact_padding);
     const tlp_model_config *c = tlp_model_config_of(a->m);
     char names[512];
     if (!a->head && cli_heads_unmatched(a->m, a->ds, names, sizeof names))

@@ -19,7 +19,7 @@ typedef struct {
     const cli_cmd *cmd;
     cli_data_opts data;
     const char *model_path, *head, *scores_path;
-    int per_task, by_op, tsv, threads;
+    int per_task, by_op, tsv, threads, exact_padding;
     double within;       /* replay: how near the best counts, as a fraction */
     int ks[8], n_k;
     /* what cli_session_open loads */
