@@ -895,7 +895,12 @@ tlp_status tlp_model_forward_heads(tlp_model *m, const float *x, int B, const in
 }
 
 /* Backward of samples [b0, b0 + n) of the last batch of B, adding the
- * parameter gradients into G; dp is an [L][L] scratch of its own. */
+ * parameter gradients into G; dp is an [L][L] scratch of its own; rows is
+ * the shard's layout in the forward.  Longer than a screen: it is the
+ * forward read backwards, layer by layer, each step handing its gradient
+ * buffer to the next; cut in pieces, those buffers would cross as a dozen
+ * arguments and the order (which a reader checks against forward_acts)
+ * would be spread over several functions. */
 static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *dout, float *G, float *dp,
                            const rows_t *rows)
 {
