@@ -2,6 +2,9 @@
  * PyTorch's: inference samples/s at batch 512 and training samples/s at batch
  * 1024 (forward + LambdaRank + backward + clip + Adam) for 25x22 and 40x20
  * inputs, and the machine's sgemm peak, so the network's share of it shows.
+ * Then the same on schedules of real lengths (the rest of each sample zero
+ * padding, as the records give): TLP's padded computation ("_real") and
+ * the padding computed once ("_real_once"), in the same run.
  * usage: bench_net THREADS SECONDS   (prints one line per figure) */
 #include "tlp.h"
 #include "bench_util.h"
@@ -19,6 +22,58 @@ static void fake(tlp_rng *r, float *x, int B, int L, int F)
         row[tlp_rng_below(r, 11)] = 1;
         for (int j = 11; j < F; j++) row[j] = (float)tlp_rng_below(r, 64);
     }
+}
+
+/* Zero the rows of each sample past a length drawn uniformly from [lo, L]:
+ * the shared records' mean real lengths (31 of 40 steps on K80, 18 of 25
+ * on the Xeon: tlpx stats) around their means. */
+static void pad(tlp_rng *r, float *x, int B, int L, int F)
+{
+    int lo = L == 40 ? 22 : 11;
+    for (int b = 0; b < B; b++) {
+        int n = lo + (int)tlp_rng_below(r, (uint32_t)(L - lo + 1));
+        memset(x + ((size_t)b * L + (size_t)n) * F, 0, sizeof(float) * (size_t)(L - n) * F);
+    }
+}
+
+/* Inference samples/s of m on x (B samples) for about secs. */
+static double infer_rate(tlp_model *m, const float *x, int B, float *out, double secs)
+{
+    tlp_model_reserve(m, B, 0, NULL);
+    tlp_model_forward(m, x, B, 0, out);
+    int k = 0;
+    double t0 = now();
+    while (now() - t0 < secs || k < 3) {
+        tlp_model_forward(m, x, B, 0, out);
+        k++;
+    }
+    return (double)B * k / (now() - t0);
+}
+
+/* Training samples/s (forward, LambdaRank, backward, clip, Adam) of m on x. */
+static double train_rate(tlp_model *m, const float *x, const float *y, int B, double secs)
+{
+    float *out = malloc(sizeof(float) * B), *g = malloc(sizeof(float) * B);
+    tlp_adam adam;
+    tlp_adam_init(&adam, tlp_model_n_params(m), 7e-4f, 1e-6f);
+    tlp_model_reserve(m, B, 1, NULL);
+    int k = 0;
+    double t0 = 0;
+    for (;;) {
+        if (k == 1) t0 = now(); /* the first step warms up */
+        tlp_model_forward(m, x, B, -1, out);
+        tlp_loss_lambdarank(out, y, NULL, B, g);
+        tlp_model_zero_grads(m);
+        tlp_model_backward(m, g);
+        tlp_clip_grad_norm(tlp_model_grads(m), tlp_model_n_params(m), 0.5);
+        tlp_adam_step(&adam, tlp_model_params(m), tlp_model_grads(m));
+        k++;
+        if (k > 3 && now() - t0 >= secs) break;
+    }
+    double sps = (double)B * (k - 1) / (now() - t0);
+    tlp_adam_free(&adam);
+    free(out), free(g);
+    return sps;
 }
 
 /* Forward-pass floating point operations per sample (multiply-adds x 2). */
@@ -68,17 +123,17 @@ int main(int argc, char **argv)
         tlp_model *m = tlp_model_new(&c, 0, NULL);
         float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B);
         fake(&r, x, B, L, F);
-        tlp_model_reserve(m, B, 0, NULL);
-        tlp_model_forward(m, x, B, 0, out);
-        int k = 0;
-        double t0 = now();
-        while (now() - t0 < secs || k < 3) {
-            tlp_model_forward(m, x, B, 0, out);
-            k++;
-        }
-        double sps = (double)B * k / (now() - t0);
+        tlp_model_set_exact_padding(m, 1);
+        double sps = infer_rate(m, x, B, out, secs);
         printf("infer_cpu_%dx%d_b512 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F, sps,
                sps * flops_per_sample(L, F) / 1e9, sps * flops_per_sample(L, F) / 1e9 / peak, threads);
+        pad(&r, x, B, L, F);
+        for (int once = 0; once < 2; once++) {
+            tlp_model_set_exact_padding(m, !once);
+            sps = infer_rate(m, x, B, out, secs);
+            printf("infer_cpu_%dx%d_b512_real%s samples_per_s=%.0f (threads=%d)\n", L, F, once ? "_once" : "", sps,
+                   threads);
+        }
         fflush(stdout);
         free(x), free(out);
         tlp_model_free(m);
@@ -86,34 +141,25 @@ int main(int argc, char **argv)
     for (int s = 0; s < 2; s++) {
         int L = shapes[s][0], F = shapes[s][1], B = 1024;
         tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW}; /* raw, as the peer it is compared with */
-        tlp_model *m = tlp_model_new(&c, 0, NULL);
-        float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B),
-              *y = malloc(sizeof(float) * B), *g = malloc(sizeof(float) * B);
+        float *x = malloc(sizeof(float) * (size_t)B * L * F), *y = malloc(sizeof(float) * B);
         fake(&r, x, B, L, F);
         for (int i = 0; i < B; i++) y[i] = (float)tlp_rng_uniform(&r);
-        tlp_adam adam;
-        tlp_adam_init(&adam, tlp_model_n_params(m), 7e-4f, 1e-6f);
-        tlp_model_reserve(m, B, 1, NULL);
-        int k = 0;
-        double t0 = 0;
-        for (;;) {
-            if (k == 1) t0 = now(); /* the first step warms up */
-            tlp_model_forward(m, x, B, -1, out);
-            tlp_loss_lambdarank(out, y, NULL, B, g);
-            tlp_model_zero_grads(m);
-            tlp_model_backward(m, g);
-            tlp_clip_grad_norm(tlp_model_grads(m), tlp_model_n_params(m), 0.5);
-            tlp_adam_step(&adam, tlp_model_params(m), tlp_model_grads(m));
-            k++;
-            if (k > 3 && now() - t0 >= secs) break;
+        for (int v = 0; v < 3; v++) { /* full rows; real lengths padded; real lengths, the padding once */
+            if (v == 1) pad(&r, x, B, L, F);
+            tlp_model *m = tlp_model_new(&c, 0, NULL);
+            tlp_model_set_exact_padding(m, v < 2);
+            double sps = train_rate(m, x, y, B, secs);
+            if (v == 0)
+                printf("train_cpu_%dx%d_b1024 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F,
+                       sps, sps * 3 * flops_per_sample(L, F) / 1e9, sps * 3 * flops_per_sample(L, F) / 1e9 / peak,
+                       threads);
+            else
+                printf("train_cpu_%dx%d_b1024_real%s samples_per_s=%.0f (threads=%d)\n", L, F, v == 2 ? "_once" : "",
+                       sps, threads);
+            fflush(stdout);
+            tlp_model_free(m);
         }
-        double sps = (double)B * (k - 1) / (now() - t0);
-        printf("train_cpu_%dx%d_b1024 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F, sps,
-               sps * 3 * flops_per_sample(L, F) / 1e9, sps * 3 * flops_per_sample(L, F) / 1e9 / peak, threads);
-        fflush(stdout);
-        tlp_adam_free(&adam);
-        free(x), free(out), free(y), free(g);
-        tlp_model_free(m);
+        free(x), free(y);
     }
     return 0;
 }
