@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <zlib.h>
 
 tlp_dataset *tlp_dataset_new(void)
 {
@@ -217,8 +218,7 @@ int tlp__add_file_name(tlp_dataset *ds, const char *name)
 
 uint32_t tlp__text_sum(const char *s, size_t n)
 {
-    uint64_t h = tlp__fnv1a(TLP_FNV_OFFSET, s, n);
-    uint32_t v = (uint32_t)(h ^ (h >> 32));
+    uint32_t v = (uint32_t)crc32_z(0, (const unsigned char *)s, n); /* zlib's: many bytes a cycle, on every line loaded */
     return v ? v : 1;
 }
 

@@ -132,7 +132,7 @@ long tlp__vocab_get(vocab_t *v, int F, const float *row);
  * the vocabulary, its hardware's statistics. */
 tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, long line, uint64_t off,
                             uint32_t text_sum, const char *hw, tlp_error *err);
-/* The check of a record's line text kept in tlp_rec.text_sum: FNV-1a of its
+/* The check of a record's line text kept in tlp_rec.text_sum: CRC-32 of its
  * bytes (no line end), never 0 (0 is "not known"). */
 uint32_t tlp__text_sum(const char *s, size_t n);
 /* Count a record in its hardware's statistics: what the compact record
