@@ -54,6 +54,8 @@ typedef int (*tlp__eq_fn)(const void *ctx, uint32_t index, const void *key);
 #define tlp__sum_differs(stored, computed) ((stored) != (computed))
 #endif
 uint32_t tlp__hash(const void *p, size_t n);
+/* qsort/bsearch order of uint64_t (task hashes, digests). */
+int tlp__cmp_u64(const void *a, const void *b);
 /* Grow *p (of *cap elements of elem bytes) to hold need, doubling.  -1 when
  * out of memory (then *p is unchanged). */
 int tlp__grow(void **p, size_t *cap, size_t need, size_t elem);

@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+int tlp__cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 uint32_t tlp__hash(const void *p, size_t n)
 {
     /* 8 bytes at a time (keys are mostly float rows), then a final avalanche

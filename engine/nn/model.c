@@ -411,12 +411,6 @@ int tlp_model_head(const tlp_model *m, const char *name)
 
 /* ------------------------------------------------------------ origin */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 tlp_status tlp_model_origin_add(tlp_model *m, int head, const char *target, const uint64_t *tasks, size_t n)
 {
     if (head < 0 || head >= m->cfg.n_heads) return TLP_ARG;
@@ -434,7 +428,7 @@ tlp_status tlp_model_origin_add(tlp_model *m, int head, const char *target, cons
     if (tlp__grow((void **)&o->tasks, &o->cap_tasks, o->n_tasks + n, sizeof *o->tasks)) return TLP_NOMEM;
     memcpy(o->tasks + o->n_tasks, tasks, n * sizeof *tasks);
     size_t k = o->n_tasks + n, w = 0;
-    qsort(o->tasks, k, sizeof *o->tasks, cmp_u64);
+    qsort(o->tasks, k, sizeof *o->tasks, tlp__cmp_u64);
     for (size_t i = 0; i < k; i++)
         if (w == 0 || o->tasks[i] != o->tasks[w - 1]) o->tasks[w++] = o->tasks[i];
     o->n_tasks = w;
@@ -468,7 +462,7 @@ size_t tlp_model_origin_tasks(const tlp_model *m, int head, const uint64_t **tas
 int tlp_model_trained_on(const tlp_model *m, int head, uint64_t task)
 {
     if (head < 0 || head >= m->cfg.n_heads || !m->origin[head].n_tasks) return 0;
-    return bsearch(&task, m->origin[head].tasks, m->origin[head].n_tasks, sizeof task, cmp_u64) != NULL;
+    return bsearch(&task, m->origin[head].tasks, m->origin[head].n_tasks, sizeof task, tlp__cmp_u64) != NULL;
 }
 
 int tlp_model_has_origin(const tlp_model *m)

@@ -476,12 +476,6 @@ static tlp_status origin_of_run(trainer *t, const run_t *r)
     return t->status;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* A resumed run must train on what the run it resumes trained on: per
  * head, the same tasks (a fine-tuning's model also knows its first
  * training's, so there only new tasks tell).  Other data would go on
@@ -494,7 +488,7 @@ static tlp_status same_data(trainer *t)
         uint64_t *run = malloc(sizeof(uint64_t) * (n + 1));
         if (!run) return fail(t, TLP_NOMEM, "out of memory");
         memcpy(run, t->o_hash[h], sizeof(uint64_t) * n);
-        qsort(run, n, sizeof *run, cmp_u64);
+        qsort(run, n, sizeof *run, tlp__cmp_u64);
         for (size_t i = 0; i < n; i++) {
             if (i && run[i] == run[i - 1]) continue;
             while (k < t->n_was[h] && t->was_hash[h][k] < run[i]) k++;
