@@ -20,9 +20,14 @@ build() {
     $CC_FUZZ $FLAGS "$top/tests/fuzz_record.c" "$top/engine/data/record.c" "$top/engine/data/features.c" \
         "$top/engine/core/status.c" "$top/engine/core/hash.c" "$top/engine/core/escape.c" \
         $(pkg-config --cflags --libs libcjson) -lm -o "$out/fuzz_record"
-    # the whole engine, checksums taken as right
+    # the whole engine, checksums taken as right: compiled once, linked into both
+    mkdir -p "$out/engine"
+    for c in "$top"/engine/*/*.c; do
+        o=$out/engine/$(basename "$(dirname "$c")")-$(basename "$c" .c).o
+        $CC_FUZZ $FLAGS -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION $(pkg-config --cflags libcjson openblas) -c "$c" -o "$o"
+    done
     for h in store model; do
-        $CC_FUZZ $FLAGS -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION "$top/tests/fuzz_$h.c" "$top"/engine/*/*.c \
+        $CC_FUZZ $FLAGS "$top/tests/fuzz_$h.c" "$out"/engine/*.o \
             $(pkg-config --cflags --libs libcjson openblas) -lz -lm -pthread -o "$out/fuzz_$h"
     done
 }

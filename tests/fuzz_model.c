@@ -16,11 +16,11 @@
  * gives the weights; with FUZZ_SEEDS=DIR the harness writes each model
  * so split into DIR as a seed, at start.  Built and run by tests/fuzz.sh. */
 #include "train/train_int.h"
+#include "fuzz_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -105,18 +105,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz.tlpx", 0);
-        if (fd < 0) abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
     if (size < 4) return 0;
+    const char *path;
+    int fd = fuzz_file("fuzz.tlpx", &path);
     uint32_t where, which = 0;
     memcpy(&where, data, 4);
     data += 4, size -= 4;
-    if (ftruncate(fd, 0) != 0) abort();
     if (where == 0xffffffffu || !n_models || size < 4) {
         if (pwrite(fd, data, size, 0) != (ssize_t)size) abort();
     } else {

@@ -8,11 +8,11 @@
  * mutations reach the checks behind them.  Built and run by tests/fuzz.sh
  * on a corpus of valid stores. */
 #include "tlp.h"
+#include "fuzz_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -55,14 +55,9 @@ static void load(const char *path, const char *prior, const tlp_load_opts *o)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz.pack", 0);
-        if (fd < 0) abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size) abort();
+    const char *path;
+    int fd = fuzz_file("fuzz.pack", &path);
+    if (pwrite(fd, data, size, 0) != (ssize_t)size) abort();
     tlp_load_opts none = {0};
     load(path, NULL, &none); /* read as it is into an empty dataset */
     tlp_load_opts fold = {0};
