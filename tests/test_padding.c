@@ -5,8 +5,7 @@
  * and Xeon records; the rankings within each task are the same.  The max
  * and mean differences are printed.  Under the sanitizers the default data
  * is taken one record in 16 (the same checks, an hour less). */
-#include "tap.h"
-#include "train/train_int.h"
+#include "train_fixtures.h" /* tap.h, the engine's inside, fx(), now_s() */
 
 #include <math.h>
 #include <stdint.h>
@@ -25,13 +24,6 @@
 #ifndef SANITIZED
 #define SANITIZED 0
 #endif
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static const float *order_scores;
 static int by_score(const void *a, const void *b)
@@ -136,7 +128,7 @@ static void compare(const char *what, const char *model, tlp_dataset *ds)
 }
 
 /* Load NAME=PATH pairs into a dataset. */
-static tlp_dataset *load(const char *const *names, const char *const *paths, int n)
+static tlp_dataset *load_named(const char *const *names, const char *const *paths, int n)
 {
     tlp_dataset *ds = tlp_dataset_new();
     tlp_load_opts lo = {0};
@@ -169,7 +161,7 @@ static void default_data(const char *top)
             names[n] = gpus[g], paths[n] = buf[n], n++;
         }
     snprintf(model, sizeof model, "%s/assets/mtl-gpu.tlpx", top);
-    tlp_dataset *ds = load(names, paths, n);
+    tlp_dataset *ds = load_named(names, paths, n);
     if (ok(ds != NULL, "the default data loads"))
         compare(SANITIZED ? "default data's small operators, mtl-gpu" : "default data, mtl-gpu", model, ds);
     tlp_dataset_free(ds);
@@ -193,10 +185,10 @@ static void shared_data(const char *top)
     snprintf(gm, sizeof gm, "%s/assets/mtl-gpu.tlpx", top);
     snprintf(cm, sizeof cm, "%s/assets/xeon-cpu.tlpx", top);
     const char *kn[1] = {"K80"}, *kp[1] = {k80}, *xn[1] = {"Xeon"}, *xp[1] = {xeon};
-    tlp_dataset *ds = load(kn, kp, 1);
+    tlp_dataset *ds = load_named(kn, kp, 1);
     if (ok(ds != NULL, "the shared K80 records load")) compare("shared K80 records, mtl-gpu", gm, ds);
     tlp_dataset_free(ds);
-    ds = load(xn, xp, 1);
+    ds = load_named(xn, xp, 1);
     if (ok(ds != NULL, "the shared Xeon records load")) compare("shared Xeon records, xeon-cpu", cm, ds);
     tlp_dataset_free(ds);
 }
@@ -271,13 +263,13 @@ static void gradients(void)
  * ten steps part the two by up to 7e-4 (one batch agrees to 5e-6: above).
  * With the MSE loss: LambdaRank's gradient jumps when two near-equal
  * scores trade places, which parts two trainings by a percent. */
-static void training(const char *top)
+static void training(void)
 {
     char a[1024], b[1024];
-    snprintf(a, sizeof a, "%s/tests/fixtures/train/hw-a", top);
-    snprintf(b, sizeof b, "%s/tests/fixtures/train/hw-b", top);
+    snprintf(a, sizeof a, "%s", fx("hw-a"));
+    snprintf(b, sizeof b, "%s", fx("hw-b"));
     const char *names[2] = {"a", "b"}, *paths[2] = {a, b};
-    tlp_dataset *ds = load(names, paths, 2);
+    tlp_dataset *ds = load_named(names, paths, 2);
     if (!ok(ds != NULL, "the training fixtures load")) return;
     static const tlp_encode encs[3] = {TLP_ENCODE_RAW, TLP_ENCODE_LOG, TLP_ENCODE_PROG};
     for (int k = 0; k < 3; k++) {
@@ -327,7 +319,7 @@ int main(void)
     tlp_set_threads(2);
     const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
     gradients();
-    training(top);
+    training();
     default_data(top);
     shared_data(top);
     return tap_done();

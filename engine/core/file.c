@@ -158,7 +158,8 @@ tlp_status tlp_check_writable(const char *path, tlp_error *err)
 
 tlp_status tlp_write_atomic(const char *path, tlp_write_fn fn, void *ctx, tlp_error *err)
 {
-    if (path && stream_fd(path) >= 0) return write_stream(stream_fd(path), path, fn, ctx, err);
+    int sfd = path ? stream_fd(path) : -1;
+    if (sfd >= 0) return write_stream(sfd, path, fn, ctx, err);
     int old_mode;
     char *dest = destination(path, &old_mode, err);
     if (!dest) return err ? err->status : TLP_IO;

@@ -27,8 +27,9 @@ const cli_cmd PACK_CMD = {
     "checksummed.  Every command that takes DATA takes a STORE too and reads it\n"
     "whole (a copy of its own) instead of parsing JSON.  --append adds the\n"
     "records of DATA to STORE as a new segment (files already in the store are\n"
-    "skipped); an interrupted append leaves the store as it was.  Packing STORE itself (with more DATA) without\n"
-    "--append writes one new store of everything.",
+    "skipped); an interrupted append leaves the store as it was.  Packing STORE\n"
+    "itself (with more DATA) without --append writes one new store of\n"
+    "everything.",
     PACK_OPTS, 1};
 
 typedef struct {
