@@ -23,10 +23,23 @@ wait_for() { # wait_for TEXT [SECONDS]: up to 60 s (or SECONDS) for TEXT to appe
     return 1
 }
 keys() { tmux -L "$S" send-keys -t tlpx "$@"; }
+session() { # session W H COMMAND: a fresh server with one pane running COMMAND
+    # The last session's end stops the server; a new-session that meets a server still stopping
+    # fails ("server exited unexpectedly"), so wait for it to be gone and try again if it was not.
+    tmux -L "$S" kill-server 2>/dev/null
+    i=0
+    while [ $i -lt 50 ]; do
+        while tmux -L "$S" has-session 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        tmux -L "$S" new-session -d -s tlpx -x "$1" -y "$2" "$3" && return 0
+        sleep 0.2; i=$((i + 1))
+    done
+    echo "# tmux would not start a session"
+    return 1
+}
 
 FX="$src/tests/fixtures/train"
 "$TLPX" train -q "$FX/hw-a" "$FX/hw-b" --mode gpu --epochs 1 --batch 32 --out "$T/m.tlpx" || exit 1
-tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 \
+session 100 30 \
     "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$T/state $TLPX explore $FX/hw-a $FX/hw-b --model $T/m.tlpx; sleep 2"
 what="the explorer opens on the task list"; check wait_for "task hardware"
 what="predictions arrive in the background, for every task"; check wait_for "all 8 tasks"
@@ -73,22 +86,18 @@ i=0 # it ends after stopping its training: wait for that (a hang guard of 60 s)
 while [ $i -lt 600 ] && [ -n "$pane" ] && pgrep -x -P "$pane" tlpx >/dev/null; do sleep 0.1; i=$((i + 1)); done
 what="a second Ctrl-C while asked quits"; check sh -c "[ -n '$pane' ] && ! pgrep -x -P '$pane' tlpx >/dev/null"
 what="history is kept in the XDG state folder"; check grep -q "head hw-b" "$T/state/tlpx/history"
-tmux -L "$S" kill-session -t tlpx 2>/dev/null
 # conventions: NO_COLOR, and a terminal that cannot place the cursor
-tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 \
+session 100 30 \
     "env LANG=C.UTF-8 NO_COLOR=1 XDG_STATE_HOME=$T/state $TLPX explore $FX/hw-a $FX/hw-b; sleep 2"
 what="NO_COLOR: the explorer opens"; check wait_for "task hardware"
 tmux -L "$S" capture-pane -e -p -t tlpx >"$T/colors"
 what="NO_COLOR: no colour, the selection in reverse video"; check sh -c "! grep -q '\[4[0-7]m' '$T/colors' && grep -q '\[7m' '$T/colors'"
 keys Q
-sleep 0.3
-tmux -L "$S" kill-session -t tlpx 2>/dev/null
-# (the pane outlives the explorer until kill-session, so the sentence stays to be read)
-tmux -L "$S" new-session -d -s tlpx -x 100 -y 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 600"
+# (the pane outlives the explorer by its sleep, so the sentence stays to be read)
+session 100 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 600"
 what="TERM=dumb: a sentence, not garbage"; check wait_for "needs a terminal that can move the cursor; TERM=dumb cannot"
-tmux -L "$S" kill-session -t tlpx 2>/dev/null
 # the README's first command: tlpx alone, in a real terminal, on the embedded default
-tmux -L "$S" new-session -d -s tlpx -x 120 -y 30 \
+session 120 30 \
     "env LANG=C.UTF-8 TLPX_ASSETS=$top_srcdir/assets XDG_STATE_HOME=$T/state $TLPX; sleep 2"
 what="tlpx alone opens the default: real GPU tasks"; check wait_for "conv2d_layer(128"
 # (scoring the default data for three heads takes seconds to minutes, docs/benchmarks.md; the wait
