@@ -31,11 +31,11 @@ int main(int argc, char **argv)
     }
     double t1 = now();
     /* materialise every record's [L][F] matrix, as training would */
-    float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    float x[TLP_MAX_STEPS * TLP_MAX_FEA];
     double sink = 0;
     size_t n = tlp_dataset_n_records(ds);
     for (size_t i = 0; i < n; i++) {
-        tlp_dataset_features(ds, i, x);
+        tlp_dataset_features(ds, i, tlp_mode_seq(tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode), x);
         sink += x[0];
     }
     double mat_s = now() - t1;

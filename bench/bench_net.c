@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     static const int shapes[2][2] = {{25, 22}, {40, 20}};
     for (int s = 0; s < 2; s++) {
         int L = shapes[s][0], F = shapes[s][1], B = 512;
-        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW}; /* raw, as the peer it is compared with */
+        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW, 0}; /* raw, as the peer it is compared with */
         tlp_model *m = tlp_model_new(&c, 0, NULL);
         float *x = malloc(sizeof(float) * (size_t)B * L * F), *out = malloc(sizeof(float) * B);
         fake(&r, x, B, L, F);
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     }
     for (int s = 0; s < 2; s++) {
         int L = shapes[s][0], F = shapes[s][1], B = 1024;
-        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW}; /* raw, as the peer it is compared with */
+        tlp_model_config c = {F == 22 ? TLP_MODE_CPU : TLP_MODE_GPU, 1, {"bench"}, TLP_ENCODE_RAW, 0}; /* raw, as the peer it is compared with */
         float *x = malloc(sizeof(float) * (size_t)B * L * F), *y = malloc(sizeof(float) * B);
         fake(&r, x, B, L, F);
         for (int i = 0; i < B; i++) y[i] = (float)tlp_rng_uniform(&r);

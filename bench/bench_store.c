@@ -44,11 +44,11 @@ static void measure(const char *path, double json_rate)
     double open_s = now() - t0;
     long rss1 = rss_kb();
     size_t n = tlp_dataset_n_records(ds);
-    float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    float x[TLP_MAX_STEPS * TLP_MAX_FEA];
     double sum = 0;
     t0 = now();
     for (size_t i = 0; i < n; i++) {
-        tlp_dataset_features(ds, i, x);
+        tlp_dataset_features(ds, i, tlp_mode_seq(tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode), x);
         sum += x[0] + tlp_dataset_label(ds, i);
     }
     double gather_s = now() - t0;

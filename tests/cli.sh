@@ -274,4 +274,24 @@ check "predict with the padding once" status 0 "$TLPX" predict "$TLPX_ASSETS/mtl
 check "the same rows, every score within 1e-5 of the padded one" sh -c "paste '$T/exact.tsv' '$T/out' | awk -F'\t' '
     NR > 1 { d = \$5 - \$11; if (d < 0) d = -d; if (d > 1e-5 || \$3 != \$9) bad++; n++ } END { exit !(n > 100 && !bad) }'"
 
+# the crop: --steps N feeds a network a schedule's first N steps (TLP's: 25 CPU, 40 GPU); dense.json's first
+# record has 45 steps, so TLP's crop drops 5 that a crop of 48 keeps
+check "tokens --steps 48 shows every step of a 45-step record kept" status 0 "$TLPX" tokens "$FX/records/gpu-x" --task 1 --record 0 --steps 48
+check "with no step beyond the crop" sh -c "! grep -q 'beyond the' '$T/out' && grep -q '48 steps x 20 slots' '$T/out'"
+check "tokens with TLP's crop marks steps 40 to 44 beyond it" status 0 "$TLPX" tokens "$FX/records/gpu-x" --task 1 --record 0
+check "five of them" sh -c "test \$(grep -c 'beyond the 40-step crop' '$T/out') -eq 5"
+check "tokens --steps 129 is a usage error" status 2 "$TLPX" tokens "$FX/records/gpu-x" --task 1 --steps 129
+check "features --steps 48 writes [N, 48, 20]" status 0 "$TLPX" features "$FX/records/gpu-x" --steps 48 --out "$T/f48"
+check "says the shape" grep -q "\[5, 48, 20\]" "$T/out"
+check "and the file has it" sh -c "head -c 128 '$T/f48.features.npy' | grep -q \"'shape': (5, 48, 20)\""
+check "train --steps 48" status 0 "$TLPX" train -q "$FX/train/hw-a" --epochs 1 --batch 32 --steps 48 --padding once --out "$T/s48.tlpx"
+check "predict with it: the model's crop" status 0 "$TLPX" predict "$T/s48.tlpx" "$FX/train/hw-a"
+check "train --init keeps the model's crop: a model of 48" status 0 "$TLPX" train -q "$FX/train/hw-a" --epochs 1 --batch 32 --init "$T/s48.tlpx" --out "$T/s48b.tlpx"
+check "eval says the crop" status 0 "$TLPX" eval "$T/s48b.tlpx" "$FX/train/hw-a"
+check "a crop of 48 steps" grep -q "gpu, a crop of 48 steps (--steps), heads: hw-a" "$T/out"
+check "--init with --steps 40: fine-tuned at TLP's crop" status 0 "$TLPX" train -q "$FX/train/hw-a" --epochs 1 --batch 32 --init "$T/s48b.tlpx" --steps 40 --out "$T/s40.tlpx"
+check "eval says no crop of its own" sh -c "'$TLPX' eval '$T/s40.tlpx' '$FX/train/hw-a' | grep -q 'model .*: gpu, heads: hw-a'"
+check "train --steps 0 is TLP's crop" status 0 "$TLPX" train -q "$FX/train/hw-a" --epochs 1 --batch 32 --steps 0 --out "$T/s0.tlpx"
+check "train --steps 129 is refused" status 2 "$TLPX" train -q "$FX/train/hw-a" --epochs 1 --steps 129 --out "$T/s129.tlpx"
+
 tap_end

@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     /* what loads is usable: each head scores a sample, each head's origin reads */
     const tlp_model_config *c = tlp_model_config_of(m);
-    static float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    static float x[TLP_MAX_STEPS * TLP_MAX_FEA];
     float out[TLP_MAX_HEADS];
     for (int h = 0; h < c->n_heads; h++) {
         if (tlp_model_forward(m, x, 1, h, out) != TLP_OK) abort();

@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (r.n_vals != r2.n_vals || (r.n_vals && memcmp(r.vals, r2.vals, r.n_vals * sizeof *r.vals) != 0)) abort();
     free(j);
     free(j2);
-    float x[TLP_MAX_SEQ * TLP_MAX_FEA];
-    for (int m = 0; m < TLP_MODE_COUNT; m++) tlp_record_features((tlp_mode)m, &r, x);
+    float x[TLP_MAX_STEPS * TLP_MAX_FEA];
+    for (int m = 0; m < TLP_MODE_COUNT; m++) tlp_record_features((tlp_mode)m, TLP_MAX_STEPS, &r, x);
     char buf[256];
     for (size_t i = 0; i < r.n_steps; i++) {
         tlp_step_describe(&r, i, buf, sizeof buf);

@@ -21,11 +21,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
  * show here (under ASan) as reads past the records, tokens or tables. */
 static void use(const tlp_dataset *ds)
 {
-    static float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    static float x[TLP_MAX_STEPS * TLP_MAX_FEA];
     double sink = 0;
     size_t n = tlp_dataset_n_records(ds);
     for (size_t i = 0; i < n; i++) {
-        tlp_dataset_features(ds, i, x);
+        tlp_dataset_features(ds, i, TLP_MAX_STEPS, x); /* every token kept */
         const tlp_rec *r = tlp_dataset_rec(ds, i);
         sink += x[0] + tlp_dataset_label(ds, i) + r->cost + (double)strlen(tlp_dataset_file(ds, r->file));
         if (r->task >= tlp_dataset_n_tasks(ds)) abort();

@@ -108,14 +108,35 @@ head -c 20 "$S" >"$T/short.pack"
 check "a store cut inside its header is refused" status 1 "$TLPX" stats "$T/short.pack"
 check "as cut short" grep -q "header is cut short" "$T/err"
 cp "$S" "$T/v.pack"
-printf '\002' | dd of="$T/v.pack" bs=1 seek=8 conv=notrunc 2>/dev/null
+printf '\003' | dd of="$T/v.pack" bs=1 seek=8 conv=notrunc 2>/dev/null
 check "a flipped version byte is refused" status 1 "$TLPX" stats "$T/v.pack"
 check "as damage (the header's checksum), not as another format version" \
-    grep -q "a damaged store (or one written by a newer tlpx): the header's checksum is wrong and its version field reads 2" "$T/err"
+    grep -q "a damaged store (or one written by a newer tlpx): the header's checksum is wrong and its version field reads 3" "$T/err"
 # the header's CRC-32 (of its first 60 bytes, at byte 60) made right: gzip's trailer holds it
 head -c 60 "$T/v.pack" | gzip -c | tail -c 8 | head -c 4 | dd of="$T/v.pack" bs=1 seek=60 conv=notrunc 2>/dev/null
 check "a store of another format version is refused" status 1 "$TLPX" stats "$T/v.pack"
-check "saying which version and what to do" grep -q "format version 2; this tlpx reads version 1 (pack the records again)" "$T/err"
+check "saying which version and what to do" grep -q "format version 3; this tlpx reads versions 1 to 2 (pack the records again)" "$T/err"
+# version 1 (packed before --steps) kept TLP's crop of each record only: tests/fixtures/store-v1/gpu-x.pack
+# holds records/gpu-x, whose dense.json:1 has 45 steps, 40 of them kept
+FX="$top_srcdir/tests/fixtures"
+V1="$FX/store-v1/gpu-x.pack"
+check "a store of version 1 reads" status 0 "$TLPX" stats "$V1"
+check "all 5 records" grep -q "records 5 " "$T/out"
+check "predict on it with TLP's crop" status 0 "$TLPX" predict "$TLPX_ASSETS/mtl-gpu.tlpx" "$V1" --head K80
+cut -f5,6 "$T/out" >"$T/v1.scores"
+check "scoring as the JSON it was packed from" sh -c "'$TLPX' predict '$TLPX_ASSETS/mtl-gpu.tlpx' '$FX/records/gpu-x' --head K80 2>/dev/null | cut -f5,6 | cmp -s - '$T/v1.scores'"
+"$TLPX" train -q "$FX/records/gpu-x" --epochs 1 --batch 4 --steps 48 --out "$T/s48.tlpx" 2>/dev/null
+check "a model of crop 48 on it is refused" status 1 "$TLPX" predict "$T/s48.tlpx" "$V1"
+check "naming the record, what the store kept and what to do" \
+    grep -q "records/gpu-x/dense.json:1: 45 steps, of which the store keeps 40 .*pack the records again" "$T/err"
+check "as is a training of crop 48 on it" status 1 "$TLPX" train -q "$V1" --epochs 1 --steps 48 --out "$T/t48.tlpx"
+check "saying the same" grep -q "dense.json:1: 45 steps, of which the store keeps 40" "$T/err"
+cp "$V1" "$T/v1.pack"
+check "a version 1 store appended to" status 0 "$TLPX" pack --append "$FX/records/cpu-y" --out "$T/v1.pack"
+check "becomes version 2" sh -c "od -An -tu1 -j8 -N1 '$T/v1.pack' | grep -qw 2"
+check "and keeps the old records' crop: still refused to crop 48" status 1 "$TLPX" predict "$T/s48.tlpx" "$T/v1.pack"
+check "a store packed now keeps every step" status 0 "$TLPX" pack "$FX/records/gpu-x" --out "$T/v2.pack"
+check "and a model of crop 48 scores it" status 0 "$TLPX" predict "$T/s48.tlpx" "$T/v2.pack"
 cp "$S" "$T/o.pack"
 printf '\005' | dd of="$T/o.pack" bs=1 seek=12 conv=notrunc 2>/dev/null
 check "a flipped byte-order byte is refused as damage, not as another byte order" status 1 "$TLPX" stats "$T/o.pack"

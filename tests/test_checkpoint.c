@@ -445,7 +445,10 @@ static void corrupt_files(void)
     /* header bounds, each with a valid checksum */
     refused_patch(orig, n, 12, 7, bad, "unknown feature mode 7", "mode out of range");
     /* cpu, but L and F stay the gpu's */
-    refused_patch(orig, n, 12, 0, bad, "40x20; this tlpx makes 25x22", "L and F not the mode's");
+    refused_patch(orig, n, 12, 0, bad, "40x20; this tlpx makes 1..128 steps of 22 values", "F not the mode's");
+    /* L, the crop (--steps): 1..128 */
+    refused_patch(orig, n, 16, 0, bad, "features are 0x20", "a crop of 0 steps");
+    refused_patch(orig, n, 16, 129, bad, "features are 129x20; this tlpx makes 1..128 steps", "a crop of 129 steps");
 
     /* the averaging ring (2 slots after 4 epochs), counted from the end:
      * u32 n_ring, u32 n_slots, 2 x np floats, the 8-byte checksum */

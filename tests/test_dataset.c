@@ -216,7 +216,7 @@ static void test_export(void)
     snprintf(prefix, sizeof prefix, "%s/out", dir);
     tlp_error e = {0};
     size_t n = 0;
-    is_int(tlp_export_npy(ds, TLP_MODE_GPU, TLP_ENCODE_RAW, prefix, &n, &e), TLP_OK, "export gpu");
+    is_int(tlp_export_npy(ds, TLP_MODE_GPU, TLP_ENCODE_RAW, 0, prefix, &n, &e), TLP_OK, "export gpu");
     is_int(n, 5, "five gpu records");
     snprintf(p, sizeof p, "%s.features.npy", prefix);
     FILE *f = fopen(p, "rb");
@@ -231,7 +231,7 @@ static void test_export(void)
         is_int((10 + hl) % 64, 0, "data aligned to 64 bytes");
         float x[40 * 20], want[40 * 20];
         ok(fread(x, sizeof(float), 800, f) == 800, "first matrix");
-        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "records"))->records[0], want);
+        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "records"))->records[0], 40, want);
         ok(memcmp(x, want, sizeof x) == 0, "first matrix equals the dataset's");
         fseek(f, 0, SEEK_END);
         is_int(ftell(f), 10 + hl + 5 * 800 * 4, "file size");
@@ -249,8 +249,8 @@ static void test_export(void)
     /* --encode prog: what a prog network's first layer gets, one row more */
     char prefix2[300];
     snprintf(prefix2, sizeof prefix2, "%s/prog", dir);
-    is_int(tlp_export_npy(ds, TLP_MODE_GPU, TLP_ENCODE_PROG, prefix2, &n, &e), TLP_OK, "export gpu, prog tokens");
-    is_int(tlp_export_npy(ds, TLP_MODE_GPU, (tlp_encode)7, prefix2, &n, &e), TLP_ARG, "an unknown encoding is refused");
+    is_int(tlp_export_npy(ds, TLP_MODE_GPU, TLP_ENCODE_PROG, 0, prefix2, &n, &e), TLP_OK, "export gpu, prog tokens");
+    is_int(tlp_export_npy(ds, TLP_MODE_GPU, (tlp_encode)7, 0, prefix2, &n, &e), TLP_ARG, "an unknown encoding is refused");
     snprintf(p, sizeof p, "%s.features.npy", prefix2);
     f = fopen(p, "rb");
     ok(f != NULL, "prog features.npy exists");
@@ -263,12 +263,12 @@ static void test_export(void)
         ok(strstr(dict, "'shape': (5, 41, 20)") != NULL, "prog shape: L + 1 rows");
         float x[41 * 20], raw[40 * 20], row[20];
         ok(fread(x, sizeof(float), 820, f) == 820, "prog first matrix");
-        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "records"))->records[0], raw);
+        tlp_dataset_features(ds, tlp_dataset_task(ds, (size_t)task_by_hw(ds, "records"))->records[0], 40, raw);
         int same = 1;
         for (int i = 0; i < 800; i++)
             same &= fabsf(x[i] - copysignf(log2f(1.0f + fabsf(raw[i])), raw[i])) <= 1e-6f * (1 + fabsf(x[i]));
         ok(same, "prog rows 0..L-1: sign(x) log2(1 + |x|) of the raw tokens");
-        tlp_program_row(TLP_MODE_GPU, raw, row);
+        tlp_program_row(TLP_MODE_GPU, 40, raw, row);
         ok(memcmp(x + 800, row, sizeof row) == 0 && x[800] == -1.0f, "prog row L: the program row");
         fclose(f);
     }

@@ -15,7 +15,7 @@ static void test_finetune(const tlp_dataset *ds2, const tlp_samples *s1)
     tlp_train_opts o = opts(1, 32, 31);
     tlp_model *a = train_quiet(s1, &o, &meta, &st); /* head hw-a */
     if (!ok(a != NULL, "a one-head model to start from")) return;
-    tlp_model_config cfg = {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}, TLP_ENCODE_RAW};
+    tlp_model_config cfg = {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}, TLP_ENCODE_RAW, 0};
     tlp_error e = {0};
     tlp_model *m = tlp_model_adapt(a, &cfg, 5, &e);
     if (ok(m != NULL, "adapt to heads hw-b (new), hw-a (known)")) {
@@ -72,7 +72,7 @@ static void test_finetune(const tlp_dataset *ds2, const tlp_samples *s1)
  * within each task; saved and loaded with its members; not trained as one. */
 static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const char *dir)
 {
-    tlp_model_config c = {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_LOG};
+    tlp_model_config c = {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_LOG, 0};
     tlp_error e = {0};
     tlp_model *a = tlp_model_new(&c, 3, &e);
     c.encode = TLP_ENCODE_PROG;
@@ -157,7 +157,7 @@ static void test_ensemble(const tlp_dataset *ds, const tlp_samples *s1, const ch
     tlp_model_free(ad);
     tlp_model_free(ld);
     /* members need the same mode and heads */
-    tlp_model_config d = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_LOG};
+    tlp_model_config d = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_LOG, 0};
     tlp_model *other = tlp_model_new(&d, 5, &e);
     ok(tlp_model_add_member(a, other, &e) == TLP_ARG && strstr(e.msg, "same heads"), "a member with other heads is refused");
     tlp_model_free(other);

@@ -161,7 +161,7 @@ static void test_golden(void)
     char *line = NULL;
     size_t cap = 0;
     int records = 0;
-    float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    float x[TLP_MAX_STEPS * TLP_MAX_FEA];
     while (getline(&line, &cap, f) > 0) {
         if (strncmp(line, "record ", 7) != 0) continue;
         char file[256], mode[8], mean_s[64], label_s[64];
@@ -180,7 +180,7 @@ static void test_golden(void)
         snprintf(what, sizeof what, "%s:%ld is loaded", file, lineno);
         if (!ok(found >= 0, what)) continue;
         records++;
-        tlp_dataset_features(ds, (size_t)found, x);
+        tlp_dataset_features(ds, (size_t)found, L, x);
         int same = 1;
         for (int i = 0; i < L; i++) {
             if (getline(&line, &cap, f) <= 0) break;
@@ -221,9 +221,9 @@ static void program_row_of(const char *target, const char *steps, float *out, in
     *used = -1;
     if (tlp_record_parse(&r, line, strlen(line), &e) == TLP_OK) {
         tlp_mode m = tlp_mode_of_target(target);
-        float x[TLP_MAX_SEQ * TLP_MAX_FEA];
-        tlp_record_features(m, &r, x);
-        *used = tlp_program_row(m, x, out);
+        float x[TLP_MAX_STEPS * TLP_MAX_FEA];
+        tlp_record_features(m, tlp_mode_seq(m), &r, x);
+        *used = tlp_program_row(m, tlp_mode_seq(m), x, out);
     } else
         printf("# parse: %s\n", e.msg);
     tlp_record_free(&r);

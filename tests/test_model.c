@@ -55,7 +55,7 @@ static void test_rng(void)
 
 static tlp_model *small_model_enc(tlp_mode mode, int heads, uint64_t seed, tlp_encode enc)
 {
-    tlp_model_config c = {mode, heads, {{0}}, enc};
+    tlp_model_config c = {mode, heads, {{0}}, enc, 0};
     for (int h = 0; h < heads; h++) snprintf(c.heads[h], TLP_HEAD_NAME, "hw%d", h);
     tlp_error e = {0};
     tlp_model *m = tlp_model_new(&c, seed, &e);
@@ -102,7 +102,7 @@ static void test_model_shapes(void)
     ok(rows == 64 && cols == 22, "encoder.0.weight is [64, 22]");
     tlp_model_tensor(cpu, 8, &name, &rows, &cols, NULL);
     is_str(name, "attention.in_proj_weight", "attention in-projection");
-    tlp_model_config c = {TLP_MODE_GPU, 0, {{0}}, TLP_ENCODE_RAW};
+    tlp_model_config c = {TLP_MODE_GPU, 0, {{0}}, TLP_ENCODE_RAW, 0};
     tlp_error e = {0};
     ok(tlp_model_new(&c, 0, &e) == NULL && e.msg[0], "zero heads is refused");
     tlp_model *mtl = small_model(TLP_MODE_GPU, 3, 0);

@@ -278,7 +278,7 @@ static void training(void)
             tlp_train_opts o;
             tlp_train_defaults(&o, TLP_MODE_GPU);
             o.epochs = 2, o.batch = 32, o.seed = 7, o.threads = 2, o.encode[0] = encs[k], o.n_nets = 1;
-            o.padding_once = !exact;
+            o.padding = exact ? TLP_PADDING_EXACT : TLP_PADDING_ONCE;
             o.loss = TLP_LOSS_MSE;
             tlp_error e = {0};
             tlp_samples *sm = tlp_samples_build(ds, &o, &e);

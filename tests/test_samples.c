@@ -261,11 +261,11 @@ static void test_bad_settings(const tlp_samples *s2, const tlp_samples *s1)
         tlp_model_config cfg;
         const tlp_samples *s;
     } wrong[] = {
-        {"heads in another order", {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}, TLP_ENCODE_RAW}, s2},
-        {"one head for two", {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW}, s2},
-        {"two heads for one", {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_RAW}, s1},
-        {"another hardware", {TLP_MODE_GPU, 1, {"hw-b"}, TLP_ENCODE_RAW}, s1},
-        {"a cpu model", {TLP_MODE_CPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_RAW}, s2},
+        {"heads in another order", {TLP_MODE_GPU, 2, {"hw-b", "hw-a"}, TLP_ENCODE_RAW, 0}, s2},
+        {"one head for two", {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW, 0}, s2},
+        {"two heads for one", {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_RAW, 0}, s1},
+        {"another hardware", {TLP_MODE_GPU, 1, {"hw-b"}, TLP_ENCODE_RAW, 0}, s1},
+        {"a cpu model", {TLP_MODE_CPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_RAW, 0}, s2},
     };
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         tlp_error e = {0};

@@ -75,12 +75,12 @@ static void check_block(const char *root, const block *b)
     CHECK(distinct, b->keys, "distinct workload keys");
     differential(ds, b->dir);
     /* every record's features are finite and its label in (0, 1] */
-    float x[TLP_MAX_SEQ * TLP_MAX_FEA];
+    float x[TLP_MAX_STEPS * TLP_MAX_FEA];
     int sane = 1;
     for (size_t i = 0; i < tlp_dataset_n_records(ds); i++) {
         double l = tlp_dataset_label(ds, i);
         sane &= l > 0 && l <= 1;
-        tlp_dataset_features(ds, i, x);
+        tlp_dataset_features(ds, i, tlp_mode_seq(tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode), x);
     }
     snprintf(what, sizeof what, "%.200s: labels in (0, 1]", b->dir);
     ok(sane, what);

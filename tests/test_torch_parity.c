@@ -175,7 +175,7 @@ static int parse_fixture(lexer *lx, fixture *f)
     }
     f->mode = strcmp(lx->tok, "cpu") ? TLP_MODE_GPU : TLP_MODE_CPU;
     if (!keyed_int(lx, "heads", 1, TLP_MAX_HEADS, &f->H) || !keyed_int(lx, "batch", 1, 4096, &f->B) ||
-        !keyed_int(lx, "steps", 1, TLP_MAX_SEQ, &f->L) || !keyed_int(lx, "features", 1, TLP_MAX_FEA, &f->F))
+        !keyed_int(lx, "steps", 1, TLP_MAX_STEPS, &f->L) || !keyed_int(lx, "features", 1, TLP_MAX_FEA, &f->F))
         return 0;
     if (f->L != tlp_mode_seq(f->mode) || f->F != tlp_mode_fea(f->mode)) {
         snprintf(lx->err, sizeof lx->err, "%dx%d is not the shape of mode %s", f->L, f->F, tlp_mode_name(f->mode));

@@ -206,7 +206,7 @@ static void stops_promptly(const watch *w)
 
 static void test_cancel(const tlp_samples *s)
 {
-    tlp_model_config cfg = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW};
+    tlp_model_config cfg = {TLP_MODE_GPU, 1, {"hw-a"}, TLP_ENCODE_RAW, 0};
     tlp_error e = {0};
     tlp_model *init = tlp_model_new(&cfg, 3, &e);
     if (!ok(init != NULL, "a model to start from")) return;
@@ -381,7 +381,7 @@ static void test_batch_by_mode(const tlp_samples *s)
  * and gradients, bit for bit. */
 static void test_encoding(const tlp_dataset *ds)
 {
-    tlp_model_config c = {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_LOG};
+    tlp_model_config c = {TLP_MODE_GPU, 2, {"hw-a", "hw-b"}, TLP_ENCODE_LOG, 0};
     tlp_error e = {0};
     tlp_model *lg = tlp_model_new(&c, 5, &e);
     c.encode = TLP_ENCODE_RAW;
@@ -394,7 +394,7 @@ static void test_encoding(const tlp_dataset *ds)
     float *x = malloc(sizeof(float) * B * 40 * 20), *xe = malloc(sizeof(float) * B * 40 * 20);
     float ol[2 * B], orw[2 * B], dout[2 * B];
     double big = 0;
-    for (int b = 0; b < B; b++) tlp_dataset_features(ds, (size_t)b * 4, x + (size_t)b * L * F);
+    for (int b = 0; b < B; b++) tlp_dataset_features(ds, (size_t)b * 4, L, x + (size_t)b * L * F);
     for (int i = 0; i < B * L * F; i++) {
         xe[i] = copysignf(log2f(1.0f + fabsf(x[i])), x[i]);
         big = fmax(big, fabs(x[i]));

@@ -374,7 +374,7 @@ check "three networks" sh -c "'$TLPX' eval '$T/ens3.tlpx' '$D/hw-a' -q | grep -q
 check "one model is a usage error" status 2 "$TLPX" ensemble "$T/c2.tlpx" --out "$T/x.tlpx"
 check "and says two are needed" grep -q "give two or more models (1 given)" "$T/err"
 check "models with other heads are refused" status 1 "$TLPX" ensemble "$T/c2.tlpx" "$T/j1.tlpx" --out "$T/x.tlpx"
-check "naming the file and why" grep -q "$T/j1.tlpx: the members of an ensemble need one mode and the same heads" "$T/err"
+check "naming the file and why" grep -q "$T/j1.tlpx: the members of an ensemble need one mode, one crop and the same heads" "$T/err"
 check "nothing written" test ! -e "$T/x.tlpx"
 check "a missing model is named" status 1 "$TLPX" ensemble "$T/c2.tlpx" "$T/none.tlpx" --out "$T/x.tlpx"
 check "by its path" grep -q "$T/none.tlpx" "$T/err"

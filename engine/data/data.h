@@ -92,10 +92,12 @@ typedef enum { TLP_MODE_CPU = 0, TLP_MODE_GPU = 1, TLP_MODE_COUNT } tlp_mode;
 
 #define TLP_ONEHOT 11
 #define TLP_MAX_FEA 22  /* the larger of the two modes' F */
-#define TLP_MAX_SEQ 40  /* the larger of the two modes' L */
+/* The longest crop a network may take (--steps N, a model's L): a dataset
+ * keeps the tokens of a record's first TLP_MAX_STEPS steps. */
+#define TLP_MAX_STEPS 128
 
 const char *tlp_mode_name(tlp_mode m); /* "cpu" / "gpu" */
-int tlp_mode_seq(tlp_mode m);          /* L: 25 cpu, 40 gpu */
+int tlp_mode_seq(tlp_mode m);          /* TLP's L, the default crop: 25 cpu, 40 gpu */
 int tlp_mode_fea(tlp_mode m);          /* F: 22 cpu, 20 gpu */
 /* The feature mode of a target string: llvm/c (or -keys=cpu) is CPU, any other
  * kind (cuda, rocm, opencl, vulkan, metal, ...) GPU. */
@@ -116,8 +118,9 @@ typedef struct {
 int tlp_step_vector(tlp_mode m, const tlp_record *r, size_t i, float *out, int cap,
                     tlp_step_info *info);
 
-/* The full [L][F] float32 matrix of a record (zero padded, cropped). */
-void tlp_record_features(tlp_mode m, const tlp_record *r, float *out);
+/* The [L][F] float32 matrix of a record's first L steps (zero padded,
+ * cropped; L is the crop, tlp_mode_seq(m) for TLP's). */
+void tlp_record_features(tlp_mode m, int L, const tlp_record *r, float *out);
 
 /* The program row of a record's raw [L][F] matrix x (encoding "prog"): what
  * the whole program does with the tiles of Ansor's multi-level tiling, which
@@ -129,7 +132,7 @@ void tlp_record_features(tlp_mode m, const tlp_record *r, float *out);
  * the number of spatial and of reduction splits, and on GPU log2(1 + the
  * elements fetched into shared memory) and log2(1 + the widest fetch
  * vector); zeros after.  Writes F floats; returns the slots used. */
-int tlp_program_row(tlp_mode m, const float *x, float *out);
+int tlp_program_row(tlp_mode m, int L, const float *x, float *out);
 /* The program row made readable: "grid=12.4 (5376) vthread=2 (4) threads=6.39
  * (84) ..." (each slot's value and, for the logs, the number).  Writes at
  * most cap bytes (NUL included); returns the length it wanted. */
@@ -154,9 +157,10 @@ typedef enum {
 } tlp_encode;
 const char *tlp_encode_name(tlp_encode e); /* "raw" / "log" / "prog" */
 int tlp_encode_of(const char *name);       /* the encoding, or -1 */
-/* The rows a network of encoding e sees for mode m: L, or L + 1 with the
- * program row (what `tlpx features --encode` exports, tlp_export_npy). */
-int tlp_encode_rows(tlp_mode m, tlp_encode e);
+/* The rows a network of encoding e sees of a crop of L steps: L, or L + 1
+ * with the program row (what `tlpx features --encode` exports,
+ * tlp_export_npy). */
+int tlp_encode_rows(int L, tlp_encode e);
 
 /* ---------------------------------------------------------------- workload keys */
 
@@ -300,8 +304,13 @@ long tlp_dataset_find_task(const tlp_dataset *ds, const char *key);
  * record's tokens, task and mode, in order (a score cache's key). */
 uint64_t tlp_dataset_digest(const tlp_dataset *ds);
 double tlp_dataset_label(const tlp_dataset *ds, size_t i);
-/* The [L][F] features of record i in its task's mode. */
-void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out);
+/* The [L][F] features of record i in its task's mode, its first L steps
+ * (L <= TLP_MAX_STEPS; tlp_mode_seq for TLP's crop). */
+void tlp_dataset_features(const tlp_dataset *ds, size_t i, int L, float *out);
+/* Does every record of mode m keep the steps a crop of L asks (its first
+ * min(steps, L))?  A store packed by a tlpx that kept TLP's crop only has
+ * fewer: TLP_FORMAT naming the first such record's file and line. */
+tlp_status tlp_dataset_check_steps(const tlp_dataset *ds, tlp_mode m, int L, tlp_error *err);
 
 /* Re-read and parse record i from its file into r (for the token view). */
 tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *r,

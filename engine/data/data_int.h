@@ -41,10 +41,10 @@ const char *tlp_mode_pragma(tlp_mode m, int c);
 /* The code a pragma or scope string gets in a mode (spec §2.1); 0 if unknown. */
 int tlp_pragma_code(tlp_mode m, const char *s);
 int tlp_scope_code(tlp_step_kind k, const char *s);
-/* What a network of encoding e sees (tlp_encode_rows(m, e) x F floats) of a
+/* What a network of encoding e sees (tlp_encode_rows(L, e) x F floats) of a
  * record's raw [L][F] matrix x: the model's own first step, and what the
  * .npy export writes for another cost model. */
-void tlp_encode_tokens(tlp_mode m, tlp_encode e, const float *x, float *out);
+void tlp_encode_tokens(tlp_mode m, tlp_encode e, int L, const float *x, float *out);
 
 /* ---------------------------------------------------------------- datasets */
 

@@ -234,7 +234,8 @@ tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, l
 
     size_t live = ds->n_recs - ds->n_mapped;
     if (tlp__grow((void **)&ds->recs, &ds->cap_recs, live + 1, sizeof *ds->recs) ||
-        tlp__grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + (size_t)L, sizeof *ds->toks))
+        tlp__grow((void **)&ds->toks, &ds->cap_toks,
+                   ds->n_toks + (r->n_steps < TLP_MAX_STEPS ? r->n_steps : TLP_MAX_STEPS), sizeof *ds->toks))
         return tlp_error_set(err, TLP_NOMEM, ds->files[file], line, "out of memory");
 
     tlp_rec *rec = &ds->recs[live];
@@ -257,10 +258,12 @@ tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, l
     rec->error_no = (uint8_t)r->error_no;
     rec->n_costs = (uint8_t)r->n_costs;
 
+    /* the tokens of the first TLP_MAX_STEPS steps are kept, for a model of
+     * any crop (--steps); the figures (lost steps and values) are TLP's crop's */
     float row[TLP_MAX_FEA];
     for (size_t i = 0; i < r->n_steps; i++) {
         tlp_step_info info;
-        int keep = i < (size_t)L;
+        int keep = i < TLP_MAX_STEPS;
         memset(row, 0, sizeof row);
         tlp_step_vector(m, r, i, row, F, &info);
         st->kind_count[r->steps[i].kind]++;
@@ -270,7 +273,7 @@ tlp_status tlp__dataset_add(tlp_dataset *ds, const tlp_record *r, size_t file, l
         if (info.unknown_str) st->unknown_str++;
         if (info.kind_absent || info.unknown_str) rec->flags |= TLP_REC_UNKNOWN;
         if (!keep) continue;
-        if (info.n_full > F) rec->flags |= TLP_REC_LOST_ARGS;
+        if (info.n_full > F && i < (size_t)L) rec->flags |= TLP_REC_LOST_ARGS;
         vocab_t *v = &ds->vocab[m];
         long id;
         if (v->have_last[i] && memcmp(v->rows + (size_t)v->last[i] * (size_t)F, row, sizeof(float) * (size_t)F) == 0)
@@ -533,19 +536,34 @@ double tlp_dataset_label(const tlp_dataset *ds, size_t i)
     return ds->tasks[r->task].pub.min_cost / r->cost;
 }
 
-void tlp_dataset_features(const tlp_dataset *ds, size_t i, float *out)
+void tlp_dataset_features(const tlp_dataset *ds, size_t i, int L, float *out)
 {
     const uint32_t *toks;
     const tlp_rec *r = tlp__rec_toks(ds, i, &toks);
     tlp_mode m = ds->tasks[r->task].mode;
-    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    int F = tlp_mode_fea(m), n = r->n_tok < L ? r->n_tok : L;
     const vocab_t *v = &ds->vocab[m];
     size_t k = 0;
-    for (; k < r->n_tok; k++)
+    for (; k < (size_t)n; k++)
         memcpy(out + k * (size_t)F, v->rows + (size_t)toks[k] * (size_t)F, sizeof(float) * (size_t)F);
     memset(out + k * (size_t)F, 0, sizeof(float) * (size_t)F * ((size_t)L - k));
 }
 
+tlp_status tlp_dataset_check_steps(const tlp_dataset *ds, tlp_mode m, int L, tlp_error *err)
+{
+    if (L > TLP_MAX_STEPS) L = TLP_MAX_STEPS;
+    if (L <= tlp_mode_seq(m)) return TLP_OK; /* every store keeps TLP's crop */
+    size_t n = tlp_dataset_n_records(ds);
+    for (size_t i = 0; i < n; i++) {
+        const tlp_rec *r = tlp__rec_at(ds, i);
+        if (ds->tasks[r->task].mode == m && r->n_tok < (r->n_steps < L ? r->n_steps : L))
+            return tlp_error_set(err, TLP_FORMAT, ds->files[r->file], (long)r->line,
+                                 "%d steps, of which the store keeps %d (packed by a tlpx that kept TLP's crop "
+                                 "only): a crop of %d steps needs them, pack the records again",
+                                 r->n_steps, r->n_tok, L);
+    }
+    return TLP_OK;
+}
 
 uint64_t tlp_dataset_n_skipped_files(const tlp_dataset *ds) { return ds->n_skipped_files; }
 uint64_t tlp_dataset_n_skipped(const tlp_dataset *ds) { return ds->n_skipped; }

@@ -39,8 +39,8 @@ typedef struct {
     tlp__hmap index;
     /* the id last seen at each step position: consecutive records of a task
      * share most steps, so a row compare often saves the hash lookup */
-    uint32_t last[TLP_MAX_SEQ];
-    int have_last[TLP_MAX_SEQ];
+    uint32_t last[TLP_MAX_STEPS];
+    int have_last[TLP_MAX_STEPS];
 } vocab_t;
 
 typedef struct {

@@ -117,9 +117,9 @@ int tlp_step_vector(tlp_mode m, const tlp_record *r, size_t i, float *out, int c
     return n;
 }
 
-void tlp_record_features(tlp_mode m, const tlp_record *r, float *out)
+void tlp_record_features(tlp_mode m, int L, const tlp_record *r, float *out)
 {
-    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    int F = tlp_mode_fea(m);
     memset(out, 0, sizeof(float) * (size_t)L * (size_t)F);
     for (size_t i = 0; i < r->n_steps && i < (size_t)L; i++)
         tlp_step_vector(m, r, i, out + i * (size_t)F, F, NULL);
@@ -169,9 +169,9 @@ static double unroll_of_code(tlp_mode m, int c)
 static int spatial_lengths(tlp_mode m) { return m == TLP_MODE_GPU ? 4 : 3; }
 static int reduction_lengths(tlp_mode m) { return m == TLP_MODE_GPU ? 2 : 1; }
 
-int tlp_program_row(tlp_mode m, const float *x, float *out)
+int tlp_program_row(tlp_mode m, int L, const float *x, float *out)
 {
-    const int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    const int F = tlp_mode_fea(m);
     const int ns = spatial_lengths(m), nr = reduction_lengths(m);
     const int sp = tlp_mode_kind_index(m, TLP_STEP_SP) - 1, pr = tlp_mode_kind_index(m, TLP_STEP_PR) - 1;
     double lv_s[8] = {0}, lv_r[8] = {0}, unroll = 0, fetch = 0, vec = 0;
@@ -256,17 +256,17 @@ int tlp_encode_of(const char *name)
     return -1;
 }
 
-int tlp_encode_rows(tlp_mode m, tlp_encode e) { return tlp_mode_seq(m) + (e == TLP_ENCODE_PROG); }
+int tlp_encode_rows(int L, tlp_encode e) { return L + (e == TLP_ENCODE_PROG); }
 
-void tlp_encode_tokens(tlp_mode m, tlp_encode e, const float *x, float *out)
+void tlp_encode_tokens(tlp_mode m, tlp_encode e, int L, const float *x, float *out)
 {
-    size_t n = (size_t)tlp_mode_seq(m) * (size_t)tlp_mode_fea(m);
+    size_t n = (size_t)L * (size_t)tlp_mode_fea(m);
     if (e == TLP_ENCODE_RAW) {
         memcpy(out, x, sizeof(float) * n);
         return;
     }
     for (size_t i = 0; i < n; i++) out[i] = copysignf(log2f(1.0f + fabsf(x[i])), x[i]);
-    if (e == TLP_ENCODE_PROG) tlp_program_row(m, x, out + n);
+    if (e == TLP_ENCODE_PROG) tlp_program_row(m, L, x, out + n);
 }
 
 int tlp_program_describe(tlp_mode m, const float *row, char *buf, size_t cap)

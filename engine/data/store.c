@@ -47,7 +47,11 @@ _Static_assert(sizeof(tlp_rec) == 56, "tlp_rec is mapped from stores as it is: 5
 
 #define STORE_MAGIC "TLPXPACK"
 #define SEG_MAGIC "TLPXSEG1"
-#define STORE_VERSION 1u
+/* version 2 keeps the tokens of a record's first TLP_MAX_STEPS steps (a
+ * model of any crop, --steps), version 1 TLP's crop's only; both read, and
+ * an append makes a store version 2 */
+#define STORE_VERSION 2u
+#define STORE_VERSION_OLDEST 1u
 #define BYTE_ORDER_MARK 0x01020304u
 #define HEADER_SIZE 64
 #define TABLES_MAGIC 0x4c424154u /* "TABL" */
@@ -342,17 +346,18 @@ static tlp_status read_header(int fd, const char *path, store_header *h, uint64_
         return tlp_error_set(err, TLP_FORMAT, path, 0, "a store written on a machine of another byte order");
     /* the checksum first: a flipped byte in the version or the order is damage, not another format */
     if (tlp__sum_differs(h->crc, crc_of(0, h, offsetof(store_header, crc)))) {
-        if (h->version != STORE_VERSION)
+        if (h->version < STORE_VERSION_OLDEST || h->version > STORE_VERSION)
             return tlp_error_set(err, TLP_FORMAT, path, 0,
                                  "a damaged store (or one written by a newer tlpx): the header's checksum is wrong "
-                                 "and its version field reads %u (this tlpx reads version %u)", h->version, STORE_VERSION);
+                                 "and its version field reads %u (this tlpx reads versions %u to %u)", h->version,
+                                 STORE_VERSION_OLDEST, STORE_VERSION);
         return damaged(err, path, "the header's checksum is wrong");
     }
     if (h->order != BYTE_ORDER_MARK) return damaged(err, path, "the byte-order mark is wrong");
-    if (h->version != STORE_VERSION)
+    if (h->version < STORE_VERSION_OLDEST || h->version > STORE_VERSION)
         return tlp_error_set(err, TLP_FORMAT, path, 0,
-                             "a store of format version %u; this tlpx reads version %u (pack the records again)",
-                             h->version, STORE_VERSION);
+                             "a store of format version %u; this tlpx reads versions %u to %u (pack the records again)",
+                             h->version, STORE_VERSION_OLDEST, STORE_VERSION);
     if (h->rec_size != sizeof(tlp_rec) || h->step_kinds != TLP_STEP_COUNT)
         return tlp_error_set(err, TLP_FORMAT, path, 0,
                              "a store of another record layout (%u-byte records, %u step kinds; this tlpx: %zu, %d)",
@@ -407,7 +412,8 @@ static const char *check_records(const tlp_dataset *ds, const seg_t *s)
         const tlp_rec *r = &s->recs[i];
         if (r->task >= ds->n_tasks || r->file >= ds->n_files) return "a record names a task or file it lacks";
         tlp_mode m = ds->tasks[r->task].mode;
-        if (r->n_tok > tlp_mode_seq(m) || r->tok_off > s->n_toks || r->n_tok > s->n_toks - r->tok_off)
+        if (r->n_tok > TLP_MAX_STEPS || r->n_tok > r->n_steps || r->tok_off > s->n_toks ||
+            r->n_tok > s->n_toks - r->tok_off)
             return "a record's tokens lie outside its segment";
         const uint32_t *t = s->toks + r->tok_off;
         for (int k = 0; k < r->n_tok; k++)
@@ -595,7 +601,7 @@ static tlp_status import(tlp_dataset *ds, const tlp_dataset *src, const char *pa
         int L = tlp_mode_seq(stask->mode), F = tlp_mode_fea(stask->mode);
         if (t < 0 || file_map[r->file] < 0 ||
             tlp__grow((void **)&ds->recs, &ds->cap_recs, live + 1, sizeof *ds->recs) ||
-            tlp__grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + (size_t)L, sizeof *ds->toks)) {
+            tlp__grow((void **)&ds->toks, &ds->cap_toks, ds->n_toks + r->n_tok, sizeof *ds->toks)) {
             st = tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
             break;
         }

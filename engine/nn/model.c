@@ -181,9 +181,10 @@ static void init_linear(tlp_rng *r, float *P, const lin_t *l)
 tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *err)
 {
     if (!cfg || cfg->n_heads < 1 || cfg->n_heads > TLP_MAX_HEADS || (unsigned)cfg->mode >= TLP_MODE_COUNT ||
-        (unsigned)cfg->encode >= TLP_ENCODE_COUNT) {
-        tlp_error_set(err, TLP_ARG, NULL, 0, "a model needs a feature mode, an input encoding and 1..%d heads",
-                      TLP_MAX_HEADS);
+        (unsigned)cfg->encode >= TLP_ENCODE_COUNT || cfg->steps < 0 || cfg->steps > TLP_MAX_STEPS) {
+        tlp_error_set(err, TLP_ARG, NULL, 0,
+                      "a model needs a feature mode, an input encoding, 1..%d heads and a crop of 0..%d steps",
+                      TLP_MAX_HEADS, TLP_MAX_STEPS);
         return NULL;
     }
     tlp_model *m = calloc(1, sizeof *m);
@@ -193,8 +194,9 @@ tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *
     }
     m->cfg = *cfg;
     for (int h = 0; h < cfg->n_heads; h++) m->cfg.heads[h][TLP_HEAD_NAME - 1] = 0;
-    m->Lin = tlp_mode_seq(cfg->mode);
-    m->L = tlp_encode_rows(cfg->mode, cfg->encode);
+    if (!m->cfg.steps) m->cfg.steps = tlp_mode_seq(cfg->mode);
+    m->Lin = m->cfg.steps;
+    m->L = tlp_encode_rows(m->Lin, cfg->encode);
     m->F = tlp_mode_fea(cfg->mode);
     layout(m);
     m->params = calloc(m->n_params, sizeof(float));
@@ -284,15 +286,18 @@ tlp_status tlp_model_add_member(tlp_model *m, tlp_model *member, tlp_error *err)
         if (m->members[k] == member) return tlp_error_set(err, TLP_ARG, NULL, 0, "a network is a member once");
     if (1 + m->n_members >= TLP_MAX_MEMBERS)
         return tlp_error_set(err, TLP_ARG, NULL, 0, "an ensemble has at most %d networks", TLP_MAX_MEMBERS);
-    int same = member->cfg.mode == m->cfg.mode && member->cfg.n_heads == m->cfg.n_heads;
+    int same = member->cfg.mode == m->cfg.mode && member->cfg.n_heads == m->cfg.n_heads &&
+               member->cfg.steps == m->cfg.steps;
     for (int h = 0; same && h < m->cfg.n_heads; h++) same = !strcmp(member->cfg.heads[h], m->cfg.heads[h]);
     if (!same) {
         char a[TLP_MAX_HEADS * (TLP_HEAD_NAME + 1)] = "", b[sizeof a] = "";
         for (int h = 0; h < m->cfg.n_heads; h++) strcat(strcat(a, h ? "," : ""), m->cfg.heads[h]);
         for (int h = 0; h < member->cfg.n_heads; h++) strcat(strcat(b, h ? "," : ""), member->cfg.heads[h]);
         return tlp_error_set(err, TLP_ARG, NULL, 0,
-                             "the members of an ensemble need one mode and the same heads: %s %s and %s %s",
-                             tlp_mode_name(m->cfg.mode), a, tlp_mode_name(member->cfg.mode), b);
+                             "the members of an ensemble need one mode, one crop and the same heads: "
+                             "%s %d steps %s and %s %d steps %s",
+                             tlp_mode_name(m->cfg.mode), m->cfg.steps, a, tlp_mode_name(member->cfg.mode),
+                             member->cfg.steps, b);
     }
     m->members[m->n_members++] = member;
     return TLP_OK;
@@ -319,7 +324,9 @@ static tlp_model *compose_net(const tlp_model *trunk, const tlp_model *const *sr
                       tlp_encode_name(cfg->encode));
         return NULL;
     }
-    tlp_model *m = tlp_model_new(cfg, seed, err); /* fresh heads where no source has them */
+    tlp_model_config c = *cfg; /* the crop the trunk was trained with, unless another is asked */
+    if (!c.steps) c.steps = trunk->cfg.steps;
+    tlp_model *m = tlp_model_new(&c, seed, err); /* fresh heads where no source has them */
     if (!m) return NULL;
     size_t trunk_n = tlp_model_trunk_params(m), per_head = (m->n_params - trunk_n) / (size_t)cfg->n_heads;
     memcpy(m->params, trunk->params, sizeof(float) * trunk_n);
@@ -737,15 +744,15 @@ static const float *input_rows(const tlp_model *m, const float *x, acts_t *a, ro
         for (int b = 0; b < a->n; b++) rows->wl[b] = 1;
         if (m->cfg.encode == TLP_ENCODE_RAW) return x;
         for (int b = 0; b < a->n; b++)
-            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, x + (size_t)b * in_row, a->xe + (size_t)b * row);
+            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, Lin, x + (size_t)b * in_row, a->xe + (size_t)b * row);
         return a->xe;
     }
-    float enc[(TLP_MAX_SEQ + 1) * TLP_MAX_FEA];
+    float enc[(TLP_MAX_STEPS + 1) * TLP_MAX_FEA];
     int at = 0;
     for (int b = 0; b < a->n; b++) {
         const float *xs = x + (size_t)b * in_row, *e = xs;
         if (m->cfg.encode != TLP_ENCODE_RAW) {
-            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, xs, enc);
+            tlp_encode_tokens(m->cfg.mode, m->cfg.encode, Lin, xs, enc);
             e = enc;
         }
         int r = real_rows(xs, Lin, F), pad = Lin - r;

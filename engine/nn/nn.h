@@ -19,10 +19,12 @@ extern "C" {
 /* The network of spec §4.1; n_heads > 1 is MTL-TLP (§5): one shared trunk
  * (encoder, attention, residual blocks), one decoder per head. */
 typedef struct {
-    tlp_mode mode;   /* L and F follow: 25x22 cpu, 40x20 gpu */
+    tlp_mode mode;   /* F follows: 22 cpu, 20 gpu */
     int n_heads;     /* 1..TLP_MAX_HEADS */
     char heads[TLP_MAX_HEADS][TLP_HEAD_NAME]; /* hardware name of each head */
     tlp_encode encode; /* applied inside the model: callers pass raw tokens */
+    int steps;       /* L, the crop: a sample is [steps][F] (1..TLP_MAX_STEPS); 0 in a config given
+                        tlp_model_new: TLP's (tlp_mode_seq: 25 cpu, 40 gpu); tlp_model_adapt: init's */
 } tlp_model_config;
 
 typedef struct tlp_model tlp_model;

@@ -238,7 +238,7 @@ static tlp_status write_checkpoint(FILE *f, void *ctx, tlp_error *err)
     uint32_t version = tlp_model_has_origin(m) ? 5u : mt->n_nets > 1 ? 4u : K > 1 ? 3u : 2u;
     w_u32(w, version);
     w_u32(w, (uint32_t)cfg->mode);
-    w_u32(w, (uint32_t)tlp_mode_seq(cfg->mode));
+    w_u32(w, (uint32_t)cfg->steps); /* L: the crop, TLP's or --steps */
     w_u32(w, (uint32_t)tlp_mode_fea(cfg->mode));
     w_u32(w, (uint32_t)cfg->n_heads);
     for (int h = 0; h < cfg->n_heads; h++) w_str(w, cfg->heads[h], strnlen(cfg->heads[h], TLP_HEAD_NAME));
@@ -609,9 +609,10 @@ static tlp_status check_meaning(const unsigned char *p, const parsed *o, const c
     if (o->mode >= TLP_MODE_COUNT)
         return tlp_error_set(err, CK_BAD, path, 0, "unknown feature mode %u (0 cpu, 1 gpu)", o->mode);
     tlp_mode mode = (tlp_mode)o->mode;
-    if (o->L != (uint32_t)tlp_mode_seq(mode) || o->F != (uint32_t)tlp_mode_fea(mode))
-        return tlp_error_set(err, CK_BAD, path, 0, "the file's %s features are %ux%u; this tlpx makes %dx%d",
-                             tlp_mode_name(mode), o->L, o->F, tlp_mode_seq(mode), tlp_mode_fea(mode));
+    if (o->L < 1 || o->L > TLP_MAX_STEPS || o->F != (uint32_t)tlp_mode_fea(mode))
+        return tlp_error_set(err, CK_BAD, path, 0,
+                             "the file's %s features are %ux%u; this tlpx makes 1..%d steps of %d values",
+                             tlp_mode_name(mode), o->L, o->F, TLP_MAX_STEPS, tlp_mode_fea(mode));
     if (o->n_heads < 1 || o->n_heads > TLP_MAX_HEADS)
         return tlp_error_set(err, CK_BAD, path, 0, "%u heads; a model has 1..%d", o->n_heads, TLP_MAX_HEADS);
     for (uint32_t h = 0; h < o->n_heads; h++)
@@ -925,6 +926,7 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
     cfg.mode = (tlp_mode)o->mode;
     cfg.n_heads = (int)o->n_heads;
     cfg.encode = (tlp_encode)o->encode;
+    cfg.steps = (int)o->L;
     for (uint32_t h = 0; h < o->n_heads; h++) {
         memcpy(cfg.heads[h], p + o->heads[h].off, o->heads[h].len);
         tlp_clean_name(cfg.heads[h]); /* as a hardware name is when read: safe to print */

@@ -32,6 +32,7 @@ typedef struct {
     const tlp_dataset *ds;
     tlp_mode mode;
     tlp_encode encode;
+    int L; /* the crop */
     size_t n;
     const char *path;
 } export_ctx;
@@ -45,15 +46,15 @@ static int in_mode(const export_ctx *c, size_t i)
 static tlp_status write_features(FILE *f, void *ctx, tlp_error *err)
 {
     export_ctx *c = ctx;
-    int R = tlp_encode_rows(c->mode, c->encode), F = tlp_mode_fea(c->mode);
+    int R = tlp_encode_rows(c->L, c->encode), F = tlp_mode_fea(c->mode);
     size_t shape[3] = {c->n, (size_t)R, (size_t)F};
     if (npy_header(f, "<f4", shape, 3)) return tlp_error_set(err, TLP_IO, c->path, 0, "write failed");
-    float raw[TLP_MAX_SEQ * TLP_MAX_FEA], buf[(TLP_MAX_SEQ + 1) * TLP_MAX_FEA];
+    float raw[TLP_MAX_STEPS * TLP_MAX_FEA], buf[(TLP_MAX_STEPS + 1) * TLP_MAX_FEA];
     size_t N = tlp_dataset_n_records(c->ds);
     for (size_t i = 0; i < N; i++) {
         if (!in_mode(c, i)) continue;
-        tlp_dataset_features(c->ds, i, raw);
-        tlp_encode_tokens(c->mode, c->encode, raw, buf);
+        tlp_dataset_features(c->ds, i, c->L, raw);
+        tlp_encode_tokens(c->mode, c->encode, c->L, raw, buf);
         if (fwrite(buf, sizeof(float), (size_t)R * (size_t)F, f) != (size_t)R * (size_t)F)
             return tlp_error_set(err, TLP_IO, c->path, 0, "write failed: %s", strerror(errno));
     }
@@ -115,11 +116,14 @@ static tlp_status write_index(FILE *f, void *ctx, tlp_error *err)
     return ferror(f) ? tlp_error_set(err, TLP_IO, c->path, 0, "write failed") : TLP_OK;
 }
 
-tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, const char *prefix, size_t *n_out,
-                          tlp_error *err)
+tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, int L, const char *prefix,
+                          size_t *n_out, tlp_error *err)
 {
     if ((unsigned)e >= TLP_ENCODE_COUNT) return tlp_error_set(err, TLP_ARG, prefix, 0, "unknown token encoding %d", e);
-    export_ctx c = {ds, m, e, 0, NULL};
+    if (L < 0 || L > TLP_MAX_STEPS) return tlp_error_set(err, TLP_ARG, prefix, 0, "a crop of %d steps (0..%d)", L, TLP_MAX_STEPS);
+    if (!L) L = tlp_mode_seq(m);
+    if (tlp_dataset_check_steps(ds, m, L, err) != TLP_OK) return err->status;
+    export_ctx c = {ds, m, e, L, 0, NULL};
     size_t N = tlp_dataset_n_records(ds);
     for (size_t i = 0; i < N; i++) c.n += in_mode(&c, i);
     if (n_out) *n_out = c.n;

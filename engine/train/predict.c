@@ -17,8 +17,9 @@ static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const unsigne
                               float **scores, int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err)
 {
     const tlp_model_config *c = tlp_model_config_of(m);
-    int L = tlp_mode_seq(c->mode), F = tlp_mode_fea(c->mode), B = 512;
+    int L = c->steps, F = tlp_mode_fea(c->mode), B = 512;
     size_t row = (size_t)L * (size_t)F, n = tlp_dataset_n_records(ds);
+    if (tlp_dataset_check_steps(ds, c->mode, L, err) != TLP_OK) return err->status;
     float *x = malloc(sizeof(float) * row * (size_t)B), *out = malloc(sizeof(float) * (size_t)B * (size_t)nh);
     uint32_t *idx = malloc(sizeof(uint32_t) * (size_t)B);
     if (!x || !out || !idx || tlp_model_reserve(m, B, 0, err) != TLP_OK) {
@@ -33,7 +34,7 @@ static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const unsigne
                 for (int k = 0; k < nh; k++) scores[k][i] = NAN;
                 continue;
             }
-            tlp_dataset_features(ds, i, x + (size_t)nb * row);
+            tlp_dataset_features(ds, i, L, x + (size_t)nb * row);
             idx[nb++] = (uint32_t)i;
         }
         if (nb == B || (i == n && nb > 0)) {

@@ -3,8 +3,8 @@
  * of one task with a label per head: the same (task, schedule) measured on
  * several hardware is one sample with several labels, which is what
  * MTL-TLP trains on.  Tasks meet across hardware by their canonical
- * workload key; schedules by their token sequence (equal tokens = equal
- * feature matrices).
+ * workload key; schedules by their token sequence within the crop (equal
+ * tokens = equal feature matrices).
  */
 #include "train/train_int.h"
 
@@ -29,6 +29,7 @@ static int eq_sample(const void *ctx, uint32_t i, const void *key)
     if (c->s->task[i] != k->task) return 0;
     int n;
     const uint32_t *t = tlp__dataset_tokens(c->s->ds, c->s->rec[i], &n);
+    if (n > c->s->L) n = c->s->L;
     return n == k->n_tok && memcmp(t, k->tok, sizeof *t * (size_t)n) == 0;
 }
 
@@ -179,6 +180,7 @@ static tlp_status add_samples(tlp_samples *s, const tlp_train_opts *o, build_ctx
             uint32_t ri = tk->records[k];
             sample_key key = {task_canon[t], NULL, 0};
             key.tok = tlp__dataset_tokens(ds, ri, &key.n_tok);
+            if (key.n_tok > s->L) key.n_tok = s->L; /* equal within the crop: one sample */
             uint32_t hsh = tlp__hash(key.tok, sizeof(uint32_t) * (size_t)key.n_tok) ^ (key.task * 0x9e3779b1u);
             long i = tlp__hmap_find(smap, hsh, eq_sample, ctx, &key);
             if (i >= 0 && s->have[(size_t)i * H + h]) i = -1; /* measured twice on one hardware: another sample */
@@ -229,7 +231,8 @@ tlp_samples *tlp_samples_build_tasks(const tlp_dataset *ds, const tlp_train_opts
     }
     s->ds = ds;
     s->mode = o->mode;
-    if (pick_heads(s, ds, o, err) != TLP_OK) {
+    s->L = tlp_train_steps(o);
+    if (pick_heads(s, ds, o, err) != TLP_OK || tlp_dataset_check_steps(ds, s->mode, s->L, err) != TLP_OK) {
         tlp_samples_free(s);
         return NULL;
     }

@@ -83,6 +83,8 @@ void tlp_train_resolve(tlp_train_opts *o, tlp_mode m)
     if (o->average == TLP_BY_MODE) o->average = TLPX_BY_MODE[m].average;
 }
 
+int tlp_train_steps(const tlp_train_opts *o) { return o->steps > 0 ? o->steps : tlp_mode_seq(o->mode); }
+
 float tlp_train_lr(const tlp_train_opts *o, uint64_t t, uint64_t total)
 {
     if (o->sched != TLP_SCHED_COSINE || total == 0) return o->lr;
@@ -101,6 +103,7 @@ CHOICE_NAMES(TLP_SPLITS)
 CHOICE_NAMES(TLP_SELECTS)
 CHOICE_NAMES(TLP_SCHEDS)
 CHOICE_NAMES(TLP_FAILEDS)
+CHOICE_NAMES(TLP_PADDINGS)
 #undef CHOICE_NAMES
 
 typedef enum { WHOLE, REAL, FRACTION, CHOICE, ENCODES, HEADS, FLAG } kind_t;
@@ -122,6 +125,7 @@ static const setting SETTINGS[] = {
 };
 #define N_SETTINGS (int)(sizeof SETTINGS / sizeof *SETTINGS)
 _Static_assert(TLP_MAX_MEMBERS == 8, "settings.def says \"at most 8\" networks");
+_Static_assert(TLP_MAX_STEPS == 128, "settings.def says steps go \"to 128\"");
 
 const char *tlp_train_setting_name(int i)
 {

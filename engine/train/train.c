@@ -89,7 +89,7 @@ static void gather(const tlp_samples *s, const uint32_t *idx, int n, batch_bufs 
 {
     int H = s->n_heads;
     for (int i = 0; i < n; i++) {
-        tlp_dataset_features(s->ds, s->rec[idx[i]], b->x + (size_t)i * row);
+        tlp_dataset_features(s->ds, s->rec[idx[i]], s->L, b->x + (size_t)i * row);
         for (int h = 0; h < H; h++) {
             b->y[(size_t)h * n + i] = s->label[(size_t)idx[i] * H + h];
             b->mask[(size_t)h * n + i] = s->have[(size_t)idx[i] * H + h];
@@ -307,11 +307,11 @@ static tlp_model *net_start(const trainer *t, int k, tlp_error *err)
     tlp_model *m;
     if (t->init) m = tlp_model_clone_net(tlp_model_member(t->init, k));
     else {
-        tlp_model_config c = {t->s->mode, t->s->n_heads, {{0}}, t->o.encode[k]};
+        tlp_model_config c = {t->s->mode, t->s->n_heads, {{0}}, t->o.encode[k], t->s->L};
         memcpy(c.heads, t->s->heads, sizeof c.heads);
         m = tlp_model_new(&c, t->o.seed, err);
     }
-    if (m) tlp_model_set_exact_padding(m, !t->o.padding_once);
+    if (m) tlp_model_set_exact_padding(m, t->o.padding == TLP_PADDING_EXACT);
     return m;
 }
 
@@ -372,7 +372,7 @@ static tlp_status run_alloc(trainer *t, run_t *r)
 {
     const tlp_samples *s = t->s;
     size_t n = s->n ? s->n : 1, H = (size_t)s->n_heads, B = (size_t)t->o.batch;
-    r->row = (size_t)tlp_mode_seq(s->mode) * (size_t)tlp_mode_fea(s->mode);
+    r->row = (size_t)s->L * (size_t)tlp_mode_fea(s->mode);
     r->train = malloc(sizeof(uint32_t) * n), r->val = malloc(sizeof(uint32_t) * n);
     r->order = malloc(sizeof(uint32_t) * n), r->runs = malloc(sizeof(uint32_t) * n);
     r->val_task = calloc(s->n_tasks ? s->n_tasks : 1, 1);
@@ -717,6 +717,10 @@ static tlp_status check_init(const trainer *t, const tlp_model *init, const tlp_
         if (strcmp(c->heads[h], s->heads[h]) != 0)
             return tlp_error_set(err, TLP_ARG, NULL, 0, "head %d is \"%s\" in the model but \"%s\" here", h,
                                  c->heads[h], s->heads[h]);
+    if (c->steps != s->L)
+        return tlp_error_set(err, TLP_ARG, NULL, 0,
+                             "the model sees %d steps of a schedule, the samples were made for %d (--steps)", c->steps,
+                             s->L);
     for (int k = 0; k < n_init && k < K; k++) {
         tlp_encode e = tlp_model_config_of(tlp_model_member(init, k))->encode;
         if (e != t->o.encode[k])
@@ -773,7 +777,7 @@ static tlp_status alloc_state(trainer *t, const tlp_model *start, tlp_error *err
     if (start && !(t->m = tlp_model_clone_net(start))) tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
     if (!start) t->m = net_start(t, t->net, err);
     if (!t->m) return err ? err->status : TLP_NOMEM;
-    tlp_model_set_exact_padding(t->m, !t->o.padding_once);
+    tlp_model_set_exact_padding(t->m, t->o.padding == TLP_PADDING_EXACT);
     size_t np = tlp_model_n_params(t->m), A = (size_t)t->o.average;
     t->kept.m = malloc(sizeof(float) * np);
     t->kept.v = malloc(sizeof(float) * np);

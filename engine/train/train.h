@@ -160,6 +160,10 @@ void tlp_train_state_free(tlp_train_state *st);
  * (demote: below every valid program, with a pair weight that does not fade
  * with the valid program's label). */
 #define TLP_FAILEDS(X) X(TLP_FAILED_KEEP, "keep") X(TLP_FAILED_DEMOTE, "demote")
+/* How a schedule's padding rows are computed: each of them (TLP's padded
+ * computation) or once, weighted by their count (tlp_model_set_exact_padding):
+ * the same gradients to float rounding. */
+#define TLP_PADDINGS(X) X(TLP_PADDING_EXACT, "exact") X(TLP_PADDING_ONCE, "once")
 
 #define TLP_CHOICE_ENUM(value, name) value,
 typedef enum { TLP_LOSSES(TLP_CHOICE_ENUM) } tlp_loss_kind;
@@ -168,6 +172,7 @@ typedef enum { TLP_SPLITS(TLP_CHOICE_ENUM) } tlp_split_kind;
 typedef enum { TLP_SELECTS(TLP_CHOICE_ENUM) } tlp_select_kind;
 typedef enum { TLP_SCHEDS(TLP_CHOICE_ENUM) } tlp_sched_kind;
 typedef enum { TLP_FAILEDS(TLP_CHOICE_ENUM) } tlp_failed_kind;
+typedef enum { TLP_PADDINGS(TLP_CHOICE_ENUM) } tlp_padding_kind;
 #undef TLP_CHOICE_ENUM
 
 /* The model kept so far, handed to tlp_train_opts.on_kept on the worker
@@ -215,10 +220,14 @@ typedef struct {
     void *kept_ctx;
     int freeze_trunk;       /* only the heads' decoders learn (fine-tuning a new head) */
     int budget;             /* > 0: head 0 keeps labels on this many random samples (spec §5) */
-    int padding_once;       /* train with each schedule's padding computed once (tlp_model_set_exact_padding):
-                               the same gradients to rounding; off (TLP's padded computation) until
-                               bench/ and the quality study have measured it */
+    tlp_padding_kind padding; /* default exact (TLP's); not kept in the meta: a run resumes with
+                                 the padding it is given */
+    int steps;              /* the crop: steps of a schedule the network sees, 1..TLP_MAX_STEPS;
+                               0: TLP's (tlp_mode_seq).  A fine-tuning or resume takes the model's */
 } tlp_train_opts;
+
+/* The crop a training of o makes its networks with: o->steps, or TLP's. */
+int tlp_train_steps(const tlp_train_opts *o);
 
 /* The named recipes: "tlp" is TLP's own (spec §4.2, the default of TLP's
  * scripts), "tlpx" the measured better default (docs/quality.md).  */
@@ -357,11 +366,12 @@ tlp_model *tlp_checkpoint_load(const char *path, tlp_train_meta *meta, tlp_train
 /* ---------------------------------------------------------------- export */
 
 /* Write the features, labels, costs and index of every record of mode m as
- * PREFIX.features.npy (float32 [N,R,F]: the rows of encoding e,
- * tlp_encode_rows; raw is TLP's [N,L,F]), PREFIX.labels.npy (float32 [N]),
+ * PREFIX.features.npy (float32 [N,R,F]: the rows of encoding e of a crop of
+ * L steps (0: TLP's), tlp_encode_rows; raw is TLP's [N,L,F]),
+ * PREFIX.labels.npy (float32 [N]),
  * PREFIX.costs.npy (float64 [N]) and PREFIX.index.tsv.  Each file is written
  * atomically.  *n_out (may be NULL) gets N. */
-tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, const char *prefix,
+tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, int L, const char *prefix,
                           size_t *n_out, tlp_error *err);
 
 #ifdef __cplusplus

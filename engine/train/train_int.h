@@ -30,6 +30,7 @@ void tlp__train_meta_of_opts(tlp_train_meta *m, const tlp_train_opts *o);
 struct tlp_samples {
     const tlp_dataset *ds;
     tlp_mode mode;
+    int L;           /* the crop: steps of a schedule the network sees (tlp_train_steps) */
     int n_heads;
     char heads[TLP_MAX_HEADS][TLP_HEAD_NAME];
     size_t n, cap;

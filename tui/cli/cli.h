@@ -33,6 +33,9 @@ typedef struct {
 tlp_dataset *cli_load(const cli_data_opts *o);
 /* Print "N lines skipped: 3 broken JSON, 1 bad step" to f (nothing if none). */
 void cli_print_skipped(FILE *f, const tlp_dataset *ds);
+/* An engine error on stderr: "WHO: FILE:LINE: why" (who: "tlpx", "tlpx train"), without the
+ * parts it lacks. */
+void cli_error(const char *who, const tlp_error *err);
 /* Seconds as "12.3 us", "4.56 ms", "1.23 s", or "failed" at 1e10. */
 void cli_fmt_seconds(double s, char *buf, size_t cap);
 /* s as a whole number from lo to hi into *out: 0, or -1 (nothing printed). */

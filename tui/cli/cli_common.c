@@ -81,8 +81,7 @@ tlp_dataset *cli_load(const cli_data_opts *o)
         return NULL;
     }
     if (o->weights && tlp_dataset_load_weights(ds, o->weights, &err) != TLP_OK) {
-        if (err.line > 0) fprintf(stderr, "tlpx: %s:%ld: %s\n", err.file, err.line, err.msg);
-        else fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
+        cli_error("tlpx", &err);
         tlp_dataset_free(ds);
         return NULL;
     }
@@ -111,6 +110,13 @@ tlp_dataset *cli_load(const cli_data_opts *o)
         return NULL;
     }
     return ds;
+}
+
+void cli_error(const char *who, const tlp_error *err)
+{
+    if (err->file[0] && err->line > 0) fprintf(stderr, "%s: %s:%ld: %s\n", who, err->file, err->line, err->msg);
+    else if (err->file[0]) fprintf(stderr, "%s: %s: %s\n", who, err->file, err->msg);
+    else fprintf(stderr, "%s: %s\n", who, err->msg);
 }
 
 void cli_fmt_seconds(double s, char *buf, size_t cap)

@@ -264,7 +264,9 @@ int cmd_eval(int argc, char **argv)
             goto done;
     }
     if (!a.tsv) {
-        printf("model %s: %s, heads:", a.model_path, tlp_mode_name(c->mode));
+        printf("model %s: %s, ", a.model_path, tlp_mode_name(c->mode));
+        if (c->steps != tlp_mode_seq(c->mode)) printf("a crop of %d steps (--steps), ", c->steps); /* TLP's unsaid */
+        printf("heads:");
         for (int h = 0; h < c->n_heads; h++) printf(" %s", c->heads[h]);
         int K = tlp_model_n_members(m);
         char enc[64];

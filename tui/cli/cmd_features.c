@@ -9,6 +9,7 @@
 static const cli_opt FEATURES_OPTS[] = {
     {"--out", "-o", "PREFIX", "where to write: PREFIX.features.npy and the others"},
     {"--encode", NULL, "KIND", "the tokens as a network of this encoding sees them: raw (TLP's), log, prog (one row more)"},
+    {"--steps", NULL, "N", "the crop: a schedule's first N steps (default: TLP's, 25 on CPU, 40 on GPU)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -23,13 +24,20 @@ const cli_cmd FEATURES_CMD = {
     "rows), what a tlpx model of that encoding feeds its first layer.",
     FEATURES_OPTS, 1};
 
+typedef struct {
+    tlp_encode enc;
+    long steps; /* 0: TLP's */
+} features_args;
+
 static int features_arg(void *ctx, const cli_opt *o, const char *val)
 {
+    features_args *a = ctx;
+    if (!strcmp(o->name, "--steps")) return cli_long(&FEATURES_CMD, o, val, 1, TLP_MAX_STEPS, &a->steps) ? EXIT_USAGE : 0;
     const char *names[TLP_ENCODE_COUNT + 1] = {NULL}; /* the engine's names, one table */
     for (int i = 0; i < TLP_ENCODE_COUNT; i++) names[i] = tlp_encode_name((tlp_encode)i);
     int e = cli_choice(&FEATURES_CMD, o, val, names);
     if (e < 0) return EXIT_USAGE;
-    *(tlp_encode *)ctx = (tlp_encode)e;
+    a->enc = (tlp_encode)e;
     return 0;
 }
 
@@ -37,8 +45,9 @@ int cmd_features(int argc, char **argv)
 {
     cli_data_opts o = {0};
     const char *out = NULL;
-    tlp_encode enc = TLP_ENCODE_RAW;
-    int rc = cli_parse_data_out(&FEATURES_CMD, argc, argv, &o, &out, features_arg, &enc);
+    features_args fa = {TLP_ENCODE_RAW, 0};
+    int rc = cli_parse_data_out(&FEATURES_CMD, argc, argv, &o, &out, features_arg, &fa);
+    tlp_encode enc = fa.enc;
     if (rc >= 0) return rc;
     rc = EXIT_USAGE;
     tlp_dataset *ds = cli_load(&o);
@@ -63,12 +72,13 @@ int cmd_features(int argc, char **argv)
         else snprintf(prefix, len, "%s", out);
         size_t n = 0;
         tlp_error err = {0};
-        if (tlp_export_npy(ds, (tlp_mode)m, enc, prefix, &n, &err) != TLP_OK) {
-            fprintf(stderr, "tlpx: %s: %s\n", err.file, err.msg);
+        int L = fa.steps ? (int)fa.steps : tlp_mode_seq((tlp_mode)m);
+        if (tlp_export_npy(ds, (tlp_mode)m, enc, L, prefix, &n, &err) != TLP_OK) {
+            cli_error("tlpx", &err);
             rc = EXIT_FAIL;
         } else
             printf("%s.{features,labels,costs}.npy, %s.index.tsv: %zu records, %s [%zu, %d, %d]%s%s\n", prefix, prefix,
-                   n, tlp_mode_name((tlp_mode)m), n, tlp_encode_rows((tlp_mode)m, enc), tlp_mode_fea((tlp_mode)m),
+                   n, tlp_mode_name((tlp_mode)m), n, tlp_encode_rows(L, enc), tlp_mode_fea((tlp_mode)m),
                    enc == TLP_ENCODE_RAW ? "" : ", tokens ", enc == TLP_ENCODE_RAW ? "" : tlp_encode_name(enc));
         free(prefix);
     }

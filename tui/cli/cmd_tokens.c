@@ -12,6 +12,7 @@ static const cli_opt TOKENS_OPTS[] = {
     {"--task", NULL, "KEY|N", "the task: its number, workload key, or a unique piece of its summary"},
     {"--record", NULL, "N", "the task's N-th record, from 0 (default: the best measured one)"},
     {"--matrix", NULL, NULL, "also print the [L x F] float matrix"},
+    {"--steps", NULL, "N", "the crop: the steps a model of --steps N sees (default: TLP's, 25 on CPU, 40 on GPU)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -26,7 +27,7 @@ const cli_cmd TOKENS_CMD = {
 typedef struct {
     cli_data_opts *d;
     const char *task;
-    long record;
+    long record, steps;
     int matrix;
 } tokens_args;
 
@@ -36,7 +37,9 @@ static int tokens_arg(void *ctx, const cli_opt *o, const char *val)
     if (!o) a->d->paths[a->d->n_paths++] = val;
     else if (!strcmp(o->name, "--task")) a->task = val;
     else if (!strcmp(o->name, "--matrix")) a->matrix = 1;
-    else if (cli_long(&TOKENS_CMD, o, val, 0, LONG_MAX, &a->record)) return EXIT_USAGE;
+    else if (!strcmp(o->name, "--steps")) {
+        if (cli_long(&TOKENS_CMD, o, val, 1, TLP_MAX_STEPS, &a->steps)) return EXIT_USAGE;
+    } else if (cli_long(&TOKENS_CMD, o, val, 0, LONG_MAX, &a->record)) return EXIT_USAGE;
     return 0;
 }
 
@@ -51,13 +54,13 @@ static void list_tasks(const tlp_dataset *ds)
 }
 
 /* 0, or -1 when the record cannot be read again (said on stderr) */
-static int show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
+static int show(const tlp_dataset *ds, size_t t, size_t ri, int steps, int matrix)
 {
     const tlp_task *tk = tlp_dataset_task(ds, t);
     size_t rec_i = tk->records[ri];
     const tlp_rec *rec = tlp_dataset_rec(ds, rec_i);
     tlp_mode m = tk->mode;
-    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    int L = steps ? steps : tlp_mode_seq(m), F = tlp_mode_fea(m);
     tlp_record r;
     tlp_record_init(&r);
     tlp_error err = {0};
@@ -104,9 +107,9 @@ static int show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
     }
     if (r.n_steps < (size_t)L) printf("%3zu.. %d: zero padding\n", r.n_steps, L - 1);
     float *x = malloc(sizeof(float) * (size_t)L * (size_t)F), prog[TLP_MAX_FEA];
-    if (x) tlp_dataset_features(ds, rec_i, x);
+    if (x) tlp_record_features(m, L, &r, x);
     if (x) { /* what a model of encoding prog adds as row L */
-        tlp_program_row(m, x, prog);
+        tlp_program_row(m, L, x, prog);
         printf("\nprogram row (models with --encode prog see it as row %d): log2 of the tile levels over the splits\n", L);
         char desc[1024];
         tlp_program_describe(m, prog, desc, sizeof desc);
@@ -128,7 +131,7 @@ static int show(const tlp_dataset *ds, size_t t, size_t ri, int matrix)
 int cmd_tokens(int argc, char **argv)
 {
     cli_data_opts o = {0};
-    tokens_args ta = {&o, NULL, -1, 0};
+    tokens_args ta = {&o, NULL, -1, 0, 0};
     o.paths = calloc((size_t)argc, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
     int rc = cli_parse(&TOKENS_CMD, argc, argv, &o, tokens_arg, &ta);
@@ -161,7 +164,7 @@ int cmd_tokens(int argc, char **argv)
                         if (tlp_dataset_rec(ds, tk->records[k])->cost < tlp_dataset_rec(ds, tk->records[record])->cost)
                             record = k;
                 }
-                if (show(ds, (size_t)t, (size_t)record, matrix)) rc = EXIT_FAIL;
+                if (show(ds, (size_t)t, (size_t)record, (int)ta.steps, matrix)) rc = EXIT_FAIL;
             }
         }
     }

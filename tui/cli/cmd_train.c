@@ -119,6 +119,7 @@ typedef struct {
     tlp_dataset *ds;
     tlp_samples *s;
     tlp_model *init;     /* --resume's model, or --init's adapted to the data's heads */
+    tlp_model *from;     /* --init's model as its file has it */
 } train_run;
 
 /* The command line against train's table, and the checks that need no file. */
@@ -250,15 +251,18 @@ static int load_samples(train_run *r)
     if (!(r->ds = cli_load(&r->o))) return EXIT_FAIL;
     int rc = pick_mode(r);
     if (rc >= 0) return rc;
+    if (r->a.init && !(r->from = cli_load_model(r->a.init, NULL, NULL))) return EXIT_FAIL;
     if (r->init) {
         const tlp_model_config *c = tlp_model_config_of(r->init);
         to->n_heads = c->n_heads;
         memcpy(to->heads, c->heads, sizeof to->heads);
     }
+    const tlp_model *m0 = r->init ? r->init : r->from; /* a run from a model keeps its crop */
+    if (m0 && !to->steps) to->steps = tlp_model_config_of(m0)->steps;
     if (check_heads(r->ds, to)) return EXIT_FAIL;
     tlp_error err = {0};
     if (!(r->s = tlp_samples_build(r->ds, to, &err))) {
-        fprintf(stderr, "tlpx train: %s\n", err.msg);
+        cli_error("tlpx train", &err);
         return EXIT_FAIL;
     }
     return -1;
@@ -270,11 +274,12 @@ static int init_from(train_run *r)
 {
     const char *path = r->a.init;
     tlp_train_opts *to = &r->a.to;
-    tlp_model *from = cli_load_model(path, NULL, NULL);
-    if (!from) return EXIT_FAIL;
+    tlp_model *from = r->from;
+    r->from = NULL;
     tlp_model_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.mode = to->mode;
+    cfg.steps = tlp_train_steps(to);
     cli_train_nets_of(to, from); /* the model's networks and tokens, whatever the recipe's */
     cfg.encode = to->encode[0];
     cfg.n_heads = tlp_samples_n_heads(r->s);
@@ -444,7 +449,7 @@ static int train(int argc, char **argv)
     if (rc < 0) rc = run_job(&r);
     tlp_samples_free(r.s);
     tlp_dataset_free(r.ds);
-    tlp_model_free(r.init), tlp_train_state_free(&r.rs);
+    tlp_model_free(r.init), tlp_model_free(r.from), tlp_train_state_free(&r.rs);
     free(r.o.paths);
     return rc;
 }

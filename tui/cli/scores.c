@@ -100,7 +100,7 @@ const float *cli_scores_for(tlp_model *m, const tlp_dataset *ds, cli_score_cache
     tlp_status st = tlp_predict_heads(m, ds, heads, nh, s, live ? show_score_progress : NULL, &sp, &err);
     if (live) fprintf(stderr, "\r\033[K");
     if (st != TLP_OK) {
-        fprintf(stderr, "tlpx: %s\n", err.msg);
+        cli_error("tlpx", &err);
         for (int k = 0; k < nh; k++) free(s[k]);
         return NULL;
     }

@@ -77,6 +77,11 @@ void app_close(app_t *a)
 
 family_t *app_fam(app_t *a) { return &a->fam[a->mode]; }
 
+int app_steps(const app_t *a, tlp_mode m)
+{
+    return a->fam[m].model ? tlp_model_config_of(a->fam[m].model)->steps : tlp_mode_seq(m);
+}
+
 void app_free_scores(family_t *f)
 {
     for (int h = 0; h < TLP_MAX_HEADS; h++) {

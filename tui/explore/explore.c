@@ -160,6 +160,7 @@ static tlp_model *adapt_model(app_t *a, tlp_train_opts *o)
     tlp_model_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.mode = a->mode;
+    cfg.steps = tlp_train_steps(o);
     cli_train_nets_of(o, app_fam(a)->model);
     cfg.encode = o->encode[0];
     cfg.n_heads = tlp_samples_n_heads(a->samples);
@@ -198,6 +199,7 @@ void app_start_train(app_t *a, tlp_train_opts *o, int fresh)
         free(take);
         return;
     }
+    if (app_fam(a)->model && !fresh && !o->steps) o->steps = app_steps(a, a->mode); /* the model's crop */
     a->samples = tlp_samples_build_tasks(a->ds, o, take, &err);
     free(take);
     if (!a->samples) {

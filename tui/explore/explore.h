@@ -178,6 +178,7 @@ int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_
 void app_close(app_t *a); /* cancels the jobs, frees everything */
 void app_message(app_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 family_t *app_fam(app_t *a);                   /* the family in use */
+int app_steps(const app_t *a, tlp_mode m);     /* the crop of mode m's model (TLP's without one) */
 void app_free_scores(family_t *f);
 void app_compute_scores(app_t *a);             /* per-task top-k and the status figures */
 void app_sort_tasks(app_t *a);                 /* sort and filter the task rows */

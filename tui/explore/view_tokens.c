@@ -82,7 +82,7 @@ static void beyond_crop(const tlp_record *r, int L, char *out, size_t cap)
  * record's crop (steps beyond L, values beyond F in the kept steps). */
 static void diff_summary(const app_t *a, tlp_mode m, char *out, size_t cap)
 {
-    int L = tlp_mode_seq(m), F = tlp_mode_fea(m), changed = 0, vals = 0;
+    int L = app_steps(a, m), F = tlp_mode_fea(m), changed = 0, vals = 0;
     size_t n = a->rec.n_steps, nb = a->best_rec.n_steps;
     for (size_t i = 0; i < n && i < nb; i++) changed += !same_step(&a->rec, i, &a->best_rec, i);
     for (size_t i = 0; i < n && i < (size_t)L; i++) {
@@ -110,11 +110,11 @@ static int same_step(const tlp_record *a, size_t i, const tlp_record *b, size_t 
  * wrapped between its "name=value (x)" items so 80 columns show it all. */
 static void program_row(app_t *a, tlp_mode m, int y, int end)
 {
-    int L = tlp_mode_seq(m);
-    float x[TLP_MAX_SEQ * TLP_MAX_FEA], prog[TLP_MAX_FEA];
+    int L = app_steps(a, m);
+    float x[TLP_MAX_STEPS * TLP_MAX_FEA], prog[TLP_MAX_FEA];
     char desc[1024];
-    tlp_record_features(m, &a->rec, x);
-    tlp_program_row(m, x, prog);
+    tlp_record_features(m, L, &a->rec, x);
+    tlp_program_row(m, L, x, prog);
     tlp_program_describe(m, prog, desc, sizeof desc);
     tui_draw_tone_on(a, 2, 0);
     if (a->rec.n_steps > (size_t)L) {
@@ -148,7 +148,7 @@ static void draw_tokens(app_t *a, int top, int rows)
     }
     const tlp_rec *rc = tlp_dataset_rec(a->ds, (size_t)a->rec_i);
     tlp_mode m = tk->mode;
-    int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+    int L = app_steps(a, m), F = tlp_mode_fea(m); /* the crop of the model in use: --steps */
     char lat[24];
     cli_fmt_seconds(rc->cost, lat, sizeof lat);
     const char *file = tlp_dataset_file(a->ds, rc->file), *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
