@@ -68,8 +68,9 @@ int tlp_model_head(const tlp_model *m, const char *name); /* index or -1 */
  * every padding row as TLP does, the reference the tests compare with.
  * Off by default; set on m and its ensemble's networks. */
 void tlp_model_set_exact_padding(tlp_model *m, int on);
-/* FNV-1a-64 of the model's networks: their config, heads and weights (a
- * score cache's key: the same digest scores the same). */
+/* FNV-1a-64 of the model's networks: their config (the crop included),
+ * heads and weights, and how padding is computed (a score cache's key: the
+ * same digest scores the same, bit for bit). */
 uint64_t tlp_model_digest(const tlp_model *m);
 
 /* What a head was trained on, kept in the model file: the target strings

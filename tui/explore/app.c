@@ -24,9 +24,10 @@ void app_message(app_t *a, const char *fmt, ...)
 
 /* ------------------------------------------------------------ the state */
 
-int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models)
+int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models, int exact_padding)
 {
     memset(a, 0, sizeof *a);
+    a->exact_padding = exact_padding;
     a->task = -1;
     a->rec_i = a->best_i = -1;
     tlp_eval_sum_init(&a->eval, NULL, 0);
@@ -410,6 +411,7 @@ int app_load_model(app_t *a, const char *path)
     tlp_model_free(f->model);
     app_free_scores(f);
     f->model = m;
+    tlp_model_set_exact_padding(m, a->exact_padding);
     f->meta = meta;
     tlp_train_state_free(&f->state);
     f->state = state; /* :save writes it back: --resume keeps working */

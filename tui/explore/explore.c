@@ -283,6 +283,7 @@ static void train_done(app_t *a)
     f->was = was;
     tlp_model_free(f->model);
     f->model = best;
+    tlp_model_set_exact_padding(best, a->exact_padding);
     f->meta = meta;
     snprintf(f->meta.note, sizeof f->meta.note, "%s", a->train_note);
     f->head = HEAD_OWN;
@@ -464,6 +465,7 @@ static const cli_opt EXPLORE_OPTS[] = {
     {"--model", "-m", "MODEL", "a model to score with (one per family, cpu and gpu; up to 8)"},
     {"--script", NULL, "FILE", "run keys and :commands from FILE without a terminal, print screen dumps"},
     {"--size", NULL, "WxH", "--script: the screen size (80x24)"},
+    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -481,6 +483,7 @@ typedef struct {
     const char *models[8], *script;
     int n_models, w, h;
     int dflt; /* the embedded default's data (add_default) */
+    int exact_padding;
 } explore_args;
 
 static int explore_arg(void *ctx, const cli_opt *o, const char *val)
@@ -492,6 +495,8 @@ static int explore_arg(void *ctx, const cli_opt *o, const char *val)
         e->models[e->n_models++] = val;
     } else if (!strcmp(o->name, "--script"))
         e->script = val;
+    else if (!strcmp(o->name, "--exact-padding"))
+        e->exact_padding = 1;
     else if (sscanf(val, "%dx%d", &e->w, &e->h) != 2 || e->w < 20 || e->h < 6 || e->w > 1000 || e->h > 500)
         return cli_usage_error(&EXPLORE_CMD, "--size is WxH, e.g. 80x24, not \"%s\"", val);
     return 0;
@@ -524,7 +529,7 @@ static int explore(const explore_args *e)
     app_t a;
     int rc = EXIT_FAIL;
     e->d->quiet = 1;
-    if (app_open(&a, e->d, e->models, e->n_models) == 0) {
+    if (app_open(&a, e->d, e->models, e->n_models, e->exact_padding) == 0) {
         if (!e->n_models) {
             a.embedded = 1;
             app_embedded_models(&a, e->dflt ? NULL : stderr);
@@ -543,7 +548,7 @@ int cmd_explore(int argc, char **argv)
 {
     started_ms = mono_ms();
     cli_data_opts o = {0};
-    explore_args ea = {&o, {NULL}, NULL, 0, 80, 24, 0};
+    explore_args ea = {&o, {NULL}, NULL, 0, 80, 24, 0, 0};
     o.paths = calloc((size_t)argc + 1, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
     int rc = cli_parse(&EXPLORE_CMD, argc, argv, &o, explore_arg, &ea);

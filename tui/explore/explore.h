@@ -79,6 +79,7 @@ typedef struct {
     char eval_hw[64];         /* the hardware whose tasks a->eval covers ("" = all of the mode) */
     int eval_in_sample;       /* of a->eval's tasks, those the model was trained on */
     int embedded;             /* opened without --model: the embedded models score */
+    int exact_padding;        /* --exact-padding: every model computes every padding row (TLP's) */
     /* views */
     view_id view, back_to;  /* back_to: where help and warnings return */
     view_id plot_back;      /* where the plot and the replay return */
@@ -172,9 +173,10 @@ void app_do(app_t *a, action_id act, const char *arg);
 /* app.c: the state, without a terminal */
 /* The state of the explorer on the DATA of d and n_models models: the data
  * loaded, the task list sorted, each model loaded and its predictions
- * started.  0, or -1 after printing why.  Release with app_close (also
- * after -1). */
-int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models);
+ * started (exact_padding: every model computes every padding row, TLP's
+ * way).  0, or -1 after printing why.  Release with app_close (also after
+ * -1). */
+int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models, int exact_padding);
 void app_close(app_t *a); /* cancels the jobs, frees everything */
 void app_message(app_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 family_t *app_fam(app_t *a);                   /* the family in use */
