@@ -5,7 +5,8 @@
 # 25,176 K80 records of ../shared/data, read as JSON and from a packed store.
 # Goal: end to end at >= 90% of the network's own rate.  Then predict on
 # the K80 and Xeon stores with every padding row computed (--exact-padding,
-# TLP's computation) and with the padding once, in the same run (issue 24).
+# TLP's computation) and with the padding once, in the same run (issue 24),
+# and one epoch of training each way.
 # usage: bench/e2e.sh [THREADS]   (needs ../shared/data or TLPX_DATA)
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${top_builddir:-$top}
@@ -42,6 +43,17 @@ for rep in 1 2; do
         a=$(secs "$T" predict "$model" "$store" $extra --exact-padding -j "$t" -q)
         b=$(secs "$T" predict "$model" "$store" $extra -j "$t" -q)
         awk -v w="$name" -v a="$a" -v b="$b" 'BEGIN { printf "%-28s %8.2f %8.2f %7.2fx\n", w, a, b, a / b }'
+    done
+done
+# training: one epoch of one network (log tokens, recipe tlpx's batch) on two of three folds of
+# each store, every padding row computed (--padding exact, TLP's) and once (--padding once)
+printf '\n%-28s %8s %8s %8s\n' "train 1 epoch, $t threads" padded once speedup
+for rep in 1 2; do
+    for name in K80 Xeon; do
+        store=$w/k80.pack; [ $name = Xeon ] && store=$w/xeon.pack
+        a=$(secs "$T" train "$store" --except-fold 1/3 --encode log --epochs 1 --padding exact -j "$t" -q --out "$w/t.tlpx")
+        b=$(secs "$T" train "$store" --except-fold 1/3 --encode log --epochs 1 --padding once -j "$t" -q --out "$w/t.tlpx")
+        awk -v w="$name store" -v a="$a" -v b="$b" 'BEGIN { printf "%-28s %8.2f %8.2f %7.2fx\n", w, a, b, a / b }'
     done
 done
 echo "goals (issue 24): the padding once at least 1.2x on the K80 records, 1.35x on the Xeon's"

@@ -195,7 +195,11 @@ static void shared_data(const char *top)
 
 /* One batch's forward and backward, every padding row and the padding
  * once: the same scores and the same gradients, each tensor's within 1e-5
- * of its largest (samples of 0 to 40 real rows, two heads, each encoding). */
+ * of its largest (samples of 0 to 40 real rows, two heads, each encoding).
+ * The rows are drawn from 9 distinct ones, as a task's schedules share
+ * steps: with the padding once, the layers before attention run on the
+ * distinct rows only, and their gradients gather those of the rows that
+ * are them. */
 static void gradients(void)
 {
     static const tlp_encode encs[3] = {TLP_ENCODE_RAW, TLP_ENCODE_LOG, TLP_ENCODE_PROG};
@@ -213,17 +217,21 @@ static void gradients(void)
         float *x = calloc((size_t)B * (size_t)L * (size_t)F, sizeof *x);
         tlp_rng r;
         tlp_rng_seed(&r, 11);
+        float pool[9][TLP_MAX_FEA];
+        for (int i = 0; i < 9; i++)
+            for (int f = 0; f < F; f++) pool[i][f] = (float)(tlp_rng_uniform(&r) * 4 - 1);
         for (int b = 0; b < B; b++)
             for (int l = 0; l < (b * 7) % (L + 1); l++)
-                for (int f = 0; f < F; f++) x[((size_t)b * L + l) * F + f] = (float)(tlp_rng_uniform(&r) * 4 - 1);
+                memcpy(x + ((size_t)b * L + l) * F, pool[(size_t)(tlp_rng_uniform(&r) * 9) % 9], sizeof(float) * (size_t)F);
         float out[2][2 * B], dout[2 * B];
         for (int i = 0; i < 2 * B; i++) dout[i] = (float)(tlp_rng_uniform(&r) - 0.5);
-        size_t np = tlp_model_n_params(m);
+        size_t np = tlp_model_n_params(m), n_rows[2], n_distinct[2];
         float *g[2];
         for (int ex = 0; ex < 2; ex++) {
             tlp_model_set_exact_padding(m, ex);
             tlp_model_zero_grads(m);
             tlp_model_forward(m, x, B, -1, out[ex]);
+            tlp__model_rows(m, &n_rows[ex], &n_distinct[ex]);
             tlp_model_backward(m, dout);
             g[ex] = malloc(np * sizeof(float));
             memcpy(g[ex], tlp_model_grads(m), np * sizeof(float));
@@ -250,6 +258,11 @@ static void gradients(void)
         snprintf(msg, sizeof msg, "one batch, %s tokens: the same scores and gradients, padding once or not",
                  tlp_encode_name(encs[k]));
         ok(worst <= 1e-5 && worst_out <= 1e-5, msg);
+        printf("# padded: %zu rows; once: %zu rows, %zu of them distinct\n", n_rows[1], n_rows[0], n_distinct[0]);
+        snprintf(msg, sizeof msg, "one batch, %s tokens: the padded computation runs every row, the padding once "
+                 "the distinct ones", tlp_encode_name(encs[k]));
+        ok(n_distinct[1] == n_rows[1] && n_rows[1] == (size_t)B * (size_t)(L + (encs[k] == TLP_ENCODE_PROG)) &&
+               n_distinct[0] < n_rows[0] / 4, msg);
         free(g[0]), free(g[1]), free(x);
         tlp_model_free(m);
     }

@@ -62,8 +62,8 @@ typedef struct {
     float *h[ENC + 1]; /* h[1..4] */
     float *qkv, *p, *o, *h5, *r1, *h6, *r2, *h7;
     float *d[TLP_MAX_HEADS][DEC + 1]; /* d[h][1..4] */
-    /* inference: the distinct input rows (unique_rows): each row's place
-     * among them, and a hash table of tab_cap slots (a power of 2) */
+    /* the distinct input rows (unique_rows): each row's place among them,
+     * and a hash table of tab_cap slots (a power of 2) */
     int32_t *map, *tab;
     size_t tab_cap;
 } acts_t;
@@ -80,6 +80,8 @@ typedef struct {
 typedef struct {
     int off[SHARD + 1];
     float wl[SHARD];
+    int u; /* distinct rows (unique_rows): the layers before attention hold these
+              only, each row's at map[row]; off[n] when every row is its own */
 } rows_t;
 _Static_assert(CHUNK <= SHARD, "a forward's samples fit rows_t");
 
@@ -599,8 +601,10 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
     int S = n_shards(B);
     size_t N = (size_t)B * (size_t)m->L;
     size_t n = carve(m, &m->a, NULL, B, m->cfg.n_heads);
-    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)S * (size_t)m->L * (size_t)m->L;
-    float *ws = malloc(sizeof(float) * (n + grads));
+    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)S * (size_t)m->L * (size_t)m->L, cap = 1;
+    while (cap < 2 * (size_t)SHARD * (size_t)m->L) cap *= 2;
+    size_t ints = N + (size_t)S * cap; /* the row map, a hash table per shard */
+    float *ws = malloc(sizeof(float) * (n + grads + ints));
     float *extra = S > 1 ? malloc(sizeof(float) * m->n_params * (size_t)(S - 1)) : NULL;
     if (!ws || (S > 1 && !extra)) {
         free(ws);
@@ -634,6 +638,10 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
     m->g_p = g; /* [N]: the last decoder layer's gradients */
     g += N;
     m->g_pp = g; /* [S][L][L]: attention scratch per shard */
+    g += (size_t)S * (size_t)m->L * (size_t)m->L;
+    m->a.map = (int32_t *)g;
+    m->a.tab = m->a.map + N;
+    m->a.tab_cap = cap;
     m->cap_B = B;
     m->cap_train = 1;
     return TLP_OK;
@@ -657,6 +665,7 @@ static acts_t slice(const tlp_model *m, const acts_t *a, int b0, int n, int head
     s.h7 = a->h7 + r * E;
     for (int h = 0; h < heads; h++)
         for (int i = 1; i <= DEC; i++) s.d[h][i] = a->d[h][i] + r * (size_t)DEC_DIMS[i];
+    if (a->map) s.map = a->map + r; /* the hash table: the caller's, one per shard */
     s.n = n;
     return s;
 }
@@ -816,6 +825,25 @@ static void expand_rows(float *y, size_t n, size_t w, const int32_t *map)
         if ((size_t)map[i] != i) memcpy(y + i * w, y + (size_t)map[i] * w, sizeof(float) * w);
 }
 
+/* The backward of expand_rows: distinct row u of an [n][w] buffer becomes
+ * the sum of the rows i with map[i] = u, in row order, in place (from the
+ * first row on: a distinct row's first row is the one where the count of
+ * distinct rows met so far reaches it; it is copied, the others added). */
+static void gather_rows(float *g, size_t n, size_t w, const int32_t *map)
+{
+    size_t next = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t u = (size_t)map[i];
+        float *dst = g + u * w;
+        const float *src = g + i * w;
+        if (u == next) {
+            if (u != i) memcpy(dst, src, sizeof(float) * w);
+            next++;
+        } else
+            for (size_t j = 0; j < w; j++) dst[j] += src[j];
+    }
+}
+
 static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const int *heads, int nh, float *out,
                          int out_stride, int one_slot, int compact, rows_t *rowsp)
 {
@@ -823,25 +851,23 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const in
     int L = m->L;
     rows_t rows;
     const float *in = input_rows(m, x, a, &rows, compact);
-    if (rowsp) *rowsp = rows; /* for the backward */
     size_t N = (size_t)rows.off[a->n], U = N;
-    /* inference with the padding once: a schedule's steps repeat across the
-     * candidates of a task, so the layers before attention, which work row
-     * by row, run on the distinct rows only (a chunk of 32 candidates of the
-     * shared K80 records has 7% of its rows distinct, of the Xeon's 12%);
-     * each row then takes its distinct row's result */
-    int dedupe = compact && !rowsp && a->map && in == a->xe;
-    if (dedupe) U = unique_rows(a->xe, N, m->F, a->map, a->tab, a->tab_cap);
+    /* with the padding once: a schedule's steps repeat across the candidates
+     * of a task, so the layers before attention, which work row by row, run
+     * on the distinct rows only (of a chunk of 32 candidates in inference,
+     * 7% of the rows are distinct on the shared K80 records, 12% on the
+     * Xeon's; of a training shard of 64 random samples, 19% and 30%); the
+     * attention's rows take their distinct row's q, k and v */
+    if (compact && a->map && in == a->xe) U = unique_rows(a->xe, N, m->F, a->map, a->tab, a->tab_cap);
+    rows.u = (int)U;
+    if (rowsp) *rowsp = rows; /* for the backward */
     for (int i = 0; i < ENC; i++) {
         linear_fwd(P, &m->enc[i], in, U, a->h[i + 1], 1);
         in = a->h[i + 1];
     }
     const float *h4 = a->h[ENC];
     linear_fwd(P, &m->in_proj, h4, U, a->qkv, 0);
-    if (U < N) {
-        expand_rows(a->h[ENC], N, E, a->map);
-        expand_rows(a->qkv, N, 3 * E, a->map);
-    }
+    if (U < N) expand_rows(a->qkv, N, 3 * E, a->map);
     const float scale = 1 / sqrtf((float)HD);
     for (int b = 0; b < a->n; b++) {
         int o = rows.off[b], n = rows.off[b + 1] - o;
@@ -861,7 +887,7 @@ static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const in
     const float *bo = P + m->out_proj.b;
     for (size_t i = 0; i < N; i++) {
         bias_add(a->h5 + i * E, bo, E);
-        bias_add(a->h5 + i * E, h4 + i * E, E);
+        bias_add(a->h5 + i * E, h4 + (U < N ? (size_t)a->map[i] : i) * E, E); /* h4 of distinct rows */
     }
     /* residual blocks */
     const float *hin = a->h5;
@@ -913,6 +939,7 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
     for (int s = lo; s < hi; s++) {
         int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
         acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
+        sl.tab = m->a.tab + (size_t)s * m->a.tab_cap;
         forward_acts(m, x + (size_t)b0 * row, &sl, NULL, m->cfg.n_heads, out + b0, B, 0, !m->exact_padding,
                      &m->shard_rows[s]);
     }
@@ -1023,16 +1050,36 @@ static void backward_shard(tlp_model *m, int b0, int n, int Bfull, const float *
             tlp_gemm(1, 0, nr, HD, nr, scale, dp, nr, q, 3 * E, 0, dk, 3 * E);
         }
     }
-    linear_bwd(P, G, &m->in_proj, a->h[ENC], N, dqkv, dh4, 1);
+    /* the layers before attention hold the distinct rows (forward_acts): each
+     * gathers the gradients of the rows that are it */
+    size_t U = (size_t)rows->u;
+    if (U < N) {
+        gather_rows(dqkv, N, 3 * E, a->map);
+        gather_rows(dh4, N, E, a->map);
+    }
+    linear_bwd(P, G, &m->in_proj, a->h[ENC], U, dqkv, dh4, 1);
     /* encoder */
     float *d = dh4, *other = g_b;
     for (int i = ENC - 1; i >= 0; i--) {
-        relu_mask(d, a->h[i + 1], N * (size_t)ENC_DIMS[i + 1]);
+        relu_mask(d, a->h[i + 1], U * (size_t)ENC_DIMS[i + 1]);
         const float *in = i ? a->h[i] : x;
-        linear_bwd(P, G, &m->enc[i], in, N, d, i ? other : NULL, 0);
+        linear_bwd(P, G, &m->enc[i], in, U, d, i ? other : NULL, 0);
         float *t = d;
         d = other;
         other = t;
+    }
+}
+
+void tlp__model_rows(const tlp_model *m, size_t *rows, size_t *distinct)
+{
+    *rows = *distinct = 0;
+    int S = m->last_B > 0 ? n_shards(m->last_B) : 0, lo = 0, hi = S;
+    if (S) tlp__dist_shards(S, &lo, &hi);
+    for (int s = lo; s < hi; s++) {
+        const rows_t *r = &m->shard_rows[s];
+        int n = (int)((long)m->last_B * (s + 1) / S) - (int)((long)m->last_B * s / S);
+        *rows += (size_t)r->off[n];
+        *distinct += (size_t)r->u;
     }
 }
 

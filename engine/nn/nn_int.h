@@ -69,6 +69,10 @@ void tlp_adam_step(tlp_adam *a, float *params, float *grads);
  * Returns the norm before clipping. */
 double tlp_clip_grad_norm(float *g, size_t n, double max_norm);
 
+/* The rows the last training forward laid out and how many of them were
+ * distinct (the layers before attention ran on those), over its shards. */
+void tlp__model_rows(const tlp_model *m, size_t *rows, size_t *distinct);
+
 /* ---------------------------------------------------------------- data-parallel reductions (dist.c) */
 
 /* dist.c: this rank's shards [lo, hi) of S; a sum over ranks of x (each
