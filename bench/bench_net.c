@@ -4,7 +4,13 @@
  * inputs, and the machine's sgemm peak, so the network's share of it shows.
  * Then the same on schedules of real lengths (the rest of each sample zero
  * padding, as the records give): TLP's padded computation ("_real") and
- * the padding computed once ("_real_once"), in the same run.
+ * the padding computed once ("_real_once"), in the same run.  With a store
+ * of real records of the shape's mode (TLPX_BENCH_CPU, TLPX_BENCH_GPU: paths),
+ * the same on their features ("_records", "_records_once"): inference on 512
+ * records in the order a prediction takes them (a task's candidates
+ * together), training on 1024 drawn at random; a schedule's steps repeat
+ * across candidates, and the padding once runs the layers before attention
+ * on the distinct rows only.
  * usage: bench_net THREADS SECONDS   (prints one line per figure) */
 #include "tlp.h"
 #include "bench_util.h"
@@ -84,6 +90,36 @@ static double flops_per_sample(int L, int F)
     return 2 * mac * L;
 }
 
+/* B records of mode m's features from the store at getenv(var) into x: from
+ * the middle of the records in order, or (random) drawn at random; 0, or -1
+ * when there is no such store. */
+static int records(const char *var, tlp_mode m, int B, int random, tlp_rng *r, float *x)
+{
+    const char *path = getenv(var);
+    if (!path || !path[0]) return -1;
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_load_opts lo = {0};
+    tlp_error e = {0};
+    int rc = -1;
+    if (tlp_dataset_add_path(ds, path, NULL, &lo, &e) == TLP_OK && tlp_dataset_finish(ds, &e) == TLP_OK) {
+        size_t n = tlp_dataset_n_records(ds), *idx = malloc(sizeof(size_t) * (n ? n : 1)), k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode == m) idx[k++] = i;
+        if (k >= (size_t)B) {
+            int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+            for (int b = 0; b < B; b++) {
+                size_t i = random ? idx[tlp_rng_below(r, (uint32_t)k)] : idx[k / 2 - (size_t)B / 2 + (size_t)b];
+                tlp_dataset_features(ds, i, L, x + (size_t)b * (size_t)L * (size_t)F);
+            }
+            rc = 0;
+        }
+        free(idx);
+    } else
+        fprintf(stderr, "bench_net: %s: %s\n", path, e.msg);
+    tlp_dataset_free(ds);
+    return rc;
+}
+
 void openblas_set_num_threads(int n); /* the peak is BLAS's own, all threads */
 
 int main(int argc, char **argv)
@@ -128,11 +164,12 @@ int main(int argc, char **argv)
         printf("infer_cpu_%dx%d_b512 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F, sps,
                sps * flops_per_sample(L, F) / 1e9, sps * flops_per_sample(L, F) / 1e9 / peak, threads);
         pad(&r, x, B, L, F);
-        for (int once = 0; once < 2; once++) {
-            tlp_model_set_exact_padding(m, !once);
+        for (int v = 0; v < 4; v++) { /* real lengths, padded and once; the records, padded and once */
+            if (v == 2 && records(F == 22 ? "TLPX_BENCH_CPU" : "TLPX_BENCH_GPU", c.mode, B, 0, &r, x)) break;
+            tlp_model_set_exact_padding(m, v % 2 == 0);
             sps = infer_rate(m, x, B, out, secs);
-            printf("infer_cpu_%dx%d_b512_real%s samples_per_s=%.0f (threads=%d)\n", L, F, once ? "_once" : "", sps,
-                   threads);
+            printf("infer_cpu_%dx%d_b512_%s%s samples_per_s=%.0f (threads=%d)\n", L, F, v < 2 ? "real" : "records",
+                   v % 2 ? "_once" : "", sps, threads);
         }
         fflush(stdout);
         free(x), free(out);
@@ -144,18 +181,20 @@ int main(int argc, char **argv)
         float *x = malloc(sizeof(float) * (size_t)B * L * F), *y = malloc(sizeof(float) * B);
         fake(&r, x, B, L, F);
         for (int i = 0; i < B; i++) y[i] = (float)tlp_rng_uniform(&r);
-        for (int v = 0; v < 3; v++) { /* full rows; real lengths padded; real lengths, the padding once */
+        /* full rows; real lengths padded and once; the records, padded and once */
+        for (int v = 0; v < 5; v++) {
             if (v == 1) pad(&r, x, B, L, F);
+            if (v == 3 && records(F == 22 ? "TLPX_BENCH_CPU" : "TLPX_BENCH_GPU", c.mode, B, 1, &r, x)) break;
             tlp_model *m = tlp_model_new(&c, 0, NULL);
-            tlp_model_set_exact_padding(m, v < 2);
+            tlp_model_set_exact_padding(m, v % 2 == 1);
             double sps = train_rate(m, x, y, B, secs);
             if (v == 0)
                 printf("train_cpu_%dx%d_b1024 samples_per_s=%.0f gflops=%.1f peak_fraction=%.2f (threads=%d)\n", L, F,
                        sps, sps * 3 * flops_per_sample(L, F) / 1e9, sps * 3 * flops_per_sample(L, F) / 1e9 / peak,
                        threads);
             else
-                printf("train_cpu_%dx%d_b1024_real%s samples_per_s=%.0f (threads=%d)\n", L, F, v == 2 ? "_once" : "",
-                       sps, threads);
+                printf("train_cpu_%dx%d_b1024_%s%s samples_per_s=%.0f (threads=%d)\n", L, F, v < 3 ? "real" : "records",
+                       v % 2 ? "" : "_once", sps, threads);
             fflush(stdout);
             tlp_model_free(m);
         }
