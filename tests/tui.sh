@@ -23,6 +23,9 @@ norm() { sed -E 's/[0-9]+\.[0-9]+/#.#/g' "$1"; }
 mkdir "$T/gen"
 (cd "$T" && "$TLPX" train fx/train/hw-a fx/train/hw-b --epochs 1 --encode prog --out gen/one.tlpx -q -j 1 &&
     "$TLPX" ensemble fx/demo-gpu.tlpx gen/one.tlpx --out gen/ens.tlpx -q) || echo "# could not make gen/ens.tlpx"
+# gen/s48.tlpx: a model of a crop of 48 steps, for tokens_steps.script
+(cd "$T" && "$TLPX" train fx/records/gpu-x --epochs 1 --batch 4 --steps 48 --out gen/s48.tlpx -q -j 1) ||
+    echo "# could not make gen/s48.tlpx"
 
 n=0 failed=0
 for script in "$src"/tests/tui/*.script; do
