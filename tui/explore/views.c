@@ -64,6 +64,8 @@ static void status_parts(app_t *a, status_part *p, int *n)
                           tlp_encode_name(tlp_model_config_of(tlp_model_member(f->model, k))->encode));
         add_part(p, n, 7, " %s:%s%s", tlp_mode_name(a->mode), base[0] ? base : "(trained)", f->dirty ? "*" : "");
         add_part(p, n, 2, "%s", ens);
+        int L = tlp_model_config_of(f->model)->steps; /* a crop of its own (--steps) is said */
+        if (L != tlp_mode_seq(a->mode)) add_part(p, n, 3, " steps %d", L);
         add_part(p, n, 6, " head %s", app_head_name(f, f->head));
     } else
         add_part(p, n, 7, " no %s model", tlp_mode_name(a->mode));
