@@ -98,6 +98,7 @@ typedef enum { TLP_MODE_CPU = 0, TLP_MODE_GPU = 1, TLP_MODE_COUNT } tlp_mode;
 
 const char *tlp_mode_name(tlp_mode m); /* "cpu" / "gpu" */
 int tlp_mode_seq(tlp_mode m);          /* TLP's L, the default crop: 25 cpu, 40 gpu */
+int tlp_mode_crop(tlp_mode m, int steps); /* a crop asked (--steps): steps, or TLP's when 0 */
 int tlp_mode_fea(tlp_mode m);          /* F: 22 cpu, 20 gpu */
 /* The feature mode of a target string: llvm/c (or -keys=cpu) is CPU, any other
  * kind (cuda, rocm, opencl, vulkan, metal, ...) GPU. */

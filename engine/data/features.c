@@ -31,6 +31,7 @@ static const int KIND_INDEX[TLP_MODE_COUNT][TLP_STEP_COUNT] = {
 
 const char *tlp_mode_name(tlp_mode m) { return m == TLP_MODE_CPU ? "cpu" : "gpu"; }
 int tlp_mode_seq(tlp_mode m) { return m == TLP_MODE_CPU ? 25 : 40; }
+int tlp_mode_crop(tlp_mode m, int steps) { return steps > 0 ? steps : tlp_mode_seq(m); }
 int tlp_mode_fea(tlp_mode m) { return m == TLP_MODE_CPU ? 22 : 20; }
 
 int tlp_mode_kind_index(tlp_mode m, tlp_step_kind k)

@@ -96,7 +96,7 @@ typedef struct {
 struct tlp_model {
     tlp_model_config cfg;
     int L, F;          /* rows the network sees (L = Lin + 1 with the program row), features */
-    int Lin;           /* rows of an input sample: the mode's sequence length */
+    int Lin;           /* rows of an input sample: the crop, cfg.steps */
     size_t n_params;
     float *params, *grads;
     tensor_t tensors[16 + 8 * TLP_MAX_HEADS];
@@ -200,7 +200,7 @@ tlp_model *tlp_model_new(const tlp_model_config *cfg, uint64_t seed, tlp_error *
     }
     m->cfg = *cfg;
     for (int h = 0; h < cfg->n_heads; h++) m->cfg.heads[h][TLP_HEAD_NAME - 1] = 0;
-    if (!m->cfg.steps) m->cfg.steps = tlp_mode_seq(cfg->mode);
+    m->cfg.steps = tlp_mode_crop(cfg->mode, cfg->steps);
     m->Lin = m->cfg.steps;
     m->L = tlp_encode_rows(m->Lin, cfg->encode);
     m->F = tlp_mode_fea(cfg->mode);

@@ -121,7 +121,7 @@ tlp_status tlp_export_npy(const tlp_dataset *ds, tlp_mode m, tlp_encode e, int L
 {
     if ((unsigned)e >= TLP_ENCODE_COUNT) return tlp_error_set(err, TLP_ARG, prefix, 0, "unknown token encoding %d", e);
     if (L < 0 || L > TLP_MAX_STEPS) return tlp_error_set(err, TLP_ARG, prefix, 0, "a crop of %d steps (0..%d)", L, TLP_MAX_STEPS);
-    if (!L) L = tlp_mode_seq(m);
+    L = tlp_mode_crop(m, L);
     if (tlp_dataset_check_steps(ds, m, L, err) != TLP_OK) return err->status;
     export_ctx c = {ds, m, e, L, 0, NULL};
     size_t N = tlp_dataset_n_records(ds);

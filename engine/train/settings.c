@@ -83,7 +83,7 @@ void tlp_train_resolve(tlp_train_opts *o, tlp_mode m)
     if (o->average == TLP_BY_MODE) o->average = TLPX_BY_MODE[m].average;
 }
 
-int tlp_train_steps(const tlp_train_opts *o) { return o->steps > 0 ? o->steps : tlp_mode_seq(o->mode); }
+int tlp_train_steps(const tlp_train_opts *o) { return tlp_mode_crop(o->mode, o->steps); }
 
 float tlp_train_lr(const tlp_train_opts *o, uint64_t t, uint64_t total)
 {

@@ -72,7 +72,7 @@ int cmd_features(int argc, char **argv)
         else snprintf(prefix, len, "%s", out);
         size_t n = 0;
         tlp_error err = {0};
-        int L = fa.steps ? (int)fa.steps : tlp_mode_seq((tlp_mode)m);
+        int L = tlp_mode_crop((tlp_mode)m, (int)fa.steps);
         if (tlp_export_npy(ds, (tlp_mode)m, enc, L, prefix, &n, &err) != TLP_OK) {
             cli_error("tlpx", &err);
             rc = EXIT_FAIL;

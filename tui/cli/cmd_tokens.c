@@ -60,7 +60,7 @@ static int show(const tlp_dataset *ds, size_t t, size_t ri, int steps, int matri
     size_t rec_i = tk->records[ri];
     const tlp_rec *rec = tlp_dataset_rec(ds, rec_i);
     tlp_mode m = tk->mode;
-    int L = steps ? steps : tlp_mode_seq(m), F = tlp_mode_fea(m);
+    int L = tlp_mode_crop(m, steps), F = tlp_mode_fea(m);
     tlp_record r;
     tlp_record_init(&r);
     tlp_error err = {0};
