@@ -551,6 +551,22 @@ void tlp_model_tensor(const tlp_model *m, size_t i, const char **name, int *rows
 /* Shards of a training batch of B: fixed by B alone. */
 static int n_shards(int B) { return (B + SHARD - 1) / SHARD; }
 
+/* Shard s of S holds samples [*b0, *b1) of a batch of B. */
+static void shard_range(int B, int S, int s, int *b0, int *b1)
+{
+    *b0 = (int)((long)B * s / S);
+    *b1 = (int)((long)B * (s + 1) / S);
+}
+
+/* The slots of a hash table over rows rows (unique_rows): a power of 2, at
+ * least twice as many. */
+static size_t table_cap(size_t rows)
+{
+    size_t cap = 1;
+    while (cap < 2 * rows) cap *= 2;
+    return cap;
+}
+
 /* Carve activations for n samples out of base (NULL: just count floats). */
 static size_t carve(const tlp_model *m, acts_t *a, float *base, int n, int heads)
 {
@@ -585,8 +601,7 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
     if (T > TLP_MAX_THREADS) T = TLP_MAX_THREADS;
     while (m->n_inf < T) {
         acts_t *ai = &m->ai[m->n_inf];
-        size_t n = carve(m, ai, NULL, CHUNK, 1), rows = (size_t)CHUNK * (size_t)m->L, cap = 1;
-        while (cap < 2 * rows) cap *= 2;
+        size_t n = carve(m, ai, NULL, CHUNK, 1), rows = (size_t)CHUNK * (size_t)m->L, cap = table_cap(rows);
         _Static_assert(sizeof(int32_t) == sizeof(float), "the row map shares the workspace");
         m->ws_inf[m->n_inf] = malloc(sizeof(float) * (n + rows + cap));
         if (!m->ws_inf[m->n_inf]) return tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
@@ -601,8 +616,8 @@ tlp_status tlp_model_reserve(tlp_model *m, int B, int train, tlp_error *err)
     int S = n_shards(B);
     size_t N = (size_t)B * (size_t)m->L;
     size_t n = carve(m, &m->a, NULL, B, m->cfg.n_heads);
-    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)S * (size_t)m->L * (size_t)m->L, cap = 1;
-    while (cap < 2 * (size_t)SHARD * (size_t)m->L) cap *= 2;
+    size_t grads = N * (3 * E + 4 * E + 1) + (size_t)S * (size_t)m->L * (size_t)m->L;
+    size_t cap = table_cap((size_t)SHARD * (size_t)m->L);
     size_t ints = N + (size_t)S * cap; /* the row map, a hash table per shard */
     float *ws = malloc(sizeof(float) * (n + grads + ints));
     float *extra = S > 1 ? malloc(sizeof(float) * m->n_params * (size_t)(S - 1)) : NULL;
@@ -794,9 +809,6 @@ static const float *input_rows(const tlp_model *m, const float *x, acts_t *a, ro
     return a->xe;
 }
 
-/* The trunk once and the decoders of nh heads (heads[k], or k when heads is
- * NULL) for a.n samples: out[k * out_stride + b]; compact: the padding
- * computed once (rows_t). */
 /* The distinct rows of the n rows of F floats at x, in place: x keeps them
  * first, in the order they first appear, and map[i] is row i's place among
  * them (never after i).  Returns how many there are. */
@@ -844,6 +856,9 @@ static void gather_rows(float *g, size_t n, size_t w, const int32_t *map)
     }
 }
 
+/* The trunk once and the decoders of nh heads (heads[k], or k when heads is
+ * NULL) for a.n samples: out[k * out_stride + b]; compact: the padding
+ * computed once (rows_t). */
 static void forward_acts(const tlp_model *m, const float *x, acts_t *a, const int *heads, int nh, float *out,
                          int out_stride, int one_slot, int compact, rows_t *rowsp)
 {
@@ -937,7 +952,8 @@ tlp_status tlp_model_forward(tlp_model *m, const float *x, int B, int head, floa
     if (tlp_dist_size() > 1) memset(out, 0, sizeof(float) * (size_t)m->cfg.n_heads * (size_t)B);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int s = lo; s < hi; s++) {
-        int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
+        int b0, b1;
+        shard_range(B, S, s, &b0, &b1);
         acts_t sl = slice(m, &m->a, b0, b1 - b0, m->cfg.n_heads);
         sl.tab = m->a.tab + (size_t)s * m->a.tab_cap;
         forward_acts(m, x + (size_t)b0 * row, &sl, NULL, m->cfg.n_heads, out + b0, B, 0, !m->exact_padding,
@@ -1077,8 +1093,9 @@ void tlp__model_rows(const tlp_model *m, size_t *rows, size_t *distinct)
     if (S) tlp__dist_shards(S, &lo, &hi);
     for (int s = lo; s < hi; s++) {
         const rows_t *r = &m->shard_rows[s];
-        int n = (int)((long)m->last_B * (s + 1) / S) - (int)((long)m->last_B * s / S);
-        *rows += (size_t)r->off[n];
+        int b0, b1;
+        shard_range(m->last_B, S, s, &b0, &b1);
+        *rows += (size_t)r->off[b1 - b0];
         *distinct += (size_t)r->u;
     }
 }
@@ -1096,7 +1113,8 @@ void tlp_model_backward(tlp_model *m, const float *dout)
      * count, and for any number of ranks */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int s = lo; s < hi; s++) {
-        int b0 = (int)((long)B * s / S), b1 = (int)((long)B * (s + 1) / S);
+        int b0, b1;
+        shard_range(B, S, s, &b0, &b1);
         float *G = s == 0 ? m->grads : m->g_extra + (size_t)(s - 1) * np;
         if (s) memset(G, 0, sizeof(float) * np);
         backward_shard(m, b0, b1 - b0, B, dout, G, m->g_pp + (size_t)s * (size_t)m->L * (size_t)m->L,
