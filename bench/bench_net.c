@@ -95,28 +95,32 @@ static double flops_per_sample(int L, int F)
  * when there is no such store. */
 static int records(const char *var, tlp_mode m, int B, int random, tlp_rng *r, float *x)
 {
+    static tlp_dataset *loaded[TLP_MODE_COUNT]; /* each store read once, for inference and training */
     const char *path = getenv(var);
     if (!path || !path[0]) return -1;
-    tlp_dataset *ds = tlp_dataset_new();
+    tlp_dataset *ds = loaded[m];
     tlp_load_opts lo = {0};
     tlp_error e = {0};
     int rc = -1;
-    if (tlp_dataset_add_path(ds, path, NULL, &lo, &e) == TLP_OK && tlp_dataset_finish(ds, &e) == TLP_OK) {
-        size_t n = tlp_dataset_n_records(ds), *idx = malloc(sizeof(size_t) * (n ? n : 1)), k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode == m) idx[k++] = i;
-        if (k >= (size_t)B) {
-            int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
-            for (int b = 0; b < B; b++) {
-                size_t i = random ? idx[tlp_rng_below(r, (uint32_t)k)] : idx[k / 2 - (size_t)B / 2 + (size_t)b];
-                tlp_dataset_features(ds, i, L, x + (size_t)b * (size_t)L * (size_t)F);
-            }
-            rc = 0;
-        }
-        free(idx);
-    } else
+    if (!ds && (ds = tlp_dataset_new()) && (tlp_dataset_add_path(ds, path, NULL, &lo, &e) != TLP_OK ||
+                                            tlp_dataset_finish(ds, &e) != TLP_OK)) {
         fprintf(stderr, "bench_net: %s: %s\n", path, e.msg);
-    tlp_dataset_free(ds);
+        tlp_dataset_free(ds);
+        return -1;
+    }
+    loaded[m] = ds;
+    size_t n = tlp_dataset_n_records(ds), *idx = malloc(sizeof(size_t) * (n ? n : 1)), k = 0;
+    for (size_t i = 0; idx && i < n; i++)
+        if (tlp_dataset_task(ds, tlp_dataset_rec(ds, i)->task)->mode == m) idx[k++] = i;
+    if (idx && k >= (size_t)B) {
+        int L = tlp_mode_seq(m), F = tlp_mode_fea(m);
+        for (int b = 0; b < B; b++) {
+            size_t i = random ? idx[tlp_rng_below(r, (uint32_t)k)] : idx[k / 2 - (size_t)B / 2 + (size_t)b];
+            tlp_dataset_features(ds, i, L, x + (size_t)b * (size_t)L * (size_t)F);
+        }
+        rc = 0;
+    }
+    free(idx);
     return rc;
 }
 
