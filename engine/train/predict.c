@@ -19,7 +19,6 @@ static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const unsigne
     const tlp_model_config *c = tlp_model_config_of(m);
     int L = c->steps, F = tlp_mode_fea(c->mode), B = 512;
     size_t row = (size_t)L * (size_t)F, n = tlp_dataset_n_records(ds);
-    if (tlp_dataset_check_steps(ds, c->mode, L, err) != TLP_OK) return err->status;
     float *x = malloc(sizeof(float) * row * (size_t)B), *out = malloc(sizeof(float) * (size_t)B * (size_t)nh);
     uint32_t *idx = malloc(sizeof(uint32_t) * (size_t)B);
     if (!x || !out || !idx || tlp_model_reserve(m, B, 0, err) != TLP_OK) {
@@ -96,6 +95,8 @@ static tlp_status predict_some(tlp_model *m, const tlp_dataset *ds, const unsign
     if (nh < 1 || nh > cfg->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "%d heads of %d", nh, cfg->n_heads);
     for (int k = 0; k < nh; k++)
         if (heads[k] < 0 || heads[k] >= cfg->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", heads[k]);
+    /* the records keep the steps the crop asks (an ensemble's networks share it) */
+    if (tlp_dataset_check_steps(ds, cfg->mode, cfg->steps, err) != TLP_OK) return err->status;
     int K = tlp_model_n_members(m);
     if (K == 1) return predict_net(m, ds, take, heads, nh, scores, progress, ctx, err);
     /* an ensemble: the mean over its networks of their scores standardised
