@@ -403,9 +403,35 @@ static void test_with_heads(void)
     tlp_model_free(same), tlp_model_free(out), tlp_model_free(m), tlp_model_free(from);
 }
 
+/* A head for a new hardware from a near one's: the same decoder under a new
+ * name, after the model's own, knowing no origin; a name taken is refused. */
+static void test_head_like(void)
+{
+    tlp_model *m = small_model(TLP_MODE_CPU, 2, 2);
+    tlp_error e = {0};
+    ok(tlp_model_origin_add(m, 1, "llvm -mcpu=x", NULL, 0) == TLP_OK, "head hw1 knows a target");
+    tlp_model *out = tlp_model_with_head_like(m, "local", 1, &e);
+    if (!ok(out != NULL, "a model with a head like hw1's")) {
+        printf("# %s\n", e.msg);
+        return;
+    }
+    const tlp_model_config *c = tlp_model_config_of(out);
+    ok(c->n_heads == 3 && !strcmp(c->heads[2], "local") && !strcmp(c->heads[1], "hw1"), "its heads, then local");
+    size_t trunk = tlp_model_trunk_params(out), per = (tlp_model_n_params(out) - trunk) / 3;
+    const float *po = tlp_model_params_const(out), *pm = tlp_model_params_const(m);
+    ok(!memcmp(po, pm, sizeof(float) * (trunk + 2 * per)), "the trunk and both heads as they were");
+    ok(!memcmp(po + trunk + 2 * per, pm + trunk + per, sizeof(float) * per), "local's decoder is hw1's");
+    ok(tlp_model_origin_n_targets(out, 2) == 0 && tlp_model_origin_n_targets(out, 1) == 1,
+       "local knows no origin; hw1 keeps its own");
+    ok(tlp_model_with_head_like(m, "hw0", 1, &e) == NULL && strstr(e.msg, "no new head"), "a head's name is refused");
+    ok(tlp_model_with_head_like(m, "x", 5, &e) == NULL, "a head that is none is refused");
+    tlp_model_free(out), tlp_model_free(m);
+}
+
 int main(void)
 {
     test_threads();
+    test_head_like();
     tlp_set_threads(1);
     test_gemm();
     test_rng();

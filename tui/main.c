@@ -22,6 +22,7 @@ static const cli_subcommand CMDS[] = {
     {"ensemble", cmd_ensemble, "trained models as one: their scores standardised per task and averaged", &ENSEMBLE_CMD},
     {"pack", cmd_pack, "parse records once into a packed store that every DATA argument takes, read whole", &PACK_CMD},
     {"best", cmd_best, "the best valid record of every task, as TVM records (TVM's distill)", &BEST_CMD},
+    {"serve", cmd_serve, "a tuner's cost model: scores candidates, learns from measurements (a line protocol)", &SERVE_CMD},
 };
 static const size_t N_CMDS = sizeof CMDS / sizeof *CMDS;
 

@@ -413,6 +413,32 @@ tlp_model *tlp_model_with_heads_of(const tlp_model *m, const tlp_model *from, tl
     return out;
 }
 
+tlp_model *tlp_model_with_head_like(const tlp_model *m, const char *name, int like, tlp_error *err)
+{
+    if (like < 0 || like >= m->cfg.n_heads) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", like);
+        return NULL;
+    }
+    if (!name[0] || strlen(name) >= TLP_HEAD_NAME || tlp_model_head(m, name) >= 0) {
+        tlp_error_set(err, TLP_ARG, NULL, 0, "\"%s\" is no new head's name", name);
+        return NULL;
+    }
+    tlp_model *from = tlp_model_clone(m); /* head `like` renamed, its origin forgotten */
+    if (!from) {
+        tlp_error_set(err, TLP_NOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    for (int k = 0; k < tlp_model_n_members(from); k++)
+        snprintf(tlp_model_member(from, k)->cfg.heads[like], TLP_HEAD_NAME, "%s", name);
+    head_origin *o = &from->origin[like];
+    for (int i = 0; i < o->n_targets; i++) free(o->targets[i]);
+    free(o->targets), free(o->tasks);
+    memset(o, 0, sizeof *o);
+    tlp_model *out = tlp_model_with_heads_of(m, from, err);
+    tlp_model_free(from);
+    return out;
+}
+
 const tlp_model_config *tlp_model_config_of(const tlp_model *m) { return &m->cfg; }
 
 int tlp_model_head(const tlp_model *m, const char *name)

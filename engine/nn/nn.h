@@ -47,6 +47,12 @@ tlp_model *tlp_model_adapt(const tlp_model *init, const tlp_model_config *cfg, u
  * decoders and origin as in from; network k's from from's network k, else
  * its first), m's trunk: a fine-tuning of some heads keeps the others. */
 tlp_model *tlp_model_with_heads_of(const tlp_model *m, const tlp_model *from, tlp_error *err);
+/* m with one head more, called name, whose decoder (each network's) is a
+ * copy of head like's, knowing nothing of what it was trained on: a head
+ * for a new hardware that starts from a near one's (tlpx serve's local
+ * head from the model's CPU head).  NULL with err when name is a head of m
+ * already or like is none. */
+tlp_model *tlp_model_with_head_like(const tlp_model *m, const char *name, int like, tlp_error *err);
 /* An ensemble: a model may carry other networks of its mode and heads (each
  * with its own encoding and weights), its members.  tlp_predict combines
  * them: each network's scores standardised within each task (mean 0 and

@@ -51,6 +51,25 @@ static tlp_status predict_net(tlp_model *m, const tlp_dataset *ds, const unsigne
     return TLP_OK;
 }
 
+/* Records given as their tokens (a tuner's candidates, not a dataset's):
+ * each network's raw scores, in chunks of the prediction batch. */
+tlp_status tlp_predict_tokens(tlp_model *m, const float *x, size_t n, int head, float *scores, tlp_error *err)
+{
+    const tlp_model_config *c = tlp_model_config_of(m);
+    if (head < 0 || head >= c->n_heads) return tlp_error_set(err, TLP_ARG, NULL, 0, "no head %d", head);
+    size_t row = (size_t)c->steps * (size_t)tlp_mode_fea(c->mode), B = 512;
+    int K = tlp_model_n_members(m);
+    for (int k = 0; k < K; k++) {
+        tlp_model *net = tlp_model_member(m, k);
+        if (tlp_model_reserve(net, (int)B, 0, err) != TLP_OK) return err->status;
+        for (size_t i = 0; i < n; i += B) {
+            int nb = (int)(n - i < B ? n - i : B);
+            tlp_model_forward_heads(net, x + i * row, nb, &head, 1, scores + (size_t)k * n + i);
+        }
+    }
+    return TLP_OK;
+}
+
 typedef struct {
     int (*progress)(void *ctx, double frac);
     void *ctx;

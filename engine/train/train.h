@@ -335,6 +335,13 @@ tlp_status tlp_predict(tlp_model *m, const tlp_dataset *ds, int head, float *sco
 tlp_status tlp_predict_heads(tlp_model *m, const tlp_dataset *ds, const int *heads, int nh, float **scores,
                              int (*progress)(void *ctx, double frac), void *ctx, tlp_error *err);
 
+/* Records that are no dataset's (a tuner's candidates, tlpx serve): x holds
+ * n records' raw tokens as tlp_record_features writes them for the model's
+ * mode and crop ([n][steps][F]); scores[k * n + i] gets network k's raw
+ * score of record i on head (an ensemble's networks each, uncombined: how to
+ * standardise them is the caller's). */
+tlp_status tlp_predict_tokens(tlp_model *m, const float *x, size_t n, int head, float *scores, tlp_error *err);
+
 /* Predict every head of a copy of m on every record of ds on the worker
  * thread (the same job API: progress, fd, cancel).  When done, take the
  * scores with tlp_job_take_scores before tlp_job_finish. */

@@ -17,6 +17,7 @@ int cmd_best(int argc, char **argv);
 int cmd_ensemble(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Options every data-reading subcommand takes. */
 typedef struct {

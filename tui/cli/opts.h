@@ -29,7 +29,7 @@ typedef struct {
 extern const cli_opt CLI_DATA_OPTS[];
 /* Every subcommand's table, for the man page and completion. */
 extern const cli_cmd EXPLORE_CMD, STATS_CMD, TOKENS_CMD, FEATURES_CMD, TRAIN_CMD, EVAL_CMD, PREDICT_CMD, REPLAY_CMD,
-    BEST_CMD, PACK_CMD, ENSEMBLE_CMD;
+    BEST_CMD, PACK_CMD, ENSEMBLE_CMD, SERVE_CMD;
 
 /* One subcommand of tlpx: its name, the function, a line of help, its table.
  * The list of them is tui/main.c's (the explorer is one of them). */
