@@ -330,9 +330,69 @@ static void test_changed_source(void)
     tlp_dataset_free(ds);
 }
 
+/* A log a running search appends to: each follow takes the whole lines
+ * added since the last, a line without its newline waits for it, line
+ * numbers go on, a record read again is the one taken, and a file that got
+ * shorter (replaced) is said. */
+static void test_follow(void)
+{
+    char dir[] = "/tmp/tlpx_followXXXXXX", p[300];
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    snprintf(p, sizeof p, "%s/log.json", dir);
+    FILE *src = fopen(fx("train/hw-a/op64.json"), "r");
+    char *lines[64];
+    size_t nl = 0, cap = 0;
+    for (char *l = NULL; nl < 64 && getline(&l, &cap, src) > 0; l = NULL, cap = 0) lines[nl++] = l;
+    fclose(src);
+    ok(nl >= 10, "ten record lines or more to append");
+    FILE *f = fopen(p, "w");
+    for (size_t i = 0; i < 4; i++) fputs(lines[i], f);
+    fwrite(lines[4], 1, strlen(lines[4]) / 2, f); /* half a line: being written */
+    fflush(f);
+    tlp_dataset *ds = tlp_dataset_new();
+    tlp_follow fw = TLP_FOLLOW_INIT;
+    tlp_error e = {0};
+    size_t added = 0;
+    is_int(tlp_dataset_follow(ds, p, "local", &fw, &added, &e), TLP_OK, "follow a log being written");
+    tlp_dataset_finish(ds, &e);
+    is_int((int)added, 4, "its 4 whole lines, not the half one");
+    is_int((int)fw.line, 4, "4 lines taken");
+    fputs(lines[4] + strlen(lines[4]) / 2, f); /* the rest of line 5, then 3 more */
+    for (size_t i = 5; i < 8; i++) fputs(lines[i], f);
+    fflush(f);
+    is_int(tlp_dataset_follow(ds, p, "local", &fw, &added, &e), TLP_OK, "follow again");
+    tlp_dataset_finish(ds, &e);
+    is_int((int)added, 4, "the 4 lines added since, line 5 whole now");
+    is_int((int)tlp_dataset_n_records(ds), 8, "8 records in all");
+    is_int((int)tlp_dataset_n_files(ds), 1, "one file");
+    const tlp_rec *r = tlp_dataset_rec(ds, 4);
+    is_int((int)r->line, 5, "the record of line 5 knows its line");
+    ok(!strcmp(tlp_dataset_task(ds, r->task)->hardware, "local"), "under the hardware name given");
+    tlp_record rec, want;
+    tlp_record_init(&rec), tlp_record_init(&want);
+    is_int(tlp_dataset_read_record(ds, 4, &rec, &e), TLP_OK, "a followed record is read again");
+    tlp_record_parse(&want, lines[4], strlen(lines[4]) - 1, &e);
+    ok(rec.n_steps == want.n_steps && !strcmp(rec.workload_key, want.workload_key) &&
+           rec.costs[0] == want.costs[0], "and it is the line taken");
+    tlp_record_free(&rec), tlp_record_free(&want);
+    is_int(tlp_dataset_follow(ds, p, "local", &fw, &added, &e), TLP_OK, "nothing new: nothing added");
+    is_int((int)added, 0, "0 added");
+    fclose(f);
+    f = fopen(p, "w"); /* replaced by a shorter file */
+    fputs(lines[0], f);
+    fclose(f);
+    is_int(tlp_dataset_follow(ds, p, "local", &fw, &added, &e), TLP_IO, "a file that got shorter: an error");
+    ok(strstr(e.msg, "got shorter") != NULL && strstr(e.file, "log.json"), "saying so, naming the file");
+    for (size_t i = 0; i < nl; i++) free(lines[i]);
+    unlink(p);
+    rmdir(dir);
+    tlp_dataset_free(ds);
+}
+
 int main(void)
 {
     test_changed_source();
+    test_follow();
     test_tasks();
     test_override();
     test_malformed();

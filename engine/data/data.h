@@ -281,6 +281,21 @@ void tlp_dataset_free(tlp_dataset *ds);
  * after tlp_dataset_finish. */
 tlp_status tlp_dataset_add_path(tlp_dataset *ds, const char *path, const char *hardware,
                                 const tlp_load_opts *opts, tlp_error *err);
+/* A record file read as it grows (a tuning log a running search appends
+ * to): each call reads the whole lines added since the last one (a last line
+ * without its newline waits for it) as records of path, their line numbers
+ * and byte offsets going on from where the last call stopped, so re-reading
+ * a record works as for any file.  Start with TLP_FOLLOW_INIT (from the
+ * beginning).  A file that got shorter is an error (it was replaced).
+ * *added (may be NULL) gets the records added; finish the dataset after. */
+typedef struct {
+    uint64_t off; /* bytes taken: every whole line before it */
+    long line;    /* lines taken */
+    long file;    /* the file's index in the dataset, -1 before the first call */
+} tlp_follow;
+#define TLP_FOLLOW_INIT {0, 0, -1}
+tlp_status tlp_dataset_follow(tlp_dataset *ds, const char *path, const char *hardware, tlp_follow *f,
+                              size_t *added, tlp_error *err);
 /* Compute per-task statistics and labels.  Call after the last add_path;
  * calling add_path again afterwards is allowed and needs another finish. */
 tlp_status tlp_dataset_finish(tlp_dataset *ds, tlp_error *err);

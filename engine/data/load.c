@@ -214,6 +214,37 @@ static tlp_status add_stream(tlp_dataset *ds, int fd, const char *path, hw_name_
     return st;
 }
 
+/* One line of a record file (without its newline), at byte `here` of file
+ * number `file` (named path): a record added, or a diagnostic kept;
+ * blank lines and TVM's comments pass.  Fails only out of memory. */
+static tlp_status take_line(tlp_dataset *ds, const char *s, size_t len, size_t file, const char *path, long lineno,
+                            uint64_t here, hw_name_t *hardware, const tlp_load_opts *o, tlp_error *err)
+{
+    while (len && s[len - 1] == '\r') len--;
+    size_t lead = 0;
+    while (lead < len && (s[lead] == ' ' || s[lead] == '\t')) lead++;
+    if (lead == len) return TLP_OK;             /* blank */
+    if (s[0] == '#' || s[0] == ' ') {           /* TVM's reader skips these */
+        ds->n_comments++;
+        return TLP_OK;
+    }
+    tlp_error e = {0};
+    tlp_status ps = tlp_record_parse(&ds->scratch, s, len, &e);
+    if (ps == TLP_NOMEM) return tlp_error_set(err, TLP_NOMEM, path, lineno, "out of memory");
+    if (ps) {
+        diag(ds, file, lineno, ps, e.msg, o);
+        return TLP_OK;
+    }
+    if (o && o->n_folds > 0) {
+        int f_in = tlp_workload_fold(ds->scratch.workload_key, o->n_folds) == o->fold;
+        if (f_in == (o->fold_except != 0)) { /* another fold's task */
+            ds->n_other_folds++;
+            return TLP_OK;
+        }
+    }
+    return add_record(ds, &ds->scratch, file, lineno, here, tlp__text_sum(s, len), hardware, err);
+}
+
 static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_name_t *hardware,
                                const tlp_load_opts *o, tlp_error *err)
 {
@@ -252,33 +283,7 @@ static tlp_status read_records(tlp_dataset *ds, gzFile g, const char *path, hw_n
             diag(ds, file, lineno, TLP_TOO_LONG, msg, o);
             continue;
         }
-        size_t len = (size_t)n;
-        while (len && s[len - 1] == '\r') len--;
-        size_t lead = 0;
-        while (lead < len && (s[lead] == ' ' || s[lead] == '\t')) lead++;
-        if (lead == len) continue;                  /* blank */
-        if (s[0] == '#' || s[0] == ' ') {           /* TVM's reader skips these */
-            ds->n_comments++;
-            continue;
-        }
-        tlp_error e = {0};
-        tlp_status ps = tlp_record_parse(&ds->scratch, s, len, &e);
-        if (ps == TLP_NOMEM) {
-            status = tlp_error_set(err, TLP_NOMEM, path, lineno, "out of memory");
-            break;
-        }
-        if (ps) {
-            diag(ds, file, lineno, ps, e.msg, o);
-            continue;
-        }
-        if (o && o->n_folds > 0) {
-            int f_in = tlp_workload_fold(ds->scratch.workload_key, o->n_folds) == o->fold;
-            if (f_in == (o->fold_except != 0)) { /* another fold's task */
-                ds->n_other_folds++;
-                continue;
-            }
-        }
-        status = add_record(ds, &ds->scratch, file, lineno, here, tlp__text_sum(s, len), hardware, err);
+        status = take_line(ds, s, (size_t)n, file, path, lineno, here, hardware, o, err);
         if (status) break;
     }
     free(rd.buf);
@@ -592,4 +597,79 @@ tlp_status tlp_dataset_read_record(const tlp_dataset *ds, size_t i, tlp_record *
     free(line);
     gzclose(g);
     return s;
+}
+
+/* ------------------------------------------------------------ a growing file */
+
+tlp_status tlp_dataset_follow(tlp_dataset *ds, const char *path, const char *hardware, tlp_follow *f,
+                              size_t *added, tlp_error *err)
+{
+    size_t before = tlp_dataset_n_records(ds);
+    if (added) *added = 0;
+    int fd = tlp_open_regular(path);
+    if (fd < 0) return tlp_error_set(err, TLP_IO, path, 0, "cannot open: %s", tlp_fopen_why(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return tlp_error_set(err, TLP_IO, path, 0, "cannot read: %s", strerror(errno));
+    }
+    if ((uint64_t)st.st_size < f->off) {
+        close(fd);
+        return tlp_error_set(err, TLP_IO, path, 0, "the file got shorter (%lld bytes, %llu read): replaced, not appended to",
+                             (long long)st.st_size, (unsigned long long)f->off);
+    }
+    if ((uint64_t)st.st_size == f->off) {
+        close(fd);
+        return TLP_OK;
+    }
+    if (f->file < 0 || (size_t)f->file >= ds->n_files) {
+        int k = tlp__add_file_name(ds, path);
+        if (k < 0) {
+            close(fd);
+            return tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+        }
+        f->file = k;
+    }
+    hw_name_t name = {NULL, "", path, 0};
+    char *given = hardware ? strdup(hardware) : NULL;
+    if (given) tlp_clean_name(given);
+    name.given = given;
+    char dir[4096]; /* the name from the path, as a file given alone has it */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = 0;
+    else snprintf(dir, sizeof dir, ".");
+    real_base(dir, name.path, sizeof name.path);
+    tlp_clean_name(name.path);
+    tlp_status status = TLP_OK;
+    char *buf = malloc(CHUNK);
+    size_t have = 0, cap = CHUNK;
+    uint64_t pos = f->off;
+    while (buf && status == TLP_OK && pos < (uint64_t)st.st_size) {
+        if (have == cap) { /* a line longer than the buffer: grow it, up to MAX_LINE */
+            char *b = cap < 2 * (size_t)MAX_LINE ? realloc(buf, cap * 2) : NULL;
+            if (!b) break;
+            buf = b, cap *= 2;
+        }
+        ssize_t n = pread(fd, buf + have, cap - have, (off_t)pos);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        pos += (uint64_t)n, have += (size_t)n;
+        size_t used = 0;
+        for (char *nl; status == TLP_OK && (nl = memchr(buf + used, '\n', have - used)); used = (size_t)(nl - buf) + 1) {
+            f->line++;
+            status = take_line(ds, buf + used, (size_t)(nl - buf) - used, (size_t)f->file, path, f->line, f->off,
+                               &name, NULL, err);
+            f->off += (uint64_t)(nl - buf) + 1 - used;
+            ds->bytes_read += (uint64_t)(nl - buf) + 1 - used;
+        }
+        memmove(buf, buf + used, have - used); /* a partial last line waits for its newline */
+        have -= used;
+    }
+    if (!buf) status = tlp_error_set(err, TLP_NOMEM, path, 0, "out of memory");
+    free(buf), free(given);
+    close(fd);
+    if (name.used) note_inferred(ds, &name, path);
+    if (added) *added = tlp_dataset_n_records(ds) - before;
+    return status;
 }
