@@ -439,7 +439,7 @@ int main(void)
     const char *models[1] = {fixture(2, "demo-gpu.tlpx")};
     cli_data_opts d = {paths, 2, NULL, 1, 0, 0, 0};
     app_t a;
-    if (app_open(&a, &d, models, 1, 0) != 0) {
+    if (app_open(&a, &d, models, 1, 0, NULL) != 0) {
         app_close(&a);
         tap_skip_all("cannot open the fixtures");
     }

@@ -96,6 +96,30 @@ keys Q
 # (the pane outlives the explorer by its sleep, so the sentence stays to be read)
 session 100 30 "env TERM=dumb $TLPX explore $FX/hw-a; sleep 600"
 what="TERM=dumb: a sentence, not garbage"; check wait_for "needs a terminal that can move the cursor; TERM=dumb cannot"
+# --follow: a log a running search appends to (its first lines, then a new task's records)
+head -n 5 "$FX/hw-a/op64.json" >"$T/flog.json"
+session 100 30 "$TLPX explore --follow $T/flog.json --model $T/m.tlpx; sleep 2"
+what="--follow opens on the log's first records, ranked"; check wait_for "all 1 tasks"
+cat "$FX/hw-a/conv.json" >>"$T/flog.json"
+what="records appended come in while the explorer runs"; check wait_for "flog.json: 40 new records (45 in all)"
+what="the new task is listed, with its top-1 under the model"; check wait_for "conv2d_layer(1, ..."
+what="and the status line's figures take it in"; check wait_for "all 2 tasks"
+keys Enter
+what="its candidates open with their measured and predicted ranks"; check wait_for "meas  pred"
+printf '%s' "$(head -n 1 "$FX/hw-a/op64.json")" >>"$T/flog.json" # a line being written: no newline yet
+sleep 1
+screen
+what="a line without its newline waits (nothing said of it)"; check sh -c "! grep -q 'broken JSON' '$T/screen'"
+echo >>"$T/flog.json"
+what="and comes in whole once it ends"; check wait_for "1 new records (46 in all)"
+keys Q
+rm -f "$T/none.json"
+session 100 30 "$TLPX explore --follow $T/none.json --model $T/m.tlpx; sleep 3"
+what="--follow of a log not yet made waits for its first record"; check wait_for "waiting for the first record of"
+head -n 3 "$FX/hw-a/op64.json" >"$T/none.json"
+what="and opens when it comes"; check wait_for "all 1 tasks"
+keys Q
+
 # the README's first command: tlpx alone, in a real terminal, on the embedded default
 session 120 30 \
     "env LANG=C.UTF-8 TLPX_ASSETS=$top_srcdir/assets XDG_STATE_HOME=$T/state $TLPX; sleep 2"

@@ -12,6 +12,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <unistd.h>
 
 void app_message(app_t *a, const char *fmt, ...)
 {
@@ -24,7 +27,75 @@ void app_message(app_t *a, const char *fmt, ...)
 
 /* ------------------------------------------------------------ the state */
 
-int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models, int exact_padding)
+/* --follow's log at the opening: what it holds, waiting for a first record
+ * when there is none yet (a search that has just begun). */
+static int follow_first(app_t *a, const char *path)
+{
+    snprintf(a->follow, sizeof a->follow, "%s", path);
+    a->fw = (tlp_follow)TLP_FOLLOW_INIT;
+    for (int said = 0;; said = 1) {
+        tlp_error err = {0};
+        struct stat st;
+        if (stat(path, &st) == 0 || errno != ENOENT) { /* a log not yet made is waited for too */
+            if (tlp_dataset_follow(a->ds, path, NULL, &a->fw, NULL, &err) != TLP_OK) {
+                fprintf(stderr, "tlpx: %s: %s\n", err.file[0] ? err.file : path, err.msg);
+                return -1;
+            }
+            tlp_dataset_finish(a->ds, NULL);
+        }
+        if (tlp_dataset_n_records(a->ds)) return 0;
+        if (!said) fprintf(stderr, "tlpx: waiting for the first record of %s (Ctrl-C stops)\n", path);
+        usleep(500 * 1000);
+    }
+}
+
+int app_grow_tasks(app_t *a)
+{
+    size_t nt = tlp_dataset_n_tasks(a->ds), had = a->tscore ? a->n_tscore : 0;
+    task_score *ts = realloc(a->tscore, sizeof *ts * (nt + 1));
+    if (ts) a->tscore = ts;
+    int *tr = realloc(a->task_rows, sizeof *tr * (nt + 1));
+    if (tr) a->task_rows = tr;
+    if (!ts || !tr) return -1;
+    for (size_t t = had; t < nt; t++) {
+        memset(&ts[t], 0, sizeof ts[t]);
+        ts[t].top1 = ts[t].top5 = ts[t].rand1 = ts[t].cmp_top1 = ts[t].agree = NAN;
+    }
+    a->n_tscore = nt;
+    app_hash_tasks(a); /* task indices may have moved */
+    return 0;
+}
+
+int app_follow_poll(app_t *a)
+{
+    if (!a->follow[0] || app_busy(a)) return 0; /* the jobs read the data: it grows between them */
+    tlp_error err = {0};
+    size_t added = 0;
+    tlp_status s = tlp_dataset_follow(a->ds, a->follow, NULL, &a->fw, &added, &err);
+    if (s != TLP_OK && !a->follow_failed) app_message(a, "%s: %s", err.file[0] ? err.file : a->follow, err.msg);
+    a->follow_failed = s != TLP_OK;
+    if (!added) return 0;
+    tlp_dataset_finish(a->ds, NULL);
+    if (app_grow_tasks(a) != 0) {
+        app_message(a, "out of memory");
+        return 0;
+    }
+    a->follow_new += added;
+    app_describe_data(a);
+    app_message(a, "%s: %zu new records (%zu in all)", a->follow, added, tlp_dataset_n_records(a->ds));
+    for (int m = 0; m < TLP_MODE_COUNT; m++) { /* the tasks the records went to are scored again */
+        app_free_scores(&a->fam[m]);
+        app_start_predict(a, (tlp_mode)m);
+    }
+    if (a->embedded) app_embedded_models(a, NULL); /* a family new to the session */
+    app_compute_scores(a);
+    app_sort_tasks(a);
+    if (a->task >= 0) app_load_task(a, a->task);
+    return 1;
+}
+
+int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models, int exact_padding,
+             const char *follow)
 {
     memset(a, 0, sizeof *a);
     a->exact_padding = exact_padding;
@@ -35,16 +106,12 @@ int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_
     tlp_record_init(&a->rec);
     tlp_record_init(&a->best_rec);
     for (int m = 0; m < TLP_MODE_COUNT; m++) a->fam[m].prev_head = a->fam[m].cmp_head = -1;
-    if (!(a->ds = cli_load(d))) return -1;
-    size_t nt = tlp_dataset_n_tasks(a->ds);
-    a->tscore = calloc(nt + 1, sizeof *a->tscore);
-    a->task_rows = calloc(nt + 1, sizeof *a->task_rows);
-    if (!a->tscore || !a->task_rows) {
+    if (d->n_paths ? !(a->ds = cli_load(d)) : !(a->ds = tlp_dataset_new())) return -1;
+    if (follow && follow_first(a, follow) != 0) return -1;
+    if (app_grow_tasks(a) != 0) {
         fprintf(stderr, "tlpx: out of memory\n");
         return -1;
     }
-    for (size_t t = 0; t < nt; t++) a->tscore[t].top1 = a->tscore[t].top5 = NAN;
-    app_hash_tasks(a);
     a->mode = tlp_dataset_task(a->ds, 0)->mode;
     app_describe_data(a);
     tlp_set_threads(cli_default_threads());

@@ -432,6 +432,7 @@ static void run_loop(app_t *a)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     if (!a->msg[0]) app_message(a, "? help  : command  Enter open  q back");
+    double last_follow = mono_ms();
     while (!a->quit) {
         views_draw(a);
         struct pollfd fds[4];
@@ -453,6 +454,10 @@ static void run_loop(app_t *a)
         }
         nodelay(stdscr, FALSE);
         if (a->train) app_poll_jobs(a);
+        if (a->follow[0] && mono_ms() - last_follow >= 500) { /* --follow: the log's new records */
+            last_follow = mono_ms();
+            app_follow_poll(a);
+        }
     }
     sigaction(SIGINT, &old, NULL);
     prompt_done();
@@ -466,6 +471,7 @@ static const cli_opt EXPLORE_OPTS[] = {
     {"--script", NULL, "FILE", "run keys and :commands from FILE without a terminal, print screen dumps"},
     {"--size", NULL, "WxH", "--script: the screen size (80x24)"},
     {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count)"},
+    {"--follow", "-f", "LOG", "a tuning log a running search appends to: its new records come in as they are written, ranked (DATA may be none)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -480,7 +486,7 @@ const cli_cmd EXPLORE_CMD = {
 
 typedef struct {
     cli_data_opts *d;
-    const char *models[8], *script;
+    const char *models[8], *script, *follow;
     int n_models, w, h;
     int dflt; /* the embedded default's data (add_default) */
     int exact_padding;
@@ -497,6 +503,8 @@ static int explore_arg(void *ctx, const cli_opt *o, const char *val)
         e->script = val;
     else if (!strcmp(o->name, "--exact-padding"))
         e->exact_padding = 1;
+    else if (!strcmp(o->name, "--follow"))
+        e->follow = val;
     else if (sscanf(val, "%dx%d", &e->w, &e->h) != 2 || e->w < 20 || e->h < 6 || e->w > 1000 || e->h > 500)
         return cli_usage_error(&EXPLORE_CMD, "--size is WxH, e.g. 80x24, not \"%s\"", val);
     return 0;
@@ -511,7 +519,7 @@ static int add_default(explore_args *e)
     static const char *gpus[] = CLI_DEFAULT_GPUS;
     char dir[4096];
     cli_data_opts *o = e->d;
-    if (o->n_paths || e->n_models || cli_assets_dir(dir, sizeof dir) != 0) return 0;
+    if (o->n_paths || e->n_models || e->follow || cli_assets_dir(dir, sizeof dir) != 0) return 0;
     const char **more = realloc(o->paths, 3 * sizeof *o->paths);
     if (!more) return -1;
     o->paths = more;
@@ -529,7 +537,7 @@ static int explore(const explore_args *e)
     app_t a;
     int rc = EXIT_FAIL;
     e->d->quiet = 1;
-    if (app_open(&a, e->d, e->models, e->n_models, e->exact_padding) == 0) {
+    if (app_open(&a, e->d, e->models, e->n_models, e->exact_padding, e->follow) == 0) {
         if (!e->n_models) {
             a.embedded = 1;
             app_embedded_models(&a, e->dflt ? NULL : stderr);
@@ -548,12 +556,12 @@ int cmd_explore(int argc, char **argv)
 {
     started_ms = mono_ms();
     cli_data_opts o = {0};
-    explore_args ea = {&o, {NULL}, NULL, 0, 80, 24, 0, 0};
+    explore_args ea = {&o, {NULL}, NULL, NULL, 0, 80, 24, 0, 0};
     o.paths = calloc((size_t)argc + 1, sizeof *o.paths);
     if (!o.paths) return EXIT_FAIL;
     int rc = cli_parse(&EXPLORE_CMD, argc, argv, &o, explore_arg, &ea);
     if (rc < 0 && add_default(&ea) != 0) rc = EXIT_USAGE;
-    if (rc < 0 && !o.n_paths) {
+    if (rc < 0 && !o.n_paths && !ea.follow) {
         fprintf(stderr, "tlpx: no record files given.  Point the explorer at Ansor/TenSet measure records:\n"
                         "  tlpx explore measure_records/k80/            (a directory, read recursively)\n"
                         "  tlpx explore K80=path/to/logs --model m.tlpx (NAME= names the hardware)\n");

@@ -75,6 +75,11 @@ typedef struct {
     family_t fam[TLP_MODE_COUNT];
     tlp_mode mode;          /* the family in use */
     task_score *tscore;     /* [n_tasks] for the active heads */
+    size_t n_tscore;        /* the tasks it has room and figures for */
+    char follow[4096];      /* --follow: the log followed ("" none), where it was left, what it brought */
+    tlp_follow fw;
+    size_t follow_new;
+    int follow_failed;
     tlp_eval_sum eval;      /* top-1/top-5 over the tasks of the family in use */
     char eval_hw[64];         /* the hardware whose tasks a->eval covers ("" = all of the mode) */
     int eval_in_sample;       /* of a->eval's tasks, those the model was trained on */
@@ -176,7 +181,15 @@ void app_do(app_t *a, action_id act, const char *arg);
  * started (exact_padding: every model computes every padding row, TLP's
  * way).  0, or -1 after printing why.  Release with app_close (also after
  * -1). */
-int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models, int exact_padding);
+int app_open(app_t *a, const cli_data_opts *d, const char *const *models, int n_models, int exact_padding,
+             const char *follow);
+/* follow (may be NULL): a tuning log a running search appends to (--follow),
+ * read at the opening (waiting for its first record) and by
+ * app_follow_poll: its new records taken when no job reads the data (1
+ * when some came: the tasks they went to are scored again). */
+int app_follow_poll(app_t *a);
+/* Room and figures for the tasks the data gained (0, or -1 out of memory). */
+int app_grow_tasks(app_t *a);
 void app_close(app_t *a); /* cancels the jobs, frees everything */
 void app_message(app_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 family_t *app_fam(app_t *a);                   /* the family in use */

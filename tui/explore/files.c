@@ -237,11 +237,7 @@ void tui_files_load(app_t *a, const char *arg)
  * dropped when the tasks may have moved. */
 static void grow_tasks(app_t *a, size_t before)
 {
-    task_score *ts = realloc(a->tscore, sizeof *ts * (tlp_dataset_n_tasks(a->ds) + 1));
-    int *tr = realloc(a->task_rows, sizeof *tr * (tlp_dataset_n_tasks(a->ds) + 1));
-    if (ts) a->tscore = ts;
-    if (tr) a->task_rows = tr;
-    if (ts) app_hash_tasks(a); /* task indices may have moved */
+    app_grow_tasks(a);
     if (tlp_dataset_n_records(a->ds) != before) { /* task indices may have moved: back to the list */
         a->task = -1;
         a->n_cand_rows = 0;
