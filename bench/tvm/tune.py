@@ -117,6 +117,8 @@ def run(args):
     if "-mcpu=native" in args.target:  # TVM's LLVM targets take a CPU's name, not "native"
         from tvm.target.codegen import llvm_get_system_cpu
         args.target = args.target.replace("-mcpu=native", "-mcpu=" + llvm_get_system_cpu())
+    if "-model=" not in args.target:  # the records' hardware: tlpx names it after -model=
+        args.target += " -model=local"
     target = tvm.target.Target(args.target)
     os.makedirs(args.dir, exist_ok=True)
     with open(os.path.join(args.dir, "target.txt"), "w") as f:
