@@ -52,7 +52,7 @@ const cli_cmd SERVE_CMD = {
     "it); `wait`, `status`, `save [PATH]`, `help`, `quit`.",
     SERVE_OPTS, 0};
 
-#define MAX_BATCH (1 << 20)       /* lines of one request */
+#define MAX_BATCH (1 << 16)       /* lines of one request (Ansor asks ~2,000 at a time) */
 #define MAX_BUFFERED (1ul << 31) /* bytes a client may send ahead */
 
 typedef struct {
@@ -498,7 +498,7 @@ static size_t one_request(server *S, client *c, sbuf *out)
         int upd = w[0][0] == 'u';
         long n;
         if (nw < 2 || cli_whole(w[1], 0, MAX_BATCH, &n) || nw > (upd ? 2 : 3)) {
-            sb_printf(out, "error usage: %s\n", upd ? "update N (0..1048576), then N lines" : "predict N [HEAD], then N lines");
+            sb_printf(out, "error usage: %s\n", upd ? "update N (0..65536), then N lines" : "predict N [HEAD], then N lines");
             return took;
         }
         size_t *off = NULL;
