@@ -219,6 +219,15 @@ static int scoring_head(const server *S, const char *name, sbuf *out)
     return h >= 0 ? h : S->prior;
 }
 
+/* Why a line has no score, kept for its answer line (out of memory: a fixed
+ * reason, not freed). */
+static char NO_MEMORY[] = "out of memory";
+static char *reason(const char *msg)
+{
+    char *s = strdup(msg);
+    return s ? s : NO_MEMORY;
+}
+
 /* `predict N [HEAD]`: the lines' scores, or why a line has none. */
 static void do_predict(server *S, const char *body, const size_t *off, size_t n, const char *head_name, sbuf *out)
 {
@@ -241,12 +250,12 @@ static void do_predict(server *S, const char *body, const size_t *off, size_t n,
         tlp_error e = {0};
         size_t len = off[i + 1] - off[i] - 1;
         while (len && body[off[i] + len - 1] == '\r') len--;
-        if (tlp_record_parse(&r, body + off[i], len, &e) != TLP_OK) why[i] = strdup(e.msg);
+        if (tlp_record_parse(&r, body + off[i], len, &e) != TLP_OK) why[i] = reason(e.msg);
         else if (tlp_mode_of_target(r.target) != c->mode) {
             char m[160];
             snprintf(m, sizeof m, "a %s record (target %s): the model scores %s records",
                      tlp_mode_name(tlp_mode_of_target(r.target)), cli_esc(r.target), tlp_mode_name(c->mode));
-            why[i] = strdup(m);
+            why[i] = reason(m);
         } else {
             tlp_record_features(c->mode, c->steps, &r, x + nv * row);
             keys[nv] = tlp_workload_hash(r.workload_key) ^ (0x9e3779b97f4a7c15ull * (uint64_t)(head + 1));
@@ -273,7 +282,8 @@ static void do_predict(server *S, const char *body, const size_t *off, size_t n,
         sb_printf(out, "%.9g\n", ref ? z / K : NAN);
     }
 done:
-    for (size_t i = 0; why && i < n; i++) free(why[i]);
+    for (size_t i = 0; why && i < n; i++)
+        if (why[i] != NO_MEMORY) free(why[i]);
     free(x), free(sc), free(keys), free(why), free(slot);
 }
 
