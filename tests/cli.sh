@@ -21,7 +21,7 @@ done
 
 # the man page and the bash completion come from the option tables
 check "--man prints a man page" status 0 "$TLPX" --man
-check "with every subcommand" sh -c "for c in explore stats tokens features train eval predict replay ensemble pack best; do grep -q \"^.SS \\\"tlpx \$c \" '$T/out' || exit 1; done"
+check "with every subcommand" sh -c "for c in explore stats tokens features train eval predict replay ensemble pack best serve; do grep -q \"^.SS \\\"tlpx \$c \" '$T/out' || exit 1; done"
 man_has_help_opts() { # every --option train --help lists is in the man page
     "$TLPX" train --help | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^--[a-z-]+,?$/) { sub(/,$/, "", $i); print $i } }' |
         grep -vx -- --help | sort -u >"$T/opts"
