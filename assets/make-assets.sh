@@ -98,8 +98,11 @@ fi
 case $T in /*) ;; *) T=$(pwd)/$T ;; esac
 cd "$w"
 t0=$(date +%s)
+# --padding exact: the shipped models were trained with every padding row computed (recipe tlpx's
+# default before 2026-12-07); the same bytes need the same computation
 # shellcheck disable=SC2086
-"$T" train $G --heads K80,V100,MI50 --epochs "$epochs" --seed "$seed" --weights-only --out "$out/mtl-gpu.tlpx" -q
-[ -n "$only" ] || "$T" train Xeon=crazydemo-tlcbench --epochs "$epochs" --seed "$seed" --weights-only \
+"$T" train $G --heads K80,V100,MI50 --epochs "$epochs" --seed "$seed" --padding exact --weights-only \
+    --out "$out/mtl-gpu.tlpx" -q
+[ -n "$only" ] || "$T" train Xeon=crazydemo-tlcbench --epochs "$epochs" --seed "$seed" --padding exact --weights-only \
     --out "$out/xeon-cpu.tlpx" -q
 echo "make-assets.sh: models $(cd "$out" && ls -s ./*.tlpx | awk '{ printf "%s ", $0 }')in $(($(date +%s) - t0)) s"

@@ -55,6 +55,10 @@ tlp_status tlp_train_recipe(tlp_train_opts *o, tlp_mode m, const char *name)
     o->n_nets = 2;
     o->encode[0] = TLP_ENCODE_LOG;
     o->encode[1] = TLP_ENCODE_PROG;
+    /* padding rows computed once, weighted by their count: the same model
+     * to float rounding, about 1.8x faster, and level on quality (K80 and
+     * Xeon, 3 seeds: docs/quality.md, "A longer crop, and the padding once") */
+    o->padding = TLP_PADDING_ONCE;
     /* by the mode, once the data says it: TLPX_BY_MODE */
     o->batch = TLP_BY_MODE;
     o->average = TLP_BY_MODE;

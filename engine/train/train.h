@@ -220,8 +220,8 @@ typedef struct {
     void *kept_ctx;
     int freeze_trunk;       /* only the heads' decoders learn (fine-tuning a new head) */
     int budget;             /* > 0: head 0 keeps labels on this many random samples (spec §5) */
-    tlp_padding_kind padding; /* default exact (TLP's); not kept in the meta: a run resumes with
-                                 the padding it is given */
+    tlp_padding_kind padding; /* exact (recipe tlp, TLP's) or once (recipe tlpx); not kept in the
+                                 meta: a run resumes with the padding it is given */
     int steps;              /* the crop: steps of a schedule the network sees, 1..TLP_MAX_STEPS;
                                0: TLP's (tlp_mode_seq).  A fine-tuning or resume takes the model's */
 } tlp_train_opts;
