@@ -342,7 +342,12 @@ static void test_follow(void)
     FILE *src = fopen(fx("train/hw-a/op64.json"), "r");
     char *lines[64];
     size_t nl = 0, cap = 0;
-    for (char *l = NULL; nl < 64 && getline(&l, &cap, src) > 0; l = NULL, cap = 0) lines[nl++] = l;
+    char *l = NULL;
+    while (nl < 64 && getline(&l, &cap, src) > 0) {
+        lines[nl++] = l;
+        l = NULL, cap = 0;
+    }
+    free(l); /* getline's buffer at the end */
     fclose(src);
     ok(nl >= 10, "ten record lines or more to append");
     FILE *f = fopen(p, "w");
