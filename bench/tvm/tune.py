@@ -61,10 +61,10 @@ def workloads():
     return {"conv2d": tlpx_conv2d, "depthwise": tlpx_depthwise, "dense": tlpx_dense}
 
 
-def timed_xgb():
-    from tvm.auto_scheduler.cost_model import XGBModel
+def timed(base):
+    """base (a TVM cost model class) with the seconds its predict and update take."""
 
-    class TimedXGB(XGBModel):
+    class Timed(base):
         predict_s = update_s = 0.0
 
         def predict(self, task, states):
@@ -78,31 +78,23 @@ def timed_xgb():
             super().update(inputs, results)
             self.update_s += time.perf_counter() - t
 
-    return TimedXGB()
+    return Timed
+
+
+def timed_xgb():
+    from tvm.auto_scheduler.cost_model import XGBModel
+
+    return timed(XGBModel)()
 
 
 def timed_tlpx(args, log_dir, name):
     sys.path.insert(0, args.contrib)
     from tlpx_cost_model import TlpxModel
 
-    class TimedTlpx(TlpxModel):
-        predict_s = update_s = 0.0
-
-        def predict(self, task, states):
-            t = time.perf_counter()
-            r = super().predict(task, states)
-            self.predict_s += time.perf_counter() - t
-            return r
-
-        def update(self, inputs, results):
-            t = time.perf_counter()
-            super().update(inputs, results)
-            self.update_s += time.perf_counter() - t
-
     serve_log = os.path.join(log_dir, name + ".serve.json")
     if os.path.exists(serve_log):
         os.unlink(serve_log)
-    return TimedTlpx(args.model, tlpx=args.tlpx, hardware="local", head=args.head, log=serve_log,
+    return timed(TlpxModel)(args.model, tlpx=args.tlpx, hardware="local", head=args.head, log=serve_log,
                      out=os.path.join(log_dir, name + ".tlpx"), args=args.serve_args.split(),
                      stderr=open(os.path.join(log_dir, name + ".serve.err"), "w"))
 

@@ -95,6 +95,19 @@ static void real_base(const char *path, char *buf, size_t cap)
     free(rp);
 }
 
+/* The name a file's records take from their place: its directory's real
+ * name, cleaned (a file given alone, or followed). */
+static void dir_name(const char *file, char *buf, size_t cap)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = 0;
+    else snprintf(dir, sizeof dir, ".");
+    real_base(dir, buf, cap);
+    tlp_clean_name(buf);
+}
+
 
 /* Add a parsed record under its hardware name: NAME=, else the target's
  * -model=, else the name from the path (noted as an inference). */
@@ -484,14 +497,7 @@ static tlp_status add_path(tlp_dataset *ds, const char *path, const char *hardwa
     if (!S_ISREG(sb.st_mode))
         return tlp_error_set(err, TLP_IO, path, 0, "%s, not a record file or a directory (- reads standard input)",
                              tlp__file_kind(sb.st_mode));
-    /* a file: its directory names it */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[slash == dir] = 0;
-    else snprintf(dir, sizeof dir, ".");
-    real_base(dir, name.path, sizeof name.path);
-    tlp_clean_name(name.path);
+    dir_name(path, name.path, sizeof name.path); /* a file: its directory names it */
     return add_file(ds, path, &name, opts, err);
 }
 
@@ -634,13 +640,7 @@ tlp_status tlp_dataset_follow(tlp_dataset *ds, const char *path, const char *har
     char *given = hardware ? strdup(hardware) : NULL;
     if (given) tlp_clean_name(given);
     name.given = given;
-    char dir[4096]; /* the name from the path, as a file given alone has it */
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[slash == dir] = 0;
-    else snprintf(dir, sizeof dir, ".");
-    real_base(dir, name.path, sizeof name.path);
-    tlp_clean_name(name.path);
+    dir_name(path, name.path, sizeof name.path); /* as a file given alone has it */
     tlp_status status = TLP_OK;
     char *buf = malloc(CHUNK);
     size_t have = 0, cap = CHUNK;

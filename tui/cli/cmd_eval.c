@@ -10,14 +10,14 @@
 #include <string.h>
 
 static const cli_opt EVAL_OPTS[] = {
-    {"--head", NULL, "HW", "score every task with this head (default: each task by its hardware's head)"},
+    CLI_OPT_HEAD("score"),
     {"--scores", NULL, "TSV", "score predictions from a file instead of a MODEL (tlpx predict's columns)"},
     {"--k", NULL, "K,K...", "the top-k figures (1,5; at most 8)"},
     {"--per-task", NULL, NULL, "a row per task"},
     {"--by-op", NULL, NULL, "the figures per operator too (the workload's name, or its DAG hash: conv2d_layer, #52c29cac)"},
     {"--tsv", NULL, NULL, "tab-separated figures for scripts (one row per head and figure; --by-op: head HW:OP)"},
-    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count: the same scores to rounding)"},
-    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
+    CLI_OPT_EXACT_PADDING("scores"),
+    CLI_OPT_THREADS("scores"),
     {NULL, NULL, NULL, NULL},
 };
 

@@ -8,9 +8,9 @@
 #include <string.h>
 
 static const cli_opt PREDICT_OPTS[] = {
-    {"--head", NULL, "HW", "score every task with this head (default: each task by its hardware's head, else head 0)"},
-    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count: the same scores to rounding)"},
-    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the scores are the same for any number)"},
+    CLI_OPT_HEAD("score"),
+    CLI_OPT_EXACT_PADDING("scores"),
+    CLI_OPT_THREADS("scores"),
     {NULL, NULL, NULL, NULL},
 };
 

@@ -9,11 +9,11 @@
 #include <string.h>
 
 static const cli_opt REPLAY_OPTS[] = {
-    {"--head", NULL, "HW", "order every task with this head (default: each task by its hardware's head, else head 0)"},
+    CLI_OPT_HEAD("order"),
     {"--within", NULL, "PCT", "how near the best counts as found, in percent (5)"},
     {"--scores", NULL, "TSV", "the order of predictions from a file instead of a MODEL (tlpx predict's columns)"},
-    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count: the same orders to rounding)"},
-    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the orders are the same for any number)"},
+    CLI_OPT_EXACT_PADDING("orders"),
+    CLI_OPT_THREADS("orders"),
     {NULL, NULL, NULL, NULL},
 };
 

@@ -103,8 +103,7 @@ typedef struct {
     char hw[TLP_HEAD_NAME];
     const char **data; /* DATA..., then "HW=LOG" */
     int n_data, quiet;
-    const char *keys[64], *vals[64];
-    int n_set;
+    cli_settings set; /* training settings given */
     char log[4096];
     int log_fd, log_temp;
     /* the model in use */
@@ -161,11 +160,7 @@ static int serve_arg(void *ctx, const cli_opt *o, const char *val)
     else if (!strcmp(o->name, "--out")) S->out = val;
     else if (!strcmp(o->name, "--recipe")) S->recipe = val;
     else if (!strcmp(o->name, "--quiet")) S->quiet = 1;
-    else {
-        if (S->n_set == 64) return cli_usage_error(&SERVE_CMD, "too many settings");
-        S->keys[S->n_set] = o->name + 2;
-        S->vals[S->n_set++] = val;
-    }
+    else return cli_settings_add(&S->set, &SERVE_CMD, o, val);
     return 0;
 }
 
@@ -228,6 +223,27 @@ static char *reason(const char *msg)
     return s ? s : NO_MEMORY;
 }
 
+/* Line i of a request's body parsed into r: its length (a CR before the
+ * newline left out), or -1 with why it has no record of the model's mode. */
+static long parse_line(const server *S, const char *body, const size_t *off, size_t i, tlp_record *r, char *why,
+                       size_t cap)
+{
+    tlp_mode mode = tlp_model_config_of(S->m)->mode;
+    tlp_error e = {0};
+    size_t len = off[i + 1] - off[i] - 1;
+    while (len && body[off[i] + len - 1] == '\r') len--;
+    if (tlp_record_parse(r, body + off[i], len, &e) != TLP_OK) {
+        snprintf(why, cap, "%s", e.msg);
+        return -1;
+    }
+    if (tlp_mode_of_target(r->target) != mode) {
+        snprintf(why, cap, "a %s record (target %s): the model scores %s records",
+                 tlp_mode_name(tlp_mode_of_target(r->target)), cli_esc(r->target), tlp_mode_name(mode));
+        return -1;
+    }
+    return (long)len;
+}
+
 /* `predict N [HEAD]`: the lines' scores, or why a line has none. */
 static void do_predict(server *S, const char *body, const size_t *off, size_t n, const char *head_name, sbuf *out)
 {
@@ -247,16 +263,9 @@ static void do_predict(server *S, const char *body, const size_t *off, size_t n,
     tlp_record r;
     tlp_record_init(&r);
     for (size_t i = 0; i < n; i++) {
-        tlp_error e = {0};
-        size_t len = off[i + 1] - off[i] - 1;
-        while (len && body[off[i] + len - 1] == '\r') len--;
-        if (tlp_record_parse(&r, body + off[i], len, &e) != TLP_OK) why[i] = reason(e.msg);
-        else if (tlp_mode_of_target(r.target) != c->mode) {
-            char m[160];
-            snprintf(m, sizeof m, "a %s record (target %s): the model scores %s records",
-                     tlp_mode_name(tlp_mode_of_target(r.target)), cli_esc(r.target), tlp_mode_name(c->mode));
-            why[i] = reason(m);
-        } else {
+        char m[320];
+        if (parse_line(S, body, off, i, &r, m, sizeof m) < 0) why[i] = reason(m);
+        else {
             tlp_record_features(c->mode, c->steps, &r, x + nv * row);
             keys[nv] = tlp_workload_hash(r.workload_key) ^ (0x9e3779b97f4a7c15ull * (uint64_t)(head + 1));
             slot[i] = nv++;
@@ -393,19 +402,16 @@ static void end_round(server *S)
 /* `update N`: the valid lines appended to the log, a round due. */
 static void do_update(server *S, const char *body, const size_t *off, size_t n, sbuf *out)
 {
-    const tlp_model_config *c = tlp_model_config_of(S->m);
     sbuf errs = {0};
     long ok = 0, bad = 0;
     tlp_record r;
     tlp_record_init(&r);
     for (size_t i = 0; i < n; i++) {
-        tlp_error e = {0};
-        size_t len = off[i + 1] - off[i] - 1;
-        while (len && body[off[i] + len - 1] == '\r') len--;
+        char m[320];
         const char *why = NULL;
-        if (tlp_record_parse(&r, body + off[i], len, &e) != TLP_OK) why = e.msg;
-        else if (tlp_mode_of_target(r.target) != c->mode) why = "a record of the other mode (cpu/gpu) than the model's";
-        else if (write_all(S->log_fd, body + off[i], len) != 0 || write_all(S->log_fd, "\n", 1) != 0)
+        long len = parse_line(S, body, off, i, &r, m, sizeof m);
+        if (len < 0) why = m;
+        else if (write_all(S->log_fd, body + off[i], (size_t)len) != 0 || write_all(S->log_fd, "\n", 1) != 0)
             why = strerror(errno);
         if (why) {
             sb_printf(&errs, "error %zu: %s\n", i + 1, why);
@@ -760,11 +766,7 @@ static int serve_setup(server *S)
         return cli_usage_error(&SERVE_CMD, "--recipe is one of tlp, tlpx, not \"%s\"", S->recipe);
     S->to.val_frac = 0; /* every measurement trains: a tuner's tasks are few */
     S->to.threads = cli_default_threads();
-    for (int i = 0; i < S->n_set; i++) {
-        tlp_error se = {0};
-        if (tlp_train_set(&S->to, S->keys[i], S->vals[i], &se) != TLP_OK)
-            return cli_usage_error(&SERVE_CMD, "--%s", se.msg);
-    }
+    if (cli_settings_apply(&S->set, &SERVE_CMD, &S->to)) return EXIT_USAGE;
     tlp_set_threads(S->to.threads); /* scoring's and training's */
     snprintf(S->to.note, sizeof S->to.note, "tlpx serve %s: rounds of training on the measurements of %s",
              S->model_path, S->hw);

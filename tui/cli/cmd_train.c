@@ -33,9 +33,7 @@ typedef struct {
     cli_data_opts *data;
     tlp_train_opts to;
     const char *out, *resume, *mode, *init;
-    /* settings given on the command line, in order, applied after the recipe */
-    const char *keys[64], *vals[64];
-    int n_set;
+    cli_settings set; /* settings given on the command line, applied after the recipe */
     const char *recipe;
     int weights_only;
 } train_args;
@@ -53,11 +51,7 @@ static int train_arg(void *ctx, const cli_opt *o, const char *val)
     else if (!strcmp(o->name, "--mode")) a->mode = val;
     else if (!strcmp(o->name, "--recipe")) a->recipe = val;
     else if (!strcmp(o->name, "--weights-only")) a->weights_only = 1;
-    else {
-        if (a->n_set == 64) return cli_usage_error(&TRAIN_CMD, "too many settings");
-        a->keys[a->n_set] = o->name + 2;
-        a->vals[a->n_set++] = val;
-    }
+    else return cli_settings_add(&a->set, &TRAIN_CMD, o, val);
     return 0;
 }
 
@@ -180,10 +174,7 @@ static int settle_settings(train_run *r, int argc, char **argv)
     train_args *a = &r->a;
     tlp_train_opts *to = &a->to;
     if (a->resume && resume_from(r) >= 0) return EXIT_FAIL;
-    for (int i = 0; i < a->n_set; i++) {
-        tlp_error se = {0};
-        if (tlp_train_set(to, a->keys[i], a->vals[i], &se) != TLP_OK) return cli_usage_error(&TRAIN_CMD, "--%s", se.msg);
-    }
+    if (cli_settings_apply(&a->set, &TRAIN_CMD, to)) return EXIT_USAGE;
     if (a->resume && (to->n_nets != r->meta.n_nets ||
                       memcmp(to->encode, r->meta.nets, sizeof(tlp_encode) * (size_t)to->n_nets) != 0)) {
         char enc[64];

@@ -27,6 +27,16 @@ typedef struct {
 } cli_cmd;
 
 extern const cli_opt CLI_DATA_OPTS[];
+/* Options that several commands take, each written once; WHAT is what does
+ * not change with them ("scores", "orders"). */
+#define CLI_OPT_HEAD(VERB)                                                                                             \
+    {"--head", NULL, "HW", VERB " every task with this head (default: each task by its hardware's head, else head 0)"}
+#define CLI_OPT_EXACT_PADDING(WHAT)                                                                                    \
+    {"--exact-padding", NULL, NULL,                                                                                    \
+     "compute every padding row, as TLP does (the reference; default: once, weighted by their count: the same " WHAT  \
+     " to rounding)"}
+#define CLI_OPT_THREADS(WHAT)                                                                                          \
+    {"--threads", "-j", "N", "threads (default: every CPU, at most 16; the " WHAT " are the same for any number)"}
 /* Every subcommand's table, for the man page and completion. */
 extern const cli_cmd EXPLORE_CMD, STATS_CMD, TOKENS_CMD, FEATURES_CMD, TRAIN_CMD, EVAL_CMD, PREDICT_CMD, REPLAY_CMD,
     BEST_CMD, PACK_CMD, ENSEMBLE_CMD, SERVE_CMD;

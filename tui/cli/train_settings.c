@@ -42,3 +42,20 @@ const cli_opt CLI_TRAIN_OPTS[] = {
      "save no Adam state (nor the averaged epochs' weights): a third of the size or less, but no --resume"},
     {NULL, NULL, NULL, NULL},
 };
+
+int cli_settings_add(cli_settings *s, const cli_cmd *cmd, const cli_opt *o, const char *val)
+{
+    if (s->n == 64) return cli_usage_error(cmd, "too many settings");
+    s->keys[s->n] = o->name + 2;
+    s->vals[s->n++] = val;
+    return 0;
+}
+
+int cli_settings_apply(const cli_settings *s, const cli_cmd *cmd, tlp_train_opts *o)
+{
+    for (int i = 0; i < s->n; i++) {
+        tlp_error se = {0};
+        if (tlp_train_set(o, s->keys[i], s->vals[i], &se) != TLP_OK) return cli_usage_error(cmd, "--%s", se.msg);
+    }
+    return 0;
+}

@@ -11,6 +11,17 @@
  * training setting (settings.def), then train's own options. */
 extern const cli_opt CLI_TRAIN_OPTS[];
 
+/* Training settings given as options (--lr 1e-3), kept in order to be set
+ * after the recipe's. */
+typedef struct {
+    const char *keys[64], *vals[64];
+    int n;
+} cli_settings;
+/* Keep option o's value; EXIT_USAGE after saying so when there are too many. */
+int cli_settings_add(cli_settings *s, const cli_cmd *cmd, const cli_opt *o, const char *val);
+/* Set them into o in order (tlp_train_set); EXIT_USAGE after the reason. */
+int cli_settings_apply(const cli_settings *s, const cli_cmd *cmd, tlp_train_opts *o);
+
 /* The networks of model m (an ensemble's each) and their encodings into o:
  * fine-tuning trains the model's networks, whatever the recipe's. */
 void cli_train_nets_of(tlp_train_opts *o, const tlp_model *m);

@@ -470,7 +470,7 @@ static const cli_opt EXPLORE_OPTS[] = {
     {"--model", "-m", "MODEL", "a model to score with (one per family, cpu and gpu; up to 8)"},
     {"--script", NULL, "FILE", "run keys and :commands from FILE without a terminal, print screen dumps"},
     {"--size", NULL, "WxH", "--script: the screen size (80x24)"},
-    {"--exact-padding", NULL, NULL, "compute every padding row, as TLP does (the reference; default: once, weighted by their count)"},
+    CLI_OPT_EXACT_PADDING("scores"),
     {"--follow", "-f", "LOG", "a tuning log a running search appends to: its new records come in as they are written, ranked (DATA may be none)"},
     {NULL, NULL, NULL, NULL},
 };
