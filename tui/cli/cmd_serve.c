@@ -765,6 +765,11 @@ static int serve_setup(server *S)
     if (tlp_train_recipe(&S->to, c->mode, S->recipe ? S->recipe : TLP_RECIPE_DEFAULT) != TLP_OK)
         return cli_usage_error(&SERVE_CMD, "--recipe is one of tlp, tlpx, not \"%s\"", S->recipe);
     S->to.val_frac = 0; /* every measurement trains: a tuner's tasks are few */
+    /* A round has a few hundred records: small batches, more epochs and a
+     * larger step, so the head moves (docs/serve.md, bench/tvm/online.py). */
+    S->to.batch = 32;
+    S->to.epochs = 60;
+    S->to.lr = 2e-3f;
     S->to.threads = cli_default_threads();
     if (cli_settings_apply(&S->set, &SERVE_CMD, &S->to)) return EXIT_USAGE;
     tlp_set_threads(S->to.threads); /* scoring's and training's */
