@@ -49,7 +49,9 @@ const cli_cmd SERVE_CMD = {
     "`ok N` and a score per line (or `error K: why`); `update N` then N measured\n"
     "record lines trains the hardware's head in the background on every record\n"
     "measured so far (DATA, other hardware's records, training their heads beside\n"
-    "it); `wait`, `status`, `save [PATH]`, `help`, `quit`.",
+    "it); `wait`, `status`, `save [PATH]`, `help`, `quit`.  A round trains with\n"
+    "the recipe's settings but --batch 32 --epochs 60 --lr 2e-3, made for a few\n"
+    "hundred measurements; the options below change any of them.",
     SERVE_OPTS, 0};
 
 #define MAX_BATCH (1 << 16)       /* lines of one request (Ansor asks ~2,000 at a time) */
