@@ -36,13 +36,6 @@ def load(log):
     return inputs, results
 
 
-def cost(res):
-    if res.error_no != 0:
-        return math.inf
-    c = [float(x) for x in res.costs]
-    return sum(c) / len(c)
-
-
 def ranks(scores, costs, ks=(1, 8)):
     best = min(costs)
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
@@ -95,6 +88,7 @@ def main():
     sums = {}
     for log in args.logs:
         inputs, results = load(log)
+        costs = tune.costs(log)  # the log's measured costs in order, a failed trial inf
         R = args.round
         for kind in args.models.split(","):
             rows = []
@@ -107,7 +101,7 @@ def main():
                     sc = list(m.predict(nxt[0].task, [i.state for i in nxt]))
                     if hasattr(m, "close"):
                         m.close()
-                rows.append(ranks(sc, [cost(r) for r in results[k * R:(k + 1) * R]]))
+                rows.append(ranks(sc, costs[k * R:(k + 1) * R]))
             mean = [sum(r[i] for r in rows) / len(rows) for i in range(3)]
             sums.setdefault(kind, []).append(mean)
             print("%-32s %-7s rounds %d  top-1 %.3f  top-8 %.3f  pair %.3f  (per round top-1: %s)" % (

@@ -45,7 +45,7 @@ const cli_opt CLI_TRAIN_OPTS[] = {
 
 int cli_settings_add(cli_settings *s, const cli_cmd *cmd, const cli_opt *o, const char *val)
 {
-    if (s->n == 64) return cli_usage_error(cmd, "too many settings");
+    if (s->n == (int)(sizeof s->keys / sizeof s->keys[0])) return cli_usage_error(cmd, "too many settings");
     s->keys[s->n] = o->name + 2;
     s->vals[s->n++] = val;
     return 0;
