@@ -10,7 +10,9 @@ Each (task, model, seed) is one search of its own (task.tune with a
 SketchPolicy of that model and seed): a fresh XGBModel as task.tune makes
 it, RandomModel, or a fresh `tlpx serve` of the CPU model whose head for this
 machine learns from the search's measurements (wait=True: every round's
-model scores the next round, as XGBModel retrains in update).  The logs are
+model scores the next round, as XGBModel retrains in update; the wait is
+in the next predict, so the round after the last measurements, which no
+search uses, is cancelled by close and never counted).  The logs are
 TVM's own (RecordToFile): DIR/TASK.MODEL.sSEED.json; the time each model
 spent predicting and updating goes to DIR/TASK.MODEL.sSEED.time.
 """

@@ -51,9 +51,11 @@ class TlpxModel(PythonBasedModel):
     head:      the model's head that scores until this machine's own has learnt
     log:       keep the measured records there (serve --log)
     out:       save the model there after every round of training (serve --out)
-    wait:      wait for each round of training to end in `update` (True:
-               each round's model scores the next round's search, as XGBModel
-               does; False: predictions go on with the model in use)
+    wait:      True: the first `predict` after an `update` waits for that
+               round of training to end, so each round's model scores the
+               next round's search, as XGBModel does (a round no `predict`
+               follows, as after a search's last measurements, never holds
+               the tuner up); False: predictions go on with the model in use
     learn:     send measurements at all (False: the model as it is, a prior only)
     args:      more `tlpx serve` options, e.g. ["--epochs", "5", "-j", "2"]
     """
@@ -62,6 +64,7 @@ class TlpxModel(PythonBasedModel):
                  wait=True, learn=True, args=(), stderr=None):
         super().__init__()
         self.wait, self.learn = wait, learn
+        self._due = False  # a round of training the next predict waits for
         self.predict_calls = self.predicted = self.updates = 0
         self._proc = self._sock = None
         if socket is not None:
@@ -131,6 +134,7 @@ class TlpxModel(PythonBasedModel):
             except Exception:  # a state the writer refuses (an undefined split): no score
                 pass
         scores = [float("-inf")] * len(states)
+        self._settle()
         if lines:
             self._send("predict %d" % len(lines), lines)
             n = int(self._ok().split()[0])
@@ -151,8 +155,7 @@ class TlpxModel(PythonBasedModel):
         for _ in range(refused):  # the refused lines' reasons
             self._line()
         self.updates += accepted
-        if self.wait:
-            self.request("wait")
+        self._due = self._due or (self.wait and accepted > 0)
 
     def predict_stages(self, task, states):
         raise NotImplementedError("tlpx scores whole programs, not stages")
@@ -166,7 +169,14 @@ class TlpxModel(PythonBasedModel):
                 out[k] = v
         return out
 
+    def _settle(self):
+        if self._due:  # the round the last update started
+            self.request("wait")
+            self._due = False
+
     def save(self, path=None):
+        """Save the model once the round of training under way has ended."""
+        self._settle()
         return self.request("save" + (" " + path if path else ""))
 
     def close(self):
