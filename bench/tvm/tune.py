@@ -10,9 +10,7 @@ Each (task, model, seed) is one search of its own (task.tune with a
 SketchPolicy of that model and seed): a fresh XGBModel as task.tune makes
 it, RandomModel, or a fresh `tlpx serve` of the CPU model whose head for this
 machine learns from the search's measurements (wait=True: every round's
-model scores the next round, as XGBModel retrains in update; the wait is
-in the next predict, so the round after the last measurements, which no
-search uses, is cancelled by close and never counted).  The logs are
+model scores the next round, as XGBModel retrains in update).  The logs are
 TVM's own (RecordToFile): DIR/TASK.MODEL.sSEED.json; the time each model
 spent predicting and updating goes to DIR/TASK.MODEL.sSEED.time.
 """
@@ -102,7 +100,7 @@ def timed_tlpx(args, log_dir, name):
     if os.path.exists(serve_log):
         os.unlink(serve_log)
     return timed(TlpxModel)(args.model, tlpx=args.tlpx, hardware="local", head=args.head, log=serve_log,
-                     out=os.path.join(log_dir, name + ".tlpx"), args=args.serve_args.split(),
+                     out=os.path.join(log_dir, name + ".tlpx"), score=args.score, args=args.serve_args.split(),
                      stderr=open(os.path.join(log_dir, name + ".serve.err"), "w"))
 
 
@@ -192,6 +190,34 @@ def trials_to(cs, goal):
     return None
 
 
+def against_xgb(logs, tasks, seeds, m):
+    """Model m against XGBoost per task and seed: trials to XGBoost's final best
+    (and the reverse), the final bests' ratio, and their geometric mean."""
+    print("\n%s against XGBoost, per task and seed: trials to reach the other's final best, "
+          "and the final bests' ratio" % m)
+    print("%-8s %-4s %8s %16s %14s %14s" % ("task", "seed", "trials", "%s->xgb best" % m, "xgb->own best",
+                                            "%s/xgb end" % m))
+    ratios, worst = [], 0.0
+    for t in tasks:
+        for s in seeds:
+            x, p = logs.get((t, "xgb", s)), logs.get((t, m, s))
+            if not x or not p:
+                continue
+            xb, pb = min(x), min(p)
+            n_p, n_x, n_px = trials_to(p, xb), trials_to(x, xb), trials_to(x, pb)
+            ratios.append((n_p if n_p else len(p) + 1) / n_x)
+            worst = max(worst, pb / xb)
+            print("%-8s %-4s %8d %16s %14d %14.3f   (xgb reaches %s's best in %s)" % (
+                t, s, len(p), n_p if n_p else "never (>%d)" % len(p), n_x, pb / xb, m,
+                n_px if n_px else "never"))
+    if ratios:
+        g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        goal = (" (goal <= 0.5)", " (goal <= 1.05)") if m == "tlpx" else ("", "")
+        print("geometric mean of (%s's trials to XGBoost's final best) / (XGBoost's own) over %d searches: %.3f%s;"
+              "\n  never counts as trials + 1, a bound in %s's favour; worst final best %s/xgb: %.3f%s" % (
+                  m, len(ratios), g, goal[0], m, m, worst, goal[1]))
+
+
 def report(args):
     logs = {}
     for fn in sorted(os.listdir(args.dir)):
@@ -216,32 +242,9 @@ def report(args):
                     continue
                 print("%-8s %-4s %-7s" % (t, s, m) + "".join(
                     "%10.1f" % (best_after(cs, n) * 1e6) if len(cs) >= n else "%10s" % "-" for n in marks))
-    if "xgb" in models and "tlpx" in models:
-        print("\ntlpx against XGBoost, per task and seed: trials to reach the other's final best, "
-              "and the final bests' ratio")
-        print("%-8s %-4s %8s %14s %14s %12s" % ("task", "seed", "trials", "tlpx->xgb best", "xgb->own best",
-                                                "tlpx/xgb end"))
-        ratios, worst = [], 0.0
-        for t in tasks:
-            for s in seeds:
-                x, p = logs.get((t, "xgb", s)), logs.get((t, "tlpx", s))
-                if not x or not p:
-                    continue
-                xb, pb = min(x), min(p)
-                n_p = trials_to(p, xb)
-                n_x = trials_to(x, xb)
-                n_px = trials_to(x, pb)
-                r = (n_p if n_p else len(p) + 1) / n_x
-                ratios.append(r)
-                worst = max(worst, pb / xb)
-                print("%-8s %-4s %8d %14s %14d %12.3f   (xgb reaches tlpx's best in %s)" % (
-                    t, s, len(p), n_p if n_p else "never (>%d)" % len(p), n_x, pb / xb,
-                    n_px if n_px else "never"))
-        if ratios:
-            g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-            print("geometric mean of (tlpx's trials to XGBoost's final best) / (XGBoost's own): %.3f "
-                  "(goal <= 0.5; never counts as trials + 1, a bound in tlpx's favour); worst final best tlpx/xgb: "
-                  "%.3f (goal <= 1.05)" % (g, worst))
+    for m in ("tlpx", "random"):
+        if "xgb" in models and m in models:
+            against_xgb(logs, tasks, seeds, m)
     print("\nshare of wall time in the cost model (predict + update), over all searches")
     for m in models:
         wall = cm = 0.0
@@ -271,6 +274,7 @@ def main():
     p.add_argument("--model", help="the tlpx model (the embedded CPU model)")
     p.add_argument("--head", default=None, help="the model's head that scores first (default: its first)")
     p.add_argument("--serve-args", default="", help="more tlpx serve options")
+    p.add_argument("--score", default="softplus", help="TlpxModel's score: softplus or exp")
     p.add_argument("--contrib", default=os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "tvm"))
     p.add_argument("--builders", type=int, default=os.cpu_count())
     p.add_argument("--number", type=int, default=3)

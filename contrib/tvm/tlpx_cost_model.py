@@ -30,14 +30,19 @@ class TlpxError(RuntimeError):
     """The server refused a request, or went away."""
 
 
-def _positive(z):
-    # Ansor's evolutionary search samples parents in proportion to their
-    # scores and drops non-positive ones (search_policy/utils.h
-    # ComputePrefixSumProb); tlpx's scores are standardised within the task
-    # (mean 0), so they go through softplus: positive, in the same order.
-    if z > 30:
-        return z
-    return math.log1p(math.exp(z))
+# Ansor's evolutionary search draws parents in proportion to their scores
+# and drops non-positive ones (search_policy/utils.h ComputePrefixSumProb);
+# tlpx's scores z are standardised within the task (mean 0, spread 1), so
+# they are made positive, in the same order, by one of these.
+def _softplus(z):
+    return z if z > 30 else math.log1p(math.exp(z))
+
+
+def _exp(z):
+    return math.exp(min(z, 80.0))
+
+
+SCORES = {"softplus": _softplus, "exp": _exp}
 
 
 class TlpxModel(PythonBasedModel):
@@ -51,20 +56,23 @@ class TlpxModel(PythonBasedModel):
     head:      the model's head that scores until this machine's own has learnt
     log:       keep the measured records there (serve --log)
     out:       save the model there after every round of training (serve --out)
-    wait:      True: the first `predict` after an `update` waits for that
-               round of training to end, so each round's model scores the
-               next round's search, as XGBModel does (a round no `predict`
-               follows, as after a search's last measurements, never holds
-               the tuner up); False: predictions go on with the model in use
+    wait:      wait for each round of training to end in `update` (True:
+               each round's model scores the next round's search, as XGBModel
+               does; False: predictions go on with the model in use)
     learn:     send measurements at all (False: the model as it is, a prior only)
+    score:     how a standardised score z becomes Ansor's positive one:
+               "softplus" (log(1 + e^z)) or "exp" (e^z: parents drawn far
+               more often from the top of the population)
     args:      more `tlpx serve` options, e.g. ["--epochs", "5", "-j", "2"]
     """
 
     def __init__(self, model=None, socket=None, tlpx=None, hardware="local", head=None, log=None, out=None,
-                 wait=True, learn=True, args=(), stderr=None):
+                 wait=True, learn=True, score="softplus", args=(), stderr=None):
         super().__init__()
         self.wait, self.learn = wait, learn
-        self._due = False  # a round of training the next predict waits for
+        if score not in SCORES:
+            raise ValueError("TlpxModel: score is one of %s, not %r" % (", ".join(SCORES), score))
+        self._positive = SCORES[score]
         self.predict_calls = self.predicted = self.updates = 0
         self._proc = self._sock = None
         if socket is not None:
@@ -134,14 +142,13 @@ class TlpxModel(PythonBasedModel):
             except Exception:  # a state the writer refuses (an undefined split): no score
                 pass
         scores = [float("-inf")] * len(states)
-        self._settle()
         if lines:
             self._send("predict %d" % len(lines), lines)
             n = int(self._ok().split()[0])
             for k in range(n):
                 ans = self._line()
                 if not ans.startswith("error"):
-                    scores[where[k]] = _positive(float(ans))
+                    scores[where[k]] = self._positive(float(ans))
         self.predict_calls += 1
         self.predicted += len(states)
         return scores
@@ -155,7 +162,8 @@ class TlpxModel(PythonBasedModel):
         for _ in range(refused):  # the refused lines' reasons
             self._line()
         self.updates += accepted
-        self._due = self._due or (self.wait and accepted > 0)
+        if self.wait:
+            self.request("wait")
 
     def predict_stages(self, task, states):
         raise NotImplementedError("tlpx scores whole programs, not stages")
@@ -169,14 +177,7 @@ class TlpxModel(PythonBasedModel):
                 out[k] = v
         return out
 
-    def _settle(self):
-        if self._due:  # the round the last update started
-            self.request("wait")
-            self._due = False
-
     def save(self, path=None):
-        """Save the model once the round of training under way has ended."""
-        self._settle()
         return self.request("save" + (" " + path if path else ""))
 
     def close(self):
