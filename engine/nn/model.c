@@ -13,8 +13,8 @@
  *   r1, h6 = r1 + h5, r2, h7 = r2 + h6                 two residual Linear+ReLU blocks
  *   per head: d1 [N][256]  d2 [N][128]  d3 [N][64]  d4 [N][1];  out[b] = sum_l d4[b*L+l]
  *
- * Training batches are cut into shards of SHARD samples whatever the thread
- * count; each shard's gradients go to a buffer of its own and are added up in
+ * Training batches are cut into shards (n_shards: of SHARD samples, 2 in a
+ * batch under 2 * SHARD) whatever the thread count; each shard's gradients go to a buffer of its own and are added up in
  * shard order, so the same batch gives the same bits on 1 or 64 threads (a
  * model can be reproduced on another machine).  Inference runs in fixed
  * chunks for the same reason.
@@ -574,8 +574,18 @@ void tlp_model_tensor(const tlp_model *m, size_t i, const char **name, int *rows
 
 /* ------------------------------------------------------------ workspace */
 
-/* Shards of a training batch of B: fixed by B alone. */
-static int n_shards(int B) { return (B + SHARD - 1) / SHARD; }
+/* Shards of a training batch of B: fixed by B alone, SHARD samples each,
+ * but 2 of them below 2 * SHARD (at least 16 samples each), so that the
+ * small batches of a tuner's rounds (`tlpx serve`: 32) use two threads.
+ * Never fewer for a larger B: a workspace reserved for B fits any smaller
+ * batch. */
+static int n_shards(int B)
+{
+    int per = (B + 1) / 2;
+    if (per > SHARD) per = SHARD;
+    if (per < 16) per = 16;
+    return (B + per - 1) / per;
+}
 
 /* Shard s of S holds samples [*b0, *b1) of a batch of B. */
 static void shard_range(int B, int S, int s, int *b0, int *b1)
