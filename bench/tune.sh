@@ -7,17 +7,23 @@
 # reach XGBoost's final best (and the reverse), their geometric mean, and the
 # share of wall time spent in the cost model; keeps TVM's tuning logs in DIR.
 # Then trains a head for this CPU from those logs (few-shot MTL beside the
-# shipped Xeon records when ../shared/data has them) and reports its
-# cross-validated top-1 on them against the shipped model's.
+# shipped Xeon records when ../shared/data has them), reports its
+# cross-validated top-1 on them against the shipped model's and a model of
+# the local records alone, and leaves the head trained on all of them in
+# DIR/head/local.tlpx, the next tuning's prior (--model).
 #
 # usage: bench/tune.sh [--quick] [--tasks T,T] [--models xgb,random,tlpx]
 #            [--seeds 0,1] [--trials N] [--dir DIR] [--target "llvm -mcpu=..."]
-#            [--report]
+#            [--model M.tlpx [--head HW]] [--score softplus|exp] [--report]
 #   (default)  6 tasks (ResNet-18 conv2d layers 2-5, a MobileNet depthwise
 #              conv2d, ResNet-50's dense), 256 trials, 2 seeds, 3 models:
 #              hours on 2 cores (a trial builds and runs a program)
 #   --quick    one task (ResNet-18 layer3 conv2d), 64 trials, seed 0, XGBoost
 #              and tlpx: about 10 minutes once TVM is built
+#   --model    tlpx's prior (default: the embedded CPU model, assets/xeon-cpu.tlpx;
+#              a head for this machine that an earlier run made: DIR/head/local.tlpx
+#              with --head local); --head: the head that scores first
+#   --score    how tlpx's scores become Ansor's (TlpxModel score=; softplus)
 #   --report   the report of DIR's finished searches only
 # A search already finished in DIR is kept (run again to go on after a stop).
 # Needs TVM built by bench/tvm/setup.sh (exit 77 without it).
@@ -26,6 +32,7 @@ build=${top_builddir:-$top}
 data=${TLPX_DATA:-$top/../shared/data}
 tasks=r18_c2,r18_c3,r18_c4,r18_c5,mb_dw,r50_fc models=xgb,random,tlpx seeds=0,1 trials=256
 dir=${TMPDIR:-/tmp}/tlpx-tune target="llvm -mcpu=native" only_report=0
+model=$top/assets/xeon-cpu.tlpx head="" score=softplus
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) tasks=r18_c4 models=xgb,tlpx seeds=0 trials=64 ;;
@@ -35,6 +42,9 @@ while [ $# -gt 0 ]; do
     --trials) trials=$2; shift ;;
     --dir) dir=$2; shift ;;
     --target) target=$2; shift ;;
+    --model) model=$2; shift ;;
+    --head) head=$2; shift ;;
+    --score) score=$2; shift ;;
     --report) only_report=1 ;;
     -h|--help) sed -n '2,/^top=/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "tune.sh: unknown option $1 (--help)" >&2; exit 2 ;;
@@ -50,7 +60,8 @@ export TLPX="$T" TVM_NUM_THREADS=${TVM_NUM_THREADS:-$(nproc)}
 py=/usr/bin/python3
 if [ $only_report = 0 ]; then
     $py "$top/bench/tvm/tune.py" run --dir "$dir" --tasks "$tasks" --models "$models" --seeds "$seeds" \
-        --trials "$trials" --target "$target" --tlpx "$T" --model "$top/assets/xeon-cpu.tlpx" || exit 1
+        --trials "$trials" --target "$target" --tlpx "$T" --model "$model" ${head:+--head "$head"} \
+        --score "$score" || exit 1
 fi
 $py "$top/bench/tvm/tune.py" report --dir "$dir" || exit 1
 
@@ -65,7 +76,11 @@ if [ "$ntask" -lt 3 ]; then
 fi
 w="$dir/head"
 mkdir -p "$w"
-cat $logs >"$w/local.json"
+# the models are made again only when the logs have changed
+cat $logs >"$w/local.new"
+fresh=1
+if cmp -s "$w/local.new" "$w/local.json" && [ -f "$w/local.tlpx" ]; then fresh=0; else mv "$w/local.new" "$w/local.json"; fi
+rm -f "$w/local.new" "$w/alone.body" "$w/mtl.body"
 printf "\na head for this machine: 3-fold cross-validation by task on the %s local records\n" "$(wc -l <"$w/local.json")"
 printf '%-40s %8s %8s\n' model top-1 top-5
 fig() { # fig LABEL SCORES...: mean top-1 and top-5 of the folds' predictions together
@@ -78,12 +93,21 @@ fig "the shipped CPU model (head Xeon)" shipped
 aux=""
 [ -d "$data/crazydemo-tlcbench" ] && aux="Xeon=$data/crazydemo-tlcbench"
 for k in 1 2 3; do
-    "$T" train "local=$w/local.json" --except-fold $k/3 --out "$w/alone-$k.tlpx" -q -j 2 || exit 1
+    if [ $fresh = 1 ]; then
+        "$T" train "local=$w/local.json" --except-fold $k/3 --out "$w/alone-$k.tlpx" -q -j 2 || exit 1
+        "$T" train "local=$w/local.json" $aux --except-fold $k/3 --init "$top/assets/xeon-cpu.tlpx" \
+            --out "$w/mtl-$k.tlpx" -q -j 2 || exit 1
+    fi
     "$T" predict "$w/alone-$k.tlpx" "local=$w/local.json" --fold $k/3 -q | sed 1d >>"$w/alone.body"
-    "$T" train "local=$w/local.json" $aux --except-fold $k/3 --init "$top/assets/xeon-cpu.tlpx" \
-        --out "$w/mtl-$k.tlpx" -q -j 2 || exit 1
     "$T" predict "$w/mtl-$k.tlpx" "local=$w/local.json" --fold $k/3 --head local -q | sed 1d >>"$w/mtl.body"
 done
 for m in alone mtl; do { printf 'task\thardware\trecord\tmeasured_cost\tpredicted_score\tpredicted_rank\n'; cat "$w/$m.body"; } >"$w/$m.tsv"; rm -f "$w/$m.body"; done
 fig "local records alone (recipe tlpx)" alone
 fig "from the shipped model, MTL${aux:+ with the Xeon records}" mtl
+# the head from every local record, as the next tuning's prior
+if [ $fresh = 1 ]; then
+    "$T" train "local=$w/local.json" $aux --init "$top/assets/xeon-cpu.tlpx" --out "$w/local.tlpx" -q -j 2 || exit 1
+fi
+printf "\nthe head for this machine, from all the local records: %s\n" "$w/local.tlpx"
+printf "(the next tuning's prior: TlpxModel(\"%s\", head=\"local\"), or tune.sh --model %s --head local)\n" \
+    "$w/local.tlpx" "$w/local.tlpx"
