@@ -82,11 +82,11 @@ fresh=1
 if cmp -s "$w/local.new" "$w/local.json" && [ -f "$w/local.tlpx" ]; then fresh=0; else mv "$w/local.new" "$w/local.json"; fi
 rm -f "$w/local.new" "$w/alone.body" "$w/mtl.body"
 printf "\na head for this machine: 3-fold cross-validation by task on the %s local records\n" "$(wc -l <"$w/local.json")"
-printf '%-40s %8s %8s\n' model top-1 top-5
+printf '%-50s %8s %8s\n' model top-1 top-5
 fig() { # fig LABEL SCORES...: mean top-1 and top-5 of the folds' predictions together
     "$T" eval --scores "$w/$2.tsv" "local=$w/local.json" --tsv -q |
         awk -F '\t' -v l="$1" '$4 == "top-1" { t1 = $5; r1 = $8 } $4 == "top-5" { t5 = $5 }
-            END { printf "%-40s %8.3f %8.3f   (random order: top-1 %.3f)\n", l, t1, t5, r1 }'
+            END { printf "%-50s %8.3f %8.3f   (random order: top-1 %.3f)\n", l, t1, t5, r1 }'
 }
 "$T" predict "$top/assets/xeon-cpu.tlpx" "local=$w/local.json" --head Xeon -q >"$w/shipped.tsv"
 fig "the shipped CPU model (head Xeon)" shipped

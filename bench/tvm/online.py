@@ -2,6 +2,7 @@
 replayed on tuning logs without measuring anything.
 
     online.py LOG [LOG...] [--models xgb,tlpx] [--serve-args "..."] [--round 64]
+              [--model M.tlpx [--head HW]]
 
 A log of Ansor's (bench/tune.sh's) is in the order the search measured its
 candidates, 64 a round.  For each round k >= 2 of each log, a fresh model of
@@ -66,18 +67,21 @@ def make(kind, args, tmp):
     sys.path.insert(0, args.contrib)
     from tlpx_cost_model import TlpxModel
 
-    return TlpxModel(args.model, tlpx=args.tlpx, log=os.path.join(tmp, "serve.json"), args=args.serve_args.split(),
+    # prior: the model as it is, never trained on the search's measurements
+    return TlpxModel(args.model, tlpx=args.tlpx, head=args.head, log=os.path.join(tmp, "serve.json"),
+                     learn=kind != "prior", args=args.serve_args.split(),
                      stderr=open(os.path.join(tmp, "serve.err"), "a"))
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("logs", nargs="+")
-    p.add_argument("--models", default="xgb,tlpx")
+    p.add_argument("--models", default="xgb,tlpx", help="of xgb, random, tlpx, prior (tlpx never trained)")
     p.add_argument("--round", type=int, default=64)
     p.add_argument("--serve-args", default="")
     p.add_argument("--tlpx", default=os.environ.get("TLPX", "tlpx"))
     p.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "..", "..", "assets", "xeon-cpu.tlpx"))
+    p.add_argument("--head", default=None, help="the model's head that scores first (default: its first)")
     p.add_argument("--contrib", default=os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "tvm"))
     args = p.parse_args()
     import tempfile
