@@ -46,16 +46,12 @@ def main():
     args = p.parse_args()
     sys.path.insert(0, args.contrib)
     import numpy as np
-    import tvm
     from tlpx_cost_model import TlpxModel
     from tvm import auto_scheduler
 
     fns = tune.workloads()
     kind, targs, _ = tune.TASKS["r18_c4"]
-    from tvm.target.codegen import llvm_get_system_cpu
-
-    target = tvm.target.Target("llvm -mcpu=%s -model=local" % llvm_get_system_cpu())
-    task = auto_scheduler.SearchTask(func=fns[kind], args=targs, target=target)
+    task = auto_scheduler.SearchTask(func=fns[kind], args=targs, target=tune.local_target("llvm -mcpu=native"))
     work = args.dir or tempfile.mkdtemp(prefix="tlpx-adapter.")
     os.makedirs(work, exist_ok=True)
     log, serve_log, out = (os.path.join(work, n) for n in ("tune.json", "serve.json", "model.tlpx"))
@@ -82,6 +78,8 @@ def main():
                                        measure_callbacks=[auto_scheduler.RecordToFile(log)])
     task.tune(opt, search_policy=policy)
     lines = lambda f: sum(1 for ln in open(f) if ln.strip()) if os.path.exists(f) else 0  # noqa: E731
+    reads = lambda: subprocess.run([args.tlpx, "eval", out, "local=" + log, "--head", "local", "-q"],  # noqa: E731
+                                   capture_output=True, text=True)
     check(lines(log) == 16, "search: TVM's log holds 16 measurements (%d)" % lines(log))
     # SketchPolicy sends a round's measurements at the start of the next round: the last round's never
     check(lines(serve_log) == 8, "search: the server's log holds the first round's 8 measurements (%d)" % lines(
@@ -93,7 +91,7 @@ def main():
 
     # save: a model tlpx reads, with this machine's head
     model.save()
-    r = subprocess.run([args.tlpx, "eval", out, "local=" + log, "--head", "local", "-q"], capture_output=True, text=True)
+    r = reads()
     check(r.returncode == 0, "save: `tlpx eval` reads the saved model with a local head (%s)" % r.stderr.strip()[:200])
 
     # close while a round trains
@@ -102,7 +100,7 @@ def main():
     proc = model._proc
     model.close()
     check(proc.returncode == 0, "close: the server ended with status 0 while a round trained (%s)" % proc.returncode)
-    r = subprocess.run([args.tlpx, "eval", out, "local=" + log, "--head", "local", "-q"], capture_output=True, text=True)
+    r = reads()
     check(r.returncode == 0, "close: the saved model is whole after the cancelled round (%s)" % r.stderr.strip()[:200])
     print("1..%d" % n_checks)
     return 1 if failed else 0

@@ -66,6 +66,20 @@ def workloads():
     return {"conv2d": tlpx_conv2d, "depthwise": tlpx_depthwise, "dense": tlpx_dense}
 
 
+def local_target(spec):
+    """The TVM target of spec, e.g. "llvm -mcpu=native": native becomes this
+    CPU's name (TVM's LLVM targets take no "native"), and -model=local is
+    added when no -model= is given (tlpx names the records' hardware after it)."""
+    import tvm
+
+    if "-mcpu=native" in spec:
+        from tvm.target.codegen import llvm_get_system_cpu
+        spec = spec.replace("-mcpu=native", "-mcpu=" + llvm_get_system_cpu())
+    if "-model=" not in spec:
+        spec += " -model=local"
+    return tvm.target.Target(spec)
+
+
 def timed(base):
     """base (a TVM cost model class) with the seconds its predict and update take."""
 
@@ -111,12 +125,7 @@ def run(args):
     from tvm.auto_scheduler.cost_model import RandomModel
 
     fns = workloads()
-    if "-mcpu=native" in args.target:  # TVM's LLVM targets take a CPU's name, not "native"
-        from tvm.target.codegen import llvm_get_system_cpu
-        args.target = args.target.replace("-mcpu=native", "-mcpu=" + llvm_get_system_cpu())
-    if "-model=" not in args.target:  # the records' hardware: tlpx names it after -model=
-        args.target += " -model=local"
-    target = tvm.target.Target(args.target)
+    target = local_target(args.target)
     os.makedirs(args.dir, exist_ok=True)
     with open(os.path.join(args.dir, "target.txt"), "w") as f:
         f.write(str(target) + "\n")

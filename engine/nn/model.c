@@ -14,10 +14,10 @@
  *   per head: d1 [N][256]  d2 [N][128]  d3 [N][64]  d4 [N][1];  out[b] = sum_l d4[b*L+l]
  *
  * Training batches are cut into shards (n_shards: of SHARD samples, 2 in a
- * batch under 2 * SHARD) whatever the thread count; each shard's gradients go to a buffer of its own and are added up in
- * shard order, so the same batch gives the same bits on 1 or 64 threads (a
- * model can be reproduced on another machine).  Inference runs in fixed
- * chunks for the same reason.
+ * batch under 2 * SHARD) whatever the thread count; each shard's gradients
+ * go to a buffer of its own and are added up in shard order, so the same
+ * batch gives the same bits on 1 or 64 threads (a model can be reproduced
+ * on another machine).  Inference runs in fixed chunks for the same reason.
  *
  * Parameters, gradients and activations are each one block; views are
  * offsets.  Nothing is allocated inside forward or backward once
